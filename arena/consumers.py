@@ -1,0 +1,139 @@
+"""WebSocket consumers. They only relay: a worker or a service writes the DB row, then publishes
+through `arena.live`; a consumer joins the group, sends a snapshot read from the DB, and forwards.
+
+Client frames are JSON objects of at most 4 KB: `{"type": "resync"}` (a fresh snapshot) and
+`{"type": "ping"}` (answered `{"type": "pong"}`). Anything else gets `{"type": "error", "error": ...}`
+and changes nothing. Spectators are read-only: moves go through the play service, never a socket.
+An unknown id is accepted and then closed with code 4404, so the browser can tell it from a network
+failure and stop reconnecting.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from arena import live, selectors
+from arena.models import Match
+
+MAX_FRAME_BYTES = 4096
+CLOSE_NOT_FOUND = 4404
+
+
+class RelayConsumer(AsyncJsonWebsocketConsumer):
+    """Join one group, send a snapshot, relay the group's messages; answer resync and ping."""
+
+    group: str | None = None
+
+    def group_name(self) -> str:
+        raise NotImplementedError
+
+    async def snapshot(self) -> dict[str, Any] | None:
+        """The current state from the DB, or None when the object does not exist."""
+        raise NotImplementedError
+
+    async def connect(self) -> None:
+        await self.accept()
+        # Join before reading: an event published meanwhile is then delivered after the snapshot
+        # (the client drops it by its seq) instead of falling between the snapshot and the stream.
+        self.group = self.group_name()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        message = await self.snapshot()
+        if message is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.send_json(message)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        # Parse here rather than in decode_json: a bad frame must get an answer, not kill the consumer.
+        if text_data is None:
+            await self.send_error("send JSON text frames, not binary ones")
+            return
+        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
+            await self.send_error(f"frame too large (at most {MAX_FRAME_BYTES} bytes)")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_error("malformed JSON")
+            return
+        if not isinstance(content, dict):
+            await self.send_error('a frame must be a JSON object like {"type": "resync"}')
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        kind = content.get("type")
+        if kind == "resync":
+            message = await self.snapshot()
+            if message is None:  # deleted while we watched
+                await self.close(code=CLOSE_NOT_FOUND)
+                return
+            await self.send_json(message)
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind == "move":
+            await self.send_error("this socket is read-only; moves are made through the play page")
+        else:
+            await self.send_error(f"unknown message type {str(kind)[:40]!r} (known: resync, ping)")
+
+    async def send_error(self, error: str) -> None:
+        await self.send_json({"type": "error", "error": error})
+
+    async def relay(self, event: dict[str, Any]) -> None:
+        """A message published with `live.publish` to this consumer's group."""
+        await self.send_json(event["message"])
+
+
+@database_sync_to_async
+def _match_snapshot(match_id: int) -> dict[str, Any] | None:
+    match = Match.objects.select_related("game").filter(pk=match_id).first()
+    return live.match_snapshot(match) if match else None
+
+
+class MatchConsumer(RelayConsumer):
+    """`ws/matches/<id>/`: a snapshot `{"type": "snapshot", "seq": n, "match": {...}}`, then events
+    `{"type": "event", "seq": n+1, "event": "move" | "started" | "finished" | "failed", ...}`."""
+
+    def group_name(self) -> str:
+        return live.match_group(self.scope["url_route"]["kwargs"]["match_id"])
+
+    async def snapshot(self) -> dict[str, Any] | None:
+        return await _match_snapshot(self.scope["url_route"]["kwargs"]["match_id"])
+
+
+class TrainingConsumer(RelayConsumer):
+    """`ws/runs/<id>/` and `ws/agents/<id>/`: a snapshot with status and the stored stats history,
+    then `{"type": "stats", ...}` and `{"type": "checkpoint", ...}` messages as they are published."""
+
+    def group_name(self) -> str:
+        kwargs = self.scope["url_route"]["kwargs"]
+        if "run_id" in kwargs:
+            return live.run_group(kwargs["run_id"])
+        return live.agent_group(kwargs["agent_id"])
+
+    async def snapshot(self) -> dict[str, Any] | None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        if "run_id" in kwargs:
+            return await database_sync_to_async(selectors.run_snapshot)(kwargs["run_id"])
+        return await database_sync_to_async(selectors.agent_snapshot)(kwargs["agent_id"])
+
+
+class DashboardConsumer(RelayConsumer):
+    """`ws/dashboard/`: `{"type": "runs_changed"}` / `{"type": "matches_changed"}`; the page refetches
+    the matching HTML fragment. The snapshot is empty: on (re)connect the page refetches everything."""
+
+    def group_name(self) -> str:
+        return live.DASHBOARD_GROUP
+
+    async def snapshot(self) -> dict[str, Any] | None:
+        return {"type": "snapshot"}

@@ -1,0 +1,90 @@
+"""HTML forms. They check shapes; the services check meaning and raise ValidationError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from arena.models import Agent, Checkpoint, Game
+
+
+class AgentForm(forms.Form):
+    game = forms.ModelChoiceField(queryset=Game.objects.all(), to_field_name="name", empty_label=None)
+    name = forms.CharField(max_length=80)
+    algorithm = forms.ChoiceField(choices=Agent.ALGORITHMS)
+    seat = forms.ChoiceField(required=False, help_text="the seat it learns; every seat learns by self-play")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        seats = sorted({seat for game in Game.objects.all() for seat in game.seats})
+        self.fields["seat"].choices = [("", "every seat")] + [(seat, seat) for seat in seats]
+
+
+class RunForm(forms.Form):
+    env_steps = forms.IntegerField()
+    seed = forms.IntegerField(required=False, min_value=0)
+    extra = forms.JSONField(
+        required=False,
+        label="More settings (JSON)",
+        help_text='other training settings, e.g. {"lr": 0.001}',
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built here, not at import, so the limit follows the settings (tests override it).
+        self.fields["env_steps"] = forms.IntegerField(
+            min_value=100, max_value=settings.ARENA_MAX_TRAIN_STEPS, initial=20_000,
+            help_text="environment steps to train",
+        )
+
+    def clean_extra(self) -> dict[str, Any]:
+        extra = self.cleaned_data.get("extra") or {}
+        if not isinstance(extra, dict):
+            raise forms.ValidationError("must be a JSON object")
+        return extra
+
+    def config(self) -> dict[str, Any]:
+        config = {**self.cleaned_data["extra"], "env_steps": self.cleaned_data["env_steps"]}
+        if self.cleaned_data.get("seed") is not None:
+            config["seed"] = self.cleaned_data["seed"]
+        return config
+
+
+def seat_choices(game: Game) -> list[tuple[str, Any]]:
+    """Reference bots and the newest checkpoints of the game, as seat specs the match service reads."""
+    from marl.bots import BOTS
+
+    bots = [(f"bot:{name}", f"bot: {name}") for name in BOTS.get(game.name, ())]
+    checkpoints = (
+        Checkpoint.objects.filter(agent__game=game)
+        .select_related("agent__owner")
+        .order_by("-created_at")[:200]
+    )
+    options = [(f"checkpoint:{cp.pk}", f"{cp} ({cp.agent.owner}, {cp.env_steps} steps)") for cp in checkpoints]
+    choices: list[tuple[str, Any]] = [("Reference bots", bots)]
+    if options:
+        choices.append(("Checkpoints", options))
+    return choices
+
+
+class MatchForm(forms.Form):
+    """Two seat pickers for one game (the game is chosen first, by URL), a move delay and a seed."""
+
+    move_delay = forms.FloatField(min_value=0, max_value=10, help_text="seconds between moves, to watch")
+    seed = forms.IntegerField(required=False, min_value=0)
+    rated = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args: Any, game: Game, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.game = game
+        self.fields["move_delay"].initial = settings.ARENA_MOVE_DELAY
+        choices = seat_choices(game)
+        for seat in game.seats:
+            self.fields[f"seat_{seat}"] = forms.ChoiceField(label=seat, choices=choices)
+
+    def seats(self) -> dict[str, str]:
+        return {seat: self.cleaned_data[f"seat_{seat}"] for seat in self.game.seats}

@@ -1,0 +1,21 @@
+"""Arena's domain model: games, agents and their checkpoints, training runs, matches and ratings."""
+
+from .agents import Agent, Checkpoint, Game, Player
+from .matches import Match, MatchSeat
+from .ratings import Rating, RatingEvent
+from .tokens import ApiToken
+from .training import TrainingRun, TrainingStat
+
+__all__ = [
+    "ApiToken",
+    "Agent",
+    "Checkpoint",
+    "Game",
+    "Match",
+    "MatchSeat",
+    "Player",
+    "Rating",
+    "RatingEvent",
+    "TrainingRun",
+    "TrainingStat",
+]

@@ -1,0 +1,136 @@
+"""Games, agents, their checkpoints per agent_id, and players (what sits in a seat)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Game(models.Model):
+    """A game from `marl.games`'s registry, mirrored in the DB so rows can point at it."""
+
+    name = models.SlugField(unique=True)
+    env_id = models.CharField(max_length=64)
+    title = models.CharField(max_length=100)
+    render_hint = models.CharField(max_length=32)
+    seats = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("game_detail", args=[self.name])
+
+
+class Agent(models.Model):
+    """A learner owned by a user: an algorithm and network for one game, learning one seat or both."""
+
+    ALGORITHMS = [("dqn", "DQN"), ("ppo", "PPO")]
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agents")
+    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="agents")
+    name = models.CharField(max_length=80)
+    algorithm = models.CharField(max_length=16, choices=ALGORITHMS, default="dqn")
+    network = models.JSONField(default=dict)
+    # The PettingZoo agent_id this agent learns, or "" for every seat.
+    seat = models.CharField(max_length=32, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="agent_unique_name_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("agent_detail", args=[self.pk])
+
+    @property
+    def learning_seats(self) -> list[str]:
+        return [self.seat] if self.seat else list(self.game.seats)
+
+    def latest_checkpoints(self) -> list[Checkpoint]:
+        """The newest checkpoint of each seat (agent_id)."""
+        latest: dict[str, Checkpoint] = {}
+        for checkpoint in self.checkpoints.order_by("seat", "-version"):
+            latest.setdefault(checkpoint.seat, checkpoint)
+        return list(latest.values())
+
+
+class Checkpoint(models.Model):
+    """A versioned snapshot of one agent_id's policy; the files live under MEDIA_ROOT."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="checkpoints")
+    # The PettingZoo agent_id this snapshot plays (named `seat` because `agent_id` is the FK column).
+    seat = models.CharField(max_length=32)
+    version = models.PositiveIntegerField()
+    env_steps = models.PositiveBigIntegerField(default=0)
+    path = models.CharField(max_length=500, help_text="weights file, relative to MEDIA_ROOT")
+    sha256 = models.CharField(max_length=64)
+    metrics = models.JSONField(default=dict, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    training_run = models.ForeignKey(
+        "arena.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="checkpoints"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agent", "seat", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "seat", "version"], name="checkpoint_unique_version"),
+            models.UniqueConstraint(fields=["agent", "path"], name="checkpoint_unique_path"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent.name}:{self.seat}@v{self.version}"
+
+    @property
+    def label(self) -> str:
+        return str(self)
+
+    def absolute_path(self):
+        return settings.MEDIA_ROOT / self.path
+
+
+class Player(models.Model):
+    """Whatever can sit in a seat and hold a rating: a checkpoint, a reference bot or a person."""
+
+    CHECKPOINT, BOT, HUMAN = "checkpoint", "bot", "human"
+    KINDS = [(CHECKPOINT, "Checkpoint"), (BOT, "Reference bot"), (HUMAN, "Human")]
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
+    kind = models.CharField(max_length=16, choices=KINDS)
+    checkpoint = models.ForeignKey(Checkpoint, null=True, blank=True, on_delete=models.CASCADE)
+    bot = models.CharField(max_length=32, blank=True, default="")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "checkpoint"], name="player_unique_checkpoint",
+                                    condition=models.Q(kind="checkpoint")),
+            models.UniqueConstraint(fields=["game", "bot"], name="player_unique_bot", condition=models.Q(kind="bot")),
+            models.UniqueConstraint(fields=["game", "user"], name="player_unique_user",
+                                    condition=models.Q(kind="human")),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.kind == self.CHECKPOINT:
+            return str(self.checkpoint)
+        if self.kind == self.BOT:
+            return f"bot:{self.bot}"
+        return f"human:{self.user}"
+
+    @property
+    def is_anchor(self) -> bool:
+        """Reference bots are fixed points of the rating scale."""
+        return self.kind == self.BOT

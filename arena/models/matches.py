@@ -1,0 +1,65 @@
+"""Matches: a game between seated players, played by a worker or by a person in the browser."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+
+
+class Match(models.Model):
+    PENDING, RUNNING, FINISHED, FAILED, ABORTED = "pending", "running", "finished", "failed", "aborted"
+    STATUSES = [
+        (PENDING, "Pending"), (RUNNING, "Running"), (FINISHED, "Finished"),
+        (FAILED, "Failed"), (ABORTED, "Aborted"),
+    ]
+
+    game = models.ForeignKey("arena.Game", on_delete=models.PROTECT, related_name="matches")
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="created_matches"
+    )
+    seed = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=STATUSES, default=PENDING, db_index=True)
+    moves = models.JSONField(default=list, blank=True)
+    # The number of the last event published for this match; the live stream's `seq`.
+    seq = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    winner = models.CharField(max_length=32, blank=True, default="")
+    reason = models.CharField(max_length=32, blank=True, default="")
+    rated = models.BooleanField(default=True)
+    move_delay = models.FloatField(default=0.0, help_text="seconds between agent moves, so people can watch")
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "matches"
+
+    def __str__(self) -> str:
+        return f"match {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("match_detail", args=[self.pk])
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in (self.PENDING, self.RUNNING)
+
+    def seats_by_name(self) -> dict[str, MatchSeat]:
+        return {seat.seat: seat for seat in self.seats.all()}
+
+
+class MatchSeat(models.Model):
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="seats")
+    seat = models.CharField(max_length=32)
+    player = models.ForeignKey("arena.Player", on_delete=models.PROTECT, related_name="seats")
+    score = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["match", "seat"]
+        constraints = [models.UniqueConstraint(fields=["match", "seat"], name="match_seat_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.seat}: {self.player}"

@@ -1,0 +1,12 @@
+"""WebSocket routes; `arena.asgi` wraps them in origin and session checks."""
+
+from django.urls import path
+
+from arena import consumers
+
+websocket_urlpatterns = [
+    path("ws/matches/<int:match_id>/", consumers.MatchConsumer.as_asgi()),
+    path("ws/runs/<int:run_id>/", consumers.TrainingConsumer.as_asgi()),
+    path("ws/agents/<int:agent_id>/", consumers.TrainingConsumer.as_asgi()),
+    path("ws/dashboard/", consumers.DashboardConsumer.as_asgi()),
+]

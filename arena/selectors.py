@@ -1,0 +1,104 @@
+"""Reads shared by views and consumers: what a page or a socket snapshot shows. No writes here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from arena.models import Agent, Checkpoint, Match, Rating, TrainingRun, TrainingStat
+
+# A curve needs a few hundred points at most; older points are thinned out rather than all sent.
+HISTORY_LIMIT = 1000
+
+
+def run_json(run: TrainingRun) -> dict[str, Any]:
+    """A run's status and progress as the browser shows it."""
+    return {
+        "id": run.pk,
+        "agent_id": run.agent_id,
+        "status": run.status,
+        "env_steps_done": run.env_steps_done,
+        "env_steps_total": run.env_steps_total,
+        "progress": run.progress,
+        "error": run.error,
+        "cancel_requested": run.cancel_requested,
+    }
+
+
+def _history(stats: QuerySet[TrainingStat]) -> list[dict[str, Any]]:
+    rows = list(stats.order_by("env_steps", "id").values("run_id", "env_steps", "data"))
+    if len(rows) > HISTORY_LIMIT:
+        step = len(rows) / HISTORY_LIMIT
+        rows = [rows[int(i * step)] for i in range(HISTORY_LIMIT - 1)] + [rows[-1]]
+    return [{**row["data"], "run_id": row["run_id"], "env_steps": row["env_steps"]} for row in rows]
+
+
+def run_snapshot(run_id: int) -> dict[str, Any] | None:
+    """Status, progress and stored stats of one run, or None if there is no such run."""
+    run = TrainingRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return None
+    return {"type": "snapshot", "run": run_json(run), "history": _history(TrainingStat.objects.filter(run=run))}
+
+
+def agent_snapshot(agent_id: int) -> dict[str, Any] | None:
+    """An agent's runs and the stats of all of them (one learning curve across runs), or None."""
+    agent = Agent.objects.filter(pk=agent_id).first()
+    if agent is None:
+        return None
+    runs = [run_json(run) for run in agent.training_runs.all()[:20]]
+    history = _history(TrainingStat.objects.filter(run__agent=agent))
+    return {"type": "snapshot", "agent": {"id": agent.pk, "name": agent.name}, "runs": runs, "history": history}
+
+
+def ratings_by_checkpoint(checkpoints: list[Checkpoint]) -> dict[int, Rating]:
+    """The rating of each checkpoint in its game's pool, keyed by checkpoint id."""
+    ratings = Rating.objects.filter(
+        player__checkpoint__in=checkpoints, pool__in={cp.agent.game.name for cp in checkpoints}
+    ).select_related("player")
+    return {rating.player.checkpoint_id: rating for rating in ratings}
+
+
+def matches_recent(
+    *, agent: Agent | None = None, game_id: int | None = None, finished: bool = False, limit: int = 20
+) -> QuerySet[Match]:
+    """Newest matches first; optionally only finished ones, those a checkpoint of `agent` played in,
+    or those of one game."""
+    matches = Match.objects.select_related("game").prefetch_related("seats__player__checkpoint__agent")
+    if finished:
+        matches = matches.exclude(status__in=(Match.PENDING, Match.RUNNING))
+    if agent is not None:
+        matches = matches.filter(seats__player__checkpoint__agent=agent).distinct()
+    if game_id is not None:
+        matches = matches.filter(game_id=game_id)
+    return matches.order_by("-created_at")[:limit]
+
+
+def matches_live(limit: int = 20) -> QuerySet[Match]:
+    return (
+        Match.objects.filter(Q(status=Match.PENDING) | Q(status=Match.RUNNING))
+        .select_related("game")
+        .prefetch_related("seats__player__checkpoint__agent")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:
+    return (
+        TrainingRun.objects.filter(status__in=TrainingRun.ACTIVE)
+        .select_related("agent__game", "agent__owner")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def match_replay_states(match: Match) -> list[dict[str, Any]]:
+    """The board after each ply (index 0 is the start), rebuilt by replaying the stored moves."""
+    from marl.match import MatchState
+
+    state = MatchState(match.game.name, seed=match.seed)
+    states = [state.state_json()]
+    for action in match.moves:
+        state.apply(action)
+        states.append(state.state_json())
+    return states

@@ -1,0 +1,83 @@
+"""Plain-dict views of the models, shared by the JSON API and the live pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arena.models import Agent, Match, Rating, TrainingRun
+from arena.services.checkpoints import checkpoint_json
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def agent_json(agent: Agent, *, detail: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": agent.pk,
+        "name": agent.name,
+        "owner": agent.owner.username,
+        "game": agent.game.name,
+        "algorithm": agent.algorithm,
+        "network": agent.network,
+        "seat": agent.seat or None,
+        "created_at": _iso(agent.created_at),
+    }
+    if detail:
+        data["latest_checkpoints"] = [checkpoint_json(c) for c in agent.latest_checkpoints()]
+        data["runs"] = [run_json(r) for r in agent.training_runs.all()[:20]]
+    return data
+
+
+def run_json(run: TrainingRun, *, detail: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": run.pk,
+        "agent": run.agent_id,
+        "status": run.status,
+        "progress": round(run.progress, 4),
+        "env_steps_done": run.env_steps_done,
+        "env_steps_total": run.env_steps_total,
+        "attempts": run.attempts,
+        "error": run.error or None,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+    }
+    if detail:
+        data["config"] = run.config
+        data["latest_stats"] = run.latest_stats
+        data["stats"] = [{"env_steps": s.env_steps, **s.data} for s in run.stats.all()]
+    return data
+
+
+def match_json(match: Match, *, detail: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": match.pk,
+        "game": match.game.name,
+        "status": match.status,
+        "seats": {s.seat: s.player.label for s in match.seats.all()},
+        "seed": match.seed,
+        "winner": match.winner or None,
+        "reason": match.reason or None,
+        "rated": match.rated,
+        "created_at": _iso(match.created_at),
+        "finished_at": _iso(match.finished_at),
+    }
+    if detail:
+        data["moves"] = match.moves
+        data["result"] = match.result or None
+        data["error"] = match.error or None
+    return data
+
+
+def rating_json(rating: Rating) -> dict[str, Any]:
+    return {
+        "player": rating.player.label,
+        "kind": rating.player.kind,
+        "pool": rating.pool,
+        "mu": round(rating.mu, 3),
+        "sigma": round(rating.sigma, 3),
+        "conservative": round(rating.conservative, 3),
+        "games": rating.games,
+        "anchor": rating.player.is_anchor,
+    }

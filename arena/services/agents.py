@@ -1,0 +1,62 @@
+"""Agents: created, changed and deleted by their owner alone."""
+
+from __future__ import annotations
+
+import shutil
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from arena.models import Agent
+from arena.services.games import game_get
+
+DEFAULT_NETWORK = {"kind": "mlp", "hidden": [128, 128]}
+
+
+def agent_create(
+    *, owner, game: str, name: str, algorithm: str = "dqn", network: dict | None = None, seat: str = "",
+    description: str = "",
+) -> Agent:
+    """Create an agent for `game`. Raises ValidationError with a message on bad input."""
+    game_row = game_get(game)
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationError("name must be 1 to 80 characters")
+    if algorithm not in dict(Agent.ALGORITHMS):
+        raise ValidationError(f"unknown algorithm {algorithm!r} (known: {', '.join(dict(Agent.ALGORITHMS))})")
+    if seat and seat not in game_row.seats:
+        raise ValidationError(f"seat {seat!r} is not a seat of {game} (seats: {', '.join(game_row.seats)})")
+    network = network or dict(DEFAULT_NETWORK)
+    from marl.errors import MarlError
+    from marl.games import get_game
+    from marl.nets import build_network
+
+    spec = get_game(game)
+    try:
+        build_network(network, spec.obs_shape, spec.n_actions)
+    except MarlError as exc:
+        raise ValidationError(str(exc)) from None
+    if Agent.objects.filter(owner=owner, name=name).exists():
+        raise ValidationError(f"you already have an agent called {name!r}")
+    return Agent.objects.create(
+        owner=owner, game=game_row, name=name, algorithm=algorithm, network=network, seat=seat,
+        description=description,
+    )
+
+
+def agent_check_owner(*, agent: Agent, user) -> None:
+    if not user.is_authenticated or agent.owner_id != user.pk:
+        raise PermissionDenied("only the agent's owner may do that")
+
+
+def agent_delete(*, user, agent_id: int) -> None:
+    """Delete an agent, its runs and checkpoints (files too). Owners only; not while it trains."""
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().get(pk=agent_id)
+        agent_check_owner(agent=agent, user=user)
+        if agent.training_runs.filter(status__in=("queued", "running")).exists():
+            raise ValidationError("cancel the agent's training runs first")
+        directory = settings.MEDIA_ROOT / "agents" / str(agent.pk)
+        agent.delete()
+    shutil.rmtree(directory, ignore_errors=True)

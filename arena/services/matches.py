@@ -1,0 +1,170 @@
+"""Matches: create one, play it in a worker through `marl.match`, and read its state for the browser.
+
+One owner writes a running match: the worker task playing it (agent vs agent). Each move is written to
+the row (moves, seq) before its event is published, so a snapshot read after joining the group is never
+behind the events that follow it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from arena import live
+from arena.models import Match, MatchSeat, Player
+from arena.services.games import game_get
+from arena.services.players import player_agent, player_from_spec
+
+logger = logging.getLogger(__name__)
+
+
+def match_create(
+    *, user, game: str, seats: dict[str, str], seed: int | None = None, move_delay: float = 0.0,
+    rated: bool = True, dispatch: bool = True,
+) -> Match:
+    """Create a match between players given as seat specs (`checkpoint:<id>`, `bot:<name>`), then queue it.
+
+    `seats` maps every seat of the game to a spec. Raises ValidationError on bad input.
+    """
+    game_row = game_get(game)
+    if not isinstance(seats, dict) or set(seats) != set(game_row.seats):
+        raise ValidationError(f"seats must name exactly the game's seats: {', '.join(game_row.seats)}")
+    if not (0 <= float(move_delay) <= 10):
+        raise ValidationError("move_delay must be between 0 and 10 seconds")
+    if seed is None:
+        seed = random.randrange(2**31)
+    elif not isinstance(seed, int) or isinstance(seed, bool) or not (0 <= seed < 2**63):
+        raise ValidationError("seed must be a non-negative integer")
+    players = {seat: player_from_spec(game=game_row, spec=spec, user=user) for seat, spec in seats.items()}
+    if any(player.kind == Player.HUMAN for player in players.values()):
+        raise ValidationError("games with a person are started from the play page")
+    with transaction.atomic():
+        match = Match.objects.create(
+            game=game_row, created_by=user if user and user.is_authenticated else None, seed=seed,
+            move_delay=float(move_delay), rated=rated,
+        )
+        MatchSeat.objects.bulk_create(
+            [MatchSeat(match=match, seat=seat, player=player) for seat, player in players.items()]
+        )
+        if dispatch:
+            from arena.tasks import play_match
+
+            play_match.delay_on_commit(match.pk)
+    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return match
+
+
+def match_state_json(match: Match) -> dict[str, Any]:
+    """The match as the browser draws it: the board rebuilt from the stored moves, seats and result."""
+    from marl.match import MatchState
+
+    state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+    return {
+        "id": match.pk,
+        "game": match.game.name,
+        "render_hint": match.game.render_hint,
+        "status": match.status,
+        "seats": {seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")},
+        "state": state.state_json(),
+        "moves": list(match.moves),
+        "result": match.result or None,
+        "reason": match.reason,
+        "winner": match.winner or None,
+    }
+
+
+def _claim(match_id: int) -> Match | None:
+    """PENDING -> RUNNING for exactly one caller; a redelivered task finds it taken and exits."""
+    updated = Match.objects.filter(pk=match_id, status=Match.PENDING).update(
+        status=Match.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not updated:
+        return None
+    return Match.objects.select_related("game").get(pk=match_id)
+
+
+def match_play(*, match_id: int) -> str | None:
+    """Play a pending agent-vs-agent match to its end, publishing each move. Returns the final status."""
+    from marl.match import advance
+
+    match = _claim(match_id)
+    if match is None:
+        return None
+    seats = match.seats_by_name()
+    try:
+        agents = {name: player_agent(player=seat.player, seed=match.seed) for name, seat in seats.items()}
+    except Exception as exc:
+        logger.exception("match %s: could not load its players", match.pk)
+        return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
+
+    from marl.match import MatchState
+
+    state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+    _publish_event(match, "started", state=state.state_json())
+
+    def on_step(step) -> None:
+        match.moves.append(int(step.action))
+        _publish_event(match, "move", ply=step.ply, seat=step.seat, action=int(step.action),
+                       state=step.state.state_json())
+        if match.move_delay:
+            time.sleep(match.move_delay)
+
+    try:
+        advance(state, agents, on_step=on_step)
+    except Exception as exc:
+        logger.exception("match %s failed", match.pk)
+        return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
+    return match_finish(match=match, result=state.result())
+
+
+def _publish_event(match: Match, kind: str, **data: Any) -> None:
+    """Write the row first, then publish: the row is the truth a snapshot is read from."""
+    match.seq += 1
+    Match.objects.filter(pk=match.pk).update(seq=match.seq, moves=match.moves)
+    live.publish(live.match_group(match.pk), live.match_event(match_id=match.pk, seq=match.seq, kind=kind, **data))
+
+
+def match_finish(*, match: Match, result) -> str:
+    """Store the result, score the seats, rate it if rated, and announce it."""
+    from arena.services.ratings import ratings_record_match
+
+    payload = result.to_json()
+    with transaction.atomic():
+        match.status = Match.FINISHED
+        match.result = payload
+        match.winner = result.winner or ""
+        match.reason = result.reason
+        match.finished_at = timezone.now()
+        match.seq += 1
+        match.save(update_fields=["status", "result", "winner", "reason", "finished_at", "seq", "moves"])
+        for seat in match.seats.all():
+            seat.score = float(result.returns.get(seat.seat, 0.0))
+            seat.save(update_fields=["score"])
+        if match.rated:
+            ratings_record_match(match_id=match.pk)
+    live.publish(
+        live.match_group(match.pk),
+        live.match_event(match_id=match.pk, seq=match.seq, kind="finished", result=payload,
+                         state=match_state_json(match)["state"]),
+    )
+    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return match.status
+
+
+def match_fail(*, match_id: int, error: str) -> str:
+    with transaction.atomic():
+        match = Match.objects.select_for_update().get(pk=match_id)
+        match.status, match.error, match.finished_at = Match.FAILED, error[:2000], timezone.now()
+        match.seq += 1
+        match.save(update_fields=["status", "error", "finished_at", "seq"])
+    live.publish(live.match_group(match.pk),
+                 live.match_event(match_id=match.pk, seq=match.seq, kind="failed", error=match.error))
+    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return match.status

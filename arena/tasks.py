@@ -1,0 +1,40 @@
+"""Celery tasks: thin wrappers that pass ids to a service."""
+
+from __future__ import annotations
+
+import os
+
+from celery import shared_task
+from django.conf import settings
+
+from arena.services import matches, training
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.ARENA_TRAINING_SOFT_TIME_LIMIT,
+    time_limit=settings.ARENA_TRAINING_SOFT_TIME_LIMIT + 300,
+)
+def train_run(self, run_id: int) -> str | None:
+    worker = f"{self.request.hostname}:{os.getpid()}:{self.request.id}"
+    return training.training_run_execute(run_id=run_id, worker=worker)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
+def play_match(match_id: int) -> str | None:
+    return matches.match_play(match_id=match_id)
+
+
+@shared_task
+def reap_stuck_runs() -> dict[str, int]:
+    return training.training_runs_reap()
+
+
+@shared_task
+def demo_match_tick() -> int | None:
+    from arena.services.demo import demo_match_tick as tick
+
+    match = tick() if settings.ARENA_DEMO else None
+    return match.pk if match else None

@@ -1,0 +1,1 @@
+"""Server-rendered pages, split by domain. Views are thin: forms check shapes, services write."""

@@ -1,0 +1,84 @@
+"""Agents: their page (checkpoints, curves, runs, matches), creation, deletion, checkpoint files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from arena import selectors
+from arena.forms import AgentForm, RunForm
+from arena.models import Agent, Checkpoint
+from arena.services.agents import agent_create as agent_create_service
+from arena.services.agents import agent_delete as agent_delete_service
+
+
+@require_GET
+def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = get_object_or_404(Agent.objects.select_related("game", "owner"), pk=pk)
+    checkpoints = list(agent.checkpoints.select_related("agent__game").order_by("seat", "-version")[:200])
+    ratings = selectors.ratings_by_checkpoint(checkpoints) if checkpoints else {}
+    for checkpoint in checkpoints:
+        checkpoint.rating = ratings.get(checkpoint.pk)
+    context = {
+        "agent": agent,
+        "is_owner": request.user.is_authenticated and agent.owner_id == request.user.pk,
+        "checkpoints": checkpoints,
+        "runs": agent.training_runs.all()[:20],
+        "matches": selectors.matches_recent(agent=agent, limit=20),
+        "run_form": RunForm(),
+        "socket": f"/ws/agents/{agent.pk}/",
+    }
+    return render(request, "arena/agent_detail.html", context)
+
+
+@login_required
+def agent_create(request: HttpRequest) -> HttpResponse:
+    form = AgentForm(request.POST or None, initial={"game": request.GET.get("game")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            agent = agent_create_service(
+                owner=request.user, game=data["game"].name, name=data["name"], algorithm=data["algorithm"],
+                seat=data["seat"], description=data["description"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Agent {agent.name} created. Train it below.")
+            return redirect(agent)
+    return render(request, "arena/agent_form.html", {"form": form})
+
+
+@require_POST
+@login_required
+def agent_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = get_object_or_404(Agent, pk=pk)
+    try:
+        agent_delete_service(user=request.user, agent_id=agent.pk)  # PermissionDenied -> 403
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect(agent)
+    messages.success(request, f"Agent {agent.name} deleted.")
+    return redirect("dashboard")
+
+
+@require_GET
+def checkpoint_download(request: HttpRequest, pk: int, part: str) -> FileResponse:
+    """The weights (.safetensors) or the JSON sidecar, named after the agent, seat and version."""
+    checkpoint = get_object_or_404(Checkpoint.objects.select_related("agent"), pk=pk)
+    root = Path(settings.MEDIA_ROOT).resolve()
+    weights = (root / checkpoint.path).resolve()
+    path = weights if part == "weights" else weights.with_suffix(".json")
+    # The row's path is relative to MEDIA_ROOT; refuse anything that would step outside it.
+    if root not in path.parents or not path.is_file():
+        raise Http404("checkpoint file not found")
+    name = f"{checkpoint.agent.name}-{checkpoint.seat}-v{checkpoint.version}{path.suffix}"
+    content_type = "application/json" if part == "sidecar" else "application/octet-stream"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type=content_type)

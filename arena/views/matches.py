@@ -1,0 +1,59 @@
+"""Matches: the live page with its replay, the JSON replay, and creating a match."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from arena import live, selectors
+from arena.forms import MatchForm
+from arena.models import Game, Match
+from arena.services.matches import match_create as match_create_service
+
+
+def _match(pk: int) -> Match:
+    return get_object_or_404(Match.objects.select_related("game"), pk=pk)
+
+
+@require_GET
+def match_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    match = _match(pk)
+    # The page draws from the same snapshot the socket sends, so a first paint needs no round trip.
+    context = {
+        "match": match,
+        "seats": match.seats.select_related("player__checkpoint__agent", "player__user"),
+        "snapshot": live.match_snapshot(match),
+        "replay": selectors.match_replay_states(match) if not match.is_live else None,
+    }
+    return render(request, "arena/match_detail.html", context)
+
+
+@require_GET
+def match_replay(request: HttpRequest, pk: int) -> JsonResponse:
+    """The board after every ply, for the replay slider of a match that finished while watched."""
+    match = _match(pk)
+    return JsonResponse({"id": match.pk, "status": match.status, "states": selectors.match_replay_states(match)})
+
+
+@login_required
+def match_create(request: HttpRequest) -> HttpResponse:
+    games = list(Game.objects.all())
+    game = next((g for g in games if g.name == request.GET.get("game")), games[0] if games else None)
+    if game is None:
+        return render(request, "arena/match_form.html", {"games": games, "form": None, "game": None})
+    form = MatchForm(request.POST or None, game=game)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            match = match_create_service(
+                user=request.user, game=game.name, seats=form.seats(), seed=data["seed"],
+                move_delay=data["move_delay"], rated=data["rated"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect(match)
+    return render(request, "arena/match_form.html", {"games": games, "form": form, "game": game})

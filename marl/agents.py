@@ -1,0 +1,132 @@
+"""Agents: the small protocol the match loop drives, a random agent and a greedy network policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+from marl.errors import MarlError
+
+if TYPE_CHECKING:
+    import torch
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """Anything that picks a legal action from an observation and its action mask."""
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new game; ``seed`` re-seeds any randomness."""
+        ...
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
+        """One action for one observation (mover's point of view)."""
+        ...
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """One action per row of a batch of observations and masks."""
+        ...
+
+    def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray | None:
+        """Per-action values for the browser's heat map, or ``None`` if the agent has none."""
+        ...
+
+
+def _check_masks(masks: np.ndarray) -> np.ndarray:
+    legal = np.asarray(masks).astype(bool, copy=False)
+    if legal.ndim != 2:
+        raise MarlError(f"expected a 2-d batch of action masks, got shape {legal.shape}")
+    if not legal.any(axis=1).all():
+        raise MarlError("an action mask has no legal action")
+    return legal
+
+
+class RandomAgent:
+    """Uniform over the legal moves, from a numpy ``Generator``."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed when a seed is given; otherwise keep the current stream."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
+        """A uniformly random legal action."""
+        return int(self.act_batch(observation[None], np.asarray(action_mask)[None])[0])
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """One uniformly random legal action per row."""
+        legal = _check_masks(masks)
+        # argmax of i.i.d. uniform keys over the legal set is a uniform pick; one draw per cell keeps
+        # act_batch identical to calling act row by row with the same generator.
+        keys = self.rng.random(legal.shape)
+        keys[~legal] = -1.0
+        return keys.argmax(axis=1)
+
+    def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray | None:
+        """A random agent has no opinion."""
+        return None
+
+
+class PolicyAgent:
+    """Greedy policy over a plain ``torch.nn.Module``: argmax of the scores of legal actions.
+
+    ``kind`` is ``"q"`` (the network outputs action values) or ``"logits"`` (it outputs policy logits).
+    The network receives a float32 batch shaped ``(batch, *obs_shape)``.
+    """
+
+    def __init__(
+        self, network: torch.nn.Module, kind: str = "q", device: str | torch.device | None = None
+    ) -> None:
+        from marl.nets import select_device  # lazy: torch only when a network is served
+
+        if kind not in ("q", "logits"):
+            raise MarlError(f"kind must be 'q' or 'logits', got {kind!r}")
+        self.device = select_device(device)  # CUDA when present unless told otherwise
+        self.kind = kind
+        self.network = network.to(self.device).eval()
+
+    def reset(self, seed: int | None = None) -> None:
+        """Greedy play keeps no state between games."""
+
+    def _masked(self, observations: np.ndarray, masks: np.ndarray) -> torch.Tensor:
+        import torch
+
+        legal = _check_masks(masks)
+        with torch.inference_mode():
+            obs = torch.as_tensor(np.asarray(observations), dtype=torch.float32, device=self.device)
+            out = self.network(obs)
+            if out.shape != legal.shape:
+                raise MarlError(f"network output shape {tuple(out.shape)} does not match masks {legal.shape}")
+            mask = torch.as_tensor(legal, device=self.device)
+            return out.float().masked_fill(~mask, float("-inf"))
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
+        """The best legal action."""
+        return int(self.act_batch(np.asarray(observation)[None], np.asarray(action_mask)[None])[0])
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """The best legal action per row, from one forward pass for the whole batch."""
+        return self._masked(observations, masks).argmax(dim=1).cpu().numpy()
+
+    def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
+        """Q-values (NaN for illegal actions) or, for ``"logits"``, probabilities over legal actions."""
+        import torch
+
+        masked = self._masked(np.asarray(observation)[None], np.asarray(action_mask)[None])[0]
+        if self.kind == "logits":
+            return torch.softmax(masked, dim=0).cpu().numpy().astype(np.float64)
+        values = masked.cpu().numpy().astype(np.float64)
+        values[np.isneginf(values)] = np.nan  # -inf is not JSON; NaN marks "no value" (send None)
+        return values
+
+
+def load_agent(path: str | Path) -> PolicyAgent:
+    """A greedy ``PolicyAgent`` from a checkpoint (delegates to ``marl.checkpoints``; no Tianshou)."""
+    from marl.checkpoints import load_agent as _load  # lazy: torch/safetensors only when needed
+
+    return _load(path)

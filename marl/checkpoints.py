@@ -1,0 +1,435 @@
+"""Checkpoints: safetensors weights + full training state + a JSON sidecar, written atomically.
+
+``NAME.safetensors`` holds the inference weights (what play needs), ``NAME.state.safetensors`` the full
+training state (target network, optimizer moments: what resume needs) and ``NAME.json`` the sidecar.
+The sidecar is written last, so its presence means the checkpoint is complete. Loading never unpickles:
+files are parsed as safetensors only, after a structural check and a sha256 comparison.
+No Tianshou import here; torch and safetensors only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from marl.errors import CheckpointError, ConfigError, MarlError
+from marl.nets import build_network
+
+if TYPE_CHECKING:
+    from marl.agents import PolicyAgent
+
+FORMAT = 1
+MAX_HEADER_BYTES = 8 * 1024 * 1024  # a safetensors JSON header; ours are a few KB
+MAX_FILE_BYTES = 4 * 1024**3
+MAX_SIDECAR_BYTES = 1024 * 1024
+AGENT_KINDS = {"dqn": "q", "ppo": "logits"}  # algorithm -> how PolicyAgent reads the network output
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_DTYPE_BYTES = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+}
+_SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format": int,
+    "game": str,
+    "env_id": str,
+    "algorithm": str,
+    "network": dict,
+    "agent_id": str,
+    "env_steps": int,
+    "parent": (str, type(None)),
+    "sha256": str,
+    "state_sha256": (str, type(None)),
+    "versions": dict,
+    "metrics": dict,
+    "created_at": str,
+}
+_CALLER_KEYS = ("game", "env_id", "algorithm", "network", "agent_id", "env_steps")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape a checkpoint (read from package metadata, nothing imported)."""
+    out = {"python": platform.python_version()}
+    for pkg in ("torch", "tianshou", "pettingzoo", "safetensors"):
+        try:
+            out[pkg] = importlib_metadata.version(pkg)
+        except importlib_metadata.PackageNotFoundError:
+            out[pkg] = "absent"
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- files
+def _paths(directory: Path, name: str) -> tuple[Path, Path, Path]:
+    return (
+        directory / f"{name}.safetensors",
+        directory / f"{name}.state.safetensors",
+        directory / f"{name}.json",
+    )
+
+
+def _resolve(path: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
+    """Accept NAME.safetensors, NAME.state.safetensors, NAME.json or NAME and return all three paths."""
+    p = Path(path)
+    name = p.name
+    for suffix in (".state.safetensors", ".safetensors", ".json"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return _paths(p.parent, name)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # some platforms cannot open directories; the rename is still atomic there
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same directory, fsync it, rename over ``path``, fsync the directory."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CheckpointError(f"{what} {path} does not exist") from None
+    if size > limit:
+        raise CheckpointError(f"{what} {path} is {size} bytes, over the {limit}-byte limit")
+    return path.read_bytes()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------------------------- nested state <-> flat tensors
+def flatten_state(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], Any]:
+    """Split a nested state dict (module tensors + optimizer state) into flat tensors and a JSON skeleton.
+
+    Tensors are named by their path (nested levels joined by ``/``); the skeleton keeps everything else
+    (optimizer hyperparameters, int keys, tuples) and points at tensors by name.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+
+    def enc(obj: Any, path: str) -> Any:
+        if isinstance(obj, torch.Tensor):
+            if path in tensors:
+                raise CheckpointError(f"state tensor name {path!r} is ambiguous")
+            tensors[path] = obj.detach().cpu().contiguous().clone()
+            return {"$t": path}
+        if isinstance(obj, Mapping):
+            items = []
+            for k, v in obj.items():
+                if not isinstance(k, str | int) or isinstance(k, bool):
+                    raise CheckpointError(f"state key {k!r} at {path!r} is neither str nor int")
+                items.append([k, enc(v, f"{path}/{k}" if path else str(k))])
+            return {"$d": items}
+        if isinstance(obj, tuple):
+            return {"$tuple": [enc(v, f"{path}/{i}") for i, v in enumerate(obj)]}
+        if isinstance(obj, list):
+            return [enc(v, f"{path}/{i}") for i, v in enumerate(obj)]
+        if obj is None or isinstance(obj, bool | int | float | str):
+            return obj
+        raise CheckpointError(f"cannot store a {type(obj).__name__} at {path!r} in a checkpoint")
+
+    skeleton = enc(state, "")
+    return tensors, skeleton
+
+
+def unflatten_state(tensors: Mapping[str, torch.Tensor], skeleton: Any) -> Any:
+    """Inverse of :func:`flatten_state`."""
+
+    def dec(obj: Any) -> Any:
+        if isinstance(obj, list):
+            return [dec(v) for v in obj]
+        if isinstance(obj, dict):
+            if "$t" in obj:
+                if obj["$t"] not in tensors:
+                    raise CheckpointError(f"training state lacks tensor {obj['$t']!r}")
+                return tensors[obj["$t"]]
+            if "$tuple" in obj:
+                return tuple(dec(v) for v in obj["$tuple"])
+            if "$d" in obj:
+                return {k: dec(v) for k, v in obj["$d"]}
+            raise CheckpointError("training state skeleton is malformed")
+        return obj
+
+    return dec(skeleton)
+
+
+# ------------------------------------------------------------------------------------- safetensors I/O
+def _check_safetensors(data: bytes, path: Path) -> dict[str, Any]:
+    """Structurally validate safetensors bytes before any parser sees them; return the JSON header."""
+    if data[:4] == b"PK\x03\x04":
+        raise CheckpointError(
+            f"{path} is a zip archive (torch.save format), not safetensors; refusing to load it"
+        )
+    if data[:1] == b"\x80":
+        raise CheckpointError(f"{path} looks like a Python pickle, not safetensors; pickles are never loaded")
+    if len(data) < 8:
+        raise CheckpointError(f"{path} is not a safetensors file (only {len(data)} bytes)")
+    n = int.from_bytes(data[:8], "little")
+    if n > MAX_HEADER_BYTES:
+        raise CheckpointError(
+            f"{path} is not a valid safetensors file: header of {n} bytes exceeds the {MAX_HEADER_BYTES}-byte bound"
+        )
+    if 8 + n > len(data):
+        raise CheckpointError(f"{path} is truncated: header needs {n} bytes, file has {len(data) - 8}")
+    try:
+        header = json.loads(data[8 : 8 + n])
+    except (UnicodeDecodeError, ValueError):
+        raise CheckpointError(f"{path} is not a safetensors file (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path} is not a safetensors file (header is not a JSON object)")
+    body = len(data) - 8 - n
+    end = 0
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            start, stop = info["data_offsets"]
+            count = math.prod(int(d) for d in info["shape"]) * _DTYPE_BYTES[info["dtype"]]
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"{path}: tensor {key!r} has a malformed header entry") from None
+        if not 0 <= start <= stop or stop - start != count:
+            raise CheckpointError(f"{path}: tensor {key!r} has inconsistent offsets")
+        end = max(end, stop)
+    if end != body:
+        state = "truncated" if end > body else "followed by unexpected bytes"
+        raise CheckpointError(f"{path} is {state}: tensors need {end} data bytes, file has {body}")
+    return header
+
+
+def _load_tensors(data: bytes, path: Path, sha256: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Check structure, then the hash from the sidecar, then parse (safetensors only, never pickle)."""
+    header = _check_safetensors(data, path)
+    if _sha256(data) != sha256:
+        raise CheckpointError(f"{path} does not match the sha256 in its sidecar (changed or corrupt)")
+    try:
+        tensors = st_load(data)
+    except Exception as exc:  # safetensors raises its own error types; report them as ours
+        raise CheckpointError(f"{path} could not be parsed as safetensors: {exc}") from None
+    return tensors, dict(header.get("__metadata__") or {})
+
+
+# ------------------------------------------------------------------------------------------ public API
+@dataclass
+class Checkpoint:
+    """A verified checkpoint: sidecar ``meta``, inference ``weights`` and (lazily) the training ``state``."""
+
+    path: Path
+    meta: dict[str, Any]
+    weights: dict[str, torch.Tensor]
+    state_path: Path | None = None
+    _state: Any = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.name[: -len(".safetensors")]
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        """The nested training state (as ``state_dict()`` returned it), read and verified on first use."""
+        if self._state is None and self.meta.get("state_sha256"):
+            assert self.state_path is not None
+            data = _read(self.state_path, MAX_FILE_BYTES, "training state")
+            tensors, md = _load_tensors(data, self.state_path, self.meta["state_sha256"])
+            try:
+                skeleton = json.loads(md["skeleton"])
+            except (KeyError, ValueError):
+                raise CheckpointError(f"{self.state_path} lacks its state skeleton metadata") from None
+            self._state = unflatten_state(tensors, skeleton)
+        return self._state
+
+
+def save_checkpoint(
+    directory: str | os.PathLike[str],
+    name: str,
+    *,
+    weights: Mapping[str, torch.Tensor],
+    state: Mapping[str, Any] | None,
+    meta: Mapping[str, Any],
+) -> Path:
+    """Write NAME.safetensors, NAME.state.safetensors (if ``state``) and NAME.json; return the weights path.
+
+    ``meta`` gives game, env_id, algorithm, network, agent_id, env_steps and optionally parent and
+    metrics; format, hashes, versions and created_at are filled in. ``state`` may be nested (a Tianshou
+    algorithm's ``state_dict()`` with its optimizer states): it is flattened, non-tensor parts go to the
+    file's safetensors metadata.
+    """
+    if not _NAME_RE.match(name) or name.endswith(".state"):
+        raise CheckpointError(f"checkpoint name {name!r} must be letters, digits, '_', '-', '.' (max 128)")
+    missing = [k for k in _CALLER_KEYS if k not in meta]
+    if missing:
+        raise CheckpointError(f"checkpoint meta lacks {missing}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    w_path, s_path, j_path = _paths(directory, name)
+    # Drop an old sidecar first: while the new files are written, no sidecar may vouch for them.
+    j_path.unlink(missing_ok=True)
+
+    flat_weights = {k: v.detach().cpu().contiguous().clone() for k, v in weights.items()}
+    w_bytes = st_save(flat_weights, metadata={"format": str(FORMAT), "kind": "weights"})
+    _atomic_write(w_path, w_bytes)
+    state_sha = None
+    if state is not None:
+        tensors, skeleton = flatten_state(state)
+        s_bytes = st_save(
+            tensors, metadata={"format": str(FORMAT), "kind": "state", "skeleton": json.dumps(skeleton)}
+        )
+        _atomic_write(s_path, s_bytes)
+        state_sha = _sha256(s_bytes)
+    else:
+        s_path.unlink(missing_ok=True)
+
+    sidecar = {
+        "format": FORMAT,
+        **{k: meta[k] for k in _CALLER_KEYS},
+        "env_steps": int(meta["env_steps"]),
+        "parent": meta.get("parent"),
+        "sha256": _sha256(w_bytes),
+        "state_sha256": state_sha,
+        "versions": library_versions(),
+        "metrics": dict(meta.get("metrics") or {}),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    extra = {k: v for k, v in meta.items() if k not in sidecar and k not in _SIDECAR_TYPES}
+    sidecar.update(extra)  # e.g. parent_sha256; readers ignore keys they do not know
+    _atomic_write(j_path, json.dumps(sidecar, indent=2, sort_keys=True).encode())
+    return w_path
+
+
+def _validate_meta(meta: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"sidecar {path} is not a JSON object")
+    for key, typ in _SIDECAR_TYPES.items():
+        if key not in meta:
+            raise CheckpointError(f"sidecar {path} lacks {key!r}")
+        if not isinstance(meta[key], typ) or (typ is int and isinstance(meta[key], bool)):
+            raise CheckpointError(f"sidecar {path}: {key!r} has the wrong type ({type(meta[key]).__name__})")
+    if meta["format"] != FORMAT:
+        raise CheckpointError(f"sidecar {path} has format {meta['format']}; this code reads format {FORMAT}")
+    if meta["env_steps"] < 0:
+        raise CheckpointError(f"sidecar {path}: env_steps is negative")
+    for key in ("sha256", "state_sha256"):
+        if meta[key] is not None and not _HEX64.match(meta[key]):
+            raise CheckpointError(f"sidecar {path}: {key!r} is not a sha256 hex digest")
+    return meta
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and schema-check a checkpoint's sidecar (no weights are read)."""
+    _, _, j_path = _resolve(path)
+    data = _read(j_path, MAX_SIDECAR_BYTES, "checkpoint sidecar")
+    try:
+        meta = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        raise CheckpointError(f"sidecar {j_path} is not valid JSON") from None
+    return _validate_meta(meta, j_path)
+
+
+def _expected_shapes(meta: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    from marl.games import get_game  # late: games imports PettingZoo, only needed when loading
+
+    try:
+        spec = get_game(meta["game"])
+    except MarlError as exc:
+        raise CheckpointError(f"checkpoint is for an unknown game: {exc}") from None
+    if spec.env_id != meta["env_id"]:
+        raise CheckpointError(
+            f"checkpoint was trained on {meta['env_id']}, but {meta['game']} is now {spec.env_id}"
+        )
+    try:
+        net = build_network(meta["network"], spec.obs_shape, spec.n_actions)
+    except ConfigError as exc:
+        raise CheckpointError(f"checkpoint has an invalid network spec: {exc}") from None
+    return {k: (tuple(v.shape), v.dtype) for k, v in net.state_dict().items()}
+
+
+def load_checkpoint(path: str | os.PathLike[str], *, game: str | None = None) -> Checkpoint:
+    """Load and verify a checkpoint: sidecar schema, game, file format, sha256, tensor names and shapes."""
+    w_path, s_path, j_path = _resolve(path)
+    if not j_path.exists():
+        raise CheckpointError(f"no sidecar {j_path}: the checkpoint is missing or was not completely written")
+    meta = read_meta(j_path)
+    if game is not None and meta["game"] != game:
+        raise CheckpointError(f"checkpoint {w_path.name} is for {meta['game']}, not {game}")
+    data = _read(w_path, MAX_FILE_BYTES, "checkpoint weights")
+    weights, _ = _load_tensors(data, w_path, meta["sha256"])
+    expected = _expected_shapes(meta)
+    if set(weights) != set(expected):
+        raise CheckpointError(
+            f"{w_path.name} does not fit network {meta['network']}: "
+            f"missing {sorted(set(expected) - set(weights))}, unexpected {sorted(set(weights) - set(expected))}"
+        )
+    for key, (shape, dtype) in expected.items():
+        if tuple(weights[key].shape) != shape or weights[key].dtype != dtype:
+            raise CheckpointError(
+                f"{w_path.name}: tensor {key} is {tuple(weights[key].shape)} {weights[key].dtype}, "
+                f"network {meta['network']} needs {shape} {dtype}"
+            )
+    return Checkpoint(
+        path=w_path, meta=meta, weights=weights, state_path=s_path if meta["state_sha256"] else None
+    )
+
+
+def network_from_checkpoint(ckpt: Checkpoint, device: str | torch.device | None = None) -> torch.nn.Module:
+    """Rebuild the inference network of a verified checkpoint, in eval mode."""
+    from marl.games import get_game
+
+    spec = get_game(ckpt.meta["game"])
+    net = build_network(ckpt.meta["network"], spec.obs_shape, spec.n_actions)
+    net.load_state_dict(ckpt.weights)
+    if device is not None:
+        net.to(device)
+    return net.eval()
+
+
+def load_agent(path: str | os.PathLike[str], device: str | torch.device | None = None) -> PolicyAgent:
+    """A greedy, masked PolicyAgent from a checkpoint (Q-values for DQN, logits for a PPO actor)."""
+    from marl.agents import PolicyAgent
+
+    ckpt = load_checkpoint(path)
+    kind = AGENT_KINDS.get(ckpt.meta["algorithm"])
+    if kind is None:
+        raise CheckpointError(f"checkpoint algorithm {ckpt.meta['algorithm']!r} has no playable agent")
+    return PolicyAgent(network_from_checkpoint(ckpt, device), kind=kind, device=device)

@@ -1,0 +1,205 @@
+"""The game registry: arena game names mapped to PettingZoo classic environments.
+
+This is the only ``marl`` module that imports PettingZoo. Adding a game means adding one ``GameSpec``
+entry to ``GAMES`` with its board reader and coordinate parser.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pettingzoo
+from pettingzoo import AECEnv
+
+from marl.errors import IllegalMoveError, UnknownGameError
+
+Board = list[list[int]]
+
+
+@dataclass(frozen=True)
+class GameSpec:
+    """One game: how to build its env and how the browser reads and writes it."""
+
+    name: str
+    env_id: str
+    seats: tuple[str, ...]
+    obs_shape: tuple[int, ...]
+    n_actions: int
+    render_hint: str
+    title: str
+    # Safety bound for the match loop; both classic games end well before it.
+    max_moves: int = 1000
+    # Reads the raw env's board as rows top to bottom: 0 empty, 1 first seat, 2 second seat.
+    read_board: Callable[[Any], Board] = field(default=lambda raw: [], repr=False, compare=False)
+    # The game's own coordinates: the payload keys and their conversion to an action index.
+    coord_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    coords_to_action: Callable[[Mapping[str, int]], int] = field(
+        default=lambda c: -1, repr=False, compare=False
+    )
+    coord_limits: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    describe_action: Callable[[int], str] = field(default=str, repr=False, compare=False)
+
+    def make_env(self) -> AECEnv:
+        """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
+        # The registry form; the module form (pettingzoo.classic.tictactoe_v3) warns on every call.
+        return pettingzoo.make("aec", f"classic/{self.env_id}")
+
+    def state_json(self, env: AECEnv) -> dict[str, Any]:
+        """Board, whose turn, legal moves and result as plain JSON values."""
+        raw = env.unwrapped
+        done = is_done(raw)
+        legal: list[int] = []
+        if not done:
+            mask = raw.observe(raw.agent_selection)["action_mask"]
+            legal = [int(a) for a in np.flatnonzero(mask)]
+        return {
+            "game": self.name,
+            "board": self.read_board(raw),
+            "to_move": None if done else raw.agent_selection,
+            "legal_moves": legal,
+            "result": final_result(raw, self.seats) if done else None,
+        }
+
+    def check_action(self, env: AECEnv, action: object, mask: np.ndarray | None = None) -> int:
+        """Validate an action index for the seat to move; return it as an ``int``.
+
+        ``mask`` is the seat's current action mask when the caller already has it (saves an observe).
+        """
+        if not _is_int(action):
+            raise IllegalMoveError(
+                f"a move must be an integer action index, got {type(action).__name__} {action!r}"
+            )
+        index = int(action)  # type: ignore[call-overload]
+        if not 0 <= index < self.n_actions:
+            raise IllegalMoveError(f"action {index} is out of range 0..{self.n_actions - 1}")
+        raw = env.unwrapped
+        if is_done(raw):
+            raise IllegalMoveError("the game is over")
+        if mask is None:
+            mask = raw.observe(raw.agent_selection)["action_mask"]
+        if not mask[index]:
+            raise IllegalMoveError(f"{self.describe_action(index)} is not a legal move here")
+        return index
+
+    def move_from_json(self, env: AECEnv, payload: object) -> int:
+        """A human's move (``4``, ``{"action": 4}`` or game coordinates) as a legal action index."""
+        if isinstance(payload, Mapping):
+            keys = set(payload)
+            if keys == {"action"}:
+                return self.check_action(env, payload["action"])
+            if keys == set(self.coord_keys):
+                coords: dict[str, int] = {}
+                for key in self.coord_keys:
+                    value = payload[key]
+                    if not _is_int(value):
+                        raise IllegalMoveError(f"{key!r} must be an integer, got {value!r}")
+                    limit = self.coord_limits[key]
+                    if not 0 <= int(value) < limit:
+                        raise IllegalMoveError(f"{key!r} must be in 0..{limit - 1}, got {value}")
+                    coords[key] = int(value)
+                return self.check_action(env, self.coords_to_action(coords))
+            shape = ", ".join(f'"{k}": n' for k in self.coord_keys)
+            raise IllegalMoveError(
+                f"unexpected move keys {sorted(map(str, keys))}: send an action index, "
+                f'{{"action": n}} or {{{shape}}}'
+            )
+        return self.check_action(env, payload)
+
+
+def _is_int(value: object) -> bool:
+    # bool is an int subclass and numpy ints are not int subclasses: be explicit about both.
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def is_done(raw: Any) -> bool:
+    """Whether a (raw or wrapped) PettingZoo env has ended for every agent still listed."""
+    agents = raw.agents
+    if not agents:
+        return True
+    return all(raw.terminations.get(a, False) or raw.truncations.get(a, False) for a in agents)
+
+
+def final_result(raw: Any, seats: tuple[str, ...]) -> dict[str, Any]:
+    """``{"winner", "returns", "reason"}`` from PettingZoo's rewards at the end of a game."""
+    returns = {seat: float(raw.rewards.get(seat, 0.0)) for seat in seats}
+    winner = winner_of(returns)
+    return {"winner": winner, "returns": returns, "reason": "win" if winner else "draw"}
+
+
+def winner_of(returns: Mapping[str, float]) -> str | None:
+    """The seat with the strictly highest return, or ``None`` on a tie."""
+    if not returns:
+        return None
+    best = max(returns.values())
+    top = [seat for seat, value in returns.items() if value == best]
+    return top[0] if len(top) == 1 else None
+
+
+# --- tic-tac-toe: action a is column a // 3, row a % 3 (PettingZoo's layout 0|3|6 on the top row).
+def _ttt_board(raw: Any) -> Board:
+    squares = raw.board.squares
+    return [[int(squares[3 * col + row]) for col in range(3)] for row in range(3)]
+
+
+def _ttt_describe(action: int) -> str:
+    return f"cell row {action % 3}, col {action // 3} (action {action})"
+
+
+# --- connect four: the raw board is 6 rows x 7 columns, row 0 at the top; action = column.
+def _c4_board(raw: Any) -> Board:
+    board = raw.board
+    return [[int(board[7 * row + col]) for col in range(7)] for row in range(6)]
+
+
+def _c4_describe(action: int) -> str:
+    return f"column {action}"
+
+
+GAMES: dict[str, GameSpec] = {
+    spec.name: spec
+    for spec in (
+        GameSpec(
+            name="tictactoe",
+            env_id="tictactoe_v3",
+            seats=("player_1", "player_2"),
+            obs_shape=(3, 3, 2),
+            n_actions=9,
+            render_hint="tictactoe",
+            title="Tic-tac-toe",
+            max_moves=18,
+            read_board=_ttt_board,
+            coord_keys=("row", "col"),
+            coords_to_action=lambda c: 3 * c["col"] + c["row"],
+            coord_limits={"row": 3, "col": 3},
+            describe_action=_ttt_describe,
+        ),
+        GameSpec(
+            name="connect_four",
+            env_id="connect_four_v3",
+            seats=("player_0", "player_1"),
+            obs_shape=(6, 7, 2),
+            n_actions=7,
+            render_hint="connect_four",
+            title="Connect Four",
+            max_moves=84,
+            read_board=_c4_board,
+            coord_keys=("col",),
+            coords_to_action=lambda c: c["col"],
+            coord_limits={"col": 7},
+            describe_action=_c4_describe,
+        ),
+    )
+}
+
+
+def get_game(name: str) -> GameSpec:
+    """The registered game called ``name``; raises ``UnknownGameError`` otherwise."""
+    try:
+        return GAMES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(GAMES))
+        raise UnknownGameError(f"unknown game {name!r}; known games: {known}") from None

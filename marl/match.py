@@ -1,0 +1,288 @@
+"""The one match loop: live games, human play, tournaments and evaluation all go through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from marl.errors import IllegalMoveError, MarlError
+from marl.games import AECEnv, GameSpec, final_result, get_game, is_done, winner_of
+
+if TYPE_CHECKING:
+    from marl.agents import Agent
+
+AgentsBySeat = Mapping[str, "Agent | None"]
+OnStep = Callable[["Step"], None]
+
+
+@dataclass
+class MatchResult:
+    """How a finished game ended: returns per seat, the moves, and why it stopped."""
+
+    game: str
+    seed: int
+    moves: list[int]
+    returns: dict[str, float]
+    winner: str | None
+    reason: str  # "win" | "draw" | "illegal_move" | "max_moves"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values (for the DB and the wire)."""
+        return {
+            "game": self.game,
+            "seed": self.seed,
+            "moves": list(self.moves),
+            "returns": dict(self.returns),
+            "winner": self.winner,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Step:
+    """One move just made: ``ply`` counts moves played including this one (1 for the first)."""
+
+    ply: int
+    seat: str
+    action: int
+    state: MatchState
+
+
+@dataclass
+class _Forced:
+    """An end the env does not know about (an agent's illegal move, the move bound)."""
+
+    reason: str
+    returns: dict[str, float] = field(default_factory=dict)
+
+
+class MatchState:
+    """One live game. ``MatchState(game, seed, moves)`` replays ``moves`` and so rebuilds it exactly."""
+
+    def __init__(
+        self,
+        game: str | GameSpec,
+        seed: int = 0,
+        moves: Sequence[int] = (),
+        *,
+        max_moves: int | None = None,
+    ) -> None:
+        self.spec: GameSpec = game if isinstance(game, GameSpec) else get_game(game)
+        self.seed: int = int(seed)
+        self.moves: list[int] = []
+        self.max_moves: int = self.spec.max_moves if max_moves is None else int(max_moves)
+        self.env = _take_env(self.spec)
+        self.env.reset(seed=self.seed)
+        # Moves are validated here before they reach the env, so step the raw env and skip the
+        # wrappers' checks (they would call observe() again on every step).
+        self._raw = self.env.unwrapped
+        self._forced: _Forced | None = None
+        # Cached per position (the match loop asks for both many times per move).
+        self._done = is_done(self._raw)
+        self._observed: tuple[np.ndarray, np.ndarray] | None = None
+        for i, action in enumerate(moves):
+            try:
+                self.apply(action)
+            except IllegalMoveError as err:
+                raise IllegalMoveError(
+                    f"stored move {i + 1} ({action!r}) cannot be replayed: {err}"
+                ) from None
+
+    @property
+    def game(self) -> str:
+        """The arena game name."""
+        return self.spec.name
+
+    @property
+    def ply(self) -> int:
+        """Number of moves played so far."""
+        return len(self.moves)
+
+    @property
+    def done(self) -> bool:
+        """Whether the game has ended (normally, by an illegal agent move, or at the move bound)."""
+        return self._done
+
+    @property
+    def to_move(self) -> str | None:
+        """The seat to move, or ``None`` once the game is over."""
+        return None if self.done else self._raw.agent_selection
+
+    def observation(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(obs, mask)`` of the seat to move, from its own point of view."""
+        if self._done:
+            raise MarlError("the game is over: no seat is to move")
+        if self._observed is None:
+            observed = self._raw.observe(self._raw.agent_selection)
+            self._observed = (observed["observation"], observed["action_mask"])
+        return self._observed
+
+    def apply(self, action: int) -> None:
+        """Play ``action`` for the seat to move; raises ``IllegalMoveError`` and changes nothing then."""
+        if self._done:
+            raise IllegalMoveError("the game is over")
+        mask = self._observed[1] if self._observed is not None else None
+        index = self.spec.check_action(self._raw, action, mask)
+        self._raw.step(index)
+        self.moves.append(index)
+        self._observed = None
+        self._done = is_done(self._raw)
+        if not self._done and len(self.moves) >= self.max_moves:
+            self._forced = _Forced("max_moves", dict.fromkeys(self.spec.seats, 0.0))
+            self._done = True
+
+    def forfeit(self, seat: str, reason: str = "illegal_move") -> None:
+        """End the game because ``seat`` broke the rules: -1 for it, 0 for the others (PettingZoo's rule)."""
+        if self.done:
+            raise MarlError("the game is already over")
+        returns = {s: (-1.0 if s == seat else 0.0) for s in self.spec.seats}
+        self._forced = _Forced(reason, returns)
+        self._done = True
+
+    def _result_fields(self) -> dict[str, Any]:
+        if self._forced is not None:
+            returns = dict(self._forced.returns)
+            return {"winner": winner_of(returns), "returns": returns, "reason": self._forced.reason}
+        return final_result(self._raw, self.spec.seats)
+
+    def state_json(self) -> dict[str, Any]:
+        """The game's ``state_json`` plus ``ply`` and ``moves`` (the result also carries ``reason``)."""
+        state = self.spec.state_json(self.env)
+        if self._forced is not None:
+            state["to_move"] = None
+            state["legal_moves"] = []
+        state["result"] = self._result_fields() if self.done else None
+        state["ply"] = self.ply
+        state["moves"] = list(self.moves)
+        return state
+
+    def result(self) -> MatchResult:
+        """The final result; raises ``MarlError`` while the game is still running."""
+        if not self.done:
+            raise MarlError(f"the game is not over yet ({self.to_move} to move)")
+        fields = self._result_fields()
+        return MatchResult(
+            game=self.spec.name,
+            seed=self.seed,
+            moves=list(self.moves),
+            returns=fields["returns"],
+            winner=fields["winner"],
+            reason=fields["reason"],
+        )
+
+
+# Building an env (its gymnasium spaces) costs more than playing a tic-tac-toe game, so the loops
+# below hand the envs of games nobody else can see back for reuse; reset() restores them fully.
+_ENV_POOL: dict[str, list[AECEnv]] = {}
+_ENV_POOL_MAX = 4096
+
+
+def _take_env(spec: GameSpec) -> AECEnv:
+    try:
+        return _ENV_POOL.get(spec.name, []).pop()
+    except IndexError:  # empty pool (or another thread took the last one)
+        return spec.make_env()
+
+
+def _recycle(states: Sequence[MatchState]) -> None:
+    for state in states:
+        pool = _ENV_POOL.setdefault(state.spec.name, [])
+        if len(pool) < _ENV_POOL_MAX:
+            pool.append(state.env)
+        state.env = state._raw = None  # type: ignore[assignment]  # the state is dead from here on
+
+
+def derive_seed(seed: int, index: int) -> int:
+    """A well-mixed 32-bit seed for stream ``index`` of a match seeded with ``seed``."""
+    entropy = (int(seed) & 0xFFFF_FFFF_FFFF_FFFF, int(index))
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def _play(state: MatchState, seat: str, action: object, on_step: OnStep | None) -> None:
+    try:
+        state.apply(action)  # type: ignore[arg-type]
+    except IllegalMoveError:
+        # An agent that plays an illegal move loses the game instead of crashing the loop.
+        state.forfeit(seat)
+        return
+    if on_step is not None:
+        on_step(Step(ply=state.ply, seat=seat, action=state.moves[-1], state=state))
+
+
+def advance(state: MatchState, agents_by_seat: AgentsBySeat, on_step: OnStep | None = None) -> None:
+    """Let agents move until the game ends or a seat without an agent (a human) is to move."""
+    while not state.done:
+        seat = state.to_move
+        agent = agents_by_seat.get(seat) if seat is not None else None
+        if agent is None:
+            return
+        obs, mask = state.observation()
+        _play(state, seat, agent.act(obs, mask), on_step)  # type: ignore[arg-type]
+
+
+def _check_agents(spec: GameSpec, agents_by_seat: AgentsBySeat) -> None:
+    missing = [seat for seat in spec.seats if agents_by_seat.get(seat) is None]
+    if missing:
+        raise MarlError(f"{spec.name}: no agent for seat(s) {', '.join(missing)}; seats are {spec.seats}")
+
+
+def _reset_agents(spec: GameSpec, agents_by_seat: AgentsBySeat, seed: int) -> None:
+    for index, seat in enumerate(spec.seats):
+        agents_by_seat[seat].reset(derive_seed(seed, index))  # type: ignore[union-attr]
+
+
+def play_match(
+    game: str | GameSpec, agents_by_seat: AgentsBySeat, seed: int, on_step: OnStep | None = None
+) -> MatchResult:
+    """Play one game between agents; the same seed and agents give the same moves."""
+    spec = game if isinstance(game, GameSpec) else get_game(game)
+    _check_agents(spec, agents_by_seat)
+    _reset_agents(spec, agents_by_seat, seed)
+    state = MatchState(spec, seed)
+    advance(state, agents_by_seat, on_step)
+    result = state.result()
+    if on_step is None:  # with a callback the caller may keep the state (and its env)
+        _recycle([state])
+    return result
+
+
+def play_matches(
+    game: str | GameSpec,
+    agents_by_seat: AgentsBySeat,
+    seeds: Sequence[int],
+    on_step: OnStep | None = None,
+) -> list[MatchResult]:
+    """Play ``len(seeds)`` games at once: each step, one ``act_batch`` per seat for all its games.
+
+    Agents are reset once, from ``seeds[0]``, since one agent object serves every game. Results equal
+    ``play_match`` game by game for agents whose moves do not depend on their random state.
+    ``on_step`` receives a ``Step`` for every move of every game.
+    """
+    spec = game if isinstance(game, GameSpec) else get_game(game)
+    _check_agents(spec, agents_by_seat)
+    if not seeds:
+        return []
+    _reset_agents(spec, agents_by_seat, seeds[0])
+    states = [MatchState(spec, seed) for seed in seeds]
+    active = [state for state in states if not state.done]
+    while active:
+        for seat in spec.seats:
+            group = [state for state in active if state.to_move == seat]
+            if not group:
+                continue
+            pairs = [state.observation() for state in group]
+            observations = np.stack([obs for obs, _ in pairs])
+            masks = np.stack([mask for _, mask in pairs])
+            actions = agents_by_seat[seat].act_batch(observations, masks)  # type: ignore[union-attr]
+            if len(actions) != len(group):
+                raise MarlError(f"act_batch returned {len(actions)} actions for {len(group)} games")
+            for state, action in zip(group, actions, strict=True):
+                _play(state, seat, action, on_step)
+        active = [state for state in active if not state.done]
+    results = [state.result() for state in states]
+    if on_step is None:
+        _recycle(states)
+    return results

@@ -1,0 +1,122 @@
+"""Fixtures for the Django side: users, a real Celery worker (in a thread or a subprocess), waiting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path: Path) -> Path:
+    """Each test writes checkpoints into its own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="ada", password="correct horse battery staple")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(username="bob", password="correct horse battery staple")
+
+
+@pytest.fixture
+def user_client(client, user):
+    client.force_login(user)
+    return client
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float = 60.0, interval: float = 0.1,
+               message: str = "condition") -> object:
+    """Poll until `condition()` is truthy; fail the test with `message` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {message}")
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object]:
+    """A real Celery worker in a thread of this process, consuming from the real Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from arena.celery import app
+
+    app.control.purge()
+    with start_worker(
+        app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
+        queues=["celery", "training"], shutdown_timeout=30,
+    ) as worker:
+        yield worker
+    app.control.purge()
+
+
+class WorkerProcess:
+    """`celery worker` as a child process sharing the test database, so a test can SIGKILL it."""
+
+    def __init__(self, media_root: Path, name: str) -> None:
+        db = settings.DATABASES["default"]["NAME"]
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{db}",
+            "ARENA_MEDIA_ROOT": str(media_root),
+            "ARENA_LEASE_SECONDS": str(settings.ARENA_LEASE_SECONDS),
+            "ARENA_HEARTBEAT_SECONDS": str(settings.ARENA_HEARTBEAT_SECONDS),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.log = media_root.parent / f"{name}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "arena", "worker", "-P", "solo", "-Q", "celery,training",
+             "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
+            cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no cleanup, no acks, like a machine losing power."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def worker_process(transactional_db, media_root: Path) -> Iterator[Callable[[str], WorkerProcess]]:
+    """Start worker processes on demand; all are stopped at the end of the test."""
+    from arena.celery import app
+
+    app.control.purge()
+    started: list[WorkerProcess] = []
+
+    def start(name: str = "w1") -> WorkerProcess:
+        worker = WorkerProcess(media_root, name)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    app.control.purge()

@@ -1,0 +1,138 @@
+"""Matches played by a real Celery worker, streamed over the real Redis channel layer, and rated."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.exceptions import ValidationError
+
+from arena.asgi import application
+from arena.models import Match, Rating, RatingEvent
+from arena.services.matches import match_create, match_play, match_state_json
+
+ORIGIN = [(b"origin", b"http://127.0.0.1")]
+
+
+def _bots(game: str = "tictactoe", first: str = "bot:minimax", second: str = "bot:random") -> dict[str, str]:
+    from marl.games import get_game
+
+    seats = get_game(game).seats
+    return {seats[0]: first, seats[1]: second}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_match_task_events_reach_a_spectator_in_order(celery_worker, user):
+    match = await database_sync_to_async(match_create)(
+        user=user, game="tictactoe", seats=_bots(), seed=3, move_delay=0.05, dispatch=False
+    )
+    communicator = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=ORIGIN)
+    connected, _ = await communicator.connect()
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["type"] == "snapshot" and snapshot["seq"] == 0
+
+    from arena.tasks import play_match
+
+    await database_sync_to_async(play_match.delay)(match.pk)
+    events = []
+    while True:
+        message = await communicator.receive_json_from(timeout=30)
+        events.append(message)
+        if message.get("event") in ("finished", "failed"):
+            break
+    await communicator.disconnect()
+
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[0]["event"] == "started" and events[-1]["event"] == "finished"
+    stored = await database_sync_to_async(Match.objects.get)(pk=match.pk)
+    moves = [e["action"] for e in events if e["event"] == "move"]
+    assert moves == stored.moves
+    assert stored.seq == events[-1]["seq"]
+    assert stored.status == Match.FINISHED and stored.winner in ("player_1", "")  # minimax never loses
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_snapshot_after_reconnect_equals_the_stored_state(celery_worker, user):
+    match = await database_sync_to_async(match_create)(
+        user=user, game="connect_four", seats=_bots("connect_four", "bot:alphabeta:2", "bot:random"), seed=5,
+        move_delay=0.2,
+    )
+    first = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=ORIGIN)
+    assert (await first.connect())[0]
+    await first.receive_json_from(timeout=5)
+    for _ in range(3):  # watch a few moves, then drop the connection mid-game
+        await first.receive_json_from(timeout=30)
+    await first.disconnect()
+    await asyncio.sleep(0.1)
+
+    second = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=ORIGIN)
+    assert (await second.connect())[0]
+    snapshot = await second.receive_json_from(timeout=5)
+    stored = await database_sync_to_async(Match.objects.select_related("game").get)(pk=match.pk)
+    assert snapshot["seq"] <= stored.seq
+    expected = await database_sync_to_async(match_state_json)(stored)
+    if snapshot["seq"] == stored.seq:
+        assert snapshot["match"]["state"] == expected["state"]
+    # Whatever arrives next continues exactly after the snapshot: no gap, no repeat.
+    following = await second.receive_json_from(timeout=30)
+    assert following["seq"] == snapshot["seq"] + 1
+    await second.disconnect()
+
+
+def test_a_finished_rated_match_moves_the_agent_rating_but_not_the_anchor(user, transactional_db):
+    match = match_create(user=user, game="tictactoe", seats=_bots(), seed=1, dispatch=False)
+    assert match_play(match_id=match.pk) == Match.FINISHED
+    ratings = {r.player.bot: r for r in Rating.objects.select_related("player")}
+    from marl.ratings import default_rating
+
+    assert ratings["minimax"].mu == pytest.approx(default_rating().mu)  # anchors stay where they are
+    assert ratings["random"].mu == pytest.approx(default_rating().mu)
+    assert RatingEvent.objects.filter(match=match).count() == 2
+    # Recording the same match again changes nothing.
+    from arena.services.ratings import ratings_record_match
+
+    assert ratings_record_match(match_id=match.pk) == []
+
+
+def test_a_match_is_played_once_even_when_delivered_twice(user, transactional_db):
+    match = match_create(user=user, game="tictactoe", seats=_bots(), seed=2, dispatch=False)
+    assert match_play(match_id=match.pk) == Match.FINISHED
+    assert match_play(match_id=match.pk) is None
+    match.refresh_from_db()
+    from marl.match import MatchState
+
+    replay = MatchState("tictactoe", seed=match.seed, moves=match.moves)
+    assert replay.done and replay.result().winner == (match.winner or None)
+
+
+@pytest.mark.parametrize(
+    "seats, message",
+    [
+        ({"player_1": "bot:minimax"}, "seats must name exactly"),
+        ({"player_1": "bot:nope", "player_2": "bot:random"}, "unknown bot"),
+        ({"player_1": "checkpoint:999", "player_2": "bot:random"}, "no checkpoint"),
+        ({"player_1": "robot", "player_2": "bot:random"}, "bad seat"),
+    ],
+)
+def test_bad_match_requests_are_refused(user, seats, message, transactional_db):
+    with pytest.raises(ValidationError, match=message):
+        match_create(user=user, game="tictactoe", seats=seats, dispatch=False)
+    assert not Match.objects.exists()
+
+
+def test_unknown_game_is_refused(user, transactional_db):
+    with pytest.raises(ValidationError, match="unknown game"):
+        match_create(user=user, game="chess960", seats={}, dispatch=False)
+
+
+def test_failing_player_marks_the_match_failed(user, transactional_db, media_root):
+    match = match_create(user=user, game="tictactoe", seats=_bots(), seed=4, dispatch=False)
+    seat = match.seats.get(seat="player_1")
+    seat.player.bot = "broken"  # corrupt the stored player so loading it fails
+    seat.player.save()
+    assert match_play(match_id=match.pk) == Match.FAILED
+    match.refresh_from_db()
+    assert "broken" in match.error

@@ -1,0 +1,37 @@
+"""Session-wide test setup: a live Redis on a dedicated database, flushed at the start.
+
+``REDIS_URL`` is normally set by ``tests/redis_plugin.py`` before Django settings are imported (see
+why there). Calling ``setup_test_redis`` again here is a no-op then, and covers runs that disable that
+plugin (``-p no:tests.redis_plugin -p no:django``). Django database fixtures live in
+``tests/arena/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from arena.redis_server import redact, setup_test_redis, teardown_test_redis
+
+setup_test_redis(os.environ)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    teardown_test_redis()  # idempotent; the plugin's hook usually did it already
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_url() -> Iterator[str]:
+    """The test Redis URL (also in ``os.environ["REDIS_URL"]``), its database emptied at session start."""
+    url = os.environ["REDIS_URL"]
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.exit(f"the test Redis at {redact(url)} does not answer: {exc}", returncode=3)
+    client.flushdb()  # this database only: the test DB number is reserved for tests
+    client.close()
+    yield url

@@ -1,0 +1,182 @@
+"""The match loop: determinism, masks, replay, batching, and that apply() never corrupts a game."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from marl.agents import RandomAgent
+from marl.bots import AlphaBetaAgent, MinimaxAgent
+from marl.errors import IllegalMoveError, MarlError
+from marl.games import GAMES
+from marl.match import MatchState, Step, advance, play_match, play_matches
+
+GAME_NAMES = sorted(GAMES)
+
+
+class MaskCheckingAgent(RandomAgent):
+    """A random agent that records every (mask, action) it produced."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.seen: list[tuple[np.ndarray, int]] = []
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
+        action = super().act(observation, action_mask)
+        self.seen.append((np.array(action_mask), action))
+        return action
+
+
+class IllegalAgent(RandomAgent):
+    """Always plays the first action that is not legal."""
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
+        return int(np.flatnonzero(np.asarray(action_mask) == 0)[0])
+
+
+def _random_agents(game: str, seed: int) -> dict[str, RandomAgent]:
+    return {seat: RandomAgent(seed + i) for i, seat in enumerate(GAMES[game].seats)}
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_same_seed_gives_the_same_moves(game: str) -> None:
+    first = play_match(game, _random_agents(game, 1), seed=7)
+    second = play_match(game, _random_agents(game, 99), seed=7)  # reset() re-seeds from the match seed
+    assert first == second
+    assert any(play_match(game, _random_agents(game, 1), seed=s).moves != first.moves for s in range(8, 12))
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_agents_never_play_a_masked_move_over_many_random_games(game: str) -> None:
+    agents = {seat: MaskCheckingAgent() for seat in GAMES[game].seats}
+    for seed in range(100):
+        result = play_match(game, agents, seed)
+        assert result.reason in ("win", "draw")
+    for agent in agents.values():
+        assert agent.seen and all(mask[action] == 1 for mask, action in agent.seen)
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_replaying_stored_moves_reproduces_state_and_result(game: str) -> None:
+    for seed in range(20):
+        steps: list[Step] = []
+        result = play_match(game, _random_agents(game, 0), seed, on_step=steps.append)
+        assert [s.action for s in steps] == result.moves
+        assert [s.ply for s in steps] == list(range(1, len(result.moves) + 1))
+        final_json = steps[-1].state.state_json()
+        replayed = MatchState(game, seed, result.moves)
+        assert replayed.done
+        assert replayed.state_json() == final_json
+        assert replayed.result() == result
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_play_matches_equals_play_match_game_by_game(game: str) -> None:
+    seats = GAMES[game].seats
+
+    def bots() -> dict[str, MinimaxAgent | AlphaBetaAgent]:
+        if game == "tictactoe":
+            return {seats[0]: MinimaxAgent(), seats[1]: MinimaxAgent()}
+        return {seats[0]: AlphaBetaAgent(depth=3), seats[1]: AlphaBetaAgent(depth=1)}
+
+    seeds = [0, 3, 11, 12]
+    singles = [play_match(game, bots(), s) for s in seeds]
+    assert play_matches(game, bots(), seeds) == singles
+    assert [r.seed for r in singles] == seeds
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_play_matches_calls_act_batch_once_per_seat_per_step(game: str) -> None:
+    calls: list[int] = []
+
+    class Counting(RandomAgent):
+        def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+            calls.append(len(observations))
+            return super().act_batch(observations, masks)
+
+    steps: list[Step] = []
+    results = play_matches(game, {seat: Counting() for seat in GAMES[game].seats}, range(32), steps.append)
+    assert calls[0] == 32
+    assert sum(calls) == sum(len(r.moves) for r in results) == len(steps)
+    assert len(calls) == max(len(r.moves) for r in results)
+    for result in results:
+        assert MatchState(game, result.seed, result.moves).result() == result
+
+
+def test_an_illegal_agent_move_forfeits_the_game() -> None:
+    result = play_match("tictactoe", {"player_1": RandomAgent(), "player_2": IllegalAgent()}, seed=3)
+    assert result.reason == "illegal_move"
+    assert result.winner == "player_1"
+    assert result.returns == {"player_1": 0.0, "player_2": -1.0}
+    assert len(result.moves) == 1
+
+
+def test_the_move_bound_ends_a_game() -> None:
+    state = MatchState("connect_four", 0, max_moves=4)
+    advance(state, {"player_0": RandomAgent(0), "player_1": RandomAgent(1)})
+    assert state.done and state.ply == 4
+    assert state.result().reason == "max_moves" and state.result().winner is None
+
+
+def test_advance_stops_when_a_human_is_to_move() -> None:
+    state = MatchState("tictactoe")
+    advance(state, {"player_1": MinimaxAgent(), "player_2": None})
+    assert state.ply == 1 and state.to_move == "player_2"
+    state.apply(4 if state.moves[0] != 4 else 0)
+    advance(state, {"player_1": MinimaxAgent()})
+    assert state.ply == 3 and state.to_move == "player_2"
+
+
+def test_a_missing_agent_is_an_error_for_play_match() -> None:
+    with pytest.raises(MarlError, match="player_2"):
+        play_match("tictactoe", {"player_1": RandomAgent()}, seed=0)
+
+
+def test_replaying_an_illegal_stored_move_is_rejected() -> None:
+    with pytest.raises(IllegalMoveError, match="stored move 2"):
+        MatchState("tictactoe", 0, [4, 4])
+
+
+def test_result_of_an_unfinished_game_is_an_error() -> None:
+    with pytest.raises(MarlError, match="not over"):
+        MatchState("tictactoe", 0, [4]).result()
+
+
+def test_match_result_to_json_is_plain() -> None:
+    result = play_match("tictactoe", {"player_1": MinimaxAgent(), "player_2": MinimaxAgent()}, seed=0)
+    data = result.to_json()
+    assert data == {
+        "game": "tictactoe",
+        "seed": 0,
+        "moves": result.moves,
+        "returns": {"player_1": 0.0, "player_2": 0.0},
+        "winner": None,
+        "reason": "draw",
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    game=st.sampled_from(GAME_NAMES),
+    moves=st.lists(
+        st.one_of(st.integers(-2, 10), st.booleans(), st.floats(-1, 9), st.none(), st.text(max_size=2)),
+        max_size=50,
+    ),
+)
+def test_apply_either_accepts_or_raises_and_never_corrupts_state(game: str, moves: list[object]) -> None:
+    state = MatchState(game, seed=5)
+    accepted: list[int] = []
+    for move in moves:
+        before = state.state_json()
+        try:
+            state.apply(move)  # type: ignore[arg-type]
+        except IllegalMoveError:
+            assert state.state_json() == before
+            continue
+        assert isinstance(move, int) and not isinstance(move, bool)
+        assert move in before["legal_moves"]
+        accepted.append(move)
+        assert state.moves == accepted
+    assert MatchState(game, 5, accepted).state_json() == state.state_json()
