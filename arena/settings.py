@@ -204,6 +204,9 @@ ARENA_LEASE_SECONDS = env_int("ARENA_LEASE_SECONDS", 60, minimum=2)
 ARENA_HEARTBEAT_SECONDS = env_float("ARENA_HEARTBEAT_SECONDS", 10.0, minimum=0.1)
 ARENA_QUEUED_REDISPATCH_SECONDS = env_int("ARENA_QUEUED_REDISPATCH_SECONDS", 120, minimum=1)
 ARENA_DEMO = env_bool("ARENA_DEMO", True)
+ARENA_MAX_OPEN_GAMES = env_int("ARENA_MAX_OPEN_GAMES", 5, minimum=1)
+ARENA_MOVES_PER_SECOND = env_int("ARENA_MOVES_PER_SECOND", 5, minimum=1)
+ARENA_ABANDON_SECONDS = env_int("ARENA_ABANDON_SECONDS", 15 * 60, minimum=10)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -227,4 +230,5 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "reap-stuck-runs": {"task": "arena.tasks.reap_stuck_runs", "schedule": env_float("ARENA_REAP_SECONDS", 30.0)},
     "demo-match": {"task": "arena.tasks.demo_match_tick", "schedule": 10.0},
+    "expire-abandoned-games": {"task": "arena.tasks.expire_abandoned_games", "schedule": 60.0},
 }

@@ -38,3 +38,10 @@ def demo_match_tick() -> int | None:
 
     match = tick() if settings.ARENA_DEMO else None
     return match.pk if match else None
+
+
+@shared_task
+def expire_abandoned_games() -> int:
+    from arena.services.play import human_games_expire
+
+    return human_games_expire()

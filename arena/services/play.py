@@ -1,0 +1,291 @@
+"""Human play: a person against a checkpoint or a reference bot, one move at a time.
+
+The play service is the one owner of a human game: every move is validated and applied under the
+match's row lock (the sender holds the seat, it is their turn, `ply` matches, the move is legal), the
+agent replies through the same match loop (`marl.match.advance`), both moves are stored, and the events
+are published after the commit. Anything wrong raises `PlayError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from arena import live
+from arena.models import Match, MatchSeat, Player
+from arena.services.games import game_get
+from arena.services.players import player_agent, player_for_user, player_from_spec
+
+
+# What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
+SAVED_FIELDS = ["moves", "seq", "status", "result", "winner", "reason", "finished_at", "updated_at"]
+
+
+class PlayError(Exception):
+    """A refused request; `code` is stable for clients, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+# Loading a checkpoint means reading and hashing its files: keep the few agents in play warm.
+_AGENTS: OrderedDict[tuple[int, str], Any] = OrderedDict()
+_AGENTS_LOCK = threading.Lock()
+_AGENTS_MAX = 32
+
+
+def _agent_for(player: Player, seed: int):
+    if player.kind == Player.BOT:
+        return player_agent(player=player, seed=seed)
+    key = (player.checkpoint_id, player.checkpoint.sha256)
+    with _AGENTS_LOCK:
+        agent = _AGENTS.get(key)
+        if agent is not None:
+            _AGENTS.move_to_end(key)
+            return agent
+    agent = player_agent(player=player, seed=seed)
+    with _AGENTS_LOCK:
+        _AGENTS[key] = agent
+        while len(_AGENTS) > _AGENTS_MAX:
+            _AGENTS.popitem(last=False)
+    return agent
+
+
+def _check_rate(user) -> None:
+    """At most ARENA_MOVES_PER_SECOND moves per user per second (a counter in Redis per second)."""
+    key = f"play-rate:{user.pk}:{int(time.time())}"
+    count = cache.get_or_set(key, 0, timeout=2)
+    if count >= settings.ARENA_MOVES_PER_SECOND:
+        raise PlayError("rate_limited", "too many moves; slow down")
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between get and incr
+        cache.set(key, 1, timeout=2)
+
+
+def human_game_create(*, user, game: str, opponent: str, seat: str | None = None, seed: int | None = None) -> Match:
+    """Start a game for `user` in `seat` (default: the first) against `opponent` (`bot:<name>` or
+    `checkpoint:<id>`). If the agent moves first, its move is made at once."""
+    from django.core.exceptions import ValidationError
+
+    if not user.is_authenticated:
+        raise PlayError("forbidden", "sign in to play")
+    game_row = game_get(game)
+    seat = seat or game_row.seats[0]
+    if seat not in game_row.seats:
+        raise ValidationError(f"seat must be one of {', '.join(game_row.seats)}")
+    open_games = Match.objects.filter(
+        status=Match.RUNNING, seats__player__user=user, seats__player__kind=Player.HUMAN
+    ).count()
+    if open_games >= settings.ARENA_MAX_OPEN_GAMES:
+        raise ValidationError(
+            f"you have {open_games} games open (the limit is {settings.ARENA_MAX_OPEN_GAMES}); finish one first"
+        )
+    agent_player = player_from_spec(game=game_row, spec=opponent, user=None)
+    human = player_for_user(game=game_row, user=user)
+    if seed is None:
+        import random
+
+        seed = random.randrange(2**31)
+    with transaction.atomic():
+        match = Match.objects.create(
+            game=game_row, created_by=user, seed=seed, status=Match.RUNNING, started_at=timezone.now(),
+            rated=True,
+        )
+        MatchSeat.objects.bulk_create([
+            MatchSeat(match=match, seat=s, player=human if s == seat else agent_player) for s in game_row.seats
+        ])
+        events = _agents_reply(match)
+        match.save(update_fields=SAVED_FIELDS)
+    _publish(match, events)
+    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return match
+
+
+def human_seat(match: Match, user) -> str | None:
+    """The seat `user` holds in `match`, if any."""
+    for seat in match.seats.all():
+        if seat.player.kind == Player.HUMAN and seat.player.user_id == getattr(user, "pk", None):
+            return seat.seat
+    return None
+
+
+def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, Any]]:
+    """Apply the user's move and the agent's reply. Returns the published events; raises PlayError."""
+    from marl.errors import IllegalMoveError
+    from marl.match import MatchState
+
+    if not getattr(user, "is_authenticated", False):
+        raise PlayError("forbidden", "sign in to play")
+    if not isinstance(ply, int) or isinstance(ply, bool):
+        raise PlayError("bad_request", "ply must be an integer")
+    _check_rate(user)
+    with transaction.atomic():
+        match = Match.objects.select_for_update().select_related("game").filter(pk=match_id).first()
+        if match is None:
+            raise PlayError("not_found", "no such game")
+        seat = human_seat(match, user)
+        if seat is None:
+            raise PlayError("forbidden", "you are not playing in this game")
+        if match.status != Match.RUNNING:
+            raise PlayError("game_over", f"the game is {match.status}")
+        if ply != len(match.moves):
+            raise PlayError("stale_ply", f"ply {ply} is stale: the game is at ply {len(match.moves)}")
+        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+        if state.to_move != seat:
+            raise PlayError("not_your_turn", f"it is {state.to_move}'s turn")
+        try:
+            action = state.spec.move_from_json(state.env, move)
+            state.apply(action)
+        except IllegalMoveError as exc:
+            raise PlayError("illegal_move", str(exc)) from None
+        match.moves = list(state.moves)
+        match.seq += 1
+        events = [_move_event(match, state, seat, action)]
+        if state.done:
+            events.append(_finish(match, state))
+        else:
+            events += _agents_reply(match, state)
+        match.save(update_fields=SAVED_FIELDS)
+    _publish(match, events)
+    return events
+
+
+def _move_event(match: Match, state, seat: str, action: int, analysis: dict | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, "state": state.state_json()}
+    if analysis is not None:
+        data["analysis"] = analysis
+    return live.match_event(match_id=match.pk, seq=match.seq, kind="move", **data)
+
+
+def _analysis(agent, state) -> dict[str, Any] | None:
+    """What the agent thought of each legal move: its scores and a win-probability estimate."""
+    scores = getattr(agent, "scores", None)
+    if scores is None:
+        return None
+    obs, mask = state.observation()
+    values = scores(obs, mask)
+    if values is None:
+        return None
+    cleaned = [None if (v is None or not math.isfinite(float(v))) else round(float(v), 4) for v in values]
+    legal = [v for v, ok in zip(cleaned, mask, strict=False) if ok and v is not None]
+    kind = getattr(agent, "kind", "search")  # PolicyAgent says "q" or "logits"; bots search
+    best = max(legal) if legal else None
+    if best is None or kind == "logits":
+        win = None  # action probabilities say what it prefers, not how the game stands
+    elif kind == "q":
+        win = max(0.0, min(1.0, (best + 1) / 2))  # Q estimates the return in [-1, 1]
+    else:
+        win = 0.5 + 0.5 * math.tanh(best)  # search values: > 0 winning, 0 drawn, < 0 losing
+    return {"kind": kind, "scores": cleaned, "win_probability": None if win is None else round(win, 4)}
+
+
+def _agents_reply(match: Match, state=None) -> list[dict[str, Any]]:
+    """Let the agent seats move (through the match loop) until a human is to move or the game ends."""
+    from marl.match import MatchState, advance
+
+    state = state or MatchState(match.game.name, seed=match.seed, moves=match.moves)
+    seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint")}
+    agents = {name: _agent_for(p, match.seed) for name, p in seats.items() if p.kind != Player.HUMAN}
+    events: list[dict[str, Any]] = []
+    pending: dict[str, Any] = {}
+
+    class Thinking:
+        """Wraps the agent so its evaluation of the position is captured as it moves."""
+
+        def __init__(self, seat: str, agent) -> None:
+            self.seat, self.agent = seat, agent
+
+        def act(self, observation, mask):
+            pending["analysis"] = _analysis(self.agent, state)
+            return self.agent.act(observation, mask)
+
+    def on_step(step) -> None:
+        match.moves = list(step.state.moves)
+        match.seq += 1
+        events.append(_move_event(match, step.state, step.seat, int(step.action), pending.pop("analysis", None)))
+
+    advance(state, {seat: Thinking(seat, agent) for seat, agent in agents.items()}, on_step=on_step)
+    if state.done:
+        events.append(_finish(match, state))
+    return events
+
+
+def _finish(match: Match, state) -> dict[str, Any]:
+    result = state.result()
+    match.status, match.result = Match.FINISHED, result.to_json()
+    match.winner, match.reason, match.finished_at = result.winner or "", result.reason, timezone.now()
+    match.seq += 1
+    for seat in match.seats.all():
+        seat.score = float(result.returns.get(seat.seat, 0.0))
+        seat.save(update_fields=["score"])
+
+    def rate() -> None:
+        from arena.services.ratings import ratings_record_match
+
+        ratings_record_match(match_id=match.pk)
+
+    transaction.on_commit(rate)
+    return live.match_event(match_id=match.pk, seq=match.seq, kind="finished", result=result.to_json(),
+                            state=state.state_json())
+
+
+def _publish(match: Match, events: list[dict[str, Any]]) -> None:
+    group = live.match_group(match.pk)
+    transaction.on_commit(lambda: [live.publish(group, event) for event in events])
+    if any(e.get("event") == "finished" for e in events):
+        transaction.on_commit(lambda: live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"}))
+
+
+def human_game_resign(*, match_id: int, user) -> list[dict[str, Any]]:
+    """The user gives the game up: a loss for their seat."""
+    return _forfeit(match_id=match_id, seat_of=user, reason="resigned")
+
+
+def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: str) -> list[dict[str, Any]]:
+    from marl.match import MatchState
+
+    with transaction.atomic():
+        match = Match.objects.select_for_update().select_related("game").get(pk=match_id)
+        if seat_of is not None:
+            seat = human_seat(match, seat_of)
+            if seat is None:
+                raise PlayError("forbidden", "you are not playing in this game")
+        if match.status != Match.RUNNING:
+            raise PlayError("game_over", f"the game is {match.status}")
+        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+        state.forfeit(seat, reason=reason)
+        events = [_finish(match, state)]
+        match.save(update_fields=SAVED_FIELDS)
+    _publish(match, events)
+    return events
+
+
+def human_games_expire() -> int:
+    """End abandoned human games (no move for ARENA_ABANDON_SECONDS) as a loss for the human to move."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS)
+    expired = 0
+    candidates = Match.objects.filter(status=Match.RUNNING, seats__player__kind=Player.HUMAN,
+                                      updated_at__lt=cutoff).distinct()
+    for match in candidates:
+        from marl.match import MatchState
+
+        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+        if state.to_move is None:
+            continue
+        try:
+            _forfeit(match_id=match.pk, seat=state.to_move, reason="abandoned")
+            expired += 1
+        except PlayError:
+            continue
+    return expired

@@ -1,0 +1,111 @@
+"""The play service: a person's moves are validated under the row lock and the agent replies at once."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from arena.models import Match, Rating
+from arena.services.play import PlayError, human_game_create, human_games_expire, human_move
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _stored(match: Match) -> tuple:
+    match.refresh_from_db()
+    return (list(match.moves), match.seq, match.status, match.result)
+
+
+def test_agent_replies_to_a_legal_move_and_both_are_stored(user):
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=1)
+    events = human_move(match_id=match.pk, user=user, ply=0, move={"row": 1, "col": 1})
+    assert [e["event"] for e in events] == ["move", "move"]
+    assert [e["seq"] for e in events] == [1, 2]
+    assert events[1]["seat"] == "player_2"
+    analysis = events[1]["analysis"]  # what minimax thought of each cell before it replied
+    assert analysis["kind"] == "search" and analysis["scores"][4] is None  # the taken cell has no value
+    assert analysis["win_probability"] == 0.5  # perfect play from here is a draw
+    match.refresh_from_db()
+    assert match.moves[0] == 4 and len(match.moves) == 2
+
+
+def test_agent_moves_first_when_the_person_takes_the_second_seat(user):
+    match = human_game_create(user=user, game="connect_four", opponent="bot:alphabeta:2", seat="player_1", seed=1)
+    match.refresh_from_db()
+    assert len(match.moves) == 1 and match.seq == 1
+
+
+@pytest.mark.parametrize(
+    "ply, move, code",
+    [
+        (0, {"row": 5, "col": 0}, "illegal_move"),
+        (0, "centre", "illegal_move"),
+        (3, 4, "stale_ply"),
+        ("0", 4, "bad_request"),
+        (True, 4, "bad_request"),
+    ],
+)
+def test_bad_moves_are_refused_and_change_nothing(user, ply, move, code):
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=2)
+    before = _stored(match)
+    with pytest.raises(PlayError) as refused:
+        human_move(match_id=match.pk, user=user, ply=ply, move=move)
+    assert refused.value.code == code
+    assert _stored(match) == before
+
+
+def test_an_occupied_cell_is_refused(user):
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=3)
+    human_move(match_id=match.pk, user=user, ply=0, move=0)
+    before = _stored(match)
+    with pytest.raises(PlayError) as refused:
+        human_move(match_id=match.pk, user=user, ply=2, move=before[0][1])
+    assert refused.value.code == "illegal_move"
+    assert _stored(match) == before
+
+
+def test_another_user_cannot_move(user, other_user):
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:random", seed=4)
+    before = _stored(match)
+    with pytest.raises(PlayError) as refused:
+        human_move(match_id=match.pk, user=other_user, ply=0, move=4)
+    assert refused.value.code == "forbidden"
+    assert _stored(match) == before
+
+
+def test_a_full_game_against_minimax_never_ends_in_a_human_win_and_rates_the_human(user):
+    from marl.match import MatchState
+
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=5)
+    while True:
+        match.refresh_from_db()
+        if match.status != Match.RUNNING:
+            break
+        state = MatchState("tictactoe", seed=match.seed, moves=match.moves)
+        human_move(match_id=match.pk, user=user, ply=len(match.moves), move=state.state_json()["legal_moves"][0])
+    assert match.status == Match.FINISHED and match.winner in ("", "player_2")
+    with pytest.raises(PlayError) as refused:
+        human_move(match_id=match.pk, user=user, ply=len(match.moves), move=0)
+    assert refused.value.code == "game_over"
+    assert Rating.objects.filter(player__user=user, pool="tictactoe", games=1).exists()
+    replay = MatchState("tictactoe", seed=match.seed, moves=match.moves)
+    assert replay.result().to_json() == match.result
+
+
+def test_open_games_are_limited_per_user(user, settings):
+    settings.ARENA_MAX_OPEN_GAMES = 1
+    human_game_create(user=user, game="tictactoe", opponent="bot:random")
+    with pytest.raises(ValidationError, match="limit"):
+        human_game_create(user=user, game="tictactoe", opponent="bot:random")
+
+
+def test_abandoned_games_end_as_a_loss_for_the_person_to_move(user, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=6)
+    Match.objects.filter(pk=match.pk).update(updated_at=timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS + 5))
+    assert human_games_expire() == 1
+    match.refresh_from_db()
+    assert match.status == Match.FINISHED and match.reason == "abandoned" and match.winner == "player_2"
