@@ -43,7 +43,11 @@ def _authenticate(request: HttpRequest) -> None:
     """Token auth for scripts; otherwise the session, whose writes must carry a CSRF token."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Token "):
-        token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(header[6:].strip())).first()
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=ApiToken.hash_key(header[6:].strip()))
+            .first()
+        )
         if token is None or not token.user.is_active:
             raise ApiError(401, "invalid API token")
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
@@ -75,7 +79,9 @@ def endpoint(methods: tuple[str, ...]) -> Callable:
         @functools.wraps(view)
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
             if request.method not in methods:
-                return _error(405, f"method {request.method} not allowed here (allowed: {', '.join(methods)})")
+                return _error(
+                    405, f"method {request.method} not allowed here (allowed: {', '.join(methods)})"
+                )
             try:
                 _authenticate(request)
                 if request.method not in ("GET", "HEAD") and not request.user.is_authenticated:
@@ -100,8 +106,14 @@ def endpoint(methods: tuple[str, ...]) -> Callable:
     return wrap
 
 
-def _field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True,
-           default: Any = None) -> Any:
+def _field(
+    data: dict[str, Any],
+    name: str,
+    kind: type | tuple[type, ...],
+    *,
+    required: bool = True,
+    default: Any = None,
+) -> Any:
     if name not in data:
         if required:
             raise ApiError(400, f"missing field {name!r}")
@@ -135,7 +147,9 @@ def api_schema(request, data):
 
 @endpoint(("GET",))
 def game_list(request, data):
-    return [{"name": g.name, "env_id": g.env_id, "title": g.title, "seats": g.seats} for g in Game.objects.all()]
+    return [
+        {"name": g.name, "env_id": g.env_id, "title": g.title, "seats": g.seats} for g in Game.objects.all()
+    ]
 
 
 @endpoint(("GET", "POST"))
@@ -143,8 +157,11 @@ def agent_list(request, data):
     if request.method == "POST":
         network = _field(data, "network", dict, required=False)
         agent = agent_services.agent_create(
-            owner=request.user, game=_field(data, "game", str), name=_field(data, "name", str),
-            algorithm=_field(data, "algorithm", str, required=False, default="dqn"), network=network,
+            owner=request.user,
+            game=_field(data, "game", str),
+            name=_field(data, "name", str),
+            algorithm=_field(data, "algorithm", str, required=False, default="dqn"),
+            network=network,
             seat=_field(data, "seat", str, required=False, default=""),
         )
         return agent_json(agent)
@@ -178,8 +195,9 @@ def checkpoint_detail(request, data, pk: int):
 def run_list(request, data):
     if request.method == "POST":
         run = training_services.training_run_create(
-            user=request.user, agent_id=_field(data, "agent", int), config=_field(data, "config", dict,
-                                                                                  required=False, default={}),
+            user=request.user,
+            agent_id=_field(data, "agent", int),
+            config=_field(data, "config", dict, required=False, default={}),
         )
         return run_json(run)
     start, end = _page(request)
@@ -206,8 +224,12 @@ def match_list(request, data):
         seed = _field(data, "seed", int, required=False)
         delay = _field(data, "move_delay", (int, float), required=False, default=0.0)
         match = match_services.match_create(
-            user=request.user, game=_field(data, "game", str), seats=_field(data, "seats", dict), seed=seed,
-            move_delay=delay, rated=_field(data, "rated", bool, required=False, default=True),
+            user=request.user,
+            game=_field(data, "game", str),
+            seats=_field(data, "seats", dict),
+            seed=seed,
+            move_delay=delay,
+            rated=_field(data, "rated", bool, required=False, default=True),
         )
         return match_json(match)
     start, end = _page(request)
@@ -231,7 +253,9 @@ def rating_list(request, data, game: str):
 
 @endpoint(("POST",))
 def token_create(request, data):
-    token, key = ApiToken.issue(user=request.user, name=_field(data, "name", str, required=False, default="default"))
+    token, key = ApiToken.issue(
+        user=request.user, name=_field(data, "name", str, required=False, default="default")
+    )
     return {"id": token.pk, "name": token.name, "token": key}
 
 

@@ -4,23 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-_ERROR = {"description": "bad input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ERROR = {
+    "description": "bad input",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 
 
-def _op(summary: str, *, body: str | None = None, write: bool = False, params: list[str] = ()) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {"200": {"description": "ok"}, "400": _ERROR,
-                                                               "404": {"description": "not found"}}}
+def _op(
+    summary: str, *, body: str | None = None, write: bool = False, params: list[str] = ()
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": "ok"}, "400": _ERROR, "404": {"description": "not found"}},
+    }
     if params:
         op["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string" if p == "game" else "integer"}}
+            {
+                "name": p,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string" if p == "game" else "integer"},
+            }
             for p in params
         ]
     if body:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
+        }
     if write:
-        op["responses"].update({"201": {"description": "created"}, "401": {"description": "not signed in"},
-                                "403": {"description": "not yours"}})
+        op["responses"].update(
+            {
+                "201": {"description": "created"},
+                "401": {"description": "not signed in"},
+                "403": {"description": "not yours"},
+            }
+        )
         op["security"] = [{"token": []}, {"session": []}]
     return op
 
@@ -31,30 +50,50 @@ def openapi_schema() -> dict[str, Any]:
         "info": {"title": "Arena API", "version": "1"},
         "paths": {
             "/api/games": {"get": _op("List games")},
-            "/api/agents": {"get": _op("List agents"), "post": _op("Create an agent", body="AgentIn", write=True)},
-            "/api/agents/{pk}": {"get": _op("Get an agent", params=["pk"]),
-                                 "delete": _op("Delete an agent", write=True, params=["pk"])},
+            "/api/agents": {
+                "get": _op("List agents"),
+                "post": _op("Create an agent", body="AgentIn", write=True),
+            },
+            "/api/agents/{pk}": {
+                "get": _op("Get an agent", params=["pk"]),
+                "delete": _op("Delete an agent", write=True, params=["pk"]),
+            },
             "/api/agents/{pk}/checkpoints": {"get": _op("List an agent's checkpoints", params=["pk"])},
             "/api/checkpoints/{pk}": {"get": _op("Get a checkpoint", params=["pk"])},
-            "/api/runs": {"get": _op("List training runs"),
-                          "post": _op("Start a training run", body="RunIn", write=True)},
+            "/api/runs": {
+                "get": _op("List training runs"),
+                "post": _op("Start a training run", body="RunIn", write=True),
+            },
             "/api/runs/{pk}": {"get": _op("Get a run with its stats", params=["pk"])},
             "/api/runs/{pk}/cancel": {"post": _op("Cancel a run", write=True, params=["pk"])},
-            "/api/matches": {"get": _op("List matches"), "post": _op("Start a match", body="MatchIn", write=True)},
+            "/api/matches": {
+                "get": _op("List matches"),
+                "post": _op("Start a match", body="MatchIn", write=True),
+            },
             "/api/matches/{pk}": {"get": _op("Get a match with its moves", params=["pk"])},
             "/api/ratings/{game}": {"get": _op("A game's rating pool", params=["game"])},
             "/api/tokens": {"post": _op("Issue an API token", body="TokenIn", write=True)},
         },
         "components": {
             "securitySchemes": {
-                "token": {"type": "apiKey", "in": "header", "name": "Authorization",
-                          "description": "`Token <key>` from POST /api/tokens"},
+                "token": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Token <key>` from POST /api/tokens",
+                },
                 "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
             },
             "schemas": {
-                "Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}},
+                    "required": ["error"],
+                },
                 "AgentIn": {
-                    "type": "object", "required": ["game", "name"], "additionalProperties": False,
+                    "type": "object",
+                    "required": ["game", "name"],
+                    "additionalProperties": False,
                     "properties": {
                         "game": {"type": "string", "enum": ["tictactoe", "connect_four"]},
                         "name": {"type": "string", "minLength": 1, "maxLength": 80},
@@ -64,15 +103,22 @@ def openapi_schema() -> dict[str, Any]:
                     },
                 },
                 "RunIn": {
-                    "type": "object", "required": ["agent"], "additionalProperties": False,
+                    "type": "object",
+                    "required": ["agent"],
+                    "additionalProperties": False,
                     "properties": {"agent": {"type": "integer"}, "config": {"type": "object"}},
                 },
                 "MatchIn": {
-                    "type": "object", "required": ["game", "seats"], "additionalProperties": False,
+                    "type": "object",
+                    "required": ["game", "seats"],
+                    "additionalProperties": False,
                     "properties": {
                         "game": {"type": "string"},
-                        "seats": {"type": "object", "additionalProperties": {"type": "string"},
-                                  "description": "seat -> `checkpoint:<id>` or `bot:<name>`"},
+                        "seats": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                            "description": "seat -> `checkpoint:<id>` or `bot:<name>`",
+                        },
                         "seed": {"type": "integer", "minimum": 0},
                         "move_delay": {"type": "number", "minimum": 0, "maximum": 10},
                         "rated": {"type": "boolean"},

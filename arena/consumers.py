@@ -53,7 +53,9 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         # Parse here rather than in decode_json: a bad frame must get an answer, not kill the consumer.
         if text_data is None:
             await self.send_error("send JSON text frames, not binary ones")
@@ -137,3 +139,26 @@ class DashboardConsumer(RelayConsumer):
 
     async def snapshot(self) -> dict[str, Any] | None:
         return {"type": "snapshot"}
+
+
+@database_sync_to_async
+def _competition_exists(model: str, pk: int) -> bool:
+    from arena.models import League, Tournament
+
+    return (Tournament if model == "tournament" else League).objects.filter(pk=pk).exists()
+
+
+class CompetitionConsumer(RelayConsumer):
+    """`ws/tournaments/<id>/` and `ws/leagues/<id>/`: an empty snapshot, then `{"type": "tournament" |
+    "league", "event": ...}` messages; the page refetches its tables on each (they are DB reads)."""
+
+    def _target(self) -> tuple[str, int]:
+        kwargs = self.scope["url_route"]["kwargs"]
+        return ("tournament", kwargs["tournament_id"]) if "tournament_id" in kwargs else ("league", kwargs["league_id"])
+
+    def group_name(self) -> str:
+        model, pk = self._target()
+        return live.tournament_group(pk) if model == "tournament" else live.league_group(pk)
+
+    async def snapshot(self) -> dict[str, Any] | None:
+        return {"type": "snapshot"} if await _competition_exists(*self._target()) else None

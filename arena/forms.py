@@ -37,7 +37,9 @@ class RunForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Built here, not at import, so the limit follows the settings (tests override it).
         self.fields["env_steps"] = forms.IntegerField(
-            min_value=100, max_value=settings.ARENA_MAX_TRAIN_STEPS, initial=20_000,
+            min_value=100,
+            max_value=settings.ARENA_MAX_TRAIN_STEPS,
+            initial=20_000,
             help_text="environment steps to train",
         )
 
@@ -64,7 +66,9 @@ def seat_choices(game: Game) -> list[tuple[str, Any]]:
         .select_related("agent__owner")
         .order_by("-created_at")[:200]
     )
-    options = [(f"checkpoint:{cp.pk}", f"{cp} ({cp.agent.owner}, {cp.env_steps} steps)") for cp in checkpoints]
+    options = [
+        (f"checkpoint:{cp.pk}", f"{cp} ({cp.agent.owner}, {cp.env_steps} steps)") for cp in checkpoints
+    ]
     choices: list[tuple[str, Any]] = [("Reference bots", bots)]
     if options:
         choices.append(("Checkpoints", options))

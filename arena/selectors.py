@@ -39,7 +39,11 @@ def run_snapshot(run_id: int) -> dict[str, Any] | None:
     run = TrainingRun.objects.filter(pk=run_id).first()
     if run is None:
         return None
-    return {"type": "snapshot", "run": run_json(run), "history": _history(TrainingStat.objects.filter(run=run))}
+    return {
+        "type": "snapshot",
+        "run": run_json(run),
+        "history": _history(TrainingStat.objects.filter(run=run)),
+    }
 
 
 def agent_snapshot(agent_id: int) -> dict[str, Any] | None:
@@ -49,7 +53,12 @@ def agent_snapshot(agent_id: int) -> dict[str, Any] | None:
         return None
     runs = [run_json(run) for run in agent.training_runs.all()[:20]]
     history = _history(TrainingStat.objects.filter(run__agent=agent))
-    return {"type": "snapshot", "agent": {"id": agent.pk, "name": agent.name}, "runs": runs, "history": history}
+    return {
+        "type": "snapshot",
+        "agent": {"id": agent.pk, "name": agent.name},
+        "runs": runs,
+        "history": history,
+    }
 
 
 def ratings_by_checkpoint(checkpoints: list[Checkpoint]) -> dict[int, Rating]:

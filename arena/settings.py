@@ -53,13 +53,18 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return value
 
 
+def env_str(name: str, default: str) -> str:
+    """The variable's value; an empty value counts as unset (as `VAR=` in a .env file means)."""
+    return os.environ.get(name) or default
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 _INSECURE_KEY = "django-insecure-arena-development-key-change-me"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", _INSECURE_KEY if DEBUG else "")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", _INSECURE_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
 
@@ -111,8 +116,8 @@ TEMPLATES = [
 
 # SQLite by default (the embedded setup); DATABASE_URL switches to PostgreSQL.
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'var' / 'arena.sqlite3'}",
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'arena.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
@@ -121,7 +126,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(BASE_DIR / "var" / "test-arena.sqlite3")
+    # A file, not memory: worker processes started by the tests open the same test database.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
+        "ARENA_TEST_DB", str(BASE_DIR / "var" / "test-arena.sqlite3")
+    )
     (BASE_DIR / "var").mkdir(exist_ok=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -141,7 +149,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "var" / "static"))
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -151,14 +159,14 @@ if DEBUG:
 WHITENOISE_USE_FINDERS = DEBUG
 
 # Checkpoint files live here; rows hold paths relative to it.
-MEDIA_ROOT = Path(os.environ.get("ARENA_MEDIA_ROOT", BASE_DIR / "var" / "media"))
+MEDIA_ROOT = Path(env_str("ARENA_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ARENA_UPLOAD_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # Redis: broker, channel layer and cache. `python -m arena.run` and the test suite resolve it (local
 # server, else an embedded one) and export REDIS_URL before this module is read.
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://")
 
@@ -211,8 +219,9 @@ ARENA_ABANDON_SECONDS = env_int("ARENA_ABANDON_SECONDS", 15 * 60, minimum=10)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Behind plain http (a local compose stack) set DJANGO_SECURE_COOKIES=0, or logging in cannot work.
+    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -228,7 +237,10 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
-    "reap-stuck-runs": {"task": "arena.tasks.reap_stuck_runs", "schedule": env_float("ARENA_REAP_SECONDS", 30.0)},
+    "reap-stuck-runs": {
+        "task": "arena.tasks.reap_stuck_runs",
+        "schedule": env_float("ARENA_REAP_SECONDS", 30.0),
+    },
     "demo-match": {"task": "arena.tasks.demo_match_tick", "schedule": 10.0},
     "expire-abandoned-games": {"task": "arena.tasks.expire_abandoned_games", "schedule": 60.0},
 }

@@ -45,3 +45,33 @@ def expire_abandoned_games() -> int:
     from arena.services.play import human_games_expire
 
     return human_games_expire()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
+def tournament_play_batch(match_ids: list[int]) -> dict[str, int]:
+    from arena.services.match_batches import matches_play_batch
+
+    return matches_play_batch(match_ids=match_ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def tournament_advance(tournament_id: int) -> int | None:
+    from arena.services.tournaments import tournament_advance as advance
+
+    advanced = advance(tournament_id=tournament_id)
+    return advanced.number if advanced else None
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    queue="training",
+    soft_time_limit=settings.ARENA_TRAINING_SOFT_TIME_LIMIT,
+    time_limit=settings.ARENA_TRAINING_SOFT_TIME_LIMIT + 300,
+)
+def league_tick(self, league_id: int, force: bool = False) -> int | None:
+    from arena.services.leagues import league_tick as tick
+
+    worker = f"{self.request.hostname}:{os.getpid()}:{self.request.id}"
+    return tick(league_id=league_id, worker=worker, force=force)

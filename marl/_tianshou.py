@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import tianshou.algorithm.algorithm_base as _base
+import tianshou.data.buffer.manager as _mgr
 import torch
 from tianshou.algorithm import DQN, PPO
 from tianshou.algorithm.algorithm_base import OffPolicyAlgorithm, OnPolicyAlgorithm, Policy, TrainingStats
@@ -35,6 +37,18 @@ from torch import nn
 
 from marl.agents import Agent
 from marl.games import GameSpec
+
+
+def _cache_numba_kernels() -> None:
+    """Tianshou's buffer-index, GAE and n-step kernels are ``@njit`` without ``cache=True``: every
+    process recompiled them (10-20 s on this 2-core machine, more than a short training run). Turn on
+    numba's on-disk cache before their first call; later processes load them in about a second."""
+    for fn in (_mgr._prev_index, _mgr._next_index, _base._gae, _base._nstep_return):
+        if hasattr(fn, "enable_caching"):  # absent when NUMBA_DISABLE_JIT=1 made them plain functions
+            fn.enable_caching()
+
+
+_cache_numba_kernels()
 
 # Each MARL collect logs "Sequence has shape (n, 2)..." (returns are per agent); it is noise, not news.
 logging.getLogger("tianshou.data.stats").setLevel(logging.ERROR)

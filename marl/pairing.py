@@ -69,41 +69,73 @@ def round_robin(participants: Sequence[str], *, games_per_pair: int = 2) -> list
 # ------------------------------------------------------------------------------------------- Swiss
 
 
-def _pair_ranked(
-    ranked: Sequence[str], met: Counter[frozenset[str]], max_rematches: int
-) -> list[Pair] | None:
-    """Pair ``ranked`` (best first) with at most ``max_rematches`` rematches, or None if impossible.
+# A prime below 2**31, so a product of two residues fits in int64.
+_PRIME = 2_147_483_647
 
-    The top unpaired player meets the best-ranked opponent that still leaves a valid pairing of the
-    rest (Monrad order, so score groups pair within themselves first). The search is exhaustive, so
-    None really means impossible; remembering the sets of players that could not be paired keeps it
-    from redoing work.
+
+def _rank_mod_prime(matrix: np.ndarray) -> int:
+    """Rank over the integers mod ``_PRIME`` by Gaussian elimination."""
+    m = matrix.copy()
+    rank = 0
+    for col in range(m.shape[1]):
+        nonzero = np.flatnonzero(m[rank:, col]) + rank
+        if nonzero.size == 0:
+            continue
+        m[[rank, nonzero[0]]] = m[[nonzero[0], rank]]
+        m[rank] = m[rank] * pow(int(m[rank, col]), _PRIME - 2, _PRIME) % _PRIME
+        below = m[rank + 1 :, col].copy()
+        m[rank + 1 :] = (m[rank + 1 :] - below[:, None] * m[rank] % _PRIME) % _PRIME
+        rank += 1
+        if rank == m.shape[0]:
+            break
+    return rank
+
+
+class _FreshMatcher:
+    """Largest number of new (never played) pairs among any subset of the players.
+
+    By Lovasz's theorem that number is half the rank of the graph's Tutte matrix with random values
+    (mod a prime), a polynomial test where a search over pairings can take exponential time once
+    rematches are unavoidable. A bad draw can only underestimate, with chance below n / 2**31 per
+    test; the values are drawn from a fixed seed so the result is deterministic.
     """
-    n = len(ranked)
-    rematch = [[met[frozenset((ranked[i], ranked[j]))] > 0 for j in range(n)] for i in range(n)]
-    failed: set[tuple[int, int]] = set()
 
-    def solve(mask: int, budget: int) -> list[tuple[int, int]] | None:
-        if mask == 0:
-            return []
-        if (mask, budget) in failed:
-            return None
-        i = (mask & -mask).bit_length() - 1  # lowest bit = best-ranked unpaired player
-        rest = mask & ~(1 << i)
-        j_bits = rest
-        while j_bits:
-            j = (j_bits & -j_bits).bit_length() - 1
-            j_bits &= j_bits - 1
-            cost = int(rematch[i][j])
-            if cost <= budget:
-                sub = solve(rest & ~(1 << j), budget - cost)
-                if sub is not None:
-                    return [(i, j), *sub]
-        failed.add((mask, budget))
-        return None
+    def __init__(self, fresh: np.ndarray) -> None:
+        values = np.random.default_rng(20240611).integers(1, _PRIME, size=fresh.shape)
+        upper = np.triu(np.where(fresh, values, 0), 1)
+        self.tutte = (upper - upper.T) % _PRIME
 
-    found = solve((1 << n) - 1, max_rematches)
-    return None if found is None else [(ranked[i], ranked[j]) for i, j in found]
+    def __call__(self, players: list[int]) -> int:
+        return _rank_mod_prime(self.tutte[np.ix_(players, players)]) // 2 if len(players) > 1 else 0
+
+
+def _pair_ranked(players: list[int], fresh: np.ndarray, matcher: _FreshMatcher) -> list[tuple[int, int]]:
+    """Pair ``players`` (indices, best first) with the fewest rematches.
+
+    The top unpaired player meets the best-ranked opponent that still allows the fewest rematches
+    overall (Monrad order, so score groups pair within themselves first). A pairing has
+    ``len / 2 - (new pairs)`` rematches, and any set of new pairs extends to a full pairing, so
+    "fewest rematches" is "most new pairs".
+    """
+    pairs = []
+    rest = list(players)
+    target = len(rest) // 2 - matcher(rest)  # rematches still to come
+    while rest:
+        top, candidates = rest[0], rest[1:]
+        best: tuple[int, int] | None = None
+        for j in candidates:
+            left = [x for x in candidates if x != j]
+            cost = int(not fresh[top, j]) + len(left) // 2 - matcher(left)
+            if best is None or cost < best[0]:
+                best = (cost, j)
+            if cost <= target:
+                break
+        assert best is not None
+        target, partner = best
+        target -= int(not fresh[top, partner])
+        pairs.append((top, partner))
+        rest = [x for x in candidates if x != partner]
+    return pairs
 
 
 def swiss_pairings(
@@ -119,8 +151,8 @@ def swiss_pairings(
     Players are ranked by points (ties in an order drawn from ``seed``) and paired within score
     groups, best first. ``played`` lists earlier games as frozensets or ``(first, second)`` tuples;
     no pair meets again while any pairing avoids it (otherwise the fewest rematches). The bye goes to
-    the lowest-ranked player with the fewest earlier ``byes`` for whom the rest still pair without
-    rematches. Tuples in ``played`` also balance seats: the one with fewer first seats goes first.
+    the lowest-ranked player with the fewest earlier ``byes`` among those whose absence leaves the
+    fewest rematches. Tuples in ``played`` also balance seats: the one with fewer first seats goes first.
     """
     players = _check_participants(participants, minimum=1)
     points = {p: float(standings_points.get(p, 0.0)) for p in players}
@@ -137,23 +169,20 @@ def swiss_pairings(
     tiebreak = np.random.default_rng(seed).permutation(len(players))
     order = sorted(range(len(players)), key=lambda i: (-points[players[i]], tiebreak[i]))
     ranked = [players[i] for i in order]
-    rank = {p: i for i, p in enumerate(ranked)}
 
-    pairs: list[Pair] | None = None
+    fresh = np.array([[a != b and met[frozenset((a, b))] == 0 for b in ranked] for a in ranked])
+    matcher = _FreshMatcher(fresh)
+    everyone = list(range(len(ranked)))
     bye: str | None = None
-    # Rematches count more than second byes: allow one more rematch only when no bye choice avoids it.
-    for budget in range(len(ranked) // 2 + 1):
-        if len(ranked) % 2:
-            for candidate in sorted(ranked, key=lambda p: (bye_count[p], -rank[p])):
-                pairs = _pair_ranked([p for p in ranked if p != candidate], met, budget)
-                if pairs is not None:
-                    bye = candidate
-                    break
-        else:
-            pairs = _pair_ranked(ranked, met, budget)
-        if pairs is not None:
-            break
-    assert pairs is not None  # with len//2 rematches allowed any pairing is accepted
+    if len(ranked) % 2:
+        # Avoiding a rematch comes before avoiding a second bye: the bye goes to the first candidate
+        # (fewest byes, then lowest rank) among those whose absence leaves the fewest rematches.
+        candidates = sorted(everyone, key=lambda i: (bye_count[ranked[i]], -i))
+        most_fresh = [matcher([x for x in everyone if x != c]) for c in candidates]
+        bye_index = candidates[most_fresh.index(max(most_fresh))]
+        bye = ranked[bye_index]
+        everyone.remove(bye_index)
+    pairs = [(ranked[i], ranked[j]) for i, j in _pair_ranked(everyone, fresh, matcher)]
 
     seated = []
     for board, (hi, lo) in enumerate(pairs):

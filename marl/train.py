@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from marl.checkpoints import AGENT_KINDS, Checkpoint, load_agent, load_checkpoint, save_checkpoint
+from marl.checkpoints import AGENT_KINDS, Checkpoint, load_agent, load_checkpoint, read_meta, save_checkpoint
 from marl.errors import CheckpointError, ConfigError, MarlError
 from marl.games import GameSpec, get_game
 from marl.nets import build_critic, build_network, select_device
@@ -256,8 +256,6 @@ def train(
             path = save_checkpoint(
                 out, name, weights=nets[seat].state_dict(), state=ts.agent_state(marl_algo, seat), meta=meta
             )
-            from marl.checkpoints import read_meta
-
             meta = read_meta(path)
             parents[seat] = (name, meta["sha256"])
             result.checkpoints[seat] = path
@@ -270,7 +268,7 @@ def train(
             "epochs": epochs,
             "env_steps": env_steps,
             "total_env_steps": cfg.env_steps,
-            "episodes": collector.collect_episode,
+            "episodes": int(collector.collect_episode),
             **_mean_rates(per_seat),
             "mean_return": float(np.mean(train_returns)) if train_returns else None,
             "losses": losses,
@@ -322,8 +320,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, str]]:
     import json
-
-    from marl.checkpoints import read_meta
 
     d: dict[str, Any] = {
         "game": args.game,

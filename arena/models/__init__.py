@@ -1,6 +1,17 @@
 """Arena's domain model: games, agents and their checkpoints, training runs, matches and ratings."""
 
 from .agents import Agent, Checkpoint, Game, Player
+from .competitions import (
+    League,
+    LeagueMember,
+    LeagueResult,
+    LeagueSnapshot,
+    LeagueTick,
+    Tournament,
+    TournamentEntry,
+    TournamentMatch,
+    TournamentRound,
+)
 from .matches import Match, MatchSeat
 from .ratings import Rating, RatingEvent
 from .tokens import ApiToken
@@ -18,4 +29,13 @@ __all__ = [
     "RatingEvent",
     "TrainingRun",
     "TrainingStat",
+    "League",
+    "LeagueMember",
+    "LeagueResult",
+    "LeagueSnapshot",
+    "LeagueTick",
+    "Tournament",
+    "TournamentEntry",
+    "TournamentMatch",
+    "TournamentRound",
 ]

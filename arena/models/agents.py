@@ -74,7 +74,9 @@ class Checkpoint(models.Model):
     path = models.CharField(max_length=500, help_text="weights file, relative to MEDIA_ROOT")
     sha256 = models.CharField(max_length=64)
     metrics = models.JSONField(default=dict, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
     training_run = models.ForeignKey(
         "arena.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="checkpoints"
     )
@@ -112,11 +114,17 @@ class Player(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["game", "checkpoint"], name="player_unique_checkpoint",
-                                    condition=models.Q(kind="checkpoint")),
-            models.UniqueConstraint(fields=["game", "bot"], name="player_unique_bot", condition=models.Q(kind="bot")),
-            models.UniqueConstraint(fields=["game", "user"], name="player_unique_user",
-                                    condition=models.Q(kind="human")),
+            models.UniqueConstraint(
+                fields=["game", "checkpoint"],
+                name="player_unique_checkpoint",
+                condition=models.Q(kind="checkpoint"),
+            ),
+            models.UniqueConstraint(
+                fields=["game", "bot"], name="player_unique_bot", condition=models.Q(kind="bot")
+            ),
+            models.UniqueConstraint(
+                fields=["game", "user"], name="player_unique_user", condition=models.Q(kind="human")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,8 +9,11 @@ from django.urls import reverse
 class Match(models.Model):
     PENDING, RUNNING, FINISHED, FAILED, ABORTED = "pending", "running", "finished", "failed", "aborted"
     STATUSES = [
-        (PENDING, "Pending"), (RUNNING, "Running"), (FINISHED, "Finished"),
-        (FAILED, "Failed"), (ABORTED, "Aborted"),
+        (PENDING, "Pending"),
+        (RUNNING, "Running"),
+        (FINISHED, "Finished"),
+        (FAILED, "Failed"),
+        (ABORTED, "Aborted"),
     ]
 
     game = models.ForeignKey("arena.Game", on_delete=models.PROTECT, related_name="matches")

@@ -10,11 +10,20 @@ class TrainingRun(models.Model):
     """One training job for an agent. A worker holds it through a lease row with a heartbeat."""
 
     QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, TIMED_OUT = (
-        "queued", "running", "completed", "failed", "cancelled", "timed_out",
+        "queued",
+        "running",
+        "completed",
+        "failed",
+        "cancelled",
+        "timed_out",
     )
     STATUSES = [
-        (QUEUED, "Queued"), (RUNNING, "Running"), (COMPLETED, "Completed"),
-        (FAILED, "Failed"), (CANCELLED, "Cancelled"), (TIMED_OUT, "Timed out"),
+        (QUEUED, "Queued"),
+        (RUNNING, "Running"),
+        (COMPLETED, "Completed"),
+        (FAILED, "Failed"),
+        (CANCELLED, "Cancelled"),
+        (TIMED_OUT, "Timed out"),
     ]
     ACTIVE = (QUEUED, RUNNING)
     FINISHED = (COMPLETED, FAILED, CANCELLED, TIMED_OUT)

@@ -15,7 +15,13 @@ DEFAULT_NETWORK = {"kind": "mlp", "hidden": [128, 128]}
 
 
 def agent_create(
-    *, owner, game: str, name: str, algorithm: str = "dqn", network: dict | None = None, seat: str = "",
+    *,
+    owner,
+    game: str,
+    name: str,
+    algorithm: str = "dqn",
+    network: dict | None = None,
+    seat: str = "",
     description: str = "",
 ) -> Agent:
     """Create an agent for `game`. Raises ValidationError with a message on bad input."""
@@ -40,7 +46,12 @@ def agent_create(
     if Agent.objects.filter(owner=owner, name=name).exists():
         raise ValidationError(f"you already have an agent called {name!r}")
     return Agent.objects.create(
-        owner=owner, game=game_row, name=name, algorithm=algorithm, network=network, seat=seat,
+        owner=owner,
+        game=game_row,
+        name=name,
+        algorithm=algorithm,
+        network=network,
+        seat=seat,
         description=description,
     )
 

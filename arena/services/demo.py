@@ -29,8 +29,13 @@ def demo_seed() -> Agent:
             user.save()
         agent = Agent.objects.filter(owner=user, name=DEMO_AGENT).first()
         if agent is None:
-            agent = agent_create(owner=user, game="tictactoe", name=DEMO_AGENT, algorithm="dqn",
-                                 description="Learns both seats of tic-tac-toe against random and itself.")
+            agent = agent_create(
+                owner=user,
+                game="tictactoe",
+                name=DEMO_AGENT,
+                algorithm="dqn",
+                description="Learns both seats of tic-tac-toe against random and itself.",
+            )
         if not agent.training_runs.exists():
             from arena.services.training import training_run_create
 
@@ -42,8 +47,10 @@ def demo_seed() -> Agent:
 def demo_match_tick() -> Match | None:
     """Start a demo match unless one is live: the demo agent's newest checkpoint (else a bot) vs a bot."""
     agent = Agent.objects.filter(owner__username=DEMO_USER, name=DEMO_AGENT).select_related("game").first()
-    if agent is None or Match.objects.filter(status__in=(Match.PENDING, Match.RUNNING),
-                                              created_by=agent.owner).exists():
+    if (
+        agent is None
+        or Match.objects.filter(status__in=(Match.PENDING, Match.RUNNING), created_by=agent.owner).exists()
+    ):
         return None
     seats = list(agent.game.seats)
     count = Match.objects.filter(created_by=agent.owner).count()
@@ -52,9 +59,12 @@ def demo_match_tick() -> Match | None:
     opponent = "bot:minimax" if count % 3 == 2 else "bot:random"
     spec = {s: opponent for s in seats}
     spec[ours] = f"checkpoint:{latest[ours].pk}" if ours in latest else "bot:random"
-    return match_create(user=agent.owner, game=agent.game.name, seats=spec, move_delay=DEMO_MOVE_DELAY,
-                        rated=ours in latest)
+    return match_create(
+        user=agent.owner, game=agent.game.name, seats=spec, move_delay=DEMO_MOVE_DELAY, rated=ours in latest
+    )
 
 
 def demo_has_training() -> bool:
-    return TrainingRun.objects.filter(agent__owner__username=DEMO_USER, status__in=TrainingRun.ACTIVE).exists()
+    return TrainingRun.objects.filter(
+        agent__owner__username=DEMO_USER, status__in=TrainingRun.ACTIVE
+    ).exists()

@@ -26,8 +26,14 @@ logger = logging.getLogger(__name__)
 
 
 def match_create(
-    *, user, game: str, seats: dict[str, str], seed: int | None = None, move_delay: float = 0.0,
-    rated: bool = True, dispatch: bool = True,
+    *,
+    user,
+    game: str,
+    seats: dict[str, str],
+    seed: int | None = None,
+    move_delay: float = 0.0,
+    rated: bool = True,
+    dispatch: bool = True,
 ) -> Match:
     """Create a match between players given as seat specs (`checkpoint:<id>`, `bot:<name>`), then queue it.
 
@@ -47,8 +53,11 @@ def match_create(
         raise ValidationError("games with a person are started from the play page")
     with transaction.atomic():
         match = Match.objects.create(
-            game=game_row, created_by=user if user and user.is_authenticated else None, seed=seed,
-            move_delay=float(move_delay), rated=rated,
+            game=game_row,
+            created_by=user if user and user.is_authenticated else None,
+            seed=seed,
+            move_delay=float(move_delay),
+            rated=rated,
         )
         MatchSeat.objects.bulk_create(
             [MatchSeat(match=match, seat=seat, player=player) for seat, player in players.items()]
@@ -71,7 +80,9 @@ def match_state_json(match: Match) -> dict[str, Any]:
         "game": match.game.name,
         "render_hint": match.game.render_hint,
         "status": match.status,
-        "seats": {seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")},
+        "seats": {
+            seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")
+        },
         "state": state.state_json(),
         "moves": list(match.moves),
         "result": match.result or None,
@@ -111,8 +122,14 @@ def match_play(*, match_id: int) -> str | None:
 
     def on_step(step) -> None:
         match.moves.append(int(step.action))
-        _publish_event(match, "move", ply=step.ply, seat=step.seat, action=int(step.action),
-                       state=step.state.state_json())
+        _publish_event(
+            match,
+            "move",
+            ply=step.ply,
+            seat=step.seat,
+            action=int(step.action),
+            state=step.state.state_json(),
+        )
         if match.move_delay:
             time.sleep(match.move_delay)
 
@@ -128,7 +145,9 @@ def _publish_event(match: Match, kind: str, **data: Any) -> None:
     """Write the row first, then publish: the row is the truth a snapshot is read from."""
     match.seq += 1
     Match.objects.filter(pk=match.pk).update(seq=match.seq, moves=match.moves)
-    live.publish(live.match_group(match.pk), live.match_event(match_id=match.pk, seq=match.seq, kind=kind, **data))
+    live.publish(
+        live.match_group(match.pk), live.match_event(match_id=match.pk, seq=match.seq, kind=kind, **data)
+    )
 
 
 def match_finish(*, match: Match, result) -> str:
@@ -151,11 +170,24 @@ def match_finish(*, match: Match, result) -> str:
             ratings_record_match(match_id=match.pk)
     live.publish(
         live.match_group(match.pk),
-        live.match_event(match_id=match.pk, seq=match.seq, kind="finished", result=payload,
-                         state=match_state_json(match)["state"]),
+        live.match_event(
+            match_id=match.pk,
+            seq=match.seq,
+            kind="finished",
+            result=payload,
+            state=match_state_json(match)["state"],
+        ),
     )
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    _notify_tournament(match.pk)
     return match.status
+
+
+def _notify_tournament(match_id: int) -> None:
+    """A tournament match is recorded: let the tournament retry it or advance its round."""
+    from arena.services.tournaments import tournament_match_recorded
+
+    tournament_match_recorded(match_id=match_id)
 
 
 def match_fail(*, match_id: int, error: str) -> str:
@@ -164,7 +196,10 @@ def match_fail(*, match_id: int, error: str) -> str:
         match.status, match.error, match.finished_at = Match.FAILED, error[:2000], timezone.now()
         match.seq += 1
         match.save(update_fields=["status", "error", "finished_at", "seq"])
-    live.publish(live.match_group(match.pk),
-                 live.match_event(match_id=match.pk, seq=match.seq, kind="failed", error=match.error))
+    live.publish(
+        live.match_group(match.pk),
+        live.match_event(match_id=match.pk, seq=match.seq, kind="failed", error=match.error),
+    )
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    _notify_tournament(match.pk)
     return match.status

@@ -25,7 +25,6 @@ from arena.models import Match, MatchSeat, Player
 from arena.services.games import game_get
 from arena.services.players import player_agent, player_for_user, player_from_spec
 
-
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
 SAVED_FIELDS = ["moves", "seq", "status", "result", "winner", "reason", "finished_at", "updated_at"]
 
@@ -73,7 +72,9 @@ def _check_rate(user) -> None:
         cache.set(key, 1, timeout=2)
 
 
-def human_game_create(*, user, game: str, opponent: str, seat: str | None = None, seed: int | None = None) -> Match:
+def human_game_create(
+    *, user, game: str, opponent: str, seat: str | None = None, seed: int | None = None
+) -> Match:
     """Start a game for `user` in `seat` (default: the first) against `opponent` (`bot:<name>` or
     `checkpoint:<id>`). If the agent moves first, its move is made at once."""
     from django.core.exceptions import ValidationError
@@ -99,12 +100,19 @@ def human_game_create(*, user, game: str, opponent: str, seat: str | None = None
         seed = random.randrange(2**31)
     with transaction.atomic():
         match = Match.objects.create(
-            game=game_row, created_by=user, seed=seed, status=Match.RUNNING, started_at=timezone.now(),
+            game=game_row,
+            created_by=user,
+            seed=seed,
+            status=Match.RUNNING,
+            started_at=timezone.now(),
             rated=True,
         )
-        MatchSeat.objects.bulk_create([
-            MatchSeat(match=match, seat=s, player=human if s == seat else agent_player) for s in game_row.seats
-        ])
+        MatchSeat.objects.bulk_create(
+            [
+                MatchSeat(match=match, seat=s, player=human if s == seat else agent_player)
+                for s in game_row.seats
+            ]
+        )
         events = _agents_reply(match)
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
@@ -213,7 +221,9 @@ def _agents_reply(match: Match, state=None) -> list[dict[str, Any]]:
     def on_step(step) -> None:
         match.moves = list(step.state.moves)
         match.seq += 1
-        events.append(_move_event(match, step.state, step.seat, int(step.action), pending.pop("analysis", None)))
+        events.append(
+            _move_event(match, step.state, step.seat, int(step.action), pending.pop("analysis", None))
+        )
 
     advance(state, {seat: Thinking(seat, agent) for seat, agent in agents.items()}, on_step=on_step)
     if state.done:
@@ -236,8 +246,9 @@ def _finish(match: Match, state) -> dict[str, Any]:
         ratings_record_match(match_id=match.pk)
 
     transaction.on_commit(rate)
-    return live.match_event(match_id=match.pk, seq=match.seq, kind="finished", result=result.to_json(),
-                            state=state.state_json())
+    return live.match_event(
+        match_id=match.pk, seq=match.seq, kind="finished", result=result.to_json(), state=state.state_json()
+    )
 
 
 def _publish(match: Match, events: list[dict[str, Any]]) -> None:
@@ -275,8 +286,9 @@ def human_games_expire() -> int:
     """End abandoned human games (no move for ARENA_ABANDON_SECONDS) as a loss for the human to move."""
     cutoff = timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS)
     expired = 0
-    candidates = Match.objects.filter(status=Match.RUNNING, seats__player__kind=Player.HUMAN,
-                                      updated_at__lt=cutoff).distinct()
+    candidates = Match.objects.filter(
+        status=Match.RUNNING, seats__player__kind=Player.HUMAN, updated_at__lt=cutoff
+    ).distinct()
     for match in candidates:
         from marl.match import MatchState
 

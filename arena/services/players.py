@@ -40,7 +40,9 @@ def player_from_spec(*, game: Game, spec: str, user=None) -> Player:
         except (ValueError, Checkpoint.DoesNotExist):
             raise ValidationError(f"no checkpoint {value!r}") from None
         if checkpoint.agent.game_id != game.pk:
-            raise ValidationError(f"checkpoint {checkpoint.pk} is for {checkpoint.agent.game.name}, not {game.name}")
+            raise ValidationError(
+                f"checkpoint {checkpoint.pk} is for {checkpoint.agent.game.name}, not {game.name}"
+            )
         return player_for_checkpoint(checkpoint=checkpoint)
     if kind == "bot":
         return player_for_bot(game=game, bot=value)

@@ -39,8 +39,11 @@ def ratings_record_match(*, match_id: int) -> list[Rating]:
             return []  # a player against itself says nothing about its strength
         score_a = _score(first.score, second.score)
         new_a, new_b = rate_match(
-            SkillRating(a.mu, a.sigma), SkillRating(b.mu, b.sigma), score_a,
-            fixed_a=first.player.is_anchor, fixed_b=second.player.is_anchor,
+            SkillRating(a.mu, a.sigma),
+            SkillRating(b.mu, b.sigma),
+            score_a,
+            fixed_a=first.player.is_anchor,
+            fixed_b=second.player.is_anchor,
         )
         for row, new in ((a, new_a), (b, new_b)):
             row.mu, row.sigma, row.games = new.mu, new.sigma, row.games + 1

@@ -116,9 +116,15 @@ def training_run_cancel(*, user, run_id: int) -> TrainingRun:
 
 def _publish_status(run: TrainingRun) -> None:
     message = live.training_stats_message(
-        run_id=run.pk, agent_id=run.agent_id, status=run.status,
-        stats={"env_steps": run.env_steps_done, "env_steps_total": run.env_steps_total,
-               "progress": run.progress, "error": run.error},
+        run_id=run.pk,
+        agent_id=run.agent_id,
+        status=run.status,
+        stats={
+            "env_steps": run.env_steps_done,
+            "env_steps_total": run.env_steps_total,
+            "progress": run.progress,
+            "error": run.error,
+        },
     )
     live.publish(live.run_group(run.pk), message)
     live.publish(live.agent_group(run.agent_id), message)
@@ -213,7 +219,9 @@ def training_run_execute(*, run_id: int, worker: str) -> str | None:
         )
         run.env_steps_done = steps
         message = live.training_stats_message(
-            run_id=run.pk, agent_id=run.agent_id, status=TrainingRun.RUNNING,
+            run_id=run.pk,
+            agent_id=run.agent_id,
+            status=TrainingRun.RUNNING,
             stats={**stats, "env_steps_total": run.env_steps_total},
         )
         live.publish(live.run_group(run.pk), message)
@@ -234,8 +242,12 @@ def training_run_execute(*, run_id: int, worker: str) -> str | None:
     try:
         config = TrainConfig.from_dict({k: v for k, v in run.config.items() if k != "start_from"})
         train(
-            config, out_dir=out_dir, on_progress=on_progress, should_stop=should_stop,
-            on_checkpoint=on_checkpoint, resume_from=_resume_paths(run) or None,
+            config,
+            out_dir=out_dir,
+            on_progress=on_progress,
+            should_stop=should_stop,
+            on_checkpoint=on_checkpoint,
+            resume_from=_resume_paths(run) or None,
         )
         if heartbeat.lost:
             status = None
@@ -245,7 +257,10 @@ def training_run_execute(*, run_id: int, worker: str) -> str | None:
         from celery.exceptions import SoftTimeLimitExceeded
 
         if isinstance(exc, SoftTimeLimitExceeded):
-            status, error = TrainingRun.TIMED_OUT, "stopped by the soft time limit; resumable from its checkpoints"
+            status, error = (
+                TrainingRun.TIMED_OUT,
+                "stopped by the soft time limit; resumable from its checkpoints",
+            )
         else:
             logger.exception("training run %s failed", run.pk)
             status, error = TrainingRun.FAILED, f"{type(exc).__name__}: {exc}"
@@ -270,9 +285,9 @@ def training_runs_reap() -> dict[str, int]:
     now = timezone.now()
     dead_before = now - timedelta(seconds=settings.ARENA_LEASE_SECONDS)
     requeued = 0
-    for run_id in TrainingRun.objects.filter(status=TrainingRun.RUNNING, heartbeat_at__lt=dead_before).values_list(
-        "pk", flat=True
-    ):
+    for run_id in TrainingRun.objects.filter(
+        status=TrainingRun.RUNNING, heartbeat_at__lt=dead_before
+    ).values_list("pk", flat=True):
         with transaction.atomic():
             run = TrainingRun.objects.select_for_update().get(pk=run_id)
             if run.status != TrainingRun.RUNNING or (run.heartbeat_at and run.heartbeat_at >= dead_before):

@@ -45,8 +45,12 @@ def agent_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             agent = agent_create_service(
-                owner=request.user, game=data["game"].name, name=data["name"], algorithm=data["algorithm"],
-                seat=data["seat"], description=data["description"],
+                owner=request.user,
+                game=data["game"].name,
+                name=data["name"],
+                algorithm=data["algorithm"],
+                seat=data["seat"],
+                description=data["description"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)

@@ -35,7 +35,9 @@ def match_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def match_replay(request: HttpRequest, pk: int) -> JsonResponse:
     """The board after every ply, for the replay slider of a match that finished while watched."""
     match = _match(pk)
-    return JsonResponse({"id": match.pk, "status": match.status, "states": selectors.match_replay_states(match)})
+    return JsonResponse(
+        {"id": match.pk, "status": match.status, "states": selectors.match_replay_states(match)}
+    )
 
 
 @login_required
@@ -49,8 +51,12 @@ def match_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             match = match_create_service(
-                user=request.user, game=game.name, seats=form.seats(), seed=data["seed"],
-                move_delay=data["move_delay"], rated=data["rated"],
+                user=request.user,
+                game=game.name,
+                seats=form.seats(),
+                seed=data["seed"],
+                move_delay=data["move_delay"],
+                rated=data["rated"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)

@@ -33,13 +33,21 @@ def _agents_overview(agents: list[Agent]) -> list[Agent]:
 
 
 def _matches_context() -> dict:
-    return {"live_matches": selectors.matches_live(), "recent_matches": selectors.matches_recent(finished=True)}
+    return {
+        "live_matches": selectors.matches_live(),
+        "recent_matches": selectors.matches_recent(finished=True),
+    }
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     agents = _agents_overview(list(Agent.objects.select_related("game", "owner")[:50]))
-    context = {"games": Game.objects.all(), "agents": agents, "runs": selectors.runs_active(), **_matches_context()}
+    context = {
+        "games": Game.objects.all(),
+        "agents": agents,
+        "runs": selectors.runs_active(),
+        **_matches_context(),
+    }
     return render(request, "arena/dashboard.html", context)
 
 

@@ -40,8 +40,13 @@ def user_client(client, user):
     return client
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float = 60.0, interval: float = 0.1,
-               message: str = "condition") -> object:
+def wait_until(
+    condition: Callable[[], object],
+    *,
+    timeout: float = 60.0,
+    interval: float = 0.1,
+    message: str = "condition",
+) -> object:
     """Poll until `condition()` is truthy; fail the test with `message` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -61,8 +66,13 @@ def celery_worker(transactional_db) -> Iterator[object]:
 
     app.control.purge()
     with start_worker(
-        app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
-        queues=["celery", "training"], shutdown_timeout=30,
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["celery", "training"],
+        shutdown_timeout=30,
     ) as worker:
         yield worker
     app.control.purge()
@@ -83,9 +93,29 @@ class WorkerProcess:
         }
         self.log = media_root.parent / f"{name}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "arena", "worker", "-P", "solo", "-Q", "celery,training",
-             "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
-            cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "arena",
+                "worker",
+                "-P",
+                "solo",
+                "-Q",
+                "celery,training",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def kill(self) -> None:

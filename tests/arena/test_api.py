@@ -38,14 +38,20 @@ def test_anonymous_writes_are_refused(client):
 
 
 def test_token_holder_creates_an_agent(client, token):
-    response = post(client, "/api/agents", {"game": "tictactoe", "name": "x", "algorithm": "ppo"},
-                    HTTP_AUTHORIZATION=f"Token {token}")
+    response = post(
+        client,
+        "/api/agents",
+        {"game": "tictactoe", "name": "x", "algorithm": "ppo"},
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["algorithm"] == "ppo"
 
 
 def test_a_wrong_token_is_refused(client):
-    response = post(client, "/api/agents", {"game": "tictactoe", "name": "x"}, HTTP_AUTHORIZATION="Token nope")
+    response = post(
+        client, "/api/agents", {"game": "tictactoe", "name": "x"}, HTTP_AUTHORIZATION="Token nope"
+    )
     assert response.status_code == 401
 
 
@@ -110,8 +116,15 @@ def test_another_users_agent_cannot_be_trained(client, agent, other_user):
 def test_match_requests_are_validated(user_client):
     response = post(user_client, "/api/matches", {"game": "tictactoe", "seats": {"player_1": "bot:random"}})
     assert response.status_code == 400 and "seats" in response.json()["error"]
-    response = post(user_client, "/api/matches", {"game": "tictactoe", "seats": {
-        "player_1": "bot:random", "player_2": "bot:random"}, "move_delay": 99})
+    response = post(
+        user_client,
+        "/api/matches",
+        {
+            "game": "tictactoe",
+            "seats": {"player_1": "bot:random", "player_2": "bot:random"},
+            "move_delay": 99,
+        },
+    )
     assert response.status_code == 400
     assert not Match.objects.exists()
 
@@ -133,6 +146,7 @@ def test_openapi_schema_lists_every_api_route(client):
     documented = set(schema["paths"])
     routes = {
         "/api/" + str(p.pattern).replace("<int:pk>", "{pk}").replace("<slug:game>", "{game}")
-        for p in api.urlpatterns if isinstance(p, URLPattern) and str(p.pattern) not in ("", "openapi.json")
+        for p in api.urlpatterns
+        if isinstance(p, URLPattern) and str(p.pattern) not in ("", "openapi.json")
     }
     assert routes == documented

@@ -34,7 +34,10 @@ def private_channel_layer(settings) -> str:
 @pytest.fixture
 def match() -> Match:
     return match_create(
-        user=None, game="tictactoe", seats={"player_1": "bot:minimax", "player_2": "bot:random"}, seed=7,
+        user=None,
+        game="tictactoe",
+        seats={"player_1": "bot:minimax", "player_2": "bot:random"},
+        seed=7,
         dispatch=False,
     )
 
@@ -64,8 +67,9 @@ def _play_two_moves(match_id: int) -> list[dict]:
         match.moves.append(action)
         match.seq += 1
         Match.objects.filter(pk=match.pk).update(seq=match.seq, moves=match.moves, status=Match.RUNNING)
-        event = live.match_event(match_id=match.pk, seq=match.seq, kind="move", action=action,
-                                 state=state.state_json())
+        event = live.match_event(
+            match_id=match.pk, seq=match.seq, kind="move", action=action, state=state.state_json()
+        )
         live.publish(live.match_group(match.pk), event)
         events.append(event)
     return events
@@ -146,7 +150,10 @@ async def test_unknown_ids_are_closed_with_4404(path):
 def _run_with_history(user) -> TrainingRun:
     agent = agent_create(owner=user, game="tictactoe", name="learner")
     run = TrainingRun.objects.create(
-        agent=agent, config={"env_steps": 300}, status=TrainingRun.RUNNING, env_steps_done=200,
+        agent=agent,
+        config={"env_steps": 300},
+        status=TrainingRun.RUNNING,
+        env_steps_done=200,
         env_steps_total=300,
     )
     for steps, mean in ((100, -0.5), (200, 0.1)):
@@ -161,12 +168,17 @@ async def test_training_sockets_send_history_then_relay_stats(user):
         assert snapshot["type"] == "snapshot"
         assert [(p["env_steps"], p["mean_return"]) for p in snapshot["history"]] == [(100, -0.5), (200, 0.1)]
         if "run" in snapshot:
-            assert snapshot["run"]["status"] == "running" and snapshot["run"]["progress"] == pytest.approx(2 / 3)
+            assert snapshot["run"]["status"] == "running" and snapshot["run"]["progress"] == pytest.approx(
+                2 / 3
+            )
         else:
             assert [r["id"] for r in snapshot["runs"]] == [run.pk]
 
         message = live.training_stats_message(
-            run_id=run.pk, agent_id=run.agent_id, status="running", stats={"env_steps": 300, "mean_return": 0.4}
+            run_id=run.pk,
+            agent_id=run.agent_id,
+            status="running",
+            stats={"env_steps": 300, "mean_return": 0.4},
         )
         group = live.run_group(run.pk) if "run" in snapshot else live.agent_group(run.agent_id)
         await sync_to_async(live.publish)(group, message)

@@ -57,7 +57,10 @@ async def test_match_task_events_reach_a_spectator_in_order(celery_worker, user)
 @pytest.mark.django_db(transaction=True)
 async def test_snapshot_after_reconnect_equals_the_stored_state(celery_worker, user):
     match = await database_sync_to_async(match_create)(
-        user=user, game="connect_four", seats=_bots("connect_four", "bot:alphabeta:2", "bot:random"), seed=5,
+        user=user,
+        game="connect_four",
+        seats=_bots("connect_four", "bot:alphabeta:2", "bot:random"),
+        seed=5,
         move_delay=0.2,
     )
     first = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=ORIGIN)

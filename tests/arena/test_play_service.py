@@ -30,7 +30,9 @@ def test_agent_replies_to_a_legal_move_and_both_are_stored(user):
 
 
 def test_agent_moves_first_when_the_person_takes_the_second_seat(user):
-    match = human_game_create(user=user, game="connect_four", opponent="bot:alphabeta:2", seat="player_1", seed=1)
+    match = human_game_create(
+        user=user, game="connect_four", opponent="bot:alphabeta:2", seat="player_1", seed=1
+    )
     match.refresh_from_db()
     assert len(match.moves) == 1 and match.seq == 1
 
@@ -82,7 +84,9 @@ def test_a_full_game_against_minimax_never_ends_in_a_human_win_and_rates_the_hum
         if match.status != Match.RUNNING:
             break
         state = MatchState("tictactoe", seed=match.seed, moves=match.moves)
-        human_move(match_id=match.pk, user=user, ply=len(match.moves), move=state.state_json()["legal_moves"][0])
+        human_move(
+            match_id=match.pk, user=user, ply=len(match.moves), move=state.state_json()["legal_moves"][0]
+        )
     assert match.status == Match.FINISHED and match.winner in ("", "player_2")
     with pytest.raises(PlayError) as refused:
         human_move(match_id=match.pk, user=user, ply=len(match.moves), move=0)
@@ -105,7 +109,9 @@ def test_abandoned_games_end_as_a_loss_for_the_person_to_move(user, settings):
     from django.utils import timezone
 
     match = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=6)
-    Match.objects.filter(pk=match.pk).update(updated_at=timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS + 5))
+    Match.objects.filter(pk=match.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS + 5)
+    )
     assert human_games_expire() == 1
     match.refresh_from_db()
     assert match.status == Match.FINISHED and match.reason == "abandoned" and match.winner == "player_2"

@@ -32,7 +32,9 @@ def _refresh(run: TrainingRun) -> TrainingRun:
 
 def test_run_trains_end_to_end_and_stores_checkpoints_per_seat(celery_worker, agent, user, media_root: Path):
     run = training_run_create(user=user, agent_id=agent.pk, config=TINY)
-    wait_until(lambda: _refresh(run).status not in TrainingRun.ACTIVE, timeout=180, message="the run to finish")
+    wait_until(
+        lambda: _refresh(run).status not in TrainingRun.ACTIVE, timeout=180, message="the run to finish"
+    )
     assert run.status == TrainingRun.COMPLETED, run.error
     assert run.env_steps_done >= TINY["env_steps"]
     seats = set(agent.game.seats)
@@ -41,8 +43,11 @@ def test_run_trains_end_to_end_and_stores_checkpoints_per_seat(celery_worker, ag
         assert checkpoint.absolute_path().is_file()
         assert len(checkpoint.sha256) == 64
     for seat in seats:
-        versions = list(Checkpoint.objects.filter(agent=agent, seat=seat).order_by("version")
-                        .values_list("version", flat=True))
+        versions = list(
+            Checkpoint.objects.filter(agent=agent, seat=seat)
+            .order_by("version")
+            .values_list("version", flat=True)
+        )
         assert versions == list(range(1, len(versions) + 1))
     stats = list(TrainingStat.objects.filter(run=run))
     assert stats and "win_rate" in stats[-1].data
@@ -59,13 +64,17 @@ def test_a_second_run_continues_from_the_latest_checkpoints(celery_worker, agent
     newest = {c.seat: c for c in agent.latest_checkpoints()}
     assert all(c.training_run_id == second.pk and c.env_steps > base for c in newest.values())
     for seat in newest:
-        first_of_second = Checkpoint.objects.filter(training_run=second, seat=seat).order_by("version").first()
+        first_of_second = (
+            Checkpoint.objects.filter(training_run=second, seat=seat).order_by("version").first()
+        )
         assert first_of_second.parent.training_run_id == first.pk
 
 
 def test_cancel_stops_a_running_run_at_an_epoch_boundary(celery_worker, agent, user):
     run = training_run_create(user=user, agent_id=agent.pk, config={**TINY, "env_steps": 200_000})
-    wait_until(lambda: Checkpoint.objects.filter(training_run=run).exists(), timeout=120, message="a checkpoint")
+    wait_until(
+        lambda: Checkpoint.objects.filter(training_run=run).exists(), timeout=120, message="a checkpoint"
+    )
     training_run_cancel(user=user, run_id=run.pk)
     wait_until(lambda: _refresh(run).status not in TrainingRun.ACTIVE, timeout=120, message="the cancel")
     assert run.status == TrainingRun.CANCELLED
@@ -106,17 +115,27 @@ def test_killed_worker_leaves_a_run_that_is_resumed_without_gaps(worker_process,
     settings.ARENA_HEARTBEAT_SECONDS = 0.5
     run = training_run_create(user=user, agent_id=agent.pk, config={**TINY, "env_steps": 10_000})
     first = worker_process("first")
-    wait_until(lambda: Checkpoint.objects.filter(training_run=run).count() >= 2, timeout=180,
-               message=f"a checkpoint from the first worker (log: {first.log})")
+    wait_until(
+        lambda: Checkpoint.objects.filter(training_run=run).count() >= 2,
+        timeout=180,
+        message=f"a checkpoint from the first worker (log: {first.log})",
+    )
     first.kill()
     killed_at_steps = _refresh(run).env_steps_done
     assert run.status == TrainingRun.RUNNING
     second = worker_process("second")
     # The reaper (beat, every 30 s in production) notices the dead lease and re-queues the run.
-    wait_until(lambda: training_runs_reap()["requeued"] or _refresh(run).status != TrainingRun.RUNNING,
-               timeout=60, interval=0.5, message="the reaper to see the dead lease")
-    wait_until(lambda: _refresh(run).status not in TrainingRun.ACTIVE, timeout=240,
-               message=f"the resumed run to finish (log: {second.log})")
+    wait_until(
+        lambda: training_runs_reap()["requeued"] or _refresh(run).status != TrainingRun.RUNNING,
+        timeout=60,
+        interval=0.5,
+        message="the reaper to see the dead lease",
+    )
+    wait_until(
+        lambda: _refresh(run).status not in TrainingRun.ACTIVE,
+        timeout=240,
+        message=f"the resumed run to finish (log: {second.log})",
+    )
     assert run.status == TrainingRun.COMPLETED, run.error
     assert run.attempts == 2
     for seat in agent.game.seats:

@@ -153,6 +153,15 @@ def test_swiss_allows_a_rematch_only_when_unavoidable():
     assert len(pairs) == 2
 
 
+def test_swiss_stays_quick_when_every_pair_has_already_met():
+    # An exhaustive search over pairings would take exponential time to prove 12 rematches minimal.
+    players = names(25)
+    played = [frozenset(p) for p in combinations(players, 2)]
+    pairs, bye = swiss_pairings(players, {}, played)
+    check_round(players, pairs, bye)
+    assert len(pairs) == 12
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.data())
 def test_swiss_eight_players_three_rounds_never_rematch(seed, data):

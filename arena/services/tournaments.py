@@ -1,0 +1,441 @@
+"""Tournaments: create one, open its rounds as match tasks, advance exactly once per round, and build the
+final table (standings, head-to-head, Bradley-Terry with bootstrap intervals).
+
+Advancing: a round advances when every match is recorded (finished, or failed after its retries). Any
+number of callers may try at once (each finishing match, duplicate task deliveries, `manage.py`): the
+round is claimed with a conditional UPDATE (`status=running -> complete`) inside the transaction that
+also opens the next round. On PostgreSQL the UPDATE takes the row lock, so a second claimer waits, then
+re-reads the row, finds it complete and updates nothing; on SQLite IMMEDIATE transactions serialise the
+writers outright. The unique (tournament, number) constraint is the last guard.
+
+Retrying: a failed match goes back to pending (up to `max_attempts` tries) under the round's row lock,
+and only while the round is still running, so a retry and an advance can never both win.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections import defaultdict
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from arena import live
+from arena.models import (
+    Match,
+    MatchSeat,
+    Player,
+    Tournament,
+    TournamentEntry,
+    TournamentMatch,
+    TournamentRound,
+)
+from arena.services.anchors import anchors_pin
+from arena.services.competition_ratings import score_of
+from arena.services.games import game_get
+from arena.services.players import player_from_spec
+
+logger = logging.getLogger(__name__)
+
+RECORDED = (Match.FINISHED, Match.FAILED)
+MAX_GAMES_PER_PAIR = 1000
+MAX_PARTICIPANTS = 64
+
+
+def _int_in(name: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValidationError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+    return value
+
+
+def tournament_create(
+    *,
+    user,
+    game: str,
+    format: str,
+    participants: list[str],
+    name: str = "",
+    games_per_pair: int = 2,
+    rounds: int | None = None,
+    batch_size: int = 1,
+    max_attempts: int = 3,
+    seed: int | None = None,
+    start: bool = True,
+) -> Tournament:
+    """Create a tournament between players given as specs (`checkpoint:<id>`, `bot:<name>`) and, with
+    `start`, queue its first round. Raises ValidationError (bad input) or PermissionDenied (no user)."""
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied("sign in to create a tournament")
+    formats = dict(Tournament.FORMATS)
+    if format not in formats:
+        raise ValidationError(f"unknown format {format!r} (known: {', '.join(formats)})")
+    game_row = game_get(game)
+    if not isinstance(participants, list | tuple):
+        raise ValidationError("participants must be a list of player specs")
+    if len(participants) < 2:
+        raise ValidationError(
+            f"a {formats[format].lower()} tournament needs at least 2 participants, got {len(participants)}"
+        )
+    if len(participants) > MAX_PARTICIPANTS:
+        raise ValidationError(f"at most {MAX_PARTICIPANTS} participants")
+    _int_in("games_per_pair", games_per_pair, 1, MAX_GAMES_PER_PAIR)
+    _int_in("batch_size", batch_size, 1, 1000)
+    _int_in("max_attempts", max_attempts, 1, 10)
+    if format == Tournament.SWISS:
+        default = min(len(participants) - 1, math.ceil(math.log2(len(participants))) + 1)
+        rounds = _int_in("rounds", default if rounds is None else rounds, 1, 100)
+    elif rounds is not None:
+        raise ValidationError(f"rounds is set by the {formats[format].lower()} format; only Swiss takes it")
+    players = [player_from_spec(game=game_row, spec=spec, user=user) for spec in participants]
+    if any(p.kind == Player.HUMAN for p in players):
+        raise ValidationError("tournaments are between checkpoints and bots, not people")
+    seen: set[int] = set()
+    for spec, player in zip(participants, players, strict=True):
+        if player.pk in seen:
+            raise ValidationError(f"participant {spec!r} is listed twice")
+        seen.add(player.pk)
+    anchors_pin(game=game_row)
+    with transaction.atomic():
+        tournament = Tournament.objects.create(
+            game=game_row,
+            name=(name or "").strip()[:100] or f"{formats[format]} {timezone.now():%Y-%m-%d %H:%M}",
+            created_by=user,
+            format=format,
+            games_per_pair=games_per_pair,
+            rounds=rounds,
+            batch_size=batch_size,
+            max_attempts=max_attempts,
+            seed=random.randrange(2**31) if seed is None else int(seed),
+        )
+        TournamentEntry.objects.bulk_create(
+            [TournamentEntry(tournament=tournament, player=p, seed=i + 1) for i, p in enumerate(players)]
+        )
+    if start:
+        tournament_start(user=user, tournament_id=tournament.pk)
+        tournament.refresh_from_db()
+    return tournament
+
+
+def tournament_check_owner(*, tournament: Tournament, user) -> None:
+    if (
+        user is None
+        or not user.is_authenticated
+        or (tournament.created_by_id != user.pk and not user.is_staff)
+    ):
+        raise PermissionDenied("only the tournament's creator may do that")
+
+
+def tournament_start(*, user, tournament_id: int, dispatch: bool = True) -> TournamentRound | None:
+    """Open round 1 of a pending tournament. Returns it, or None if the tournament had started already."""
+    with transaction.atomic():
+        tournament = Tournament.objects.select_related("game").get(pk=tournament_id)
+        if user is not None:
+            tournament_check_owner(tournament=tournament, user=user)
+        if not Tournament.objects.filter(pk=tournament_id, status=Tournament.PENDING).update(
+            status=Tournament.RUNNING
+        ):
+            return None
+        tournament.status = Tournament.RUNNING
+        pairs, data = _next_pairs(tournament, None)
+        opened = _round_open(tournament, 1, pairs, data, dispatch=dispatch)
+    _publish(tournament.pk, "round_opened", round=1)
+    return opened
+
+
+def tournament_cancel(*, user, tournament_id: int) -> Tournament:
+    with transaction.atomic():
+        tournament = Tournament.objects.select_for_update().get(pk=tournament_id)
+        tournament_check_owner(tournament=tournament, user=user)
+        if tournament.status in (Tournament.FINISHED, Tournament.CANCELLED):
+            raise ValidationError(f"the tournament is already {tournament.status}")
+        tournament.status, tournament.finished_at = Tournament.CANCELLED, timezone.now()
+        tournament.save(update_fields=["status", "finished_at"])
+        Match.objects.filter(tournament_match__round__tournament=tournament, status=Match.PENDING).update(
+            status=Match.ABORTED, error="tournament cancelled", finished_at=timezone.now()
+        )
+    _publish(tournament.pk, "cancelled")
+    return tournament
+
+
+# ------------------------------------------------------------------------------------------ rounds
+
+
+def _entries(tournament: Tournament) -> list[str]:
+    """Player ids (strings, as `marl.pairing` wants them) in seed order."""
+    return [str(pk) for pk in tournament.entries.order_by("seed").values_list("player_id", flat=True)]
+
+
+def _pair_points(tournament: Tournament) -> dict[tuple[str, str], float]:
+    """Points each player scored against each opponent, over all recorded games so far."""
+    points: dict[tuple[str, str], float] = defaultdict(float)
+    for a, b, score in tournament_results(tournament=tournament):
+        points[(a, b)] += score
+        points[(b, a)] += 1.0 - score
+    return points
+
+
+def _next_pairs(
+    tournament: Tournament, previous: TournamentRound | None
+) -> tuple[list[tuple[str, str]], dict] | None:
+    """The pairings of the round after `previous` (None: the first), or None when the tournament is over."""
+    from marl.pairing import (
+        gauntlet,
+        knockout_next_round,
+        knockout_round,
+        knockout_slots,
+        round_robin,
+        swiss_pairings,
+    )
+
+    ids = _entries(tournament)
+    number = 1 if previous is None else previous.number + 1
+    fmt = tournament.format
+    if fmt == Tournament.ROUND_ROBIN:
+        schedule = round_robin(ids, games_per_pair=1)  # each pairing plays games_per_pair games in its round
+        return (schedule[number - 1], {}) if number <= len(schedule) else None
+    if fmt == Tournament.GAUNTLET:
+        return (gauntlet(ids[0], ids[1:], games_per_opponent=1), {}) if number == 1 else None
+    if fmt == Tournament.SWISS:
+        if number > (tournament.rounds or 0):
+            return None
+        rounds = list(tournament.round_set.order_by("number"))
+        played = [tuple(p) for rd in rounds for p in rd.data.get("pairs", [])]
+        byes = [b for rd in rounds for b in rd.data.get("byes", [])]
+        points = defaultdict(float)
+        for (a, _), score in _pair_points(tournament).items():
+            points[a] += score
+        for bye in byes:  # a bye scores as a won pairing
+            points[bye] += tournament.games_per_pair
+        pairs, bye = swiss_pairings(ids, points, played, seed=tournament.seed + number, byes=byes)
+        return pairs, {"byes": [bye] if bye else []}
+    # Knockout: the better seed advances when a pairing's points are level.
+    if previous is None:
+        pairs, byes = knockout_round(ids)
+        return pairs, {"slots": [list(s) for s in knockout_slots(ids)], "byes": byes}
+    rank = {pid: i for i, pid in enumerate(ids)}
+    points = _pair_points(tournament)
+    winners = set()
+    for a, b in (tuple(p) for p in previous.data.get("pairs", [])):
+        a_pts, b_pts = points.get((a, b), 0.0), points.get((b, a), 0.0)
+        winners.add(a if (a_pts, -rank[a]) > (b_pts, -rank[b]) else b)
+    pairs = knockout_next_round([tuple(s) for s in previous.data["slots"]], winners)
+    return (pairs, {"slots": [list(p) for p in pairs]}) if pairs else None
+
+
+def _round_open(
+    tournament: Tournament, number: int, pairs: list[tuple[str, str]], data: dict, *, dispatch: bool
+) -> TournamentRound:
+    """Create round `number` with `games_per_pair` matches per pairing (seats alternating); queue them."""
+    seats = list(tournament.game.seats)
+    rnd = TournamentRound.objects.create(
+        tournament=tournament, number=number, data={**data, "pairs": [list(p) for p in pairs]}
+    )
+    plans: list[tuple[str, str]] = []
+    for a, b in pairs:
+        plans += [(a, b) if g % 2 == 0 else (b, a) for g in range(tournament.games_per_pair)]
+    base = tournament.seed * 1_000_003 + number * 10_007
+    matches = Match.objects.bulk_create(
+        [
+            Match(game=tournament.game, created_by=tournament.created_by, seed=(base + i) % 2**62, rated=True)
+            for i in range(len(plans))
+        ]
+    )
+    MatchSeat.objects.bulk_create(
+        [
+            MatchSeat(match=m, seat=seat, player_id=int(pid))
+            for m, plan in zip(matches, plans, strict=True)
+            for seat, pid in zip(seats, plan, strict=True)
+        ]
+    )
+    TournamentMatch.objects.bulk_create([TournamentMatch(round=rnd, match=m) for m in matches])
+    if dispatch:
+        _dispatch(tournament, [(m.pk, plan) for m, plan in zip(matches, plans, strict=True)])
+    return rnd
+
+
+def _dispatch(tournament: Tournament, matches: list[tuple[int, tuple[str, str]]]) -> None:
+    """Queue matches after commit: one live task each, or batches of one pairing-and-seating each."""
+    from arena.tasks import play_match, tournament_play_batch
+
+    if tournament.batch_size <= 1:
+        for match_id, _ in matches:
+            play_match.delay_on_commit(match_id)
+        return
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for match_id, plan in matches:
+        groups[plan].append(match_id)
+    for ids in groups.values():
+        for i in range(0, len(ids), tournament.batch_size):
+            tournament_play_batch.delay_on_commit(ids[i : i + tournament.batch_size])
+
+
+def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> TournamentRound | None:
+    """Close the current round if all its matches are recorded and open the next (or finish). Safe to
+    call any number of times concurrently: exactly one caller advances a round; it gets the new round
+    (or the completed last one), the others None."""
+    tournament = Tournament.objects.select_related("game").filter(pk=tournament_id).first()
+    if tournament is None or tournament.status != Tournament.RUNNING:
+        return None
+    current = tournament.round_set.filter(status=TournamentRound.RUNNING).order_by("-number").first()
+    if current is None or _unrecorded(current):  # cheap read first: most callers stop here
+        return None
+    with transaction.atomic():
+        if not TournamentRound.objects.filter(pk=current.pk, status=TournamentRound.RUNNING).update(
+            status=TournamentRound.COMPLETE, completed_at=timezone.now()
+        ):
+            return None  # another caller advanced it
+        if _unrecorded(current):  # a retry re-queued a match between our read and our claim
+            transaction.set_rollback(True)
+            return None
+        current.status = TournamentRound.COMPLETE
+        following = _next_pairs(tournament, current)
+        if following is None:
+            Tournament.objects.filter(pk=tournament.pk).update(
+                status=Tournament.FINISHED,
+                finished_at=timezone.now(),
+                table=tournament_table(tournament=tournament),
+            )
+            result = current
+        else:
+            result = _round_open(tournament, current.number + 1, *following, dispatch=dispatch)
+    if following is None:
+        _publish(tournament.pk, "finished")
+    else:
+        _publish(tournament.pk, "round_opened", round=result.number)
+    return result
+
+
+def _unrecorded(rnd: TournamentRound) -> int:
+    return Match.objects.filter(tournament_match__round=rnd).exclude(status__in=RECORDED).count()
+
+
+def tournament_match_recorded(*, match_id: int, dispatch: bool = True) -> None:
+    """A tournament match finished or failed: retry a failure while tries remain, else try to advance.
+    Without `dispatch` a retried match is left pending for an in-process runner to pick up."""
+    tm = (
+        TournamentMatch.objects.select_related("round__tournament", "match").filter(match_id=match_id).first()
+    )
+    if tm is None:
+        return
+    tournament, match = tm.round.tournament, tm.match
+    if match.status == Match.FAILED and match.attempts < tournament.max_attempts:
+        with transaction.atomic():
+            rnd = TournamentRound.objects.select_for_update().get(pk=tm.round_id)
+            retry = rnd.status == TournamentRound.RUNNING and Match.objects.filter(
+                pk=match_id, status=Match.FAILED
+            ).update(status=Match.PENDING, finished_at=None)
+            if retry:
+                logger.info(
+                    "match %s failed (try %s of %s); retrying",
+                    match_id,
+                    match.attempts,
+                    tournament.max_attempts,
+                )
+                if dispatch:
+                    _dispatch(tournament, [(match_id, ("", ""))])
+        if retry:
+            return
+    _publish(tournament.pk, "match_recorded", match=match_id)
+    tournament_advance(tournament_id=tournament.pk, dispatch=dispatch)
+
+
+def tournament_run(*, tournament_id: int, poll: float = 0.5) -> Tournament:
+    """Play a tournament to its end in this process, batched, without a worker (`manage.py tournament
+    run`). Matches a worker already holds are waited for."""
+    from arena.services.match_batches import matches_play_batch
+
+    tournament_start(user=None, tournament_id=tournament_id, dispatch=False)
+    while True:
+        tournament = Tournament.objects.get(pk=tournament_id)
+        current = tournament.round_set.filter(status=TournamentRound.RUNNING).order_by("-number").first()
+        if tournament.status != Tournament.RUNNING or current is None:
+            return tournament
+        pending = list(
+            Match.objects.filter(tournament_match__round=current, status=Match.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        if pending:
+            matches_play_batch(match_ids=pending, dispatch=False)
+        elif tournament_advance(tournament_id=tournament_id, dispatch=False) is None:
+            time.sleep(poll)
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+def tournament_results(*, tournament: Tournament) -> list[tuple[str, str, float]]:
+    """Finished games as `(first_player_id, second_player_id, first's score)`, oldest first."""
+    seats = list(tournament.game.seats)
+    by_match: dict[int, dict[str, tuple[int, float | None]]] = defaultdict(dict)
+    rows = (
+        MatchSeat.objects.filter(
+            match__tournament_match__round__tournament=tournament, match__status=Match.FINISHED
+        )
+        .values_list("match_id", "seat", "player_id", "score")
+        .order_by("match_id")
+    )
+    for match_id, seat, player_id, score in rows:
+        by_match[match_id][seat] = (player_id, score)
+    results = []
+    for seated in by_match.values():
+        (a, sa), (b, sb) = seated[seats[0]], seated[seats[1]]
+        if a != b:
+            results.append((str(a), str(b), score_of(sa, sb)))
+    return results
+
+
+def tournament_table(*, tournament: Tournament, n_boot: int = 200) -> dict[str, Any]:
+    """Standings, the head-to-head matrix and Bradley-Terry scores with 95% bootstrap intervals (Elo
+    points; the random bot is 0 when it plays, else the field's mean)."""
+    from marl.ratings import bradley_terry_intervals, head_to_head, standings
+
+    entries = list(tournament.entries.select_related("player__checkpoint__agent").order_by("seed"))
+    ids = [str(e.player_id) for e in entries]
+    labels = {str(e.player_id): e.player.label for e in entries}
+    results = tournament_results(tournament=tournament)
+    byes: dict[str, int] = defaultdict(int)
+    for data in tournament.round_set.values_list("data", flat=True):
+        for bye in data.get("byes", []):
+            byes[bye] += 1
+    table = standings(results, participants=ids)
+    bt: dict[str, tuple[float, float, float]] = {}
+    if results:
+        played = {p for a, b, _ in results for p in (a, b)}
+        anchor = next(
+            (
+                str(e.player_id)
+                for e in entries
+                if e.player.kind == Player.BOT and e.player.bot == "random" and str(e.player_id) in played
+            ),
+            None,
+        )
+        bt = bradley_terry_intervals(results, n_boot=n_boot, seed=tournament.seed, anchor=anchor)
+    for row in table:
+        row["label"] = labels.get(row["player"], row["player"])
+        row["byes"] = byes.get(row["player"], 0)
+        if row["player"] in bt:
+            row["bt"], row["bt_lo"], row["bt_hi"] = bt[row["player"]]
+    return {
+        "standings": table,
+        "head_to_head": head_to_head(results) if results else {},
+        "labels": labels,
+        "order": [row["player"] for row in table],
+        "games": len(results),
+    }
+
+
+def tournament_failed_count(*, tournament: Tournament) -> int:
+    return Match.objects.filter(tournament_match__round__tournament=tournament, status=Match.FAILED).count()
+
+
+def _publish(tournament_id: int, kind: str, **data: Any) -> None:
+    live.publish(
+        live.tournament_group(tournament_id),
+        {"type": "tournament", "event": kind, "tournament_id": tournament_id, **data},
+    )

@@ -1,0 +1,127 @@
+"""Arena's ``train()`` vs a plain Tianshou MARL DQN script with the same settings: env steps/s and ratio.
+
+The plain script is what a Tianshou user writes from the tic-tac-toe example: ``Net``, ``DQN``,
+``MARLRandomDiscreteMaskedOffPolicyAlgorithm``, ``MultiAgentOffPolicyAlgorithm``, ``run_training``.
+Arena's run also evaluates and writes checkpoints every epoch; both pay the same imports and numba
+compilation, done once in a warm-up before timing. Runs alternate (A B A B ...) and the median counts,
+since the machine is shared. Target: Arena >= 0.9x.
+
+    .venv/bin/python bench/bench_train_speed.py [--steps 20000] [--reps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from marl.games import get_game  # noqa: E402
+from marl.train import TrainConfig, train  # noqa: E402
+
+CONFIG = {
+    "game": "tictactoe",
+    "algorithm": "dqn",
+    "network": {"kind": "mlp", "hidden": [128, 128]},
+    "lr": 1e-3,
+    "gamma": 0.9,
+    "n_step": 2,
+    "batch_size": 64,
+    "buffer_size": 20_000,
+    "target_update_freq": 200,
+    "num_envs": 8,
+    "step_per_collect": 64,
+    "update_per_step": 0.25,
+    "eps_train": 0.3,
+    "eps_train_final": 0.3,
+    "steps_per_epoch": 5_000,
+    "eval_games": 50,
+    "seed": 0,
+    "device": "cpu",
+}
+
+
+def run_arena(steps: int) -> float:
+    cfg = TrainConfig.from_dict({**CONFIG, "env_steps": steps})
+    with tempfile.TemporaryDirectory() as out:
+        t = time.perf_counter()
+        result = train(cfg, out_dir=out)
+        return result.env_steps / (time.perf_counter() - t)
+
+
+def run_plain(steps: int) -> float:
+    from tianshou.algorithm import DQN, MARLRandomDiscreteMaskedOffPolicyAlgorithm
+    from tianshou.algorithm.modelfree.dqn import DiscreteQLearningPolicy
+    from tianshou.algorithm.multiagent.marl import MultiAgentOffPolicyAlgorithm
+    from tianshou.algorithm.optim import AdamOptimizerFactory
+    from tianshou.data import Collector, VectorReplayBuffer
+    from tianshou.env import DummyVectorEnv, PettingZooEnv
+    from tianshou.trainer import OffPolicyTrainerParams
+    from tianshou.utils.net.common import Net
+
+    logging.getLogger("tianshou.data.stats").setLevel(logging.ERROR)
+    c = CONFIG
+    spec = get_game(c["game"])
+    env = PettingZooEnv(spec.make_env())
+    net = Net(state_shape=spec.obs_shape, action_shape=spec.n_actions, hidden_sizes=c["network"]["hidden"])
+    policy = DiscreteQLearningPolicy(
+        model=net, action_space=env.action_space, observation_space=env.observation_space, eps_training=c["eps_train"]
+    )
+    dqn = DQN(
+        policy=policy,
+        optim=AdamOptimizerFactory(lr=c["lr"]),
+        gamma=c["gamma"],
+        n_step_return_horizon=c["n_step"],
+        target_update_freq=c["target_update_freq"],
+    )
+    algo = MultiAgentOffPolicyAlgorithm(
+        algorithms=[dqn, MARLRandomDiscreteMaskedOffPolicyAlgorithm(env.action_space)], env=env
+    )
+    envs = DummyVectorEnv([lambda: PettingZooEnv(spec.make_env()) for _ in range(c["num_envs"])])
+    envs.seed(c["seed"])
+    collector = Collector(algo, envs, VectorReplayBuffer(c["buffer_size"], c["num_envs"]), exploration_noise=True)
+    params = OffPolicyTrainerParams(
+        training_collector=collector,
+        max_epochs=-(-steps // c["steps_per_epoch"]),
+        epoch_num_steps=min(c["steps_per_epoch"], steps),
+        collection_step_num_env_steps=c["step_per_collect"],
+        update_step_num_gradient_steps_per_sample=c["update_per_step"],
+        batch_size=c["batch_size"],
+        multi_agent_return_reduction=lambda r: r[:, 0],
+        verbose=False,
+        show_progress=False,
+    )
+    t = time.perf_counter()
+    algo.run_training(params)
+    return collector.collect_step / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=20_000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for both (default 1)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    run_arena(500), run_plain(500)  # warm-up: imports, numba kernels, allocator
+    arena, plain = [], []
+    for rep in range(args.reps):
+        arena.append(run_arena(args.steps))
+        plain.append(run_plain(args.steps))
+        print(f"rep {rep + 1}: arena {arena[-1]:7.0f} steps/s   plain tianshou {plain[-1]:7.0f} steps/s", flush=True)
+    a, p = statistics.median(arena), statistics.median(plain)
+    print(f"\n{'':24}{'arena':>10}{'plain':>10}{'ratio':>8}")
+    print(f"{'env steps/s (median)':24}{a:10.0f}{p:10.0f}{a / p:8.2f}x")
+    print(f"config: {args.steps} env steps, DQN 128x128, 8 envs, 64 steps/collect, 0.25 grad steps/step, batch 64")
+    print(f"target arena >= 0.9x plain: {'met' if a / p >= 0.9 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""A real browser against a real ASGI server: the dashboard loads, and a match between two bots,
+played by the same service a Celery worker runs, shows up move by move without a reload.
+
+Daphne runs in a subprocess on the test database (a SQLite file), with a channel prefix of its own
+shared with this process, which publishes the moves. Screenshots go to artifacts/.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to drive"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def channel_prefix(settings) -> str:
+    """Our own channel prefix, shared with the server below: group names repeat across test sessions."""
+    prefix = f"arena-e2e-{uuid.uuid4().hex[:10]}"
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["prefix"] = prefix
+    settings.CHANNEL_LAYERS = layers
+    return prefix
+
+
+@pytest.fixture
+def server(transactional_db, channel_prefix: str, tmp_path: Path) -> Iterator[str]:
+    """Daphne serving arena.asgi on a free port, reading and writing the test database."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "arena.settings",
+        "DJANGO_DEBUG": "1",  # static files through WhiteNoise's finders, no collectstatic needed
+        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "ARENA_CHANNEL_PREFIX": channel_prefix,
+        "ARENA_MEDIA_ROOT": str(tmp_path / "media"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "daphne.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "arena.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"daphne did not come up:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        try:
+            yield context
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def live_match(server: str):
+    """Created before the browser starts: Playwright's sync API runs an event loop in this thread,
+    and Django refuses DB queries from a thread with a running loop."""
+    from arena.services.matches import match_create
+
+    return match_create(
+        user=None,
+        game="tictactoe",
+        seats={"player_1": "bot:minimax", "player_2": "bot:random"},
+        seed=11,
+        move_delay=0.6,
+        dispatch=False,
+    )
+
+
+def _stored(server: str, match_id: int) -> dict:
+    """The match as the server stores it (over HTTP: no ORM in this thread, see `live_match`)."""
+    with urllib.request.urlopen(f"{server}/matches/{match_id}/replay.json", timeout=5) as response:
+        return json.load(response)
+
+
+def _pieces(page) -> int:
+    return page.locator("[data-board] [data-piece]").count()
+
+
+def test_a_live_match_plays_out_in_the_browser(server: str, live_match, browser_page) -> None:
+    from arena.services.matches import match_play
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    match = live_match
+    errors: list[str] = []
+
+    dashboard = browser_page.new_page()
+    dashboard.on("pageerror", lambda exc: errors.append(f"dashboard: {exc}"))
+    dashboard.goto(server + "/")
+    dashboard.locator("h1", has_text="Dashboard").wait_for()
+    dashboard.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
+    assert dashboard.locator("#matches").get_by_text(f"#{match.pk}").count() == 1
+    dashboard.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    page = browser_page.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"match: {exc}"))
+    page.goto(f"{server}/matches/{match.pk}/")
+    page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)  # snapshot received
+    assert _pieces(page) == 0
+
+    # The worker's job, in a thread of this process: it writes each move to the DB, then publishes it.
+    def play() -> None:
+        try:
+            match_play(match_id=match.pk)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=play, daemon=True)
+    worker.start()
+
+    seen = [0]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        count = _pieces(page)
+        if count != seen[-1]:
+            seen.append(count)
+        if page.locator("[data-result]").inner_text().strip():
+            break
+        time.sleep(0.1)
+    page.screenshot(path=str(ARTIFACTS / "match-live-end.png"), full_page=True)
+    worker.join(10)
+
+    stored = _stored(server, match.pk)
+    assert stored["status"] == "finished"
+    final = stored["states"][-1]
+    # Moves arrived one by one over the socket: the board grew through intermediate counts.
+    assert len(seen) >= 4 and seen == sorted(seen), seen
+    assert _pieces(page) == len(final["moves"])
+    result = page.locator("[data-result]").inner_text()
+    assert ("wins" in result) if final["result"]["winner"] else ("Draw" in result), result
+
+    # The replay slider appears once the match is over and rewinds the board.
+    slider = page.locator("[data-replay-slider]")
+    slider.wait_for(state="visible", timeout=10_000)
+    slider.evaluate("(el) => { el.value = '1'; el.dispatchEvent(new Event('input')); }")
+    assert _pieces(page) == 1
+    page.screenshot(path=str(ARTIFACTS / "match-replay.png"), full_page=True)
+
+    # The dashboard, never reloaded, moved the match from Live to Recent on its "matches_changed" notice.
+    matches = dashboard.locator("#matches")
+    matches.locator(".status.finished", has_text="Finished").wait_for(timeout=10_000)
+    assert "No live matches" in matches.inner_text()
+    dashboard.screenshot(path=str(ARTIFACTS / "dashboard-after.png"), full_page=True)
+    assert errors == []
+
+
+@pytest.fixture
+def agent_and_finished_match(server: str, django_user_model):
+    """An agent with a running run and two epochs of stats, and a finished connect four match."""
+    from arena.models import TrainingRun, TrainingStat
+    from arena.services.agents import agent_create
+    from arena.services.matches import match_create, match_play
+
+    owner = django_user_model.objects.create_user(username="ada", password="correct horse battery staple")
+    agent = agent_create(owner=owner, game="tictactoe", name="learner")
+    run = TrainingRun.objects.create(agent=agent, config={}, status=TrainingRun.RUNNING, env_steps_total=3000)
+    for steps, mean in ((1000, -0.4), (2000, 0.1)):
+        data = {
+            "env_steps": steps,
+            "mean_return": mean,
+            "win_rate": 0.3,
+            "losses": {"player_1/loss": 1 / steps},
+        }
+        TrainingStat.objects.create(run=run, env_steps=steps, data=data)
+    match = match_create(
+        user=None,
+        game="connect_four",
+        seats={"player_0": "bot:alphabeta:2", "player_1": "bot:random"},
+        seed=4,
+        dispatch=False,
+    )
+    match_play(match_id=match.pk)
+    return run, match.pk
+
+
+def test_learning_curves_grow_live_and_connect_four_replays(
+    server: str, agent_and_finished_match, browser_page
+):
+    from arena import live
+
+    run, match_id = agent_and_finished_match
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page = browser_page.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/agents/{run.agent_id}/")
+    page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
+    curve = page.locator('[data-chart="return"] polyline[data-series="mean return"]')
+    curve.wait_for()
+    assert len(curve.get_attribute("points").split()) == 2
+    assert page.locator('[data-chart="losses"] polyline[data-series="player_1/loss"]').count() == 1
+
+    stats = {"env_steps": 3000, "mean_return": 0.6, "win_rate": 0.7, "env_steps_total": 3000}
+    message = live.training_stats_message(run_id=run.pk, agent_id=run.agent_id, status="running", stats=stats)
+    # A thread: Playwright's loop runs in this one, and publish uses async_to_sync.
+    publisher = threading.Thread(target=live.publish, args=(live.agent_group(run.agent_id), message))
+    publisher.start()
+    publisher.join(10)
+    page.wait_for_function(
+        """() => document.querySelector('[data-chart="return"] polyline').getAttribute("points")
+                 .trim().split(" ").length === 3""",
+        timeout=10_000,
+    )
+    assert page.locator(f'[data-run="{run.pk}"] progress').get_attribute("value") == "3000"
+    page.screenshot(path=str(ARTIFACTS / "agent-curves.png"), full_page=True)
+
+    page.goto(f"{server}/matches/{match_id}/")
+    final = _stored(server, match_id)["states"][-1]
+    assert _pieces(page) == len(final["moves"]) > 0
+    assert page.locator("[data-result]").inner_text().strip()
+    page.locator("[data-replay-slider]").evaluate(
+        "(el) => { el.value = '3'; el.dispatchEvent(new Event('input')); }"
+    )
+    assert _pieces(page) == 3
+    page.screenshot(path=str(ARTIFACTS / "connect-four-replay.png"), full_page=True)
+    assert errors == []
