@@ -80,6 +80,12 @@ bench-match: install ## Match throughput, one by one vs batched
 bench-live: install ## Live game latency through Channels
 	$(PYTHON) bench/bench_live.py
 
+bench-league: install ## A tic-tac-toe league of 2 DQN agents (MINUTES=10): per tick W/D/L vs minimax, rating
+	$(PYTHON) bench/bench_league.py --minutes $(or $(MINUTES),10)
+
+bench-tournament: install ## 1,000 matches through Celery end to end vs in one process
+	$(PYTHON) bench/bench_tournament.py
+
 redis-stop: ## Stop embedded Redis servers left running (by `make run` or an interrupted test run)
 	@if [ -x $(PYTHON) ]; then \
 		$(PYTHON) -m arena.redis_server stop --data-dir var/redis; \

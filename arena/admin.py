@@ -64,3 +64,6 @@ class RatingAdmin(admin.ModelAdmin):
 
 
 admin.site.register(RatingEvent)
+
+# Tournaments and leagues live in their own module; importing it registers them.
+import arena.admin_competitions  # noqa: E402, F401

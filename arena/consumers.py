@@ -154,7 +154,11 @@ class CompetitionConsumer(RelayConsumer):
 
     def _target(self) -> tuple[str, int]:
         kwargs = self.scope["url_route"]["kwargs"]
-        return ("tournament", kwargs["tournament_id"]) if "tournament_id" in kwargs else ("league", kwargs["league_id"])
+        return (
+            ("tournament", kwargs["tournament_id"])
+            if "tournament_id" in kwargs
+            else ("league", kwargs["league_id"])
+        )
 
     def group_name(self) -> str:
         model, pk = self._target()
@@ -162,3 +166,85 @@ class CompetitionConsumer(RelayConsumer):
 
     async def snapshot(self) -> dict[str, Any] | None:
         return {"type": "snapshot"} if await _competition_exists(*self._target()) else None
+
+
+# ---------------------------------------------------------------------------------------------- play
+
+CLOSE_UNAUTHENTICATED = 4401
+
+
+@database_sync_to_async
+def _play_snapshot(match_id: int, user: Any) -> dict[str, Any] | None:
+    from arena.services.play import human_seat
+
+    match = Match.objects.select_related("game").filter(pk=match_id).first()
+    if match is None:
+        return None
+    return {**live.match_snapshot(match), "seat": human_seat(match, user)}
+
+
+class PlayConsumer(RelayConsumer):
+    """`ws/play/<id>/`: a person's game against an agent; signed-in users only (others: close 4401).
+
+    The snapshot is the match's, plus `"seat"` (the seat this user holds, or null). Client frames:
+    `{"type": "move", "ply": n, "move": ...}`, `{"type": "resign"}`, `{"type": "resync"}`, `{"type":
+    "ping"}`. Moves go to the play service, which publishes its events to the match group after the
+    commit: the mover gets them like any spectator, so every socket sees one numbered stream. A refused
+    frame gets `{"type": "error", "code": ..., "error": ...}` (a `PlayError` code, or `bad_request` for
+    a frame that is not a valid message) and changes nothing.
+    """
+
+    @property
+    def match_id(self) -> int:
+        return self.scope["url_route"]["kwargs"]["match_id"]
+
+    def group_name(self) -> str:
+        return live.match_group(self.match_id)
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Accept, then close with a code of our own: a refused handshake looks like a network
+            # failure to the browser, which would keep reconnecting.
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await super().connect()
+
+    async def snapshot(self) -> dict[str, Any] | None:
+        return await _play_snapshot(self.match_id, self.scope["user"])
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        from arena.services.play import human_game_resign, human_move
+
+        kind = content.get("type")
+        if kind == "move":
+            if set(content) != {"type", "ply", "move"}:
+                await self.send_error('a move is {"type": "move", "ply": n, "move": ...}')
+                return
+            await self._call(human_move, ply=content["ply"], move=content["move"])
+        elif kind == "resign":
+            await self._call(human_game_resign)
+        elif kind in ("resync", "ping"):
+            await super().receive_json(content, **kwargs)
+        else:
+            await self.send_error(
+                f"unknown message type {str(kind)[:40]!r} (known: move, resign, resync, ping)"
+            )
+
+    async def _call(self, action: Any, **kwargs: Any) -> None:
+        """Run a play service call in the DB thread; its events arrive through the group."""
+        from arena.services.play import PlayError
+
+        try:
+            await database_sync_to_async(action)(match_id=self.match_id, user=self.scope["user"], **kwargs)
+        except PlayError as exc:
+            await self.send_error(exc.message, code=exc.code)
+        except Exception:  # a broken checkpoint or a DB hiccup: answer, keep the socket, log it
+            import logging
+
+            logging.getLogger(__name__).exception("play: match %s", self.match_id)
+            await self.send_error("the server could not do that; try again", code="server_error")
+
+    async def send_error(self, error: str, code: str = "bad_request") -> None:
+        await self.send_json({"type": "error", "code": code, "error": error})

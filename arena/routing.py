@@ -6,6 +6,7 @@ from arena import consumers
 
 websocket_urlpatterns = [
     path("ws/matches/<int:match_id>/", consumers.MatchConsumer.as_asgi()),
+    path("ws/play/<int:match_id>/", consumers.PlayConsumer.as_asgi()),
     path("ws/runs/<int:run_id>/", consumers.TrainingConsumer.as_asgi()),
     path("ws/agents/<int:agent_id>/", consumers.TrainingConsumer.as_asgi()),
     path("ws/dashboard/", consumers.DashboardConsumer.as_asgi()),

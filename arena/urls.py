@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from arena.views import agents, matches, pages, runs
+from arena.views import agents, competitions, matches, pages, runs
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
@@ -25,6 +25,18 @@ urlpatterns = [
     path("matches/new/", matches.match_create, name="match_create"),
     path("matches/<int:pk>/", matches.match_detail, name="match_detail"),
     path("matches/<int:pk>/replay.json", matches.match_replay, name="match_replay"),
+    path("games/<slug:name>/leaderboard/", competitions.leaderboard, name="leaderboard"),
+    path("tournaments/", competitions.tournament_list, name="tournament_list"),
+    path("tournaments/new/", competitions.tournament_create, name="tournament_create"),
+    path("tournaments/<int:pk>/", competitions.tournament_detail, name="tournament_detail"),
+    path("tournaments/<int:pk>/fragment/", competitions.tournament_fragment, name="tournament_fragment"),
+    path("tournaments/<int:pk>/cancel/", competitions.tournament_cancel, name="tournament_cancel"),
+    path("leagues/", competitions.league_list, name="league_list"),
+    path("leagues/new/", competitions.league_create, name="league_create"),
+    path("leagues/<int:pk>/", competitions.league_detail, name="league_detail"),
+    path("leagues/<int:pk>/fragment/", competitions.league_fragment, name="league_fragment"),
+    path("leagues/<int:pk>/settings/", competitions.league_update, name="league_update"),
+    path("leagues/<int:pk>/tick/", competitions.league_tick_now, name="league_tick_now"),
     path("accounts/signup/", pages.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

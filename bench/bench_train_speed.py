@@ -72,7 +72,10 @@ def run_plain(steps: int) -> float:
     env = PettingZooEnv(spec.make_env())
     net = Net(state_shape=spec.obs_shape, action_shape=spec.n_actions, hidden_sizes=c["network"]["hidden"])
     policy = DiscreteQLearningPolicy(
-        model=net, action_space=env.action_space, observation_space=env.observation_space, eps_training=c["eps_train"]
+        model=net,
+        action_space=env.action_space,
+        observation_space=env.observation_space,
+        eps_training=c["eps_train"],
     )
     dqn = DQN(
         policy=policy,
@@ -86,7 +89,9 @@ def run_plain(steps: int) -> float:
     )
     envs = DummyVectorEnv([lambda: PettingZooEnv(spec.make_env()) for _ in range(c["num_envs"])])
     envs.seed(c["seed"])
-    collector = Collector(algo, envs, VectorReplayBuffer(c["buffer_size"], c["num_envs"]), exploration_noise=True)
+    collector = Collector(
+        algo, envs, VectorReplayBuffer(c["buffer_size"], c["num_envs"]), exploration_noise=True
+    )
     params = OffPolicyTrainerParams(
         training_collector=collector,
         max_epochs=-(-steps // c["steps_per_epoch"]),
@@ -115,11 +120,16 @@ def main() -> None:
     for rep in range(args.reps):
         arena.append(run_arena(args.steps))
         plain.append(run_plain(args.steps))
-        print(f"rep {rep + 1}: arena {arena[-1]:7.0f} steps/s   plain tianshou {plain[-1]:7.0f} steps/s", flush=True)
+        print(
+            f"rep {rep + 1}: arena {arena[-1]:7.0f} steps/s   plain tianshou {plain[-1]:7.0f} steps/s",
+            flush=True,
+        )
     a, p = statistics.median(arena), statistics.median(plain)
     print(f"\n{'':24}{'arena':>10}{'plain':>10}{'ratio':>8}")
     print(f"{'env steps/s (median)':24}{a:10.0f}{p:10.0f}{a / p:8.2f}x")
-    print(f"config: {args.steps} env steps, DQN 128x128, 8 envs, 64 steps/collect, 0.25 grad steps/step, batch 64")
+    print(
+        f"config: {args.steps} env steps, DQN 128x128, 8 envs, 64 steps/collect, 0.25 grad steps/step, batch 64"
+    )
     print(f"target arena >= 0.9x plain: {'met' if a / p >= 0.9 else 'NOT met'}")
 
 

@@ -156,7 +156,6 @@ def train(
     env = ts.make_env(spec)
     kind = AGENT_KINDS[cfg.algorithm]
     nets: dict[str, torch.nn.Module] = {}  # inference network per learning seat (what checkpoints hold)
-    eval_opponents: list[Any] = []
     frozen: list[Any] = []
     algorithms = []
     opp_names = cfg.pool if cfg.opponent == "pool" else [cfg.opponent]
@@ -177,10 +176,8 @@ def train(
             algorithms.append(
                 ts.FrozenOffPolicy(policy) if cfg.algorithm == "dqn" else ts.FrozenOnPolicy(policy)
             )
-    if len(cfg.learn_seats) == len(spec.seats) or not frozen:
-        eval_opponents = _opponent_agents(cfg, opp_names, seed + 104_729)
-    else:
-        eval_opponents = frozen[0].agents
+    # Evaluation gets its own opponent objects: play_matches re-seeds agents, training's must not be.
+    eval_opponents = _opponent_agents(cfg, opp_names, seed + 104_729)
     marl_algo = (ts.MarlOffPolicy if cfg.algorithm == "dqn" else ts.MarlOnPolicy)(
         algorithms=algorithms, env=env
     )
@@ -197,7 +194,7 @@ def train(
     collector = ts.StatsCollector(
         marl_algo,
         ts.make_vector_env(spec, cfg.num_envs, seed),
-        ts.NoNanCheckBuffer(buffer_size, cfg.num_envs),
+        ts.NoNanCheckBuffer(buffer_size, cfg.num_envs, seed),
         exploration_noise=True,
         seat_columns=columns,
     )

@@ -26,6 +26,9 @@ class Match(models.Model):
     # The number of the last event published for this match; the live stream's `seq`.
     seq = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
+    # Per move, what the agent that made it thought of each legal move (None for a person's move or an
+    # agent that cannot say): the play page's heat map and win-probability line after a reload.
+    analysis = models.JSONField(default=list, blank=True)
     winner = models.CharField(max_length=32, blank=True, default="")
     reason = models.CharField(max_length=32, blank=True, default="")
     rated = models.BooleanField(default=True)

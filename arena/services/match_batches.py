@@ -115,13 +115,40 @@ def _record(
             if match.rated:
                 first, second = (seat_rows[match.pk][s] for s in order[:2])
                 games.append(Game(first.player, second.player, score_of(first.score, second.score), match))
+        match.updated_at = now  # auto_now fields are not set by raw updates
         finished.append(match)
     with transaction.atomic():
-        Match.objects.bulk_update(
+        _update_rows(
+            Match,
             finished,
-            ["status", "result", "moves", "winner", "reason", "finished_at", "error", "seq"],
-            batch_size=500,
+            ["status", "result", "moves", "winner", "reason", "finished_at", "error", "seq", "updated_at"],
         )
-        MatchSeat.objects.bulk_update(seats, ["score"], batch_size=500)
+        by_score: dict[float, list[int]] = defaultdict(list)
+        for seat in seats:  # a handful of distinct scores (1, 0, -1): one UPDATE each
+            by_score[seat.score].append(seat.pk)
+        for score, pks in by_score.items():
+            MatchSeat.objects.filter(pk__in=pks).update(score=score)
         if games:
             ratings_apply(pool=matches[0].game.name, games=games)
+
+
+def _update_rows(model, rows: list, fields: list[str]) -> None:
+    """One parametrised UPDATE per row through `executemany`: `bulk_update` builds a CASE per field and
+    row, which for a batch of hundreds costs more than playing the games. Values are adapted by each
+    field (`get_db_prep_save`), so JSON and datetimes are right on SQLite and PostgreSQL alike."""
+    from django.db import connection
+
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns] + [row.pk] for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

@@ -88,6 +88,7 @@ def match_state_json(match: Match) -> dict[str, Any]:
         "result": match.result or None,
         "reason": match.reason,
         "winner": match.winner or None,
+        "analysis": list(match.analysis or []),  # per move: the agent's evaluation (human games)
     }
 
 

@@ -26,7 +26,17 @@ from arena.services.games import game_get
 from arena.services.players import player_agent, player_for_user, player_from_spec
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
-SAVED_FIELDS = ["moves", "seq", "status", "result", "winner", "reason", "finished_at", "updated_at"]
+SAVED_FIELDS = [
+    "moves",
+    "seq",
+    "status",
+    "result",
+    "winner",
+    "reason",
+    "finished_at",
+    "updated_at",
+    "analysis",
+]
 
 
 class PlayError(Exception):
@@ -173,6 +183,9 @@ def _move_event(match: Match, state, seat: str, action: int, analysis: dict | No
     data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, "state": state.state_json()}
     if analysis is not None:
         data["analysis"] = analysis
+    # Kept on the row, one entry per move, so a reload redraws the heat map and the win-probability line.
+    stored = list(match.analysis or [])[: state.ply - 1]
+    match.analysis = stored + [None] * (state.ply - 1 - len(stored)) + [analysis]
     return live.match_event(match_id=match.pk, seq=match.seq, kind="move", **data)
 
 

@@ -22,11 +22,15 @@ class TournamentForm(forms.Form):
     game = forms.ModelChoiceField(queryset=Game.objects.all(), to_field_name="name", empty_label=None)
     name = forms.CharField(max_length=100, required=False)
     format = forms.ChoiceField(choices=Tournament.FORMATS)
-    participants = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}),
-                                   help_text="one per line: checkpoint:<id> or bot:<name>; a gauntlet's first is the challenger")
+    participants = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="one per line: checkpoint:<id> or bot:<name>; a gauntlet's first is the challenger",
+    )
     games_per_pair = forms.IntegerField(min_value=1, initial=2)
     rounds = forms.IntegerField(min_value=1, required=False, help_text="Swiss only")
-    batch_size = forms.IntegerField(min_value=1, initial=1, help_text="1: each match live; more: batched, faster")
+    batch_size = forms.IntegerField(
+        min_value=1, initial=1, help_text="1: each match live; more: batched, faster"
+    )
 
 
 class LeagueForm(forms.Form):
@@ -72,9 +76,14 @@ def tournament_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             tournament = tournaments.tournament_create(
-                user=request.user, game=data["game"].name, format=data["format"], name=data["name"],
+                user=request.user,
+                game=data["game"].name,
+                format=data["format"],
+                name=data["name"],
                 participants=[line.strip() for line in data["participants"].splitlines() if line.strip()],
-                games_per_pair=data["games_per_pair"], rounds=data["rounds"], batch_size=data["batch_size"],
+                games_per_pair=data["games_per_pair"],
+                rounds=data["rounds"],
+                batch_size=data["batch_size"],
             )
         except (ValidationError, PermissionDenied) as exc:
             _report(request, exc)
@@ -107,13 +116,22 @@ def _tournament_context(tournament: Tournament) -> dict[str, Any]:
     table = tournament.table or tournaments.tournament_table(tournament=tournament, n_boot=50)
     rounds = []
     for rnd in tournament.round_set.order_by("number"):
-        matches = list(Match.objects.filter(tournament_match__round=rnd).order_by("pk")
-                       .prefetch_related("seats__player__checkpoint__agent"))
+        matches = list(
+            Match.objects.filter(tournament_match__round=rnd)
+            .order_by("pk")
+            .prefetch_related("seats__player__checkpoint__agent")
+        )
         done = sum(m.status in tournaments.RECORDED for m in matches)
-        rounds.append({"round": rnd, "matches": matches, "done": done})
-    return {"tournament": tournament, "table": table, "crosstable": _crosstable(table),
-            "labels": [table["labels"].get(p, p) for p in table.get("order", [])], "rounds": rounds,
-            "failed": tournaments.tournament_failed_count(tournament=tournament)}
+        byes = [table.get("labels", {}).get(b, b) for b in rnd.data.get("byes", [])]
+        rounds.append({"round": rnd, "matches": matches, "done": done, "byes": byes})
+    return {
+        "tournament": tournament,
+        "table": table,
+        "crosstable": _crosstable(table),
+        "labels": [table["labels"].get(p, p) for p in table.get("order", [])],
+        "rounds": rounds,
+        "failed": tournaments.tournament_failed_count(tournament=tournament),
+    }
 
 
 @require_GET
@@ -149,17 +167,28 @@ def leaderboard(request: HttpRequest, name: str) -> HttpResponse:
     """Ratings of a game's pool on the anchored scale (random bot = 0) with ±2σ intervals, and each
     agent's rating by checkpoint (env steps) as a chart."""
     game = get_object_or_404(Game, name=name)
-    ratings = list(Rating.objects.filter(pool=game.name).select_related("player__checkpoint__agent")
-                   .order_by("-mu")[:200])
+    ratings = list(
+        Rating.objects.filter(pool=game.name)
+        .select_related("player__checkpoint__agent")
+        .order_by("-mu")[:200]
+    )
     rows, series = [], {}
     for rating in ratings:
         elo, spread = display_elo(rating.mu), 2 * display_sigma(rating.sigma)
-        rows.append({"rating": rating, "elo": elo, "lo": elo - spread, "hi": elo + spread,
-                     "anchor": rating.player.is_anchor})
+        rows.append(
+            {
+                "rating": rating,
+                "elo": elo,
+                "lo": elo - spread,
+                "hi": elo + spread,
+                "anchor": rating.player.is_anchor,
+            }
+        )
         checkpoint = rating.player.checkpoint
         if checkpoint is not None:
             series.setdefault(f"{checkpoint.agent.name} {checkpoint.seat}", []).append(
-                [checkpoint.env_steps, round(elo, 1)])
+                [checkpoint.env_steps, round(elo, 1)]
+            )
     for points in series.values():
         points.sort()
     return render(request, "arena/leaderboard.html", {"game": game, "rows": rows, "series": series})
@@ -170,7 +199,9 @@ def leaderboard(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 def league_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "arena/league_list.html", {"leagues": League.objects.select_related("game", "owner")})
+    return render(
+        request, "arena/league_list.html", {"leagues": League.objects.select_related("game", "owner")}
+    )
 
 
 @login_required
@@ -181,8 +212,9 @@ def league_create(request: HttpRequest) -> HttpResponse:
         game, name, members = data.pop("game"), data.pop("name"), data.pop("members")
         data["train_overrides"] = data.get("train_overrides") or {}
         try:
-            league = leagues.league_create(user=request.user, game=game.name, name=name,
-                                           members=[a.pk for a in members], **data)
+            league = leagues.league_create(
+                user=request.user, game=game.name, name=name, members=[a.pk for a in members], **data
+            )
         except (ValidationError, PermissionDenied) as exc:
             _report(request, exc)
         else:
@@ -191,15 +223,26 @@ def league_create(request: HttpRequest) -> HttpResponse:
 
 
 def _league_context(league: League) -> dict[str, Any]:
-    pool = list(LeagueSnapshot.objects.filter(league=league, active=True)
-                .select_related("checkpoint__agent", "member__agent").order_by("-tick"))
-    ratings = {r.player.checkpoint_id: r for r in Rating.objects.filter(
-        pool=league.game.name, player__checkpoint__in=[s.checkpoint for s in pool]).select_related("player")}
+    pool = list(
+        LeagueSnapshot.objects.filter(league=league, active=True)
+        .select_related("checkpoint__agent", "member__agent")
+        .order_by("-tick")
+    )
+    ratings = {
+        r.player.checkpoint_id: r
+        for r in Rating.objects.filter(
+            pool=league.game.name, player__checkpoint__in=[s.checkpoint for s in pool]
+        ).select_related("player")
+    }
     for snapshot in pool:
         rating = ratings.get(snapshot.checkpoint_id)
         snapshot.elo = display_elo(rating.mu) if rating else None
-    return {"league": league, "pool": pool, "ticks": league.ticks.order_by("-number")[:30],
-            "history": leagues.league_history(league=league)}
+    return {
+        "league": league,
+        "pool": pool,
+        "ticks": league.ticks.order_by("-number")[:30],
+        "history": leagues.league_history(league=league),
+    }
 
 
 @require_GET

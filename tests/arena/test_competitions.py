@@ -3,6 +3,7 @@ ticks that train, snapshot, evaluate and rate, and refusals of bad input."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import Counter
 from pathlib import Path
@@ -27,7 +28,6 @@ from arena.models import (
 )
 from arena.services import leagues, tournaments
 from arena.services.agents import agent_create
-
 from tests.arena.conftest import wait_until
 
 TINY_TRAIN = {"num_envs": 2, "batch_size": 16, "step_per_collect": 16, "buffer_size": 500}
@@ -45,12 +45,23 @@ def _checkpoint(agent: Agent, seat: str, version: int = 1, *, seed: int = 0) -> 
     torch.manual_seed(seed)
     net = build_network(agent.network, spec.obs_shape, spec.n_actions)
     directory = Path(settings.MEDIA_ROOT) / "agents" / str(agent.pk)
-    path = save_checkpoint(directory, f"{seat}-v{version}", weights=net.state_dict(), state=None, meta={
-        "game": spec.name, "env_id": spec.env_id, "algorithm": agent.algorithm, "network": agent.network,
-        "agent_id": seat, "env_steps": 0,
-    })
-    return Checkpoint.objects.create(agent=agent, seat=seat, version=version, path=str(path.relative_to(
-        settings.MEDIA_ROOT)), sha256="")
+    path = save_checkpoint(
+        directory,
+        f"{seat}-v{version}",
+        weights=net.state_dict(),
+        state=None,
+        meta={
+            "game": spec.name,
+            "env_id": spec.env_id,
+            "algorithm": agent.algorithm,
+            "network": agent.network,
+            "agent_id": seat,
+            "env_steps": 0,
+        },
+    )
+    return Checkpoint.objects.create(
+        agent=agent, seat=seat, version=version, path=str(path.relative_to(settings.MEDIA_ROOT)), sha256=""
+    )
 
 
 def _agent(user, name: str, game: str = "tictactoe", **kwargs) -> Agent:
@@ -68,11 +79,16 @@ def test_a_four_player_round_robin_finishes_with_the_standings_its_results_imply
     tournament = tournaments.tournament_create(
         user=user, game="tictactoe", format="round_robin", participants=participants, games_per_pair=2, seed=1
     )
-    wait_until(lambda: Tournament.objects.get(pk=tournament.pk).status == Tournament.FINISHED, timeout=120,
-               message="the round robin to finish")
+    wait_until(
+        lambda: Tournament.objects.get(pk=tournament.pk).status == Tournament.FINISHED,
+        timeout=120,
+        message="the round robin to finish",
+    )
     tournament.refresh_from_db()
     rounds = list(tournament.round_set.all())
-    assert [r.number for r in rounds] == [1, 2, 3] and {r.status for r in rounds} == {TournamentRound.COMPLETE}
+    assert [r.number for r in rounds] == [1, 2, 3] and {r.status for r in rounds} == {
+        TournamentRound.COMPLETE
+    }
     matches = Match.objects.filter(tournament_match__round__tournament=tournament)
     assert matches.count() == 12 and set(matches.values_list("status", flat=True)) == {Match.FINISHED}
 
@@ -99,11 +115,18 @@ def test_a_failing_match_is_retried_then_recorded_as_failed_without_blocking_the
     broken, fine = _specs(user, 2)
     Path(Checkpoint.objects.get(pk=int(broken.split(":")[1])).absolute_path()).unlink()
     tournament = tournaments.tournament_create(
-        user=user, game="tictactoe", format="gauntlet", participants=["bot:minimax", broken, fine],
-        games_per_pair=1, max_attempts=3,
+        user=user,
+        game="tictactoe",
+        format="gauntlet",
+        participants=["bot:minimax", broken, fine],
+        games_per_pair=1,
+        max_attempts=3,
     )
-    wait_until(lambda: Tournament.objects.get(pk=tournament.pk).status == Tournament.FINISHED, timeout=60,
-               message="the gauntlet to finish")
+    wait_until(
+        lambda: Tournament.objects.get(pk=tournament.pk).status == Tournament.FINISHED,
+        timeout=60,
+        message="the gauntlet to finish",
+    )
     matches = Match.objects.filter(tournament_match__round__tournament=tournament)
     failed = matches.get(seats__player__checkpoint=int(broken.split(":")[1]))
     assert failed.status == Match.FAILED and failed.attempts == 3 and "safetensors" in failed.error
@@ -114,8 +137,14 @@ def test_a_failing_match_is_retried_then_recorded_as_failed_without_blocking_the
 def test_swiss_pairs_no_rematches_while_avoidable(user):
     participants = ["bot:minimax", "bot:random", *_specs(user, 4)]
     tournament = tournaments.tournament_create(
-        user=user, game="tictactoe", format="swiss", participants=participants, games_per_pair=2, rounds=3,
-        batch_size=8, start=False,
+        user=user,
+        game="tictactoe",
+        format="swiss",
+        participants=participants,
+        games_per_pair=2,
+        rounds=3,
+        batch_size=8,
+        start=False,
     )
     tournament = tournaments.tournament_run(tournament_id=tournament.pk)
     assert tournament.status == Tournament.FINISHED
@@ -130,7 +159,10 @@ def test_swiss_pairs_no_rematches_while_avoidable(user):
 def test_two_concurrent_advances_of_a_round_create_one_next_round(user, monkeypatch):
     monkeypatch.setattr(tournaments, "_dispatch", lambda *args, **kwargs: None)
     tournament = tournaments.tournament_create(
-        user=user, game="tictactoe", format="round_robin", participants=["bot:minimax", "bot:random", *_specs(user, 2)],
+        user=user,
+        game="tictactoe",
+        format="round_robin",
+        participants=["bot:minimax", "bot:random", *_specs(user, 2)],
         games_per_pair=1,
     )
     first = tournament.round_set.get()
@@ -168,8 +200,11 @@ def test_a_league_tick_trains_snapshots_evaluates_and_rates(celery_worker, user)
 
     league = _league(user)
     league_tick.delay(league.pk)
-    tick = wait_until(lambda: LeagueTick.objects.filter(league=league, status__in=("done", "failed")).first(),
-                      timeout=240, message="the tick to end")
+    tick = wait_until(
+        lambda: LeagueTick.objects.filter(league=league, status__in=("done", "failed")).first(),
+        timeout=240,
+        message="the tick to end",
+    )
     assert tick.status == LeagueTick.DONE, tick.error
     run = TrainingRun.objects.get(agent__leagues=league)
     assert run.status == TrainingRun.COMPLETED and run.config["opponent"] == "pool"
@@ -198,8 +233,9 @@ def test_a_second_tick_started_while_one_runs_does_nothing(user, monkeypatch):
         raise RuntimeError("stopped by the test")
 
     monkeypatch.setattr(leagues, "_train_member_seat", slow_training)
-    first = threading.Thread(target=lambda: (leagues.league_tick(league_id=league.pk, worker="one"),
-                                             connection.close()))
+    first = threading.Thread(
+        target=lambda: (leagues.league_tick(league_id=league.pk, worker="one"), connection.close())
+    )
     first.start()
     assert started.wait(30)
     assert leagues.league_tick(league_id=league.pk, worker="two", force=True) is None
@@ -213,19 +249,31 @@ def test_a_second_tick_started_while_one_runs_does_nothing(user, monkeypatch):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("change, error, message", [
-    ({"format": "double_elimination"}, ValidationError, "unknown format 'double_elimination'"),
-    ({"participants": ["bot:random"]}, ValidationError, "needs at least 2 participants, got 1"),
-    ({"participants": ["bot:random", "bot:alphabeta"]}, ValidationError, "unknown bot 'alphabeta' for tictactoe"),
-    ({"participants": ["bot:random", "FOREIGN"]}, ValidationError, "is for connect_four, not tictactoe"),
-    ({"participants": ["bot:random", "bot:random"]}, ValidationError, "is listed twice"),
-    ({"user": None}, PermissionDenied, "sign in"),
-])
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        ({"format": "double_elimination"}, ValidationError, "unknown format 'double_elimination'"),
+        ({"participants": ["bot:random"]}, ValidationError, "needs at least 2 participants, got 1"),
+        (
+            {"participants": ["bot:random", "bot:alphabeta"]},
+            ValidationError,
+            "unknown bot 'alphabeta' for tictactoe",
+        ),
+        ({"participants": ["bot:random", "FOREIGN"]}, ValidationError, "is for connect_four, not tictactoe"),
+        ({"participants": ["bot:random", "bot:random"]}, ValidationError, "is listed twice"),
+        ({"user": None}, PermissionDenied, "sign in"),
+    ],
+)
 def test_bad_tournament_input_is_refused_with_a_clear_message(user, change, error, message):
     if "FOREIGN" in change.get("participants", []):
         change = {"participants": ["bot:random", _specs(user, 1, game="connect_four")[0]]}
-    kwargs = {"user": user, "game": "tictactoe", "format": "round_robin",
-              "participants": ["bot:random", "bot:minimax"], **change}
+    kwargs = {
+        "user": user,
+        "game": "tictactoe",
+        "format": "round_robin",
+        "participants": ["bot:random", "bot:minimax"],
+        **change,
+    }
     with pytest.raises(error, match=message):
         tournaments.tournament_create(**kwargs)
     assert not Tournament.objects.exists()
@@ -233,8 +281,13 @@ def test_bad_tournament_input_is_refused_with_a_clear_message(user, change, erro
 
 @pytest.mark.django_db
 def test_only_the_creator_starts_a_tournament_and_only_owners_enter_agents_in_leagues(user, other_user):
-    tournament = tournaments.tournament_create(user=user, game="tictactoe", format="gauntlet",
-                                               participants=["bot:minimax", "bot:random"], start=False)
+    tournament = tournaments.tournament_create(
+        user=user,
+        game="tictactoe",
+        format="gauntlet",
+        participants=["bot:minimax", "bot:random"],
+        start=False,
+    )
     with pytest.raises(PermissionDenied, match="only the tournament's creator"):
         tournaments.tournament_start(user=other_user, tournament_id=tournament.pk)
     mine = _agent(user, "mine")
@@ -243,9 +296,74 @@ def test_only_the_creator_starts_a_tournament_and_only_owners_enter_agents_in_le
     with pytest.raises(ValidationError, match="plays tictactoe, not connect_four"):
         leagues.league_create(user=user, game="connect_four", name="wrong game", members=[mine.pk])
     with pytest.raises(ValidationError, match="train_overrides cannot set opponent"):
-        leagues.league_create(user=user, game="tictactoe", name="x", members=[mine.pk],
-                              train_overrides={"opponent": "random"})
+        leagues.league_create(
+            user=user, game="tictactoe", name="x", members=[mine.pk], train_overrides={"opponent": "random"}
+        )
     league = leagues.league_create(user=user, game="tictactoe", name="ok", members=[mine.pk])
     with pytest.raises(PermissionDenied, match="only the league's owner"):
         leagues.league_update(user=other_user, league_id=league.pk, status="paused")
     assert not League.objects.exclude(pk=league.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_pages_show_standings_crosstable_leaderboard_and_league(user_client, user):
+    from django.core.management import call_command
+
+    tournament = tournaments.tournament_create(
+        user=user,
+        game="tictactoe",
+        format="round_robin",
+        participants=["bot:minimax", "bot:random", *_specs(user, 1)],
+        games_per_pair=2,
+        batch_size=4,
+        start=False,
+    )
+    call_command("tournament", "run", str(tournament.pk), stdout=io.StringIO())
+    page = user_client.get(f"/tournaments/{tournament.pk}/").content.decode()
+    assert "Standings" in page and "Head to head" in page and "hsl(" in page and "Round 3" in page
+    assert user_client.get(f"/tournaments/{tournament.pk}/fragment/").status_code == 200
+    board = user_client.get("/games/tictactoe/leaderboard/").content.decode()
+    assert "bot:minimax" in board and "anchor" in board and 'id="series"' in board
+    league = _league(user)
+    page = user_client.get(f"/leagues/{league.pk}/").content.decode()
+    assert "Pool" in page and "Save settings" in page and 'id="league-ratings"' in page
+    response = user_client.post(
+        f"/leagues/{league.pk}/settings/",
+        {
+            "interval_seconds": 120,
+            "env_steps_per_tick": 64,
+            "pool_size": 3,
+            "pfsp_mode": "even",
+            "pfsp_p": 2,
+            "eval_games": 4,
+            "status": "paused",
+            "train_overrides": "{}",
+        },
+    )
+    assert response.status_code == 302
+    league.refresh_from_db()
+    assert league.interval_seconds == 120 and not league.periodic_task.enabled
+    assert league.periodic_task.interval.every == 120
+
+
+@pytest.mark.django_db
+def test_a_stranger_cannot_change_or_tick_someone_elses_league(client, user, other_user):
+    league = _league(user)
+    client.force_login(other_user)
+    assert client.post(f"/leagues/{league.pk}/tick/").status_code == 403
+    response = client.post(
+        f"/leagues/{league.pk}/settings/",
+        {
+            "interval_seconds": 10,
+            "env_steps_per_tick": 64,
+            "pool_size": 3,
+            "pfsp_mode": "even",
+            "pfsp_p": 2,
+            "eval_games": 4,
+            "status": "paused",
+            "train_overrides": "{}",
+        },
+    )
+    assert response.status_code == 403
+    league.refresh_from_db()
+    assert league.status == League.ACTIVE

@@ -46,7 +46,9 @@ def _trained_state(net: torch.nn.Module) -> dict:
 @pytest.fixture
 def saved(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
     net = build_network(NETWORK, (3, 3, 2), 9)
-    path = save_checkpoint(tmp_path, "player_1-000001000", weights=net.state_dict(), state=_trained_state(net), meta=_meta())
+    path = save_checkpoint(
+        tmp_path, "player_1-000001000", weights=net.state_dict(), state=_trained_state(net), meta=_meta()
+    )
     return path, net
 
 
@@ -79,7 +81,11 @@ def test_a_saved_checkpoint_loads_back_with_its_weights_state_and_sidecar(saved)
 def test_a_checkpoint_is_three_files_and_no_temp_files_are_left(saved):
     path, _ = saved
     names = sorted(p.name for p in path.parent.iterdir())
-    assert names == ["player_1-000001000.json", "player_1-000001000.safetensors", "player_1-000001000.state.safetensors"]
+    assert names == [
+        "player_1-000001000.json",
+        "player_1-000001000.safetensors",
+        "player_1-000001000.state.safetensors",
+    ]
     assert read_meta(path.parent / "player_1-000001000.json") == read_meta(path)
 
 

@@ -15,7 +15,9 @@ SPEC = get_game("tictactoe")
 
 def _random_vs_random(n_episodes: int = 24):
     env = ts.make_env(SPEC)
-    policies = [ts.FrozenAgentPolicy(env.action_space, [make_bot("tictactoe", "random", seed=i)]) for i in range(2)]
+    policies = [
+        ts.FrozenAgentPolicy(env.action_space, [make_bot("tictactoe", "random", seed=i)]) for i in range(2)
+    ]
     algo = ts.MarlOnPolicy(algorithms=[ts.FrozenOnPolicy(p) for p in policies], env=env)
     buffer = ts.NoNanCheckBuffer(n_episodes * 9 * 4, 4)
     collector = ts.Collector(algo, ts.make_vector_env(SPEC, 4, seed=0), buffer)

@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--envs", "2", "--eval-games", "4", "--set", "step_per_collect=16", "batch_size=16", 'network={"kind": "mlp", "hidden": [16]}']
+TINY = [
+    "--envs",
+    "2",
+    "--eval-games",
+    "4",
+    "--set",
+    "step_per_collect=16",
+    "batch_size=16",
+    'network={"kind": "mlp", "hidden": [16]}',
+]
 
 
 def _train(*args: str) -> subprocess.CompletedProcess[str]:
@@ -18,7 +27,19 @@ def _train(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_tiny_cli_run_writes_checkpoints_and_prints_a_summary(tmp_path):
-    run = _train("--game", "tictactoe", "--algo", "dqn", "--steps", "64", "--epoch-steps", "32", "--out", str(tmp_path), *TINY)
+    run = _train(
+        "--game",
+        "tictactoe",
+        "--algo",
+        "dqn",
+        "--steps",
+        "64",
+        "--epoch-steps",
+        "32",
+        "--out",
+        str(tmp_path),
+        *TINY,
+    )
     assert run.returncode == 0, run.stderr
     summary = run.stdout.strip().splitlines()[-1]
     assert summary.startswith("done: dqn on tictactoe") and "player_1 win" in summary
@@ -27,7 +48,17 @@ def test_a_tiny_cli_run_writes_checkpoints_and_prints_a_summary(tmp_path):
     assert len(sidecars) == 2
     last = json.loads(sidecars[-1].read_text())
 
-    resumed = _train("--game", "tictactoe", "--steps", "96", "--out", str(tmp_path / "r"), "--resume", str(sidecars[-1]), *TINY)
+    resumed = _train(
+        "--game",
+        "tictactoe",
+        "--steps",
+        "96",
+        "--out",
+        str(tmp_path / "r"),
+        "--resume",
+        str(sidecars[-1]),
+        *TINY,
+    )
     assert resumed.returncode == 0, resumed.stderr
     child = json.loads(next((tmp_path / "r").glob("*.json")).read_text())
     assert child["parent"] == sidecars[-1].stem and child["env_steps"] > last["env_steps"]
@@ -51,5 +82,14 @@ def test_an_unknown_game_or_opponent_exits_with_status_2():
 
 
 def test_a_missing_resume_checkpoint_exits_with_status_2(tmp_path):
-    run = _train("--game", "tictactoe", "--steps", "10", "--out", str(tmp_path), "--resume", str(tmp_path / "nope.json"))
+    run = _train(
+        "--game",
+        "tictactoe",
+        "--steps",
+        "10",
+        "--out",
+        str(tmp_path),
+        "--resume",
+        str(tmp_path / "nope.json"),
+    )
     assert run.returncode == 2 and "does not exist" in run.stderr

@@ -1,0 +1,89 @@
+"""`manage.py tournament create|run|show`: tournaments from the command line.
+
+    manage.py tournament create --user ada --game tictactoe --format round_robin \
+        --participant bot:random --participant bot:minimax --participant checkpoint:3 [--queue]
+    manage.py tournament run 7      # play it to the end in this process (batched, no worker needed)
+    manage.py tournament show 7     # standings, Bradley-Terry with intervals, head to head
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from arena.models import Tournament
+from arena.services import tournaments
+
+
+class Command(BaseCommand):
+    help = "Create, run or show a tournament."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="create a tournament")
+        create.add_argument("--user", required=True, help="username of the creator")
+        create.add_argument("--game", required=True)
+        create.add_argument("--format", required=True, choices=[f for f, _ in Tournament.FORMATS])
+        create.add_argument(
+            "--participant", action="append", default=[], help="checkpoint:<id> or bot:<name>"
+        )
+        create.add_argument("--name", default="")
+        create.add_argument("--games-per-pair", type=int, default=2)
+        create.add_argument("--rounds", type=int, default=None, help="Swiss only")
+        create.add_argument("--batch-size", type=int, default=32)
+        create.add_argument("--seed", type=int, default=None)
+        create.add_argument("--queue", action="store_true", help="start it now on the workers")
+        for name in ("run", "show"):
+            sub.add_parser(name).add_argument("tournament_id", type=int)
+
+    def handle(self, *args, **options) -> None:
+        try:
+            getattr(self, f"_{options['action']}")(options)
+        except (ValidationError, PermissionDenied) as exc:
+            raise CommandError("; ".join(getattr(exc, "messages", [str(exc)]))) from None
+        except Tournament.DoesNotExist:
+            raise CommandError("no such tournament") from None
+
+    def _create(self, options: dict) -> None:
+        user = get_user_model().objects.filter(username=options["user"]).first()
+        if user is None:
+            raise CommandError(f"no user {options['user']!r}")
+        tournament = tournaments.tournament_create(
+            user=user,
+            game=options["game"],
+            format=options["format"],
+            participants=options["participant"],
+            name=options["name"],
+            games_per_pair=options["games_per_pair"],
+            rounds=options["rounds"],
+            batch_size=options["batch_size"],
+            seed=options["seed"],
+            start=options["queue"],
+        )
+        self.stdout.write(self.style.SUCCESS(f"tournament {tournament.pk} created ({tournament.status})"))
+
+    def _run(self, options: dict) -> None:
+        tournament = tournaments.tournament_run(tournament_id=options["tournament_id"])
+        self.stdout.write(f"tournament {tournament.pk}: {tournament.status}")
+        self._show(options)
+
+    def _show(self, options: dict) -> None:
+        tournament = Tournament.objects.select_related("game").get(pk=options["tournament_id"])
+        table = tournament.table or tournaments.tournament_table(tournament=tournament, n_boot=100)
+        self.stdout.write(
+            f"{tournament} ({tournament.get_format_display()}, {tournament.status}): {table['games']} games"
+        )
+        self.stdout.write(
+            f"{'#':>3} {'player':<32} {'G':>4} {'W':>4} {'D':>4} {'L':>4} {'pts':>6} {'BT':>6}  95% interval"
+        )
+        for row in table["standings"]:
+            bt = f"{row['bt']:6.0f}  [{row['bt_lo']:.0f}, {row['bt_hi']:.0f}]" if "bt" in row else "     -"
+            self.stdout.write(
+                f"{row['rank']:>3} {row['label'][:32]:<32} {row['games']:>4} {row['wins']:>4} "
+                f"{row['draws']:>4} {row['losses']:>4} {row['points']:>6.1f} {bt}"
+            )
+        labels = table["labels"]
+        for a, row in table["head_to_head"].items():
+            cells = ", ".join(f"{labels.get(b, b)} {r['w']}/{r['d']}/{r['l']}" for b, r in row.items())
+            self.stdout.write(f"  {labels.get(a, a)}: {cells}")
