@@ -92,3 +92,18 @@ class MatchForm(forms.Form):
 
     def seats(self) -> dict[str, str]:
         return {seat: self.cleaned_data[f"seat_{seat}"] for seat in self.game.seats}
+
+
+class PlayForm(forms.Form):
+    """A person's game: the opponent (a reference bot or any checkpoint of the game) and their seat."""
+
+    opponent = forms.ChoiceField()
+    seat = forms.ChoiceField(label="Your seat")
+
+    def __init__(self, *args: Any, game: Game, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.game = game
+        self.fields["opponent"].choices = seat_choices(game)
+        self.fields["seat"].choices = [
+            (seat, f"{seat} (moves first)" if i == 0 else seat) for i, seat in enumerate(game.seats)
+        ]

@@ -69,3 +69,19 @@ def publish(group: str, message: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, {"type": "relay", "message": message})
     except Exception:  # the stream is best effort; the DB row is the truth and resync recovers
         logger.warning("could not publish to %s", group, exc_info=True)
+
+
+def publish_many(group: str, messages: list[dict[str, Any]]) -> None:
+    """Several messages to one group, in order, in one hop to the event loop (a move and its reply)."""
+    layer = get_channel_layer()
+    if layer is None or not messages:
+        return
+
+    async def send_all() -> None:
+        for message in messages:
+            await layer.group_send(group, {"type": "relay", "message": message})
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:  # best effort, as publish
+        logger.warning("could not publish to %s", group, exc_info=True)

@@ -215,6 +215,7 @@ ARENA_DEMO = env_bool("ARENA_DEMO", True)
 ARENA_MAX_OPEN_GAMES = env_int("ARENA_MAX_OPEN_GAMES", 5, minimum=1)
 ARENA_MOVES_PER_SECOND = env_int("ARENA_MOVES_PER_SECOND", 5, minimum=1)
 ARENA_ABANDON_SECONDS = env_int("ARENA_ABANDON_SECONDS", 15 * 60, minimum=10)
+ARENA_MATCH_STALE_SECONDS = env_int("ARENA_MATCH_STALE_SECONDS", 120, minimum=5)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -243,4 +244,5 @@ CELERY_BEAT_SCHEDULE = {
     },
     "demo-match": {"task": "arena.tasks.demo_match_tick", "schedule": 10.0},
     "expire-abandoned-games": {"task": "arena.tasks.expire_abandoned_games", "schedule": 60.0},
+    "reap-stuck-matches": {"task": "arena.tasks.reap_stuck_matches", "schedule": 60.0},
 }

@@ -75,3 +75,8 @@ def league_tick(self, league_id: int, force: bool = False) -> int | None:
 
     worker = f"{self.request.hostname}:{os.getpid()}:{self.request.id}"
     return tick(league_id=league_id, worker=worker, force=force)
+
+
+@shared_task
+def reap_stuck_matches() -> int:
+    return matches.matches_reap()

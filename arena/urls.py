@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from arena.views import agents, competitions, matches, pages, runs
+from arena.views import agents, competitions, matches, pages, play, runs
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
@@ -25,6 +25,9 @@ urlpatterns = [
     path("matches/new/", matches.match_create, name="match_create"),
     path("matches/<int:pk>/", matches.match_detail, name="match_detail"),
     path("matches/<int:pk>/replay.json", matches.match_replay, name="match_replay"),
+    path("play/", play.play_new, name="play_new"),
+    path("play/<int:pk>/", play.play_detail, name="play_detail"),
+    path("play/<int:pk>/rematch/", play.play_rematch, name="play_rematch"),
     path("games/<slug:name>/leaderboard/", competitions.leaderboard, name="leaderboard"),
     path("tournaments/", competitions.tournament_list, name="tournament_list"),
     path("tournaments/new/", competitions.tournament_create, name="tournament_create"),

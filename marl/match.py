@@ -159,6 +159,17 @@ class MatchState:
         state["moves"] = list(self.moves)
         return state
 
+    def close(self) -> None:
+        """Hand the env back for reuse (building one costs more than a game); the state is dead after."""
+        if self.env is not None:
+            _recycle([self])
+
+    def __enter__(self) -> MatchState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def result(self) -> MatchResult:
         """The final result; raises ``MarlError`` while the game is still running."""
         if not self.done:

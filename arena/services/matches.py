@@ -74,7 +74,8 @@ def match_state_json(match: Match) -> dict[str, Any]:
     """The match as the browser draws it: the board rebuilt from the stored moves, seats and result."""
     from marl.match import MatchState
 
-    state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+    with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:
+        board = state.state_json()
     return {
         "id": match.pk,
         "game": match.game.name,
@@ -83,7 +84,7 @@ def match_state_json(match: Match) -> dict[str, Any]:
         "seats": {
             seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")
         },
-        "state": state.state_json(),
+        "state": board,
         "moves": list(match.moves),
         "result": match.result or None,
         "reason": match.reason,
@@ -94,8 +95,9 @@ def match_state_json(match: Match) -> dict[str, Any]:
 
 def _claim(match_id: int) -> Match | None:
     """PENDING -> RUNNING for exactly one caller; a redelivered task finds it taken and exits."""
+    now = timezone.now()
     updated = Match.objects.filter(pk=match_id, status=Match.PENDING).update(
-        status=Match.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+        status=Match.RUNNING, started_at=now, updated_at=now, attempts=F("attempts") + 1
     )
     if not updated:
         return None
@@ -145,7 +147,7 @@ def match_play(*, match_id: int) -> str | None:
 def _publish_event(match: Match, kind: str, **data: Any) -> None:
     """Write the row first, then publish: the row is the truth a snapshot is read from."""
     match.seq += 1
-    Match.objects.filter(pk=match.pk).update(seq=match.seq, moves=match.moves)
+    Match.objects.filter(pk=match.pk).update(seq=match.seq, moves=match.moves, updated_at=timezone.now())
     live.publish(
         live.match_group(match.pk), live.match_event(match_id=match.pk, seq=match.seq, kind=kind, **data)
     )
@@ -204,3 +206,31 @@ def match_fail(*, match_id: int, error: str) -> str:
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     _notify_tournament(match.pk)
     return match.status
+
+
+def matches_reap() -> int:
+    """Re-queue agent-vs-agent matches whose worker died mid-game (no move for ARENA_MATCH_STALE_SECONDS).
+
+    The next worker rebuilds the game from the stored moves and plays on; the event numbers continue.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from arena.tasks import play_match
+
+    cutoff = timezone.now() - timedelta(seconds=settings.ARENA_MATCH_STALE_SECONDS)
+    stale = (
+        Match.objects.filter(status=Match.RUNNING, updated_at__lt=cutoff)
+        .exclude(seats__player__kind=Player.HUMAN)
+        .values_list("pk", flat=True)
+    )
+    requeued = 0
+    for match_id in list(stale):
+        with transaction.atomic():
+            if Match.objects.filter(pk=match_id, status=Match.RUNNING, updated_at__lt=cutoff).update(
+                status=Match.PENDING, updated_at=timezone.now()
+            ):
+                play_match.delay_on_commit(match_id)
+                requeued += 1
+    return requeued

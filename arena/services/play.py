@@ -132,7 +132,7 @@ def human_game_create(
 
 def human_seat(match: Match, user) -> str | None:
     """The seat `user` holds in `match`, if any."""
-    for seat in match.seats.all():
+    for seat in match.seats.select_related("player"):
         if seat.player.kind == Player.HUMAN and seat.player.user_id == getattr(user, "pk", None):
             return seat.seat
     return None
@@ -266,9 +266,28 @@ def _finish(match: Match, state) -> dict[str, Any]:
 
 def _publish(match: Match, events: list[dict[str, Any]]) -> None:
     group = live.match_group(match.pk)
-    transaction.on_commit(lambda: [live.publish(group, event) for event in events])
+    transaction.on_commit(lambda: live.publish_many(group, events))
     if any(e.get("event") == "finished" for e in events):
         transaction.on_commit(lambda: live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"}))
+
+
+def human_game_rematch(*, match_id: int, user, swap: bool = True) -> Match:
+    """A new game against the same opponent as `match_id`, the user in the other seat (or the same)."""
+    match = Match.objects.select_related("game").filter(pk=match_id).first()
+    if match is None:
+        raise PlayError("not_found", "no such game")
+    seat = human_seat(match, user)
+    if seat is None:
+        raise PlayError("forbidden", "you are not playing in this game")
+    seats = match.seats_by_name()
+    other = next(name for name in match.game.seats if name != seat)
+    opponent = seats[other].player
+    spec = (
+        f"checkpoint:{opponent.checkpoint_id}"
+        if opponent.kind == Player.CHECKPOINT
+        else f"bot:{opponent.bot}"
+    )
+    return human_game_create(user=user, game=match.game.name, opponent=spec, seat=other if swap else seat)
 
 
 def human_game_resign(*, match_id: int, user) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def test_progress_reports_the_contract_keys_and_per_agent_losses(dqn_run):
         assert math.isclose(p["win_rate"] + p["draw_rate"] + p["loss_rate"], 1.0)
         assert p["steps_per_second"] > 0 and p["episodes"] > 0
     assert progress[0]["env_steps"] < progress[1]["env_steps"]
+    assert json.loads(json.dumps(progress)) == progress  # plain JSON values, ready for the web app
 
 
 def test_a_tiny_ppo_run_trains_and_its_agent_never_plays_an_illegal_move(tmp_path):

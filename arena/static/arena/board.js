@@ -62,8 +62,11 @@ function drawConnectFour(svg, board, last) {
   );
 }
 
-// Replaces `container`'s content with the board of `state` ({board, moves, ...}).
-export function renderBoard(container, hint, state) {
+// Replaces `container`'s content with the board of `state` ({board, moves, ...}). With `play`
+// ({enabled, onPick(action), focus}) the board takes moves: one focusable target per action (a cell, or
+// a column in connect four) with an aria label, legal ones marked while `enabled`; click, tap, or the
+// arrow keys then Enter/Space call onPick(action). Whether a move is legal is the caller's call.
+export function renderBoard(container, hint, state, play = null) {
   const svg = el("svg", { viewBox: "0 0 300 300", role: "img", class: `board-svg ${hint}` });
   const board = state.board || [];
   const last = lastMoveCell(hint, board, state.moves);
@@ -71,7 +74,119 @@ export function renderBoard(container, hint, state) {
   else drawTicTacToe(svg, board, last);
   const title = el("title", {}, svg);
   title.textContent = `${hint} board after ${state.ply ?? (state.moves || []).length} moves`;
+  if (play) addTargets(svg, hint, state, play);
+  const hadFocus = container.contains(document.activeElement);
   container.replaceChildren(svg);
+  if (play && hadFocus) svg.querySelector('[tabindex="0"]')?.focus();
+}
+
+const PIECE_NAMES = { 0: "empty", 1: "X", 2: "O" };
+
+// The actions as rectangles in board coordinates, with what a screen reader says about each.
+export function actionTargets(hint, board) {
+  if (hint === "connect_four") {
+    const rows = board.length || 6;
+    return Array.from({ length: (board[0] || []).length || 7 }, (_, col) => ({
+      action: col,
+      rect: { x: col * 50, y: 0, width: 50, height: rows * 50 },
+      label: `Column ${col + 1}${board.length && board[0][col] ? ", full" : ""}`,
+      grid: [0, col],
+    }));
+  }
+  // Tic-tac-toe: action a is row a % 3, column a // 3.
+  return Array.from({ length: 9 }, (_, action) => {
+    const [row, col] = [action % 3, Math.floor(action / 3)];
+    const piece = PIECE_NAMES[(board[row] || [])[col] || 0];
+    return {
+      action,
+      rect: { x: col * 100, y: row * 100, width: 100, height: 100 },
+      label: `Row ${row + 1}, column ${col + 1}, ${piece}`,
+      grid: [row, col],
+    };
+  });
+}
+
+function addTargets(svg, hint, state, play) {
+  const legal = new Set(play.enabled ? state.legal_moves || [] : []);
+  const targets = actionTargets(hint, state.board || []);
+  const focus = targets.some((t) => t.action === play.focus) ? play.focus : (state.legal_moves || [0])[0] ?? 0;
+  svg.setAttribute("role", "grid");
+  svg.setAttribute("aria-label", play.label || "game board");
+  const nodes = new Map();
+  for (const t of targets) {
+    const cls = `target${legal.has(t.action) ? " legal" : ""}`;
+    const node = el("rect", { ...t.rect, class: cls, role: "button", "data-action": String(t.action) }, svg);
+    node.setAttribute("tabindex", t.action === focus ? "0" : "-1");
+    node.setAttribute("aria-label", t.label + (legal.has(t.action) ? "" : play.enabled ? ", not playable" : ""));
+    if (!legal.has(t.action)) node.setAttribute("aria-disabled", "true");
+    if (legal.has(t.action) && hint !== "connect_four") {
+      const { x, y, width, height } = t.rect;
+      el("circle", { cx: x + width / 2, cy: y + height / 2, r: 7, class: "legal-dot" }, svg);
+    } else if (legal.has(t.action)) {
+      // Connect four: ring the hole the disc would drop into.
+      const board = state.board || [];
+      let row = board.length - 1;
+      while (row > 0 && board[row][t.action]) row -= 1;
+      el("circle", { cx: t.action * 50 + 25, cy: row * 50 + 25, r: 19, class: "legal-drop" }, svg);
+    }
+    node.addEventListener("click", () => play.onPick(t.action));
+    nodes.set(t.action, { node, grid: t.grid });
+  }
+  // Legal-move dots sit under the targets in paint order only if drawn first: raise the targets.
+  for (const { node } of nodes.values()) svg.appendChild(node);
+  svg.addEventListener("keydown", (event) => {
+    const current = Number(document.activeElement?.dataset?.action);
+    if (!nodes.has(current)) return;
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      play.onPick(current);
+      return;
+    }
+    const [row, col] = nodes.get(current).grid;
+    const step = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = [...nodes.entries()].find(([, v]) => v.grid[0] === row + step[0] && v.grid[1] === col + step[1]);
+    if (!next) return;
+    nodes.get(current).node.setAttribute("tabindex", "-1");
+    next[1].node.setAttribute("tabindex", "0");
+    next[1].node.focus();
+    play.focus = next[0];
+    play.onFocus?.(next[0]);
+  });
+}
+
+// A heat map of an agent's scores over the board: cells (tic-tac-toe) or columns (connect four),
+// coloured from the lowest to the highest score among the scored ones; null scores stay grey.
+export function renderHeatmap(container, hint, scores, { chosen = null } = {}) {
+  const c4 = hint === "connect_four";
+  const [cols, rows, size] = c4 ? [scores.length, 1, 50] : [3, 3, 100];
+  const svg = el("svg", { viewBox: `0 0 ${cols * size} ${rows * size}`, class: `heat-svg${c4 ? " c4" : ""}`, role: "img" });
+  const finite = scores.filter((v) => typeof v === "number" && Number.isFinite(v));
+  const [lo, hi] = [Math.min(...finite), Math.max(...finite)];
+  scores.forEach((value, action) => {
+    const [row, col] = c4 ? [0, action] : [action % 3, Math.floor(action / 3)];
+    const scored = typeof value === "number" && Number.isFinite(value);
+    const t = scored ? (hi > lo ? (value - lo) / (hi - lo) : 1) : 0;
+    // Blue (worst) to red (best) through pale yellow, so it reads without a legend.
+    const hue = 220 - 220 * t;
+    const fill = scored ? `hsl(${hue}, 80%, ${75 - 20 * Math.abs(t - 0.5)}%)` : "#e5e7eb";
+    const g = el("g", { "data-heat-cell": String(action), "data-score": scored ? String(value) : "" }, svg);
+    el("rect", { x: col * size + 2, y: row * size + 2, width: size - 4, height: size - 4, rx: 6, fill }, g);
+    if (action === chosen) {
+      el("rect", { x: col * size + 4, y: row * size + 4, width: size - 8, height: size - 8, rx: 5, class: "chosen" }, g);
+    }
+    const text = el("text", { x: col * size + size / 2, y: row * size + size / 2 + 5, "text-anchor": "middle" }, g);
+    text.textContent = scored ? formatScore(value) : "–";
+  });
+  const title = el("title", {}, svg);
+  title.textContent = "the agent's score for each move";
+  container.replaceChildren(svg);
+}
+
+function formatScore(value) {
+  const abs = Math.abs(value);
+  return abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
 export function pieceCount(state) {

@@ -4,8 +4,8 @@
 // Events with seq <= the current one are stale and dropped; a gap means we missed something, so we ask
 // {"type": "resync"} and ignore events until the fresh snapshot arrives. Other messages (stats,
 // runs_changed, ...) carry no seq and go to onMessage. On a drop we reconnect with exponential backoff
-// and full jitter, so a restarted server is not hit by every browser at the same instant. Close code
-// 4404 (no such object) and close() stop the reconnecting.
+// and full jitter, so a restarted server is not hit by every browser at the same instant. Close codes
+// 4404 (no such object), 4401 (not signed in) and close() stop the reconnecting.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
@@ -50,8 +50,9 @@ export class LiveSocket {
       clearInterval(this.pinger);
       if (this.ws !== ws) return; // an old socket we already replaced
       this.ws = null;
-      if (this.stopped || close.code === 4404) {
-        this.handlers.onStatus(close.code === 4404 ? "gone" : "closed");
+      // 4404: no such object; 4401: not signed in (the play socket). Reconnecting would not help.
+      if (this.stopped || close.code === 4404 || close.code === 4401) {
+        this.handlers.onStatus({ 4404: "gone", 4401: "unauthorized" }[close.code] || "closed");
         return;
       }
       this.handlers.onStatus("reconnecting");

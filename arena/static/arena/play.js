@@ -1,0 +1,152 @@
+// Play page: a person against an agent over ws/play/<id>/. The board takes clicks, taps and keys when it
+// is the person's turn; a move is sent as {"type": "move", "ply": n, "move": {"action": a}} and the
+// board changes only when the server's numbered events come back (the same stream spectators get).
+// Beside it: a heat map of the agent's last evaluation and its win probability over the game.
+import { renderBoard, renderHeatmap } from "./board.js";
+import { LineChart } from "./chart.js";
+import { LiveSocket, statusDot } from "./live.js";
+
+const root = document.getElementById("play");
+const boardNode = root.querySelector("[data-board]");
+const errorNode = root.querySelector("[data-error]");
+const seat = root.dataset.seat;
+const snapshot = JSON.parse(document.getElementById("play-snapshot").textContent);
+let match = snapshot.match; // {status, seats, state, moves, result, winner, reason, analysis, render_hint}
+const hint = match.render_hint;
+let pending = false; // a move sent and not yet answered
+let focus = null; // the focused action, kept across redraws
+const chart = new LineChart(root.querySelector('[data-chart="win"]'), { xLabel: "move", height: 180 });
+
+const live = new LiveSocket(root.dataset.socket, {
+  onStatus: (state) => {
+    statusDot(state);
+    if (state === "unauthorized") showError("Your session ended: log in again to play.");
+  },
+  onSnapshot: (msg) => {
+    match = msg.match;
+    pending = false;
+    show();
+    if (!isRunning()) live.close();
+  },
+  onEvent: (msg) => {
+    pending = false;
+    if (msg.event === "move") {
+      match.state = msg.state;
+      match.moves = msg.state.moves;
+      const analysis = (match.analysis || []).slice(0, msg.ply - 1);
+      while (analysis.length < msg.ply - 1) analysis.push(null);
+      analysis.push(msg.analysis || null);
+      match.analysis = analysis;
+    } else if (msg.event === "finished") {
+      Object.assign(match, { status: "finished", result: msg.result, winner: msg.result?.winner, reason: msg.result?.reason });
+      if (msg.state) match.state = msg.state;
+    } else if (msg.event === "failed") {
+      match.status = "failed";
+    }
+    showError("");
+    show();
+    if (!isRunning()) live.close();
+  },
+  onMessage: (msg) => {
+    if (msg.type !== "error") return;
+    pending = false;
+    showError(msg.error);
+    // Our view was behind the server's: fetch the game as it stands.
+    if (msg.code === "stale_ply" || msg.code === "not_your_turn") live.resync();
+    show();
+  },
+});
+
+function isRunning() {
+  return match.status === "running" || match.status === "pending";
+}
+
+function myTurn() {
+  return isRunning() && match.state.to_move === seat && !pending;
+}
+
+function showError(text) {
+  errorNode.textContent = text;
+}
+
+function describeResult() {
+  if (match.status === "failed") return "The game failed.";
+  if (match.status === "aborted") return "The game was aborted.";
+  if (match.status !== "finished") return "";
+  const result = match.result || match.state.result || {};
+  const winner = match.winner || result.winner;
+  const reason = (match.reason || result.reason || "").replace("_", " ");
+  if (!winner) return "Draw.";
+  const how = reason && reason !== "win" ? ` (${reason})` : "";
+  return winner === seat ? `You win${how}!` : `The agent wins${how}.`;
+}
+
+function pick(action) {
+  if (!isRunning()) return showError("The game is over.");
+  if (pending || match.state.to_move !== seat) return showError("Wait for the agent's move.");
+  if (!(match.state.legal_moves || []).includes(action)) {
+    // Refused here; the server would refuse it too. The board stays as it is.
+    return showError(hint === "connect_four" ? "That column is full." : "That cell is taken.");
+  }
+  if (!live.ws || live.ws.readyState !== WebSocket.OPEN) return showError("Reconnecting… try again in a moment.");
+  focus = action;
+  pending = true;
+  showError("");
+  live.send({ type: "move", ply: match.state.moves.length, move: { action } });
+  show();
+}
+
+function lastAnalysis() {
+  const all = match.analysis || [];
+  for (let ply = all.length; ply >= 1; ply--) if (all[ply - 1]) return [ply, all[ply - 1]];
+  return [null, null];
+}
+
+function showThinking() {
+  const [ply, analysis] = lastAnalysis();
+  const heat = root.querySelector("[data-heat]");
+  const caption = root.querySelector("[data-heat-caption]");
+  if (analysis && Array.isArray(analysis.scores)) {
+    const kinds = { q: "Q-values (expected return)", logits: "move probabilities", search: "search values" };
+    const chosen = match.moves[ply - 1];
+    renderHeatmap(heat, hint, analysis.scores, { chosen });
+    const win = analysis.win_probability;
+    caption.textContent =
+      `Before move ${ply}, its ${kinds[analysis.kind] || analysis.kind}; it chose the outlined one` +
+      (typeof win === "number" ? ` and gave itself a ${Math.round(win * 100)}% chance to win.` : ".");
+  } else {
+    heat.replaceChildren();
+  }
+  const points = (match.analysis || [])
+    .map((a, i) => [i + 1, a?.win_probability])
+    .filter(([, p]) => typeof p === "number");
+  chart.setSeries({ "agent's win probability": points });
+}
+
+function show() {
+  const running = isRunning();
+  renderBoard(boardNode, hint, match.state, {
+    enabled: myTurn(),
+    onPick: pick,
+    focus,
+    onFocus: (action) => (focus = action),
+    label: `${match.game} board, you play ${seat}`,
+  });
+  const turn = root.querySelector("[data-turn]");
+  if (!running) turn.textContent = "";
+  else if (pending) turn.textContent = "Sending your move…";
+  else if (match.state.to_move === seat) turn.textContent = "Your move.";
+  else turn.textContent = "The agent is thinking…";
+  root.querySelector("[data-result]").textContent = describeResult();
+  root.querySelector("[data-resign]").hidden = !running;
+  root.querySelector("[data-rematch]").hidden = running;
+  root.querySelector("[data-replay-link]").hidden = running;
+  showThinking();
+}
+
+root.querySelector("[data-resign]").addEventListener("click", () => {
+  if (isRunning() && window.confirm("Resign this game?")) live.send({ type: "resign" });
+});
+
+show();
+if (isRunning()) live.connect();

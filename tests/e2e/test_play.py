@@ -1,0 +1,183 @@
+"""A person plays an agent in a real browser against daphne: tic-tac-toe against perfect minimax by clicks
+and keys (never a win for the person), connect four to the end, an illegal click refused on both sides,
+and a reload that resumes the game. Screenshots go to artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to drive"),
+]
+
+
+@pytest.fixture
+def session_cookie(server: str, django_user_model) -> dict:
+    """A fresh user's session, made before Playwright's loop starts in this thread (Django refuses DB
+    queries from a thread with a running loop)."""
+    from django.test import Client
+
+    user = django_user_model.objects.create_user(username="grace", password="correct horse battery staple")
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server}
+
+
+@pytest.fixture
+def player(session_cookie: dict, browser_page):
+    """A browser context signed in as that user."""
+    browser_page.add_cookies([session_cookie])
+    return browser_page
+
+
+def _start(context, server: str, game: str, opponent: str, seat: str, errors: list[str]):
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/play/?game={game}")
+    page.select_option("select[name=opponent]", opponent)
+    page.select_option("select[name=seat]", seat)
+    page.get_by_role("button", name="Start game").click()
+    page.wait_for_url(re.compile(r"/play/\d+/$"))
+    page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
+    return page
+
+
+def _pieces(page) -> int:
+    return page.locator("[data-board] [data-piece]").count()
+
+
+def _my_turn_or_over(page) -> str:
+    """Wait until the person is to move ("turn") or the game has ended ("over")."""
+    page.wait_for_function(
+        """() => document.querySelector("[data-turn]").textContent === "Your move."
+                 || document.querySelector("[data-result]").textContent.trim() !== "" """,
+        timeout=15_000,
+    )
+    return "over" if page.locator("[data-result]").inner_text().strip() else "turn"
+
+
+def _stored(server: str, match_id: int) -> dict:
+    """The game as the server stores it (over HTTP: no ORM in Playwright's thread)."""
+    with urllib.request.urlopen(f"{server}/matches/{match_id}/replay.json", timeout=5) as response:
+        return json.load(response)
+
+
+def _match_id(page) -> int:
+    return int(re.search(r"/play/(\d+)/", page.url).group(1))
+
+
+def test_tictactoe_against_minimax_by_clicks_and_keys(server: str, player) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page = _start(player, server, "tictactoe", "bot:minimax", "player_1", errors)
+    assert _pieces(page) == 0 and page.locator("[data-board] rect.target.legal").count() == 9
+
+    # The first move by keyboard: focus the board, go right (column 2), then down (row 2): the centre.
+    page.locator('[data-board] rect.target[tabindex="0"]').focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("Row 2, column 2")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('[data-board] [data-piece]').length === 2")
+    assert page.locator("[data-heat] [data-heat-cell]").count() == 9  # minimax's values, per cell
+    page.screenshot(path=str(ARTIFACTS / "play-tictactoe-thinking.png"), full_page=True)
+
+    # Then clicks on the first legal cell until the game ends.
+    while _my_turn_or_over(page) == "turn":
+        before = _pieces(page)
+        page.locator("[data-board] rect.target.legal").first.click()
+        page.wait_for_function(
+            f"""() => document.querySelectorAll('[data-board] [data-piece]').length > {before}
+                      && document.querySelector("[data-turn]").textContent !== "Sending your move…" """
+        )
+    result = page.locator("[data-result]").inner_text()
+    assert result.startswith(("Draw", "The agent wins")), result  # perfect play never loses
+    page.locator("[data-rematch]").wait_for(state="visible")
+    assert page.locator('[data-chart="win"] polyline').count() == 1  # the win-probability line
+    page.screenshot(path=str(ARTIFACTS / "play-tictactoe-end.png"), full_page=True)
+
+    stored = _stored(server, _match_id(page))
+    assert stored["status"] == "finished" and _pieces(page) == len(stored["states"][-1]["moves"])
+
+    # Rematch: same opponent, seats swapped, so minimax opens.
+    page.locator("[data-rematch] button").click()
+    page.wait_for_url(re.compile(r"/play/\d+/$"))
+    page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
+    assert _pieces(page) == 1 and page.locator("[data-turn]").inner_text() == "Your move."
+    assert errors == []
+
+
+def test_connect_four_to_the_end_on_a_phone(server: str, player) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page = _start(player, server, "connect_four", "bot:alphabeta", "player_0", errors)
+    page.set_viewport_size({"width": 390, "height": 844})
+    moves = 0
+    while _my_turn_or_over(page) == "turn" and moves < 30:
+        before = _pieces(page)
+        page.locator("[data-board] rect.target.legal").first.click()
+        page.wait_for_function(
+            f"""() => document.querySelectorAll('[data-board] [data-piece]').length > {before}
+                      && document.querySelector("[data-turn]").textContent !== "Sending your move…" """
+        )
+        moves += 1
+    assert page.locator("[data-result]").inner_text().strip(), "the game did not end"
+    assert page.locator("[data-heat] [data-heat-cell]").count() == 7  # one per column
+    page.screenshot(path=str(ARTIFACTS / "play-connect-four-phone.png"), full_page=True)
+    stored = _stored(server, _match_id(page))
+    assert stored["status"] == "finished"
+    assert _pieces(page) == len(stored["states"][-1]["moves"])
+    assert errors == []
+
+
+def test_an_illegal_click_is_refused_and_a_reload_resumes(server: str, player) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page = _start(player, server, "tictactoe", "bot:minimax", "player_1", errors)
+    page.locator('[data-board] rect.target[data-action="4"]').click()
+    page.wait_for_function("document.querySelectorAll('[data-board] [data-piece]').length === 2")
+    _my_turn_or_over(page)
+    match_id = _match_id(page)
+    before = _stored(server, match_id)["states"][-1]
+
+    # Client side: a click on a taken cell (aria-disabled, so Playwright must force it) sends nothing.
+    page.locator('[data-board] rect.target[data-action="4"]').click(force=True)
+    assert page.locator("[data-error]").inner_text() == "That cell is taken."
+    assert _pieces(page) == 2
+
+    # Server side: the same move sent straight down a second socket is refused with a code.
+    error = page.evaluate(
+        """(id) => new Promise((resolve) => {
+             const ws = new WebSocket(`ws://${location.host}/ws/play/${id}/`);
+             ws.onmessage = (frame) => {
+               const msg = JSON.parse(frame.data);
+               if (msg.type === "snapshot") ws.send(JSON.stringify({type: "move", ply: msg.match.moves.length, move: 4}));
+               else if (msg.type === "error") { ws.close(); resolve(msg); }
+             };
+           })""",
+        match_id,
+    )
+    assert error["code"] == "illegal_move", error
+    time.sleep(0.5)  # nothing was published: the board stays
+    assert _pieces(page) == 2 and _stored(server, match_id)["states"][-1] == before
+    page.screenshot(path=str(ARTIFACTS / "play-illegal-click.png"), full_page=True)
+
+    # A reload shows the game where it stood, the agent's evaluation included.
+    page.reload()
+    page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
+    assert _pieces(page) == 2 and page.locator("[data-turn]").inner_text() == "Your move."
+    assert page.locator("[data-heat] [data-heat-cell]").count() == 9
+    last = page.locator("[data-board] .last").count() + page.locator("[data-board] .last-disc").count()
+    assert last == 1  # the agent's reply is marked
+    page.screenshot(path=str(ARTIFACTS / "play-resumed.png"), full_page=True)
+    assert errors == []
