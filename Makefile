@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-browser run test test-marl test-arena test-e2e lint format \
-	bench bench-strength bench-train bench-match bench-live redis-stop clean distclean
+	bench bench-strength bench-train bench-match bench-live bench-play redis-stop clean distclean
 
 help: ## List the targets
 	@echo "Arena make targets (PY=$(PY), VENV=$(VENV)):"
@@ -85,6 +85,9 @@ bench-league: install ## A tic-tac-toe league of 2 DQN agents (MINUTES=10): per 
 
 bench-tournament: install ## 1,000 matches through Celery end to end vs in one process
 	$(PYTHON) bench/bench_tournament.py
+
+bench-play: install ## 50 simulated people play connect four vs a checkpoint over WebSockets: reply latency
+	$(PYTHON) bench/bench_play.py
 
 redis-stop: ## Stop embedded Redis servers left running (by `make run` or an interrupted test run)
 	@if [ -x $(PYTHON) ]; then \

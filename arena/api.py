@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -20,11 +21,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from arena.api_schema import openapi_schema
 from arena.models import Agent, ApiToken, Checkpoint, Game, Match, Rating, TrainingRun
+from arena.ratelimit import RateLimited, rate_hit
 from arena.serializers import agent_json, match_json, rating_json, run_json
 from arena.services import agents as agent_services
 from arena.services import matches as match_services
 from arena.services import training as training_services
-from arena.services.checkpoints import checkpoint_json
+from arena.services.checkpoints import checkpoint_import, checkpoint_json
 
 MAX_BODY = 64 * 1024
 
@@ -59,7 +61,20 @@ def _authenticate(request: HttpRequest) -> None:
             raise ApiError(403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken")
 
 
+def _upload_check(request: HttpRequest) -> None:
+    """Refuse an oversized multipart upload by its Content-Length, before anything parses (or spools) it."""
+    limit = 2 * settings.ARENA_CHECKPOINT_UPLOAD_MAX_BYTES + 2 * 1024 * 1024
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ApiError(400, "bad Content-Length") from None
+    if length > limit:
+        raise ApiError(413, f"upload over {limit} bytes")
+
+
 def _body(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "multipart/form-data":  # uploads: the view reads request.FILES
+        return {}
     if len(request.body) > MAX_BODY:
         raise ApiError(413, f"request body over {MAX_BODY} bytes")
     try:
@@ -83,13 +98,26 @@ def endpoint(methods: tuple[str, ...]) -> Callable:
                     405, f"method {request.method} not allowed here (allowed: {', '.join(methods)})"
                 )
             try:
+                if request.content_type == "multipart/form-data":
+                    _upload_check(request)
                 _authenticate(request)
                 if request.method not in ("GET", "HEAD") and not request.user.is_authenticated:
                     raise ApiError(401, "sign in or send an API token to change anything")
+                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    rate_hit(
+                        scope="api-write",
+                        ident=str(request.user.pk),
+                        limit=settings.ARENA_RATE_API_WRITES,
+                        what="API writes",
+                    )
                 data = _body(request) if request.method in ("POST", "PUT", "PATCH") else {}
                 result = view(request, data, *args, **kwargs)
             except ApiError as exc:
                 return _error(exc.status, exc.message)
+            except RateLimited as exc:
+                response = _error(429, "; ".join(exc.messages))
+                response["Retry-After"] = str(exc.retry_after)
+                return response
             except ValidationError as exc:
                 return _error(400, "; ".join(exc.messages))
             except PermissionDenied as exc:
@@ -180,8 +208,17 @@ def agent_detail(request, data, pk: int):
     return agent_json(Agent.objects.select_related("game", "owner").get(pk=pk), detail=True)
 
 
-@endpoint(("GET",))
+@endpoint(("GET", "POST"))
 def agent_checkpoints(request, data, pk: int):
+    if request.method == "POST":  # multipart: weights, sidecar and optionally state
+        checkpoint = checkpoint_import(
+            user=request.user,
+            agent_id=pk,
+            weights=request.FILES.get("weights"),
+            sidecar=request.FILES.get("sidecar"),
+            state=request.FILES.get("state"),
+        )
+        return checkpoint_json(checkpoint)
     agent = Agent.objects.get(pk=pk)
     return [checkpoint_json(c) for c in agent.checkpoints.select_related("agent").order_by("seat", "version")]
 

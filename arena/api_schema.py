@@ -44,6 +44,27 @@ def _op(
     return op
 
 
+def _upload(op: dict[str, Any]) -> dict[str, Any]:
+    """A multipart body: safetensors weights, the JSON sidecar and optionally the training state."""
+    binary = {"type": "string", "format": "binary"}
+    op["requestBody"] = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["weights", "sidecar"],
+                    "properties": {"weights": binary, "sidecar": binary, "state": binary},
+                }
+            }
+        },
+    }
+    op["responses"].update(
+        {"413": {"description": "upload too large"}, "429": {"description": "rate limited"}}
+    )
+    return op
+
+
 def openapi_schema() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -58,7 +79,12 @@ def openapi_schema() -> dict[str, Any]:
                 "get": _op("Get an agent", params=["pk"]),
                 "delete": _op("Delete an agent", write=True, params=["pk"]),
             },
-            "/api/agents/{pk}/checkpoints": {"get": _op("List an agent's checkpoints", params=["pk"])},
+            "/api/agents/{pk}/checkpoints": {
+                "get": _op("List an agent's checkpoints", params=["pk"]),
+                "post": _upload(
+                    _op("Import a checkpoint (verified before it is stored)", write=True, params=["pk"])
+                ),
+            },
             "/api/checkpoints/{pk}": {"get": _op("Get a checkpoint", params=["pk"])},
             "/api/runs": {
                 "get": _op("List training runs"),

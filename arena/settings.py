@@ -124,7 +124,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workers, beat and the web process write concurrently: WAL and a busy timeout avoid "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", # synchronous=NORMAL is safe with WAL (a power cut may lose the last commits, never corrupt the
+            # file) and saves a disk sync per commit: every move of a human game is a commit.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
     # A file, not memory: worker processes started by the tests open the same test database.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
@@ -216,6 +218,17 @@ ARENA_MAX_OPEN_GAMES = env_int("ARENA_MAX_OPEN_GAMES", 5, minimum=1)
 ARENA_MOVES_PER_SECOND = env_int("ARENA_MOVES_PER_SECOND", 5, minimum=1)
 ARENA_ABANDON_SECONDS = env_int("ARENA_ABANDON_SECONDS", 15 * 60, minimum=10)
 ARENA_MATCH_STALE_SECONDS = env_int("ARENA_MATCH_STALE_SECONDS", 120, minimum=5)
+# Rate limits per minute (Redis cache, shared by all processes): failed logins per IP+username and per
+# IP, API writes per user, training submissions per user, checkpoint imports per user.
+ARENA_RATE_LOGIN_FAILURES = env_int("ARENA_RATE_LOGIN_FAILURES", 10, minimum=1)
+ARENA_RATE_LOGIN_IP_FAILURES = env_int("ARENA_RATE_LOGIN_IP_FAILURES", 50, minimum=1)
+ARENA_RATE_API_WRITES = env_int("ARENA_RATE_API_WRITES", 60, minimum=1)
+ARENA_RATE_TRAINING = env_int("ARENA_RATE_TRAINING", 10, minimum=1)
+ARENA_RATE_IMPORTS = env_int("ARENA_RATE_IMPORTS", 10, minimum=1)
+# Checkpoint import: the largest weights (or training state) file accepted, and the sidecar's bound.
+ARENA_CHECKPOINT_UPLOAD_MAX_BYTES = env_int("ARENA_CHECKPOINT_UPLOAD_MAX_BYTES", 64 * 1024 * 1024, minimum=1024)
+# Checkpoint files with no row (a worker killed between writing and recording) are deleted after this.
+ARENA_ORPHAN_MINUTES = env_int("ARENA_ORPHAN_MINUTES", 60, minimum=1)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -245,4 +258,5 @@ CELERY_BEAT_SCHEDULE = {
     "demo-match": {"task": "arena.tasks.demo_match_tick", "schedule": 10.0},
     "expire-abandoned-games": {"task": "arena.tasks.expire_abandoned_games", "schedule": 60.0},
     "reap-stuck-matches": {"task": "arena.tasks.reap_stuck_matches", "schedule": 60.0},
+    "clean-checkpoint-orphans": {"task": "arena.tasks.clean_checkpoint_orphans", "schedule": 3600.0},
 }

@@ -80,3 +80,10 @@ def league_tick(self, league_id: int, force: bool = False) -> int | None:
 @shared_task
 def reap_stuck_matches() -> int:
     return matches.matches_reap()
+
+
+@shared_task
+def clean_checkpoint_orphans() -> dict[str, int]:
+    from arena.services.checkpoints import checkpoint_orphans_clean
+
+    return checkpoint_orphans_clean()

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from arena.views import agents, competitions, matches, pages, play, runs
+from arena.views import agents, auth, competitions, matches, pages, play, runs
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
@@ -41,6 +41,7 @@ urlpatterns = [
     path("leagues/<int:pk>/settings/", competitions.league_update, name="league_update"),
     path("leagues/<int:pk>/tick/", competitions.league_tick_now, name="league_tick_now"),
     path("accounts/signup/", pages.signup, name="signup"),
+    path("accounts/login/", auth.RateLimitedLoginView.as_view(), name="login"),  # before the include
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("arena.api")),

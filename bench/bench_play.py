@@ -205,7 +205,7 @@ def report(label: str, stats: dict) -> None:
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000
     print(
         f"{label:<28} replies {len(lat):>6}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  max {lat[-1] * 1000:6.1f} ms"
-        f"  moves/s {stats['moves'] / stats['wall']:7.1f}  games {stats['games']}  "
+        f"  moves/s (both sides) {stats['moves'] / stats['wall']:6.1f}  games {stats['games']}  "
         f"p99<50ms: {'yes' if p99 < 50 else 'NO'}"
     )
 

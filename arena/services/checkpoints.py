@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from arena import live
-from arena.models import Checkpoint, TrainingRun
+from arena.models import Agent, Checkpoint, TrainingRun
 
 
 def _relative(path: Path) -> str:
@@ -29,17 +35,29 @@ def checkpoint_record(*, run_id: int, seat: str, path: Path | str, meta: dict[st
     """
     relative = _relative(Path(path))
     run = TrainingRun.objects.select_related("agent").get(pk=run_id)
+    checkpoint = _row_create(agent=run.agent, seat=seat, relative=relative, meta=meta, run=run)
+    live.publish(
+        live.agent_group(run.agent_id),
+        {"type": "checkpoint", "agent_id": run.agent_id, "checkpoint": checkpoint_json(checkpoint)},
+    )
+    return checkpoint
+
+
+def _row_create(
+    *, agent: Agent, seat: str, relative: str, meta: dict[str, Any], run: TrainingRun | None
+) -> Checkpoint:
+    """The row for a file (the existing one if the path is known), with the next version of its seat."""
     for _ in range(3):
         try:
             with transaction.atomic():
-                existing = Checkpoint.objects.filter(agent=run.agent, path=relative).first()
+                existing = Checkpoint.objects.filter(agent=agent, path=relative).first()
                 if existing:
                     return existing
-                siblings = Checkpoint.objects.select_for_update().filter(agent=run.agent, seat=seat)
+                siblings = Checkpoint.objects.select_for_update().filter(agent=agent, seat=seat)
                 last = siblings.aggregate(Max("version"))["version__max"] or 0
                 parent = siblings.filter(version=last).first() if last else None
-                checkpoint = Checkpoint.objects.create(
-                    agent=run.agent,
+                return Checkpoint.objects.create(
+                    agent=agent,
                     seat=seat,
                     version=last + 1,
                     env_steps=int(meta.get("env_steps", 0)),
@@ -49,16 +67,9 @@ def checkpoint_record(*, run_id: int, seat: str, path: Path | str, meta: dict[st
                     parent=parent,
                     training_run=run,
                 )
-            break
         except IntegrityError:  # two writers raced for the same version: read again and retry
             continue
-    else:
-        raise RuntimeError(f"could not record checkpoint {relative}")
-    live.publish(
-        live.agent_group(run.agent_id),
-        {"type": "checkpoint", "agent_id": run.agent_id, "checkpoint": checkpoint_json(checkpoint)},
-    )
-    return checkpoint
+    raise RuntimeError(f"could not record checkpoint {relative}")
 
 
 def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -74,3 +85,194 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
         "parent": checkpoint.parent_id,
         "created_at": checkpoint.created_at.isoformat(),
     }
+
+
+# ------------------------------------------------------------------------------------------- import
+MAX_IMPORT_ENV_STEPS = 10**12  # far past any real run; larger numbers are garbage or an attack
+
+
+def _upload_bytes(upload: Any, limit: int, what: str) -> bytes:
+    """The upload's bytes, refused before reading when it is over `limit` (size comes from the parser)."""
+    if upload is None:
+        raise ValidationError(f"the {what} file is missing")
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise ValidationError(f"the {what} file is {size} bytes; the limit is {limit}")
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationError(f"the {what} file is over the {limit}-byte limit")
+    return data
+
+
+def _import_check_meta(*, agent: Agent, meta: Any) -> str:
+    """Game, algorithm, network, seat and numbers of an uploaded sidecar against the agent; the seat.
+
+    Runs before marl builds a network from the sidecar, so an absurd network spec never allocates.
+    """
+    from marl.errors import MarlError
+    from marl.games import get_game
+    from marl.nets import validate_network_spec
+
+    if not isinstance(meta, dict):
+        raise ValidationError("the sidecar must be a JSON object")
+    game = meta.get("game")
+    try:
+        get_game(str(game))
+    except MarlError:
+        raise ValidationError(f"the sidecar names an unknown game {str(game)[:40]!r}") from None
+    if game != agent.game.name:
+        raise ValidationError(
+            f"this checkpoint is for {game}, but agent {agent.name} plays {agent.game.name}"
+        )
+    if meta.get("algorithm") != agent.algorithm:
+        raise ValidationError(
+            f"this checkpoint is {str(meta.get('algorithm'))[:20]}, but the agent learns with {agent.algorithm}"
+        )
+    try:
+        same_net = validate_network_spec(meta.get("network")) == validate_network_spec(agent.network)
+    except MarlError as exc:
+        raise ValidationError(f"the sidecar's network is invalid: {exc}") from None
+    if not same_net:
+        raise ValidationError(f"this checkpoint's network differs from the agent's ({agent.network})")
+    seat = meta.get("agent_id")
+    if seat not in agent.learning_seats:
+        raise ValidationError(
+            f"the sidecar's agent_id {str(seat)[:32]!r} is not one this agent learns "
+            f"({', '.join(agent.learning_seats)})"
+        )
+    steps = meta.get("env_steps")
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= MAX_IMPORT_ENV_STEPS:
+        raise ValidationError(f"env_steps must be an integer from 0 to {MAX_IMPORT_ENV_STEPS}")
+    return seat
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder (named like marl's, so the orphan cleaner knows it), fsync, rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state: Any = None) -> Checkpoint:
+    """Add an uploaded checkpoint (safetensors weights + JSON sidecar, optionally the training state)
+    to an agent the user owns, as the next version of its seat.
+
+    Everything is verified in a temp folder first (sizes, sidecar schema, game/algorithm/network/seat
+    against the agent, safetensors structure, sha256, tensor shapes; pickles are never parsed). A
+    refused upload leaves no row and no file. Without a training state the checkpoint plays but a
+    later training run starts its optimizer afresh.
+    """
+    from arena.ratelimit import rate_hit
+    from arena.services.agents import agent_check_owner
+    from marl.checkpoints import MAX_SIDECAR_BYTES, load_checkpoint, read_meta
+    from marl.errors import MarlError
+
+    agent = Agent.objects.select_related("game").get(pk=agent_id)
+    agent_check_owner(agent=agent, user=user)
+    rate_hit(scope="import", ident=str(user.pk), limit=settings.ARENA_RATE_IMPORTS, what="checkpoint imports")
+    limit = settings.ARENA_CHECKPOINT_UPLOAD_MAX_BYTES
+    w_bytes = _upload_bytes(weights, limit, "weights")
+    j_bytes = _upload_bytes(sidecar, MAX_SIDECAR_BYTES, "sidecar")
+    s_bytes = _upload_bytes(state, limit, "training state") if state is not None else None
+    try:
+        meta = json.loads(j_bytes)
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationError("the sidecar is not valid JSON") from None
+    seat = _import_check_meta(agent=agent, meta=meta)
+    if s_bytes is None:
+        meta["state_sha256"] = None  # nothing vouches for a state we do not keep
+    name = f"{seat}-import-{uuid.uuid4().hex[:12]}"
+    scratch = Path(settings.MEDIA_ROOT) / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+        staged = Path(tmp)
+        (staged / f"{name}.safetensors").write_bytes(w_bytes)
+        (staged / f"{name}.json").write_bytes(json.dumps(meta).encode())
+        if s_bytes is not None:
+            (staged / f"{name}.state.safetensors").write_bytes(s_bytes)
+        try:
+            read_meta(staged / f"{name}.json")
+            verified = load_checkpoint(staged / f"{name}.safetensors", game=agent.game.name)
+            if s_bytes is not None:
+                if not verified.meta["state_sha256"]:
+                    raise ValidationError("a training state was sent but the sidecar has no state_sha256")
+                verified.state  # noqa: B018 - reads and verifies the state file
+        except MarlError as exc:
+            raise ValidationError(f"checkpoint refused: {str(exc).replace(str(staged) + '/', '')}") from None
+    meta = verified.meta
+    # Verified: store it. Weights and state first, the sidecar last (its presence means complete).
+    directory = Path(settings.MEDIA_ROOT) / "agents" / str(agent.pk) / "imported"
+    directory.mkdir(parents=True, exist_ok=True)
+    w_path = directory / f"{name}.safetensors"
+    written = [w_path, directory / f"{name}.state.safetensors", directory / f"{name}.json"]
+    try:
+        _write_atomic(w_path, w_bytes)
+        if s_bytes is not None:
+            _write_atomic(written[1], s_bytes)
+        _write_atomic(written[2], json.dumps(meta, indent=2, sort_keys=True).encode())
+        checkpoint = _row_create(
+            agent=agent,
+            seat=seat,
+            relative=_relative(w_path),
+            meta={**meta, "metrics": {"imported": True}},
+            run=None,
+        )
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    live.publish(
+        live.agent_group(agent.pk),
+        {"type": "checkpoint", "agent_id": agent.pk, "checkpoint": checkpoint_json(checkpoint)},
+    )
+    return checkpoint
+
+
+# ------------------------------------------------------------------------------------------- orphans
+def checkpoint_orphans_clean(*, older_than_minutes: float | None = None) -> dict[str, int]:
+    """Delete checkpoint files no row points at, and leftover temp files, older than the grace period.
+
+    A worker killed between writing a checkpoint and recording it leaves such files (a killed writer
+    leaves a `.NAME.*.tmp`). The grace period (ARENA_ORPHAN_MINUTES) keeps files a live run has just
+    written and is about to record. Returns counts of deleted checkpoints and temp files.
+    """
+    minutes = settings.ARENA_ORPHAN_MINUTES if older_than_minutes is None else older_than_minutes
+    cutoff = time.time() - minutes * 60
+    media = Path(settings.MEDIA_ROOT)
+    root = media / "agents"
+    counts = {"checkpoints": 0, "temp_files": 0}
+    if not root.is_dir():
+        return counts
+    known = set(Checkpoint.objects.values_list("path", flat=True))
+    for path in sorted(root.rglob("*")):
+        try:
+            if not path.is_file() or path.stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        name = path.name
+        if name.startswith(".") and name.endswith(".tmp"):
+            path.unlink(missing_ok=True)
+            counts["temp_files"] += 1
+            continue
+        for suffix in (".state.safetensors", ".safetensors", ".json"):
+            if name.endswith(suffix):
+                stem = name[: -len(suffix)]
+                break
+        else:
+            continue  # not ours: leave it
+        weights = path.with_name(f"{stem}.safetensors")
+        if str(weights.relative_to(media)) in known:
+            continue
+        path.unlink(missing_ok=True)
+        # One count per checkpoint: by its weights, or by a sidecar left without weights.
+        if suffix == ".safetensors" or (suffix == ".json" and not weights.exists()):
+            counts["checkpoints"] += 1
+    return counts

@@ -63,9 +63,10 @@ def match_create(
             [MatchSeat(match=match, seat=seat, player=player) for seat, player in players.items()]
         )
         if dispatch:
+            from arena.dispatch import task_send_on_commit
             from arena.tasks import play_match
 
-            play_match.delay_on_commit(match.pk)
+            task_send_on_commit(play_match, match.pk)  # broker down: stays PENDING, matches_reap re-sends
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
 
@@ -209,15 +210,34 @@ def match_fail(*, match_id: int, error: str) -> str:
 
 
 def matches_reap() -> int:
-    """Re-queue agent-vs-agent matches whose worker died mid-game (no move for ARENA_MATCH_STALE_SECONDS).
+    """Re-queue agent-vs-agent matches whose worker died mid-game (no move for ARENA_MATCH_STALE_SECONDS),
+    and re-send pending ones whose message was lost (the broker was down when they were created).
 
     The next worker rebuilds the game from the stored moves and plays on; the event numbers continue.
+    A re-sent match that was queued after all is claimed once (PENDING -> RUNNING); the copy exits.
+    Returns how many matches were re-queued or re-sent.
     """
     from datetime import timedelta
 
     from django.conf import settings
 
+    from arena.dispatch import task_send_on_commit
     from arena.tasks import play_match
+
+    lost = timezone.now() - timedelta(seconds=settings.ARENA_QUEUED_REDISPATCH_SECONDS)
+    pending = (
+        Match.objects.filter(status=Match.PENDING, updated_at__lt=lost)
+        .exclude(seats__player__kind=Player.HUMAN)
+        # Tournament matches wait in batches (a long queue is normal there); tournaments re-send their own.
+        .exclude(tournament_match__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    resent = 0
+    for match_id in list(pending):
+        # Bumping updated_at spaces the re-sends out by ARENA_QUEUED_REDISPATCH_SECONDS.
+        if Match.objects.filter(pk=match_id, status=Match.PENDING).update(updated_at=timezone.now()):
+            task_send_on_commit(play_match, match_id)
+            resent += 1
 
     cutoff = timezone.now() - timedelta(seconds=settings.ARENA_MATCH_STALE_SECONDS)
     stale = (
@@ -231,6 +251,6 @@ def matches_reap() -> int:
             if Match.objects.filter(pk=match_id, status=Match.RUNNING, updated_at__lt=cutoff).update(
                 status=Match.PENDING, updated_at=timezone.now()
             ):
-                play_match.delay_on_commit(match_id)
+                task_send_on_commit(play_match, match_id)
                 requeued += 1
-    return requeued
+    return requeued + resent

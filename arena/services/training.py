@@ -33,10 +33,12 @@ USER_KEYS_FORBIDDEN = {"game", "algorithm", "network", "learn_seats"}
 
 
 def _dispatch(run: TrainingRun) -> None:
+    from arena.dispatch import task_send_on_commit
     from arena.tasks import train_run
 
     TrainingRun.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
-    train_run.delay_on_commit(run.pk)
+    # Never raises: with the broker down the run stays QUEUED and training_runs_reap re-sends it.
+    task_send_on_commit(train_run, run.pk)
 
 
 def training_config_build(*, agent: Agent, config: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +76,11 @@ def training_config_build(*, agent: Agent, config: dict[str, Any]) -> dict[str, 
 def training_run_create(*, user, agent_id: int, config: dict[str, Any]) -> TrainingRun:
     """Queue a training run for an agent the user owns. It continues from the agent's latest
     checkpoints, training `env_steps` more steps."""
+    from arena.ratelimit import rate_hit
+
+    rate_hit(
+        scope="train", ident=str(user.pk), limit=settings.ARENA_RATE_TRAINING, what="training submissions"
+    )
     with transaction.atomic():
         agent = Agent.objects.select_related("game").select_for_update().get(pk=agent_id)
         agent_check_owner(agent=agent, user=user)

@@ -24,6 +24,18 @@ def media_root(settings, tmp_path: Path) -> Path:
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def rate_limits_reset(redis_url: str) -> None:
+    """Fresh rate-limit counters: they are keyed by user id and IP, which repeat from test to test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match="*arena:rl:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user(username="ada", password="correct horse battery staple")

@@ -1,0 +1,41 @@
+"""Sending Celery tasks after a commit without letting a broker outage break the request.
+
+The row is the truth, the message only a wake-up call: a run stays QUEUED and a match PENDING until a
+worker claims it, and the reapers re-send those whose message never arrived. So when the broker is
+down, publishing gives up after a short retry (a request must never hang on it) and logs; the work is
+picked up when the broker is back. Nothing is sent if the transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# About a second in all: enough for a broker that blinks, short enough for an HTTP request.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.4, "interval_max": 0.6}
+
+
+def task_send(task: Any, *args: Any, **kwargs: Any) -> bool:
+    """Publish `task(*args, **kwargs)` now; False (logged) when the broker cannot be reached."""
+    try:
+        task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception as exc:  # kombu OperationalError, redis ConnectionError, OSError: all mean "not sent"
+        logger.warning(
+            "could not send %s%r (%s: %s); the reaper re-sends it when the broker is back",
+            task.name,
+            args,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
+
+
+def task_send_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Publish after the current transaction commits (at once outside one); never raises."""
+    transaction.on_commit(functools.partial(task_send, task, *args, **kwargs))

@@ -1,0 +1,50 @@
+"""Log in with a limit on failed attempts, per IP and username and per IP (counted in Redis)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+
+from arena.ratelimit import RateLimited, client_ip, rate_check, rate_hit
+
+
+class RateLimitedAuthenticationForm(AuthenticationForm):
+    """Refuses before checking the password once an IP+username (or an IP) failed too often."""
+
+    def _limits(self) -> list[tuple[str, str, int]]:
+        ip = client_ip(self.request) if self.request else "unknown"
+        username = (self.data.get("username") or "").strip().lower()[:150]
+        return [
+            ("login", f"{ip}|{username}", settings.ARENA_RATE_LOGIN_FAILURES),
+            ("login-ip", ip, settings.ARENA_RATE_LOGIN_IP_FAILURES),
+        ]
+
+    def clean(self):
+        limits = self._limits()
+        for scope, ident, limit in limits:
+            # Checked before authenticate(): a locked-out guesser learns nothing, right or wrong.
+            rate_check(scope=scope, ident=ident, limit=limit, what="failed logins")
+        try:
+            return super().clean()
+        except ValidationError:
+            for scope, ident, limit in limits:
+                # This failure is reported as a bad password; the next attempt is the one refused.
+                with contextlib.suppress(RateLimited):
+                    rate_hit(scope=scope, ident=ident, limit=limit, what="failed logins")
+            raise
+
+
+class RateLimitedLoginView(LoginView):
+    authentication_form = RateLimitedAuthenticationForm
+
+    def form_invalid(self, form) -> HttpResponse:
+        response = super().form_invalid(form)
+        errors = form.errors.as_data().get("__all__", [])
+        if any(isinstance(error, RateLimited) for error in errors):
+            response.status_code = 429
+        return response
