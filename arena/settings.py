@@ -123,10 +123,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workers, beat and the web process write concurrently: WAL and a busy timeout avoid "database is locked".
+    # synchronous=NORMAL is safe with WAL (a power cut may lose the last commits, never corrupt the
+    # file) and saves a disk sync per commit: every move of a human game is a commit.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", # synchronous=NORMAL is safe with WAL (a power cut may lose the last commits, never corrupt the
-            # file) and saves a disk sync per commit: every move of a human game is a commit.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     # A file, not memory: worker processes started by the tests open the same test database.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
@@ -226,7 +230,9 @@ ARENA_RATE_API_WRITES = env_int("ARENA_RATE_API_WRITES", 60, minimum=1)
 ARENA_RATE_TRAINING = env_int("ARENA_RATE_TRAINING", 10, minimum=1)
 ARENA_RATE_IMPORTS = env_int("ARENA_RATE_IMPORTS", 10, minimum=1)
 # Checkpoint import: the largest weights (or training state) file accepted, and the sidecar's bound.
-ARENA_CHECKPOINT_UPLOAD_MAX_BYTES = env_int("ARENA_CHECKPOINT_UPLOAD_MAX_BYTES", 64 * 1024 * 1024, minimum=1024)
+ARENA_CHECKPOINT_UPLOAD_MAX_BYTES = env_int(
+    "ARENA_CHECKPOINT_UPLOAD_MAX_BYTES", 64 * 1024 * 1024, minimum=1024
+)
 # Checkpoint files with no row (a worker killed between writing and recording) are deleted after this.
 ARENA_ORPHAN_MINUTES = env_int("ARENA_ORPHAN_MINUTES", 60, minimum=1)
 
