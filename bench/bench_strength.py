@@ -6,6 +6,8 @@ Tic-tac-toe target: >= 90% wins vs random and no losses vs perfect minimax, in b
 Each seat is its own run (a seat's opponent is fixed in a Tianshou MARL env); the two seats of a
 game train in parallel processes, one core each. Tic-tac-toe trains against a pool of random and
 minimax (sampled before every collect step): random teaches it to win, minimax to never lose.
+Every seat's final checkpoint is reported, and so is its best checkpoint of the run, picked on 200
+held-out games (early stopping on a validation set; the reported games use other seeds).
 
     .venv/bin/python bench/bench_strength.py [--game tictactoe|connect_four|all] [--scale 1.0]
 """
@@ -109,9 +111,10 @@ def _score(game: str, seat: str, path: str, bot: str, seeds: list[int] = REPORT_
     me, opp = load_agent(path, device="cpu"), make_bot(game, bot, seed=seeds[0])
     agents = {s: (me if s == seat else opp) for s in spec.seats}
     results = play_matches(spec, agents, seeds)
-    w = sum(r.winner == seat for r in results) / len(seeds)
-    d = sum(r.winner is None for r in results) / len(seeds)
-    return w, d, max(0.0, 1 - w - d)
+    n = len(seeds)
+    w = sum(r.winner == seat for r in results)
+    d = sum(r.winner is None for r in results)
+    return w / n, d / n, (n - w - d) / n
 
 
 def _select(game: str, seat: str, directory: str) -> str:

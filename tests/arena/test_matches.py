@@ -141,7 +141,9 @@ def test_failing_player_marks_the_match_failed(user, transactional_db, media_roo
     assert "broken" in match.error
 
 
-def test_a_match_whose_worker_died_is_requeued_and_finished_from_its_stored_moves(user, settings, transactional_db):
+def test_a_match_whose_worker_died_is_requeued_and_finished_from_its_stored_moves(
+    user, settings, transactional_db
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -151,7 +153,9 @@ def test_a_match_whose_worker_died_is_requeued_and_finished_from_its_stored_move
     match = match_create(user=user, game="tictactoe", seats=_bots(), seed=8, dispatch=False)
     # A worker took it, played two moves and died: the row says RUNNING and stops changing.
     Match.objects.filter(pk=match.pk).update(
-        status=Match.RUNNING, moves=[4, 0], seq=3,
+        status=Match.RUNNING,
+        moves=[4, 0],
+        seq=3,
         updated_at=timezone.now() - timedelta(seconds=settings.ARENA_MATCH_STALE_SECONDS + 1),
     )
     assert matches_reap() == 1
