@@ -261,7 +261,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "arena.tasks.reap_stuck_runs",
         "schedule": env_float("ARENA_REAP_SECONDS", 30.0),
     },
-    "demo-match": {"task": "arena.tasks.demo_match_tick", "schedule": 10.0},
+    "demo": {"task": "arena.tasks.demo_tick", "schedule": 5.0},
     "expire-abandoned-games": {"task": "arena.tasks.expire_abandoned_games", "schedule": 60.0},
     "reap-stuck-matches": {"task": "arena.tasks.reap_stuck_matches", "schedule": 60.0},
     "clean-checkpoint-orphans": {"task": "arena.tasks.clean_checkpoint_orphans", "schedule": 3600.0},

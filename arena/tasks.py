@@ -33,8 +33,8 @@ def reap_stuck_runs() -> dict[str, int]:
 
 
 @shared_task
-def demo_match_tick() -> int | None:
-    from arena.services.demo import demo_match_tick as tick
+def demo_tick() -> int | None:
+    from arena.services.demo import demo_tick as tick
 
     match = tick() if settings.ARENA_DEMO else None
     return match.pk if match else None

@@ -3,10 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from arena.views import agents, auth, competitions, matches, pages, play, runs
+from arena.views import agents, auth, competitions, health, matches, pages, play, runs
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
+    path("healthz", health.healthz, name="healthz"),
     path("fragments/runs/", pages.fragment_runs, name="fragment_runs"),
     path("fragments/matches/", pages.fragment_matches, name="fragment_matches"),
     path("games/", pages.game_list, name="game_list"),

@@ -13,5 +13,6 @@ class Command(BaseCommand):
         if not settings.ARENA_DEMO:
             self.stdout.write("ARENA_DEMO is off; nothing seeded.")
             return
-        agent = demo_seed()
-        self.stdout.write(self.style.SUCCESS(f"demo ready: agent {agent.name!r} (id {agent.pk})"))
+        agents = demo_seed()
+        names = ", ".join(agent.name for agent in agents)
+        self.stdout.write(self.style.SUCCESS(f"demo ready: agents {names} training and playing"))
