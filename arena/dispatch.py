@@ -13,9 +13,13 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
+BROKER_DOWN = (OperationalError, RedisConnectionError, RedisTimeoutError, OSError)
 # About a second in all: enough for a broker that blinks, short enough for an HTTP request.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.4, "interval_max": 0.6}
 
@@ -24,7 +28,7 @@ def task_send(task: Any, *args: Any, **kwargs: Any) -> bool:
     """Publish `task(*args, **kwargs)` now; False (logged) when the broker cannot be reached."""
     try:
         task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
-    except Exception as exc:  # kombu OperationalError, redis ConnectionError, OSError: all mean "not sent"
+    except BROKER_DOWN as exc:  # only "not sent": a programming error must still raise
         logger.warning(
             "could not send %s%r (%s: %s); the reaper re-sends it when the broker is back",
             task.name,

@@ -10,10 +10,12 @@ Training stats go to `run-<id>` and `agent-<id>`; dashboard-wide changes go to `
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
@@ -59,29 +61,55 @@ def training_stats_message(
     return {"type": "stats", "run_id": run_id, "agent_id": agent_id, "status": status, "stats": stats}
 
 
+class _Sender:
+    """One event loop in a daemon thread per process, for publishing from sync code.
+
+    `async_to_sync` from a plain thread (a Celery worker, a script) starts a new event loop per call,
+    and channels-redis keeps its connection pool per loop: every move would pay a fresh Redis
+    connection (measured ~30 ms). A long-lived loop keeps one pool for the process.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="arena-live-publisher", daemon=True).start()
+
+    def send(self, group: str, messages: list[dict[str, Any]]) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+
+        async def send_all() -> None:
+            for message in messages:
+                await layer.group_send(group, {"type": "relay", "message": message})
+
+        asyncio.run_coroutine_threadsafe(send_all(), self.loop).result(timeout=PUBLISH_TIMEOUT)
+
+
+_sender: _Sender | None = None
+_sender_lock = threading.Lock()
+PUBLISH_TIMEOUT = 5.0
+
+
+def _get_sender() -> _Sender:
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender.pid != os.getpid():  # a forked child needs a loop of its own
+            _sender = _Sender()
+        return _sender
+
+
 def publish(group: str, message: dict[str, Any]) -> None:
     """Send a message to a group from sync code (a worker or a service). Never raises: a live view
     missing an update is better than a training run or a match failing because Redis blinked."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, {"type": "relay", "message": message})
-    except Exception:  # the stream is best effort; the DB row is the truth and resync recovers
-        logger.warning("could not publish to %s", group, exc_info=True)
+    publish_many(group, [message])
 
 
 def publish_many(group: str, messages: list[dict[str, Any]]) -> None:
-    """Several messages to one group, in order, in one hop to the event loop (a move and its reply)."""
-    layer = get_channel_layer()
-    if layer is None or not messages:
+    """Several messages to one group, in order, in one hop to the publishing loop (a move and its reply)."""
+    if not messages:
         return
-
-    async def send_all() -> None:
-        for message in messages:
-            await layer.group_send(group, {"type": "relay", "message": message})
-
     try:
-        async_to_sync(send_all)()
-    except Exception:  # best effort, as publish
+        _get_sender().send(group, messages)
+    except Exception:  # the stream is best effort; the DB row is the truth and resync recovers
         logger.warning("could not publish to %s", group, exc_info=True)

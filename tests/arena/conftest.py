@@ -93,7 +93,7 @@ def celery_worker(transactional_db) -> Iterator[object]:
 class WorkerProcess:
     """`celery worker` as a child process sharing the test database, so a test can SIGKILL it."""
 
-    def __init__(self, media_root: Path, name: str) -> None:
+    def __init__(self, media_root: Path, name: str, pool: str = "solo") -> None:
         db = settings.DATABASES["default"]["NAME"]
         env = {
             **os.environ,
@@ -113,7 +113,9 @@ class WorkerProcess:
                 "arena",
                 "worker",
                 "-P",
-                "solo",
+                pool,  # prefork (with -c 1) where a test needs time limits: solo does not enforce them
+                "-c",
+                "1",
                 "-Q",
                 "celery,training",
                 "-n",
@@ -153,8 +155,8 @@ def worker_process(transactional_db, media_root: Path) -> Iterator[Callable[[str
     app.control.purge()
     started: list[WorkerProcess] = []
 
-    def start(name: str = "w1") -> WorkerProcess:
-        worker = WorkerProcess(media_root, name)
+    def start(name: str = "w1", pool: str = "solo") -> WorkerProcess:
+        worker = WorkerProcess(media_root, name, pool)
         started.append(worker)
         return worker
 

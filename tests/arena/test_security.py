@@ -55,9 +55,7 @@ def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
 
 # ------------------------------------------------------------------------------------------- logins
 def _login(client: Client, username: str, password: str, ip: str = "10.0.0.1"):
-    return client.post(
-        "/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip
-    )
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
 def test_failed_logins_are_limited_per_ip_and_username(user, settings, db) -> None:
@@ -140,7 +138,8 @@ def test_an_oversized_upload_is_refused_by_its_length_before_parsing(user, setti
     client = Client(HTTP_AUTHORIZATION=f"Token {_token(user)}")
     big = SimpleUploadedFile("w.safetensors", b"\0" * (4 * 1024 * 1024))
     response = client.post(
-        f"/api/agents/{agent.pk}/checkpoints", {"weights": big, "sidecar": SimpleUploadedFile("s.json", b"{}")}
+        f"/api/agents/{agent.pk}/checkpoints",
+        {"weights": big, "sidecar": SimpleUploadedFile("s.json", b"{}")},
     )
     assert response.status_code == 413
     assert not Checkpoint.objects.exists()

@@ -1,0 +1,212 @@
+"""Checkpoint import: a verified upload becomes the next version; every bad one is refused with a
+clear message and leaves nothing behind (no row, no file)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from arena.models import ApiToken, Checkpoint
+from arena.services.agents import agent_create
+from arena.services.checkpoints import checkpoint_import
+from marl.checkpoints import load_agent, save_checkpoint
+from marl.games import get_game
+from marl.nets import build_network
+
+NETWORK = {"kind": "mlp", "hidden": [16]}
+
+
+@pytest.fixture
+def agent(user):
+    return agent_create(owner=user, game="tictactoe", name="imported", network=NETWORK)
+
+
+def _files(tmp_path: Path, *, game: str = "tictactoe", network=NETWORK, seat: str = "player_1", state=False):
+    """A genuine checkpoint written by marl: (weights bytes, sidecar dict, state bytes or None)."""
+    spec = get_game(game)
+    torch.manual_seed(0)
+    net = build_network(network, spec.obs_shape, spec.n_actions)
+    meta = {
+        "game": game,
+        "env_id": spec.env_id,
+        "algorithm": "dqn",
+        "network": network,
+        "agent_id": seat,
+        "env_steps": 1000,
+    }
+    state_dict = {"model": net.state_dict(), "step": 3} if state else None
+    path = save_checkpoint(tmp_path / "src", "cp", weights=net.state_dict(), state=state_dict, meta=meta)
+    state_path = path.with_name("cp.state.safetensors")
+    return (
+        path.read_bytes(),
+        json.loads(path.with_name("cp.json").read_text()),
+        state_path.read_bytes() if state else None,
+    )
+
+
+def _import(user, agent, weights: bytes, sidecar: dict | bytes, state: bytes | None = None) -> Checkpoint:
+    raw = sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode()
+    return checkpoint_import(
+        user=user,
+        agent_id=agent.pk,
+        weights=SimpleUploadedFile("w.safetensors", weights),
+        sidecar=SimpleUploadedFile("w.json", raw),
+        state=SimpleUploadedFile("w.state.safetensors", state) if state is not None else None,
+    )
+
+
+def _nothing_stored(media_root: Path) -> None:
+    assert not Checkpoint.objects.exists()
+    stored = [p for p in media_root.rglob("*") if p.is_file()]
+    assert stored == [], stored
+
+
+def test_a_genuine_checkpoint_is_imported_as_the_next_version(user, agent, tmp_path, media_root, db):
+    weights, sidecar, _ = _files(tmp_path)
+    first = _import(user, agent, weights, sidecar)
+    second = _import(user, agent, weights, sidecar)
+    assert (first.seat, first.version, second.version) == ("player_1", 1, 2)
+    assert second.parent_id == first.pk and first.sha256 == hashlib.sha256(weights).hexdigest()
+    assert first.absolute_path().read_bytes() == weights
+    assert load_agent(first.absolute_path()) is not None  # plays: verified again on load
+    stored = json.loads(first.absolute_path().with_suffix(".json").read_text())
+    assert stored["state_sha256"] is None  # no state came with it, so none is claimed
+    assert not list(media_root.rglob("*.tmp")) and not list((media_root / "tmp").iterdir())
+
+
+def test_a_checkpoint_with_its_training_state_keeps_it(user, agent, tmp_path, db):
+    weights, sidecar, state = _files(tmp_path, state=True)
+    checkpoint = _import(user, agent, weights, sidecar, state)
+    assert checkpoint.absolute_path().with_name(f"{Path(checkpoint.path).stem}.state.safetensors").is_file()
+
+
+def test_the_api_imports_multipart_uploads(user, agent, tmp_path, db):
+    weights, sidecar, _ = _files(tmp_path)
+    client = Client(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(user=user, name='t')[1]}")
+    files = {
+        "weights": SimpleUploadedFile("w.safetensors", weights),
+        "sidecar": SimpleUploadedFile("w.json", json.dumps(sidecar).encode()),
+    }
+    response = client.post(f"/api/agents/{agent.pk}/checkpoints", files)
+    assert response.status_code == 201, response.content
+    assert response.json()["version"] == 1
+    bad = client.post(
+        f"/api/agents/{agent.pk}/checkpoints",
+        {"weights": SimpleUploadedFile("w.safetensors", b"\x80junk"), "sidecar": files["sidecar"]},
+    )
+    assert bad.status_code == 400 and "error" in bad.json()
+
+
+def _rehash(sidecar: dict, weights: bytes) -> dict:
+    """A sidecar vouching for `weights`: the attacker controls both files."""
+    return {**sidecar, "sha256": hashlib.sha256(weights).hexdigest()}
+
+
+def _other_shapes(tmp_path: Path) -> bytes:
+    weights, _, _ = _files(tmp_path / "other", network={"kind": "mlp", "hidden": [8]})
+    return weights
+
+
+def _huge_header() -> bytes:
+    return (2**40).to_bytes(8, "little") + b"{}" + b"\0" * 64
+
+
+def _zip_pickle() -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"w": torch.zeros(2)}, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("wrong_shapes", "needs"),
+        ("huge_header", "exceeds"),
+        ("hash_mismatch", "sha256"),
+        ("pickle", "pickle"),
+        ("torch_zip", "zip archive"),
+        ("truncated", "truncated"),
+        ("unknown_game", "unknown game"),
+        ("other_game", "is for connect_four"),
+        ("other_network", "network differs"),
+        ("absurd_network", "widths"),
+        ("absurd_steps", "env_steps"),
+        ("negative_steps", "env_steps"),
+        ("not_a_seat", "agent_id"),
+        ("other_algorithm", "learns with dqn"),
+        ("not_json", "not valid JSON"),
+        ("json_list", "JSON object"),
+        ("missing_key", "lacks"),
+        ("bad_sha_format", "sha256"),
+    ],
+)
+def test_bad_uploads_are_refused_and_nothing_is_stored(user, agent, tmp_path, media_root, case, message, db):
+    weights, sidecar, _ = _files(tmp_path)
+    if case == "wrong_shapes":
+        weights = _other_shapes(tmp_path)
+        sidecar = _rehash(sidecar, weights)
+    elif case == "huge_header":
+        weights = _huge_header()
+        sidecar = _rehash(sidecar, weights)
+    elif case == "hash_mismatch":
+        weights = weights[:-1] + bytes([weights[-1] ^ 1])
+    elif case == "pickle":
+        weights = pickle.dumps({"w": [1, 2, 3]})
+        sidecar = _rehash(sidecar, weights)
+    elif case == "torch_zip":
+        weights = _zip_pickle()
+        sidecar = _rehash(sidecar, weights)
+    elif case == "truncated":
+        weights = weights[:-16]
+        sidecar = _rehash(sidecar, weights)
+    elif case == "unknown_game":
+        sidecar["game"] = "chess960"
+    elif case == "other_game":
+        weights, sidecar, _ = _files(tmp_path, game="connect_four")
+    elif case == "other_network":
+        sidecar["network"] = {"kind": "mlp", "hidden": [32]}
+    elif case == "absurd_network":
+        sidecar["network"] = {"kind": "mlp", "hidden": [10**9, 10**9]}
+    elif case == "absurd_steps":
+        sidecar["env_steps"] = 10**18
+    elif case == "negative_steps":
+        sidecar["env_steps"] = -1
+    elif case == "not_a_seat":
+        sidecar["agent_id"] = "player_3"
+    elif case == "other_algorithm":
+        sidecar["algorithm"] = "ppo"
+    elif case == "not_json":
+        sidecar = b"\xff{not json"
+    elif case == "json_list":
+        sidecar = b"[1, 2]"
+    elif case == "missing_key":
+        del sidecar["created_at"]
+    elif case == "bad_sha_format":
+        sidecar["sha256"] = "../../etc/passwd"
+    with pytest.raises(ValidationError, match=message) as refused:
+        _import(user, agent, weights, sidecar)
+    assert str(tmp_path) not in str(refused.value)  # messages do not leak server paths
+    _nothing_stored(media_root)
+
+
+def test_a_tampered_training_state_is_refused(user, agent, tmp_path, media_root, db):
+    weights, sidecar, state = _files(tmp_path, state=True)
+    with pytest.raises(ValidationError, match="sha256"):
+        _import(user, agent, weights, sidecar, state[:-1] + bytes([state[-1] ^ 1]))
+    _nothing_stored(media_root)
+
+
+def test_only_the_owner_can_import(other_user, agent, tmp_path, media_root, db):
+    weights, sidecar, _ = _files(tmp_path)
+    with pytest.raises(PermissionDenied):
+        _import(other_user, agent, weights, sidecar)
+    _nothing_stored(media_root)
