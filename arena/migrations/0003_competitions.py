@@ -6,191 +6,468 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('arena', '0002_match_updated_at'),
-        ('django_celery_beat', '0019_alter_periodictasks_options'),
+        ("arena", "0002_match_updated_at"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='League',
+            name="League",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('paused', 'Paused')], default='active', max_length=16)),
-                ('interval_seconds', models.PositiveIntegerField(default=600, help_text='seconds between scheduled ticks')),
-                ('env_steps_per_tick', models.PositiveIntegerField(default=2000, help_text='per member, split over its seats')),
-                ('pool_size', models.PositiveIntegerField(default=5, help_text='newest snapshots kept per member and seat')),
-                ('pool_bots', models.BooleanField(default=True, help_text='reference bots join the training pool')),
-                ('pfsp_mode', models.CharField(choices=[('hard', 'hard: (1-x)^p'), ('even', 'even: x(1-x)'), ('linear', 'linear: 1-x')], default='hard', max_length=8)),
-                ('pfsp_p', models.FloatField(default=2.0)),
-                ('eval_games', models.PositiveIntegerField(default=20, help_text='games per opponent when evaluating')),
-                ('train_overrides', models.JSONField(blank=True, default=dict, help_text='extra TrainConfig keys')),
-                ('tick_count', models.PositiveIntegerField(default=0)),
-                ('lease_owner', models.CharField(blank=True, default='', max_length=128)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('last_tick_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('game', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='leagues', to='arena.game')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leagues', to=settings.AUTH_USER_MODEL)),
-                ('periodic_task', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='django_celery_beat.periodictask')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused")], default="active", max_length=16
+                    ),
+                ),
+                (
+                    "interval_seconds",
+                    models.PositiveIntegerField(default=600, help_text="seconds between scheduled ticks"),
+                ),
+                (
+                    "env_steps_per_tick",
+                    models.PositiveIntegerField(default=2000, help_text="per member, split over its seats"),
+                ),
+                (
+                    "pool_size",
+                    models.PositiveIntegerField(
+                        default=5, help_text="newest snapshots kept per member and seat"
+                    ),
+                ),
+                (
+                    "pool_bots",
+                    models.BooleanField(default=True, help_text="reference bots join the training pool"),
+                ),
+                (
+                    "pfsp_mode",
+                    models.CharField(
+                        choices=[
+                            ("hard", "hard: (1-x)^p"),
+                            ("even", "even: x(1-x)"),
+                            ("linear", "linear: 1-x"),
+                        ],
+                        default="hard",
+                        max_length=8,
+                    ),
+                ),
+                ("pfsp_p", models.FloatField(default=2.0)),
+                (
+                    "eval_games",
+                    models.PositiveIntegerField(default=20, help_text="games per opponent when evaluating"),
+                ),
+                (
+                    "train_overrides",
+                    models.JSONField(blank=True, default=dict, help_text="extra TrainConfig keys"),
+                ),
+                ("tick_count", models.PositiveIntegerField(default=0)),
+                ("lease_owner", models.CharField(blank=True, default="", max_length=128)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("last_tick_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "game",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="leagues", to="arena.game"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="leagues",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "periodic_task",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="django_celery_beat.periodictask",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='LeagueMember',
+            name="LeagueMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='league_memberships', to='arena.agent')),
-                ('league', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='arena.league')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="league_memberships",
+                        to="arena.agent",
+                    ),
+                ),
+                (
+                    "league",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="arena.league",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['league', 'id'],
+                "ordering": ["league", "id"],
             },
         ),
         migrations.AddField(
-            model_name='league',
-            name='members',
-            field=models.ManyToManyField(related_name='leagues', through='arena.LeagueMember', to='arena.agent'),
+            model_name="league",
+            name="members",
+            field=models.ManyToManyField(
+                related_name="leagues", through="arena.LeagueMember", to="arena.agent"
+            ),
         ),
         migrations.CreateModel(
-            name='LeagueSnapshot',
+            name="LeagueSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tick', models.PositiveIntegerField()),
-                ('active', models.BooleanField(default=True)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='league_snapshots', to='arena.checkpoint')),
-                ('league', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='arena.league')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='arena.leaguemember')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tick", models.PositiveIntegerField()),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="league_snapshots",
+                        to="arena.checkpoint",
+                    ),
+                ),
+                (
+                    "league",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshots",
+                        to="arena.league",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshots",
+                        to="arena.leaguemember",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['league', '-tick', 'id'],
+                "ordering": ["league", "-tick", "id"],
             },
         ),
         migrations.CreateModel(
-            name='LeagueTick',
+            name="LeagueTick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='running', max_length=16)),
-                ('worker', models.CharField(blank=True, default='', max_length=128)),
-                ('results', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True, default='')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('league', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ticks', to='arena.league')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                ("worker", models.CharField(blank=True, default="", max_length=128)),
+                ("results", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True, default="")),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "league",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ticks", to="arena.league"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['league', 'number'],
+                "ordering": ["league", "number"],
             },
         ),
         migrations.CreateModel(
-            name='LeagueResult',
+            name="LeagueResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seat', models.CharField(max_length=32)),
-                ('wins', models.PositiveIntegerField(default=0)),
-                ('draws', models.PositiveIntegerField(default=0)),
-                ('losses', models.PositiveIntegerField(default=0)),
-                ('opponent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='arena.player')),
-                ('player', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='arena.player')),
-                ('tick', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='evaluations', to='arena.leaguetick')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seat", models.CharField(max_length=32)),
+                ("wins", models.PositiveIntegerField(default=0)),
+                ("draws", models.PositiveIntegerField(default=0)),
+                ("losses", models.PositiveIntegerField(default=0)),
+                (
+                    "opponent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="arena.player"
+                    ),
+                ),
+                (
+                    "player",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="arena.player"
+                    ),
+                ),
+                (
+                    "tick",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="evaluations",
+                        to="arena.leaguetick",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tick', 'id'],
+                "ordering": ["tick", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Tournament',
+            name="Tournament",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('format', models.CharField(choices=[('round_robin', 'Round robin'), ('swiss', 'Swiss'), ('knockout', 'Knockout'), ('gauntlet', 'Gauntlet')], max_length=16)),
-                ('games_per_pair', models.PositiveIntegerField(default=2, help_text='games per pairing, seats alternating')),
-                ('rounds', models.PositiveIntegerField(blank=True, help_text='Swiss rounds; the others derive it', null=True)),
-                ('batch_size', models.PositiveIntegerField(default=1)),
-                ('max_attempts', models.PositiveIntegerField(default=3, help_text='tries per match before it counts as failed')),
-                ('seed', models.BigIntegerField(default=0)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('finished', 'Finished'), ('cancelled', 'Cancelled')], db_index=True, default='pending', max_length=16)),
-                ('table', models.JSONField(blank=True, default=dict, help_text='final standings and Bradley-Terry scores')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tournaments', to=settings.AUTH_USER_MODEL)),
-                ('game', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tournaments', to='arena.game')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("round_robin", "Round robin"),
+                            ("swiss", "Swiss"),
+                            ("knockout", "Knockout"),
+                            ("gauntlet", "Gauntlet"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "games_per_pair",
+                    models.PositiveIntegerField(default=2, help_text="games per pairing, seats alternating"),
+                ),
+                (
+                    "rounds",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Swiss rounds; the others derive it", null=True
+                    ),
+                ),
+                ("batch_size", models.PositiveIntegerField(default=1)),
+                (
+                    "max_attempts",
+                    models.PositiveIntegerField(
+                        default=3, help_text="tries per match before it counts as failed"
+                    ),
+                ),
+                ("seed", models.BigIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("finished", "Finished"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "table",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="final standings and Bradley-Terry scores"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tournaments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "game",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tournaments",
+                        to="arena.game",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='TournamentEntry',
+            name="TournamentEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seed', models.PositiveIntegerField()),
-                ('player', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tournament_entries', to='arena.player')),
-                ('tournament', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='arena.tournament')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seed", models.PositiveIntegerField()),
+                (
+                    "player",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tournament_entries",
+                        to="arena.player",
+                    ),
+                ),
+                (
+                    "tournament",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="entries",
+                        to="arena.tournament",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tournament', 'seed'],
+                "ordering": ["tournament", "seed"],
             },
         ),
         migrations.AddField(
-            model_name='tournament',
-            name='participants',
-            field=models.ManyToManyField(related_name='tournaments', through='arena.TournamentEntry', to='arena.player'),
+            model_name="tournament",
+            name="participants",
+            field=models.ManyToManyField(
+                related_name="tournaments", through="arena.TournamentEntry", to="arena.player"
+            ),
         ),
         migrations.CreateModel(
-            name='TournamentRound',
+            name="TournamentRound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('running', 'Running'), ('complete', 'Complete')], default='running', max_length=16)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('tournament', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='round_set', to='arena.tournament')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("complete", "Complete")],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "tournament",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="round_set",
+                        to="arena.tournament",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tournament', 'number'],
+                "ordering": ["tournament", "number"],
             },
         ),
         migrations.CreateModel(
-            name='TournamentMatch',
+            name="TournamentMatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('match', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='tournament_match', to='arena.match')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tournament_matches', to='arena.tournamentround')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "match",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tournament_match",
+                        to="arena.match",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tournament_matches",
+                        to="arena.tournamentround",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['round', 'match'],
+                "ordering": ["round", "match"],
             },
         ),
         migrations.AddConstraint(
-            model_name='leaguemember',
-            constraint=models.UniqueConstraint(fields=('league', 'agent'), name='league_member_unique'),
+            model_name="leaguemember",
+            constraint=models.UniqueConstraint(fields=("league", "agent"), name="league_member_unique"),
         ),
         migrations.AddConstraint(
-            model_name='leaguesnapshot',
-            constraint=models.UniqueConstraint(fields=('league', 'checkpoint'), name='league_snapshot_unique'),
+            model_name="leaguesnapshot",
+            constraint=models.UniqueConstraint(
+                fields=("league", "checkpoint"), name="league_snapshot_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='leaguetick',
-            constraint=models.UniqueConstraint(fields=('league', 'number'), name='league_tick_unique'),
+            model_name="leaguetick",
+            constraint=models.UniqueConstraint(fields=("league", "number"), name="league_tick_unique"),
         ),
         migrations.AddConstraint(
-            model_name='tournamententry',
-            constraint=models.UniqueConstraint(fields=('tournament', 'player'), name='tournament_entry_unique_player'),
+            model_name="tournamententry",
+            constraint=models.UniqueConstraint(
+                fields=("tournament", "player"), name="tournament_entry_unique_player"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tournamententry',
-            constraint=models.UniqueConstraint(fields=('tournament', 'seed'), name='tournament_entry_unique_seed'),
+            model_name="tournamententry",
+            constraint=models.UniqueConstraint(
+                fields=("tournament", "seed"), name="tournament_entry_unique_seed"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tournamentround',
-            constraint=models.UniqueConstraint(fields=('tournament', 'number'), name='tournament_round_unique'),
+            model_name="tournamentround",
+            constraint=models.UniqueConstraint(
+                fields=("tournament", "number"), name="tournament_round_unique"
+            ),
         ),
     ]

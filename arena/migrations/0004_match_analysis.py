@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('arena', '0003_competitions'),
+        ("arena", "0003_competitions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='match',
-            name='analysis',
+            model_name="match",
+            name="analysis",
             field=models.JSONField(blank=True, default=list),
         ),
     ]
