@@ -1,7 +1,8 @@
 """Live stream latency: moves published from a worker process reach spectators over real WebSockets.
 
 One ASGI process (daphne) serves every spectator; a separate publisher process plays the worker's part,
-sending numbered move events through the Redis channel layer exactly as `arena.services.matches` does.
+sending numbered move events with `arena.live.publish` through the Redis channel layer, exactly as
+`arena.services.matches` does in a Celery worker.
 Each event carries its send time; spectators record when it arrives. Printed per scenario: deliveries/s,
 latency p50/p99/max, and whether anything was lost or reordered.
 
@@ -58,34 +59,33 @@ def create_matches(count: int) -> list[int]:
     return ids
 
 
-async def publisher(ids: list[int], rate: float, seconds: float) -> None:
-    """The worker's side: each game publishes `rate` numbered events per second for `seconds`."""
-    from channels.layers import get_channel_layer
-
+def publisher(ids: list[int], rate: float, seconds: float) -> None:
+    """The worker's side: each game publishes `rate` numbered events per second for `seconds`, through
+    `arena.live.publish` from plain sync code, exactly as a match task does."""
     from arena import live
 
-    layer = get_channel_layer()
     moves = int(rate * seconds)
-
-    async def game(match_id: int, offset: float) -> None:
-        await asyncio.sleep(offset)  # spread games over the first interval, like real workers
-        start = time.monotonic()
-        for seq in range(1, moves + 1):
-            delay = start + (seq - 1) / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            event = live.match_event(
-                match_id=match_id,
-                seq=seq,
-                kind="move",
-                ply=seq,
-                seat="player_1",
-                action=seq % 9,
-                sent_at=time.time(),
-            )
-            await layer.group_send(live.match_group(match_id), {"type": "relay", "message": event})
-
-    await asyncio.gather(*(game(m, i / len(ids) / rate) for i, m in enumerate(ids)))
+    # Games start spread over the first interval, like real workers; (due time, game index, seq).
+    start = time.monotonic()
+    schedule = sorted(
+        (start + i / len(ids) / rate + (seq - 1) / rate, i, seq)
+        for i in range(len(ids))
+        for seq in range(1, moves + 1)
+    )
+    for due, i, seq in schedule:
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        event = live.match_event(
+            match_id=ids[i],
+            seq=seq,
+            kind="move",
+            ply=seq,
+            seat="player_1",
+            action=seq % 9,
+            sent_at=time.time(),
+        )
+        live.publish(live.match_group(ids[i]), event)
 
 
 async def spectator(
@@ -194,7 +194,7 @@ def main() -> None:
 
         sys.path.insert(0, str(ROOT))
         django.setup()
-        asyncio.run(publisher([int(i) for i in args.publish.split(",")], args.rate, args.seconds))
+        publisher([int(i) for i in args.publish.split(",")], args.rate, args.seconds)
         return
 
     work = _arena_env.setup("live", redis_db=9)

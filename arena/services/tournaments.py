@@ -260,18 +260,19 @@ def _round_open(
 
 def _dispatch(tournament: Tournament, matches: list[tuple[int, tuple[str, str]]]) -> None:
     """Queue matches after commit: one live task each, or batches of one pairing-and-seating each."""
+    from arena.dispatch import task_send_on_commit
     from arena.tasks import play_match, tournament_play_batch
 
     if tournament.batch_size <= 1:
         for match_id, _ in matches:
-            play_match.delay_on_commit(match_id)
+            task_send_on_commit(play_match, match_id)
         return
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for match_id, plan in matches:
         groups[plan].append(match_id)
     for ids in groups.values():
         for i in range(0, len(ids), tournament.batch_size):
-            tournament_play_batch.delay_on_commit(ids[i : i + tournament.batch_size])
+            task_send_on_commit(tournament_play_batch, ids[i : i + tournament.batch_size])
 
 
 def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> TournamentRound | None:

@@ -73,6 +73,23 @@ def training_config_build(*, agent: Agent, config: dict[str, Any]) -> dict[str, 
     return parsed.to_dict()
 
 
+def _check_resumable(checkpoints) -> None:
+    """Training continues from full training state; an imported checkpoint may carry weights only."""
+    from marl.checkpoints import read_meta
+    from marl.errors import MarlError
+
+    for checkpoint in checkpoints:
+        try:
+            has_state = bool(read_meta(checkpoint.absolute_path()).get("state_sha256"))
+        except MarlError as exc:
+            raise ValidationError(f"cannot continue from {checkpoint}: {exc}") from None
+        if not has_state:
+            raise ValidationError(
+                f"{checkpoint} has no training state (it was imported with weights only); "
+                "import it with its .state.safetensors file to continue training from it"
+            )
+
+
 def training_run_create(*, user, agent_id: int, config: dict[str, Any]) -> TrainingRun:
     """Queue a training run for an agent the user owns. It continues from the agent's latest
     checkpoints, training `env_steps` more steps."""
@@ -91,6 +108,7 @@ def training_run_create(*, user, agent_id: int, config: dict[str, Any]) -> Train
             )
         full = training_config_build(agent=agent, config=config)
         start = {cp.seat: cp for cp in agent.latest_checkpoints()}
+        _check_resumable(start.values())
         base_steps = max((cp.env_steps for cp in start.values()), default=0)
         requested = full["env_steps"]
         full["env_steps"] = base_steps + requested

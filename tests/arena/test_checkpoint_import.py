@@ -210,3 +210,14 @@ def test_only_the_owner_can_import(other_user, agent, tmp_path, media_root, db):
     with pytest.raises(PermissionDenied):
         _import(other_user, agent, weights, sidecar)
     _nothing_stored(media_root)
+
+
+def test_training_cannot_continue_from_a_weights_only_import(user, agent, tmp_path, db):
+    from arena.models import TrainingRun
+    from arena.services.training import training_run_create
+
+    weights, sidecar, _ = _files(tmp_path)
+    _import(user, agent, weights, sidecar)
+    with pytest.raises(ValidationError, match="no training state"):
+        training_run_create(user=user, agent_id=agent.pk, config={"env_steps": 100})
+    assert not TrainingRun.objects.exists()
