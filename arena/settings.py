@@ -180,7 +180,10 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis's
+            # blocking BZPOPMIN: under load the read timed out and the consumer died (close 1011).
+            # The health check re-validates pooled connections, so a Redis restart costs no failed send.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "health_check_interval": 15}],
             "prefix": os.environ.get("ARENA_CHANNEL_PREFIX", "arena"),
             "capacity": 1000,
             "expiry": 30,

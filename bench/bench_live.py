@@ -114,8 +114,8 @@ async def spectator(
             if message["seq"] != last + 1:
                 out["out_of_order"] += 1
             last = message["seq"]
-    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
-        pass
+    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError) as exc:
+        out["errors"].append(f"{type(exc).__name__}: {exc} after seq {last}")
     finally:
         out["lost"] += expected - last
         await sock.close()
@@ -124,7 +124,7 @@ async def spectator(
 async def scenario(port: int, games: int, watchers: int, rate: float, seconds: float) -> dict:
     ids = await asyncio.to_thread(create_matches, games)
     expected = int(rate * seconds)
-    out = {"ready": 0, "failed_connects": 0, "latencies": [], "lost": 0, "out_of_order": 0}
+    out = {"ready": 0, "failed_connects": 0, "latencies": [], "lost": 0, "out_of_order": 0, "errors": []}
     arrivals = asyncio.Semaphore(50)
     deadline = time.monotonic() + 120 + seconds  # every socket is given up after this: the run stops itself
     tasks = [
@@ -203,7 +203,7 @@ def main() -> None:
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "arena.asgi:application"],
         cwd=ROOT,
         env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
+        stdout=(work / "daphne.log").open("w"),  # kept: the run prints where
         stderr=subprocess.STDOUT,
     )
     try:
