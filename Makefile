@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-browser run test test-marl test-arena test-e2e lint format \
-	bench bench-strength bench-train bench-match bench-live bench-play redis-stop clean distclean
+	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament redis-stop clean distclean
 
 help: ## List the targets
 	@echo "Arena make targets (PY=$(PY), VENV=$(VENV)):"
@@ -66,7 +66,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-strength bench-train bench-match bench-live ## Run every benchmark
+bench: bench-train bench-match bench-live bench-play bench-tournament bench-strength bench-league ## Run every benchmark (about 45 minutes)
 
 bench-strength: install ## Strength of trained agents against the reference bots
 	$(PYTHON) bench/bench_strength.py
