@@ -112,7 +112,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temp file in the same directory, fsync it, rename over ``path``, fsync the directory."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -309,14 +309,14 @@ def save_checkpoint(
 
     flat_weights = {k: v.detach().cpu().contiguous().clone() for k, v in weights.items()}
     w_bytes = st_save(flat_weights, metadata={"format": str(FORMAT), "kind": "weights"})
-    _atomic_write(w_path, w_bytes)
+    atomic_write(w_path, w_bytes)
     state_sha = None
     if state is not None:
         tensors, skeleton = flatten_state(state)
         s_bytes = st_save(
             tensors, metadata={"format": str(FORMAT), "kind": "state", "skeleton": json.dumps(skeleton)}
         )
-        _atomic_write(s_path, s_bytes)
+        atomic_write(s_path, s_bytes)
         state_sha = _sha256(s_bytes)
     else:
         s_path.unlink(missing_ok=True)
@@ -334,7 +334,7 @@ def save_checkpoint(
     }
     extra = {k: v for k, v in meta.items() if k not in sidecar and k not in _SIDECAR_TYPES}
     sidecar.update(extra)  # e.g. parent_sha256; readers ignore keys they do not know
-    _atomic_write(j_path, json.dumps(sidecar, indent=2, sort_keys=True).encode())
+    atomic_write(j_path, json.dumps(sidecar, indent=2, sort_keys=True).encode())
     return w_path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 import uuid
@@ -146,20 +145,6 @@ def _import_check_meta(*, agent: Agent, meta: Any) -> str:
     return seat
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder (named like marl's, so the orphan cleaner knows it), fsync, rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state: Any = None) -> Checkpoint:
     """Add an uploaded checkpoint (safetensors weights + JSON sidecar, optionally the training state)
     to an agent the user owns, as the next version of its seat.
@@ -171,7 +156,7 @@ def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state:
     """
     from arena.ratelimit import rate_hit
     from arena.services.agents import agent_check_owner
-    from marl.checkpoints import MAX_SIDECAR_BYTES, load_checkpoint, read_meta
+    from marl.checkpoints import MAX_SIDECAR_BYTES, atomic_write, load_checkpoint, read_meta
     from marl.errors import MarlError
 
     agent = Agent.objects.select_related("game").get(pk=agent_id)
@@ -213,10 +198,10 @@ def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state:
     w_path = directory / f"{name}.safetensors"
     written = [w_path, directory / f"{name}.state.safetensors", directory / f"{name}.json"]
     try:
-        _write_atomic(w_path, w_bytes)
+        atomic_write(w_path, w_bytes)
         if s_bytes is not None:
-            _write_atomic(written[1], s_bytes)
-        _write_atomic(written[2], json.dumps(meta, indent=2, sort_keys=True).encode())
+            atomic_write(written[1], s_bytes)
+        atomic_write(written[2], json.dumps(meta, indent=2, sort_keys=True).encode())
         checkpoint = _row_create(
             agent=agent,
             seat=seat,
