@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-browser run test test-marl test-arena test-e2e lint format \
-	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament redis-stop clean distclean
+	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament \
+	bench-worker-memory bench-load redis-stop clean distclean
 
 help: ## List the targets
 	@echo "Arena make targets (PY=$(PY), VENV=$(VENV)):"
@@ -66,7 +67,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-train bench-match bench-live bench-play bench-tournament bench-strength bench-league ## Run every benchmark (about 45 minutes)
+bench: bench-train bench-match bench-live bench-play bench-tournament bench-strength bench-league bench-worker-memory bench-load ## Run every benchmark (about an hour)
 
 bench-strength: install ## Strength of trained agents against the reference bots
 	$(PYTHON) bench/bench_strength.py
@@ -88,6 +89,12 @@ bench-tournament: install ## 1,000 matches through Celery end to end vs in one p
 
 bench-play: install ## 50 simulated people play connect four vs a checkpoint over WebSockets: reply latency
 	$(PYTHON) bench/bench_play.py
+
+bench-worker-memory: install ## Worker RSS over 50 training runs: MAX_TASKS (default 20) per child vs never recycled
+	$(PYTHON) bench/bench_worker_memory.py --max-tasks-per-child $(or $(MAX_TASKS),20) 0
+
+bench-load: install ## 500 spectators + 50 people + training + matches at once, then a reconnect storm
+	$(PYTHON) bench/bench_load.py
 
 redis-stop: ## Stop embedded Redis servers left running (by `make run` or an interrupted test run)
 	@if [ -x $(PYTHON) ]; then \

@@ -159,21 +159,21 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
             raise PlayError("game_over", f"the game is {match.status}")
         if ply != len(match.moves):
             raise PlayError("stale_ply", f"ply {ply} is stale: the game is at ply {len(match.moves)}")
-        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
-        if state.to_move != seat:
-            raise PlayError("not_your_turn", f"it is {state.to_move}'s turn")
-        try:
-            action = state.spec.move_from_json(state.env, move)
-            state.apply(action)
-        except IllegalMoveError as exc:
-            raise PlayError("illegal_move", str(exc)) from None
-        match.moves = list(state.moves)
-        match.seq += 1
-        events = [_move_event(match, state, seat, action)]
-        if state.done:
-            events.append(_finish(match, state))
-        else:
-            events += _agents_reply(match, state)
+        with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:  # env reused after
+            if state.to_move != seat:
+                raise PlayError("not_your_turn", f"it is {state.to_move}'s turn")
+            try:
+                action = state.spec.move_from_json(state.env, move)
+                state.apply(action)
+            except IllegalMoveError as exc:
+                raise PlayError("illegal_move", str(exc)) from None
+            match.moves = list(state.moves)
+            match.seq += 1
+            events = [_move_event(match, state, seat, action)]
+            if state.done:
+                events.append(_finish(match, state))
+            else:
+                events += _agents_reply(match, state)
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     return events

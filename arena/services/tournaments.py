@@ -42,9 +42,9 @@ from arena.services.players import player_from_spec
 
 logger = logging.getLogger(__name__)
 
-RECORDED = (Match.FINISHED, Match.FAILED)
 MAX_GAMES_PER_PAIR = 1000
 MAX_PARTICIPANTS = 64
+RECORDED = (Match.FINISHED, Match.FAILED)  # what a round page counts as played
 
 
 def _int_in(name: str, value: Any, lo: int, hi: int) -> int:
@@ -283,14 +283,14 @@ def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> Tourname
     if tournament is None or tournament.status != Tournament.RUNNING:
         return None
     current = tournament.round_set.filter(status=TournamentRound.RUNNING).order_by("-number").first()
-    if current is None or _unrecorded(current):  # cheap read first: most callers stop here
+    if current is None or _unrecorded(current, tournament.max_attempts):  # cheap read first
         return None
     with transaction.atomic():
         if not TournamentRound.objects.filter(pk=current.pk, status=TournamentRound.RUNNING).update(
             status=TournamentRound.COMPLETE, completed_at=timezone.now()
         ):
             return None  # another caller advanced it
-        if _unrecorded(current):  # a retry re-queued a match between our read and our claim
+        if _unrecorded(current, tournament.max_attempts):  # a retry re-queued one meanwhile
             transaction.set_rollback(True)
             return None
         current.status = TournamentRound.COMPLETE
@@ -311,8 +311,16 @@ def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> Tourname
     return result
 
 
-def _unrecorded(rnd: TournamentRound) -> int:
-    return Match.objects.filter(tournament_match__round=rnd).exclude(status__in=RECORDED).count()
+def _unrecorded(rnd: TournamentRound, max_attempts: int) -> int:
+    """Matches of the round still to come. A failed match with tries left counts: it is about to be
+    retried, and closing the round in that instant (before the retry is queued) would record a
+    failure that was never final."""
+    return (
+        Match.objects.filter(tournament_match__round=rnd)
+        .exclude(status=Match.FINISHED)
+        .exclude(status=Match.FAILED, attempts__gte=max_attempts)
+        .count()
+    )
 
 
 def tournament_match_recorded(*, match_id: int, dispatch: bool = True) -> None:

@@ -113,7 +113,7 @@ def test_a_dead_lease_is_taken_over_and_the_reaper_requeues_it(agent, user, sett
 def test_killed_worker_leaves_a_run_that_is_resumed_without_gaps(worker_process, agent, user, settings):
     settings.ARENA_LEASE_SECONDS = 4
     settings.ARENA_HEARTBEAT_SECONDS = 0.5
-    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY, "env_steps": 10_000})
+    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY, "env_steps": 4_000})
     first = worker_process("first")
     wait_until(
         lambda: Checkpoint.objects.filter(training_run=run).count() >= 2,
@@ -133,7 +133,7 @@ def test_killed_worker_leaves_a_run_that_is_resumed_without_gaps(worker_process,
     )
     wait_until(
         lambda: _refresh(run).status not in TrainingRun.ACTIVE,
-        timeout=240,
+        timeout=480,
         message=f"the resumed run to finish (log: {second.log})",
     )
     assert run.status == TrainingRun.COMPLETED, run.error
