@@ -15,6 +15,7 @@ urlpatterns = [
     path("agents/new/", agents.agent_create, name="agent_create"),
     path("agents/<int:pk>/", agents.agent_detail, name="agent_detail"),
     path("agents/<int:pk>/delete/", agents.agent_delete, name="agent_delete"),
+    path("agents/<int:pk>/import/", agents.checkpoint_upload, name="checkpoint_upload"),
     path("agents/<int:pk>/train/", runs.run_create, name="run_create"),
     re_path(
         r"^checkpoints/(?P<pk>[0-9]+)/download/(?P<part>weights|sidecar)/$",

@@ -17,6 +17,7 @@ from arena.forms import AgentForm, RunForm
 from arena.models import Agent, Checkpoint
 from arena.services.agents import agent_create as agent_create_service
 from arena.services.agents import agent_delete as agent_delete_service
+from arena.services.checkpoints import checkpoint_import
 
 
 @require_GET
@@ -71,6 +72,34 @@ def agent_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(agent)
     messages.success(request, f"Agent {agent.name} deleted.")
     return redirect("dashboard")
+
+
+@require_POST
+@login_required
+def checkpoint_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Import a checkpoint from the agent page; every check is the import service's."""
+    agent = get_object_or_404(Agent, pk=pk)
+    limit = 2 * settings.ARENA_CHECKPOINT_UPLOAD_MAX_BYTES + 2 * 1024 * 1024
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:  # before anything parses (or spools) it
+        messages.error(request, f"upload over {limit} bytes")
+        return redirect(agent)
+    weights, sidecar = request.FILES.get("weights"), request.FILES.get("sidecar")
+    if weights is None or sidecar is None:
+        messages.error(request, "choose the weights (.safetensors) and the sidecar (.json)")
+        return redirect(agent)
+    try:
+        checkpoint = checkpoint_import(  # PermissionDenied -> 403
+            user=request.user,
+            agent_id=agent.pk,
+            weights=weights,
+            sidecar=sidecar,
+            state=request.FILES.get("state"),
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, f"Imported {checkpoint}.")
+    return redirect(agent)
 
 
 @require_GET

@@ -221,3 +221,25 @@ def test_training_cannot_continue_from_a_weights_only_import(user, agent, tmp_pa
     with pytest.raises(ValidationError, match="no training state"):
         training_run_create(user=user, agent_id=agent.pk, config={"env_steps": 100})
     assert not TrainingRun.objects.exists()
+
+
+def test_the_agent_page_imports_for_its_owner_only(user, other_user, agent, tmp_path, client, db):
+    weights, sidecar, _ = _files(tmp_path)
+
+    def upload():
+        return client.post(
+            f"/agents/{agent.pk}/import/",
+            {
+                "weights": SimpleUploadedFile("w.safetensors", weights),
+                "sidecar": SimpleUploadedFile("w.json", json.dumps(sidecar).encode()),
+            },
+        )
+
+    client.force_login(other_user)
+    assert upload().status_code == 403
+    assert not Checkpoint.objects.exists()
+    client.force_login(user)
+    response = upload()
+    assert response.status_code == 302 and Checkpoint.objects.filter(agent=agent, version=1).exists()
+    page = client.get(f"/agents/{agent.pk}/").content.decode()
+    assert "Import a checkpoint" in page and "Imported" in page
