@@ -183,7 +183,17 @@ CHANNEL_LAYERS = {
             # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis's
             # blocking BZPOPMIN: under load the read timed out and the consumer died (close 1011).
             # The health check re-validates pooled connections, so a Redis restart costs no failed send.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "health_check_interval": 15}],
+            # redis-py 8's async pool holds at most 100 connections and then raises at once: in a
+            # reconnect storm (bench/bench_load.py, 500 sockets) group_add failed and sockets closed 1011.
+            # Connections open only on demand, so a higher ceiling costs nothing while idle.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 30,
+                    "health_check_interval": 15,
+                    "max_connections": 1000,
+                }
+            ],
             "prefix": os.environ.get("ARENA_CHANNEL_PREFIX", "arena"),
             "capacity": 1000,
             "expiry": 30,
