@@ -1,7 +1,7 @@
 """Tianshou 2.0.1 glue for ``marl.train``: adapters, frozen opponents and the four defect workarounds.
 
 Each workaround for a Tianshou 2.0.1 multi-agent defect lives here, once, marked ``DEFECT n``
-(see /work/shared/notes/tianshou-marl.md):
+(measured in the project's shared notes on Tianshou's MARL layer):
 
 1. sub-policies never enter training mode        -> ``TrainingFlagPolicy``
 2. the loser never receives its -1               -> DQN: ``n_step`` a multiple of the seat count
