@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -74,3 +76,37 @@ def random_checkpoints(user, game: str, count: int, hidden: list[int] | None = N
             )
         )
     return out
+
+
+def start_worker(
+    *,
+    name: str,
+    concurrency: int = 1,
+    queues: str = "celery,training",
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """A real `celery worker` (prefork, as `make run` starts it) for the throwaway Arena, in its own
+    session so `stop_worker` takes its pool children with it. Output goes to `log`, else nowhere."""
+    out = log.open("w") if log is not None else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "arena", "worker", "-P", "prefork", "-c", str(concurrency)]
+        + ["-Q", queues, "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_worker(process: subprocess.Popen, grace: float = 30.0) -> None:
+    """SIGTERM the worker's process group (warm shutdown), SIGKILL if it does not go within `grace`."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)

@@ -23,7 +23,6 @@ import asyncio
 import base64
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -68,28 +67,16 @@ def start_daphne(port: int, log: Path) -> subprocess.Popen:
     )
 
 
-def stop(process: subprocess.Popen, group: bool = False) -> None:
-    """SIGTERM (the whole group for the worker), SIGKILL after 20 s."""
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the web server, SIGKILL after 20 s."""
     if process.poll() is not None:
         return
-    (os.killpg if group else os.kill)(process.pid, signal.SIGTERM)
+    process.terminate()
     try:
         process.wait(20)
     except subprocess.TimeoutExpired:
-        (os.killpg if group else os.kill)(process.pid, signal.SIGKILL)
+        process.kill()
         process.wait(10)
-
-
-def start_worker(log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "arena", "worker", "-P", "prefork", "-c", "2"]
-        + ["-Q", "celery,training", "-n", "load@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its pool children go with it
-    )
 
 
 def background_work(matches: int):
@@ -375,7 +362,9 @@ def main() -> None:
     from arena.celery import app
 
     app.control.purge()
-    worker = start_worker(work / "worker.log")  # starts now: torch's import overlaps the set-up below
+    worker = _arena_env.start_worker(
+        name="load", concurrency=2, log=work / "worker.log"
+    )  # starts now: torch's import overlaps the set-up below
     port = free_port()
     server = [start_daphne(port, work / "daphne.log")]
     try:
@@ -394,7 +383,7 @@ def main() -> None:
         print(f"  worker: {background_status(run_id, match_ids)}")
     finally:
         stop(server[0])
-        stop(worker, group=True)
+        _arena_env.stop_worker(worker, grace=20)
         app.control.purge()
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,34 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _arena_env  # noqa: E402
-
-
-def start_worker(concurrency: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "arena",
-            "worker",
-            "-c",
-            str(concurrency),
-            "-Q",
-            "celery",
-            "-n",
-            f"bench-{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "WARNING",
-        ],
-        cwd=_arena_env.ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
 
 
 def run_tournament(user, participants: list[str], games_per_pair: int, batch_size: int) -> tuple[float, int]:
@@ -112,7 +83,7 @@ def main() -> int:
     specs = [f"checkpoint:{cp.pk}" for cp in checkpoints]
     games_per_pair = max(1, args.matches // 10)
     app.control.purge()
-    worker = start_worker(args.workers)
+    worker = _arena_env.start_worker(name=f"bench-{os.getpid()}", concurrency=args.workers, queues="celery")
     try:
         deadline = time.monotonic() + 60
         while not app.control.ping(timeout=0.5):
@@ -126,8 +97,7 @@ def main() -> int:
         if args.per_match:
             per_match = run_tournament(user, specs[:2], args.per_match, 1)
     finally:
-        os.killpg(worker.pid, 15)
-        worker.wait(30)
+        _arena_env.stop_worker(worker)
     local_s, local_n = in_process(checkpoints, games_per_pair)
     celery_rate, local_rate = celery_n / celery_s, local_n / local_s
     print(

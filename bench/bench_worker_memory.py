@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,36 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = {"env_steps": 256, "steps_per_epoch": 128, "num_envs": 2, "eval_games": 2}
 NO_RECYCLING = 10**9  # settings refuse 0 (minimum 1): a limit no run reaches means "never recycle"
 MB = 1024 * 1024
-
-
-def start_worker(work: Path, max_tasks: int) -> tuple[subprocess.Popen, Path]:
-    """`celery worker` as in production (prefork, -c 1), in its own session so the tree can be stopped."""
-    log = work / f"worker-{max_tasks}.log"
-    env = {**os.environ, "CELERY_WORKER_MAX_TASKS_PER_CHILD": str(max_tasks or NO_RECYCLING)}
-    env["PYTHONUNBUFFERED"] = "1"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "arena", "worker", "-P", "prefork", "-c", "1"]
-        + ["-Q", "celery,training", "-n", f"mem{max_tasks}@%h", "--without-gossip", "--without-mingle"]
-        + ["-l", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return process, log
-
-
-def stop_worker(process: subprocess.Popen) -> None:
-    """SIGTERM the worker's process group (warm shutdown), SIGKILL if it does not go in 30 s."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 def rss(pid: int) -> tuple[int | None, float, float]:
@@ -92,7 +60,12 @@ def one_setting(work: Path, user, max_tasks: int, runs: int, run_timeout: float)
     from arena.services.training import training_run_create
 
     app.control.purge()
-    process, log = start_worker(work, max_tasks)
+    log = work / f"worker-{max_tasks}.log"
+    process = _arena_env.start_worker(
+        name=f"mem{max_tasks}",
+        log=log,
+        env={"CELERY_WORKER_MAX_TASKS_PER_CHILD": str(max_tasks or NO_RECYCLING)},
+    )
     label = "no recycling" if max_tasks == 0 else f"max-tasks-per-child {max_tasks}"
     print(f"\n== {label} (worker pid {process.pid}, log {log})")
     print(
@@ -127,7 +100,7 @@ def one_setting(work: Path, user, max_tasks: int, runs: int, run_timeout: float)
                 flush=True,
             )
     finally:
-        stop_worker(process)
+        _arena_env.stop_worker(process)
     return {"label": label, "rows": rows}
 
 
