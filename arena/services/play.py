@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -71,15 +69,15 @@ def _agent_for(player: Player, seed: int):
 
 
 def _check_rate(user) -> None:
-    """At most ARENA_MOVES_PER_SECOND moves per user per second (a counter in Redis per second)."""
-    key = f"play-rate:{user.pk}:{int(time.time())}"
-    count = cache.get_or_set(key, 0, timeout=2)
-    if count >= settings.ARENA_MOVES_PER_SECOND:
-        raise PlayError("rate_limited", "too many moves; slow down")
+    """At most ARENA_MOVES_PER_SECOND moves per user per second (the shared Redis rate limiter)."""
+    from arena.ratelimit import RateLimited, rate_hit
+
     try:
-        cache.incr(key)
-    except ValueError:  # expired between get and incr
-        cache.set(key, 1, timeout=2)
+        rate_hit(
+            scope="move", ident=str(user.pk), limit=settings.ARENA_MOVES_PER_SECOND, window=1, what="moves"
+        )
+    except RateLimited:
+        raise PlayError("rate_limited", "too many moves; slow down") from None
 
 
 def human_game_create(

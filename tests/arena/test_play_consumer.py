@@ -210,14 +210,16 @@ async def test_unknown_game_is_closed_with_4404(user):
 
 
 async def test_rate_limited_moves_change_nothing(user, game, settings):
+    import hashlib
     import time
 
     from django.core.cache import cache
 
     settings.ARENA_MOVES_PER_SECOND = 1
     now = int(time.time())
+    digest = hashlib.sha256(str(user.pk).encode()).hexdigest()[:32]  # arena.ratelimit's key for a user
     for second in range(now, now + 3):  # this second's budget (and the next ones') already spent
-        await database_sync_to_async(cache.set)(f"play-rate:{user.pk}:{second}", 1, timeout=5)
+        await database_sync_to_async(cache.set)(f"arena:rl:move:{digest}:{second}", 1, timeout=5)
     await _refused(user, game.pk, _move(0, 4), "rate_limited")
 
 
