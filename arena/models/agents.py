@@ -57,10 +57,15 @@ class Agent(models.Model):
 
     def latest_checkpoints(self) -> list[Checkpoint]:
         """The newest checkpoint of each seat (agent_id)."""
-        latest: dict[str, Checkpoint] = {}
-        for checkpoint in self.checkpoints.order_by("seat", "-version"):
-            latest.setdefault(checkpoint.seat, checkpoint)
-        return list(latest.values())
+        return list(newest_per_seat(self.checkpoints.all()).values())
+
+
+def newest_per_seat(checkpoints: models.QuerySet) -> dict[str, Checkpoint]:
+    """The highest version of each seat in `checkpoints` (one agent's, or one run's)."""
+    latest: dict[str, Checkpoint] = {}
+    for checkpoint in checkpoints.order_by("seat", "-version"):
+        latest.setdefault(checkpoint.seat, checkpoint)
+    return latest
 
 
 class Checkpoint(models.Model):

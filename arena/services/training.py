@@ -212,9 +212,9 @@ class _Heartbeat(threading.Thread):
 
 def _resume_paths(run: TrainingRun) -> dict[str, str]:
     """The newest checkpoint per agent_id written by this run, else the ones the run started from."""
-    latest: dict[str, Any] = {}
-    for checkpoint in run.checkpoints.order_by("seat", "-version"):
-        latest.setdefault(checkpoint.seat, checkpoint)
+    from arena.models.agents import newest_per_seat
+
+    latest = newest_per_seat(run.checkpoints.all())
     if not latest:
         from arena.models import Checkpoint
 
