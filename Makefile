@@ -5,12 +5,14 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
-# Reinstall only when requirements.txt changes (or the venv is new).
+# Reinstall only when a requirements file changes (or the venv is new): requirements.txt is what
+# the arena runs on, requirements-dev.txt adds the test and lint tools.
 STAMP := $(VENV)/.requirements.stamp
+DEV_STAMP := $(VENV)/.requirements-dev.stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-browser run test test-marl test-arena test-e2e lint format \
+.PHONY: help install install-dev install-browser run test test-marl test-arena test-launcher test-e2e lint format \
 	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament \
 	bench-worker-memory bench-load redis-stop clean distclean
 
@@ -26,7 +28,13 @@ $(STAMP): requirements.txt | $(PYTHON)
 	$(PYTHON) -m pip install -r requirements.txt
 	@touch $@
 
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PYTHON)
+	$(PYTHON) -m pip install -r requirements-dev.txt
+	@touch $(STAMP) $@
+
 install: $(STAMP) ## Create the venv and install requirements.txt (again only when it changes)
+
+install-dev: $(DEV_STAMP) ## Also the test and lint tools of requirements-dev.txt (again when either file changes)
 
 install-browser: ## Debian chromium + chromium-driver for the browser tests (apt-get, as root)
 	@if [ -x /usr/bin/chromium ]; then \
@@ -42,28 +50,31 @@ install-browser: ## Debian chromium + chromium-driver for the browser tests (apt
 		echo "  The browser tests (tests/e2e) need it; the rest of the suite does not."; \
 	fi
 
-run: install ## Start Redis (if needed), migrate, seed the demo, then web + worker + beat
-	$(PYTHON) -m arena.run
+run: install ## Start Redis (if needed), migrate, seed the demo, then the Procfile's web + worker + beat
+	$(PYTHON) -m launcher
 
-test: install install-browser ## Django checks, migrations up to date, the whole test suite
+test: install-dev install-browser ## Django checks, migrations up to date, the whole test suite
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
-test-marl: install ## Tests of the game and learning core
+test-marl: install-dev ## Tests of the game and learning core
 	$(BIN)/pytest tests/marl $(PYTEST_ARGS)
 
-test-arena: install ## Tests of the Django side
+test-arena: install-dev ## Tests of the Django side
 	$(BIN)/pytest tests/arena $(PYTEST_ARGS)
 
-test-e2e: install install-browser ## Browser tests (headless chromium)
+test-launcher: install-dev ## Tests of the local launcher (make run, the embedded Redis)
+	$(BIN)/pytest tests/launcher $(PYTEST_ARGS)
+
+test-e2e: install-dev install-browser ## Browser tests (headless chromium)
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-lint: install ## ruff check + ruff format --check
+lint: install-dev ## ruff check + ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install ## Apply ruff's fixes and formatting
+format: install-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -98,8 +109,8 @@ bench-load: install ## 500 spectators + 50 people + training + matches at once, 
 
 redis-stop: ## Stop embedded Redis servers left running (by `make run` or an interrupted test run)
 	@if [ -x $(PYTHON) ]; then \
-		$(PYTHON) -m arena.redis_server stop --data-dir var/redis; \
-		$(PYTHON) -m arena.redis_server stop --data-dir var/redis-test; \
+		$(PYTHON) -m launcher.redis_server stop --data-dir var/redis; \
+		$(PYTHON) -m launcher.redis_server stop --data-dir var/redis-test; \
 	fi
 
 clean: redis-stop ## Remove caches and embedded Redis files (keeps the database, media and the venv)

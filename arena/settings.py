@@ -170,7 +170,7 @@ MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ARENA_UPLOAD_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
-# Redis: broker, channel layer and cache. `python -m arena.run` and the test suite resolve it (local
+# Redis: broker, channel layer and cache. `make run` (the launcher) and the test suite resolve it (local
 # server, else an embedded one) and export REDIS_URL before this module is read.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from arena.redis_server import redact, setup_test_redis, teardown_test_redis
+from launcher.redis_urls import redact
+from launcher.testing import setup_test_redis, teardown_test_redis
 
 setup_test_redis(os.environ)
 

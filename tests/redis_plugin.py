@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from arena.redis_server import redact, setup_test_redis, teardown_test_redis
+from launcher.redis_urls import redact
+from launcher.testing import setup_test_redis, teardown_test_redis
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from arena.redis_server import _free_port, find_redis_server
+from launcher.redis_server import find_redis_server, free_port
 
 
 def _binary() -> str:
@@ -25,7 +25,7 @@ class PrivateRedis:
     """A throwaway redis-server on a free loopback port; no persistence, so a restart loses everything."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port("127.0.0.1")
+        self.port = free_port("127.0.0.1")
         self.workdir = workdir
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None

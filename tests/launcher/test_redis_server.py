@@ -1,4 +1,4 @@
-"""arena.redis_server: URL checks and a real embedded redis-server started, pinged, reused and stopped.
+"""launcher.redis_server and launcher.redis_urls: URL checks and a real embedded redis-server started, pinged, reused and stopped.
 
 No Django here: these run under `pytest -p no:django` as well.
 """
@@ -15,18 +15,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from arena.redis_server import (
+from launcher.redis_server import (
     EmbeddedRedis,
     find_redis_server,
-    ping,
     read_running,
-    redact,
     resolve_redis,
     resolve_redis_url,
     stop_embedded,
-    validate_redis_url,
-    with_db,
 )
+from launcher.redis_urls import ping, redact, validate_redis_url, with_db
 
 
 def _dead_url() -> str:
@@ -140,7 +137,7 @@ def test_context_manager_and_stop_by_pidfile(tmp_path: Path) -> None:
         assert first_url is not None and ping(first_url)
     assert server.url is None and not ping(first_url, timeout=0.3)
 
-    # `python -m arena.redis_server stop` stops a server another process started.
+    # `python -m launcher.redis_server stop` stops a server another process started.
     other = EmbeddedRedis(tmp_path / "b")
     url = other.start()
     assert stop_embedded(tmp_path / "b") is True

