@@ -32,6 +32,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -173,8 +174,8 @@ def announce_when_up(
     url: str, events: multiprocessing.queues.Queue, done: threading.Event, with_redis: bool
 ) -> None:
     """Put the URL on honcho's output once ``url`` answers (run in a thread while honcho loops)."""
-    deadline = datetime.datetime.now() + datetime.timedelta(seconds=WEB_READY_TIMEOUT_S)
-    while not done.is_set() and datetime.datetime.now() < deadline:
+    deadline = time.monotonic() + WEB_READY_TIMEOUT_S
+    while not done.is_set() and time.monotonic() < deadline:
         if http_answers(url, timeout=1.0):
             stops = "web, worker, beat" + (" and Redis" if with_redis else "")
             for text in ("=" * 60, f"Arena is up: {url}", f"Ctrl-C stops {stops}", "=" * 60):
