@@ -36,7 +36,7 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run_form": RunForm(),
         "socket": f"/ws/agents/{agent.pk}/",
     }
-    return render(request, "arena/agent_detail.html", context)
+    return render(request, "arena/agents/detail.html", context)
 
 
 @login_required
@@ -58,7 +58,7 @@ def agent_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Agent {agent.name} created. Train it below.")
             return redirect(agent)
-    return render(request, "arena/agent_form.html", {"form": form})
+    return render(request, "arena/agents/form.html", {"form": form})
 
 
 @require_POST

@@ -1,4 +1,5 @@
-"""Fixtures for the Django side: users, a real Celery worker (in a thread or a subprocess), waiting."""
+"""Fixtures for the Django side: users and an agent (from `tests/factories.py`), a real Celery worker (in
+a thread or a subprocess), waiting, and a browser's session cookie."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
+
+from tests.arena._faults import PrivateRedis
+from tests.factories import AgentFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,19 +42,47 @@ def rate_limits_reset(redis_url: str) -> None:
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user(username="ada", password="correct horse battery staple")
+def user():
+    return UserFactory(username="ada")
 
 
 @pytest.fixture
-def other_user(django_user_model):
-    return django_user_model.objects.create_user(username="bob", password="correct horse battery staple")
+def other_user():
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def agent(user):
+    """Ada's tic-tac-toe agent, learning both seats with a small network."""
+    return AgentFactory(owner=user, name="learner")
 
 
 @pytest.fixture
 def user_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own, to stop and restart under the app (see `_faults.app_on`)."""
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    """The `cookie` header of a logged-in browser: AuthMiddlewareStack reads `sessionid` from it."""
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+def refreshed(row):
+    """`row` reloaded from the database, for polling a status in `wait_until`."""
+    row.refresh_from_db()
+    return row
 
 
 def wait_until(
