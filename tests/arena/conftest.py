@@ -3,11 +3,13 @@ a thread or a subprocess), waiting, and a browser's session cookie."""
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,12 +44,12 @@ def rate_limits_reset(redis_url: str) -> None:
 
 
 @pytest.fixture
-def user():
+def user(db):
     return UserFactory(username="ada")
 
 
 @pytest.fixture
-def other_user():
+def other_user(db):
     return UserFactory(username="bob")
 
 
@@ -61,6 +63,16 @@ def agent(user):
 def user_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def private_channel_layer(settings) -> str:
+    """A channel prefix of our own: group names (`match-1`) repeat across test sessions sharing Redis."""
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    prefix = f"arena-test-{uuid.uuid4().hex[:10]}"
+    layers["default"]["CONFIG"]["prefix"] = prefix
+    settings.CHANNEL_LAYERS = layers
+    return prefix
 
 
 @pytest.fixture

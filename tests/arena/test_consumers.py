@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import json
-import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,32 +12,15 @@ from channels.testing import WebsocketCommunicator
 from arena import live
 from arena.asgi import application
 from arena.models import Match, TrainingRun, TrainingStat
-from arena.services.agents import agent_create
-from arena.services.matches import match_create
+from tests.factories import MatchFactory, TrainingRunFactory
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def private_channel_layer(settings) -> str:
-    """A channel prefix of our own: group names (`match-1`) repeat across test sessions sharing Redis."""
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    prefix = f"arena-test-{uuid.uuid4().hex[:10]}"
-    layers["default"]["CONFIG"]["prefix"] = prefix
-    settings.CHANNEL_LAYERS = layers
-    return prefix
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("private_channel_layer")]
 
 
 @pytest.fixture
 def match() -> Match:
-    return match_create(
-        user=None,
-        game="tictactoe",
-        seats={"player_1": "bot:minimax", "player_2": "bot:random"},
-        seed=7,
-        dispatch=False,
-    )
+    return MatchFactory(seed=7)
 
 
 async def _connect(path: str) -> tuple[WebsocketCommunicator, dict]:
@@ -148,13 +129,8 @@ async def test_unknown_ids_are_closed_with_4404(path):
 
 @database_sync_to_async
 def _run_with_history(user) -> TrainingRun:
-    agent = agent_create(owner=user, game="tictactoe", name="learner")
-    run = TrainingRun.objects.create(
-        agent=agent,
-        config={"env_steps": 300},
-        status=TrainingRun.RUNNING,
-        env_steps_done=200,
-        env_steps_total=300,
+    run = TrainingRunFactory(
+        agent__owner=user, status=TrainingRun.RUNNING, env_steps_done=200, env_steps_total=300
     )
     for steps, mean in ((100, -0.5), (200, 0.1)):
         TrainingStat.objects.create(run=run, env_steps=steps, data={"env_steps": steps, "mean_return": mean})

@@ -4,15 +4,12 @@ with a code and leaves the stored game exactly as it was."""
 
 from __future__ import annotations
 
-import copy
 import json
-import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -20,6 +17,7 @@ from hypothesis import strategies as st
 from arena.asgi import application
 from arena.models import Match
 from arena.services.play import human_game_create, human_game_resign
+from tests.arena.conftest import session_cookie
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 CODES = {
@@ -36,21 +34,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def private_channel_layer(settings) -> None:
-    """A channel prefix of our own (group names repeat across sessions sharing Redis), and no rate limit
-    in the way: the per-second counters are keyed by user id, which repeats across tests."""
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    layers["default"]["CONFIG"]["prefix"] = f"arena-test-{uuid.uuid4().hex[:10]}"
-    settings.CHANNEL_LAYERS = layers
+def no_play_limits(settings, private_channel_layer) -> None:
+    """No rate limit in the way: the per-second counters are keyed by user id, which repeats across tests."""
     settings.ARENA_MOVES_PER_SECOND = 10_000
     settings.ARENA_MAX_OPEN_GAMES = 1_000
-
-
-def _cookie(user) -> tuple[bytes, bytes]:
-    """A real session, as the browser has it: AuthMiddlewareStack reads `sessionid` from the cookie."""
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
 def _stored(match_id: int) -> tuple:
@@ -59,7 +46,7 @@ def _stored(match_id: int) -> tuple:
 
 
 async def _connect(path: str, user=None) -> tuple[WebsocketCommunicator, dict]:
-    headers = [ORIGIN] + ([await database_sync_to_async(_cookie)(user)] if user is not None else [])
+    headers = [ORIGIN] + ([await database_sync_to_async(session_cookie)(user)] if user is not None else [])
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     assert connected
@@ -202,7 +189,7 @@ async def test_anonymous_sockets_are_closed_with_4401(game):
 
 
 async def test_unknown_game_is_closed_with_4404(user):
-    headers = [ORIGIN, await database_sync_to_async(_cookie)(user)]
+    headers = [ORIGIN, await database_sync_to_async(session_cookie)(user)]
     communicator = WebsocketCommunicator(application, "/ws/play/999999/", headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     assert connected
