@@ -7,23 +7,10 @@ from typing import Any
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from arena.models import Agent, Checkpoint, Match, Rating, TrainingRun, TrainingStat
+from arena.serializers import run_json
 
 # A curve needs a few hundred points at most; older points are thinned out rather than all sent.
 HISTORY_LIMIT = 1000
-
-
-def run_json(run: TrainingRun) -> dict[str, Any]:
-    """A run's status and progress as the browser shows it."""
-    return {
-        "id": run.pk,
-        "agent_id": run.agent_id,
-        "status": run.status,
-        "env_steps_done": run.env_steps_done,
-        "env_steps_total": run.env_steps_total,
-        "progress": run.progress,
-        "error": run.error,
-        "cancel_requested": run.cancel_requested,
-    }
 
 
 def _history(stats: QuerySet[TrainingStat]) -> list[dict[str, Any]]:
