@@ -3,7 +3,19 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from arena.views import agents, auth, dashboard, games, health, leagues, matches, play, tournaments, training
+from arena.views import (
+    agents,
+    auth,
+    checkpoints,
+    dashboard,
+    games,
+    health,
+    leagues,
+    matches,
+    play,
+    tournaments,
+    training,
+)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -15,11 +27,11 @@ urlpatterns = [
     path("agents/new/", agents.agent_create, name="agent_create"),
     path("agents/<int:pk>/", agents.agent_detail, name="agent_detail"),
     path("agents/<int:pk>/delete/", agents.agent_delete, name="agent_delete"),
-    path("agents/<int:pk>/import/", agents.checkpoint_upload, name="checkpoint_upload"),
+    path("agents/<int:pk>/import/", checkpoints.checkpoint_upload, name="checkpoint_upload"),
     path("agents/<int:pk>/train/", training.run_create, name="run_create"),
     re_path(
         r"^checkpoints/(?P<pk>[0-9]+)/download/(?P<part>weights|sidecar)/$",
-        agents.checkpoint_download,
+        checkpoints.checkpoint_download,
         name="checkpoint_download",
     ),
     path("runs/<int:pk>/", training.run_detail, name="run_detail"),

@@ -1,5 +1,5 @@
-"""Checkpoint import: a verified upload becomes the next version; every bad one is refused with a
-clear message and leaves nothing behind (no row, no file)."""
+"""Checkpoint files: a verified upload becomes the next version; every bad one is refused with a clear
+message and leaves nothing behind (no row, no file); downloads are named and stay inside MEDIA_ROOT."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ import torch
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
 from arena.models import ApiToken, Checkpoint
 from marl.checkpoints import load_agent
-from tests.factories import checkpoint_files, checkpoint_uploaded
+from tests.factories import CheckpointFactory, checkpoint_files, checkpoint_uploaded
 
 
 def _nothing_stored(media_root: Path) -> None:
@@ -168,7 +169,7 @@ def test_only_the_owner_can_import(other_user, agent, tmp_path, media_root, db):
     _nothing_stored(media_root)
 
 
-def test_training_cannot_continue_from_a_weights_onlycheckpoint_uploaded(user, agent, tmp_path, db):
+def test_training_cannot_continue_from_a_weights_only_import(user, agent, tmp_path, db):
     from arena.models import TrainingRun
     from arena.services.training import training_run_create
 
@@ -199,3 +200,21 @@ def test_the_agent_page_imports_for_its_owner_only(user, other_user, agent, tmp_
     assert response.status_code == 302 and Checkpoint.objects.filter(agent=agent, version=1).exists()
     page = client.get(f"/agents/{agent.pk}/").content.decode()
     assert "Import a checkpoint" in page and "Imported" in page
+
+
+def test_checkpoint_downloads_have_proper_names(client, agent, db):
+    checkpoint = CheckpointFactory(agent=agent)
+    weights = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "weights"]))
+    assert weights.status_code == 200
+    assert b"".join(weights.streaming_content) == checkpoint.absolute_path().read_bytes()
+    assert 'filename="learner-player_1-v1.safetensors"' in weights["Content-Disposition"]
+    sidecar = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "sidecar"]))
+    assert json.loads(b"".join(sidecar.streaming_content))["sha256"] == checkpoint.sha256
+    assert 'filename="learner-player_1-v1.json"' in sidecar["Content-Disposition"]
+    assert client.get(f"/checkpoints/{checkpoint.pk}/download/other/").status_code == 404
+
+
+def test_checkpoint_paths_cannot_leave_media_root(client, agent, db):
+    checkpoint = CheckpointFactory(agent=agent)
+    Checkpoint.objects.filter(pk=checkpoint.pk).update(path="../../etc/passwd")
+    assert client.get(reverse("checkpoint_download", args=[checkpoint.pk, "weights"])).status_code == 404

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -79,22 +77,6 @@ def test_unknown_ids_are_404(client):
         "/checkpoints/999999/download/weights/",
     ]:
         assert client.get(url).status_code == 404, url
-
-
-def test_checkpoint_downloads_have_proper_names(client, checkpoint):
-    weights = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "weights"]))
-    assert weights.status_code == 200
-    assert b"".join(weights.streaming_content) == checkpoint.absolute_path().read_bytes()
-    assert 'filename="learner-player_1-v1.safetensors"' in weights["Content-Disposition"]
-    sidecar = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "sidecar"]))
-    assert json.loads(b"".join(sidecar.streaming_content))["sha256"] == checkpoint.sha256
-    assert 'filename="learner-player_1-v1.json"' in sidecar["Content-Disposition"]
-    assert client.get(f"/checkpoints/{checkpoint.pk}/download/other/").status_code == 404
-
-
-def test_checkpoint_paths_cannot_leave_media_root(client, checkpoint):
-    Checkpoint.objects.filter(pk=checkpoint.pk).update(path="../../etc/passwd")
-    assert client.get(reverse("checkpoint_download", args=[checkpoint.pk, "weights"])).status_code == 404
 
 
 def test_anonymous_posts_redirect_to_login(client, agent, run):
