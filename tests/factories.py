@@ -24,6 +24,8 @@ PASSWORD = "correct horse battery staple"
 # Small enough that a training test takes seconds; the app's default network is larger.
 SMALL_NETWORK = {"kind": "mlp", "hidden": [16]}
 BOTS = {"player_1": "bot:minimax", "player_2": "bot:random"}
+# A training run of seconds: three epochs of 200 steps, a short evaluation.
+TINY_TRAINING = {"env_steps": 600, "steps_per_epoch": 200, "num_envs": 2, "eval_games": 4, "seed": 1}
 # League ticks that train in seconds: few envs, small batches and buffer.
 TINY_LEAGUE_TRAINING = {"num_envs": 2, "batch_size": 16, "step_per_collect": 16, "buffer_size": 500}
 

@@ -91,6 +91,26 @@ def session_cookie(user) -> tuple[bytes, bytes]:
     return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
+SAME_ORIGIN = (b"origin", b"http://127.0.0.1")  # what a page of the site sends with its socket
+
+
+async def socket_open(path: str, user=None) -> tuple[object, dict]:
+    """A WebSocket to the real ASGI stack from a page of the site (signed in as `user` if given), and
+    the first message it gets: the snapshot."""
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from arena.asgi import application
+
+    headers = [SAME_ORIGIN] + (
+        [await database_sync_to_async(session_cookie)(user)] if user is not None else []
+    )
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator, await communicator.receive_json_from(timeout=5)
+
+
 def refreshed(row):
     """`row` reloaded from the database, for polling a status in `wait_until`."""
     row.refresh_from_db()

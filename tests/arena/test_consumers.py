@@ -12,22 +12,15 @@ from channels.testing import WebsocketCommunicator
 from arena import live
 from arena.asgi import application
 from arena.models import Match, TrainingRun, TrainingStat
+from tests.arena.conftest import SAME_ORIGIN, socket_open
 from tests.factories import MatchFactory, TrainingRunFactory
 
-ORIGIN = [(b"origin", b"http://127.0.0.1")]
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("private_channel_layer")]
 
 
 @pytest.fixture
 def match() -> Match:
     return MatchFactory(seed=7)
-
-
-async def _connect(path: str) -> tuple[WebsocketCommunicator, dict]:
-    communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return communicator, await communicator.receive_json_from(timeout=5)
 
 
 @database_sync_to_async
@@ -57,7 +50,7 @@ def _play_two_moves(match_id: int) -> list[dict]:
 
 
 async def test_snapshot_on_connect_equals_the_db(match):
-    communicator, snapshot = await _connect(f"/ws/matches/{match.pk}/")
+    communicator, snapshot = await socket_open(f"/ws/matches/{match.pk}/")
     assert snapshot == await _db_snapshot(match.pk)
     assert snapshot["type"] == "snapshot" and snapshot["seq"] == 0
     assert snapshot["match"]["state"]["board"] == [[0, 0, 0]] * 3
@@ -65,7 +58,7 @@ async def test_snapshot_on_connect_equals_the_db(match):
 
 
 async def test_published_events_arrive_in_order_and_resync_matches_the_db(match):
-    communicator, _ = await _connect(f"/ws/matches/{match.pk}/")
+    communicator, _ = await socket_open(f"/ws/matches/{match.pk}/")
     published = await _play_two_moves(match.pk)
     received = [await communicator.receive_json_from(timeout=5) for _ in published]
     assert received == published
@@ -90,7 +83,7 @@ async def test_published_events_arrive_in_order_and_resync_matches_the_db(match)
     ],
 )
 async def test_bad_frames_get_an_error_and_the_socket_stays_usable(match, frame, fragment):
-    communicator, _ = await _connect(f"/ws/matches/{match.pk}/")
+    communicator, _ = await socket_open(f"/ws/matches/{match.pk}/")
     await communicator.send_to(text_data=frame)
     error = await communicator.receive_json_from(timeout=5)
     assert error["type"] == "error" and fragment in error["error"]
@@ -104,7 +97,7 @@ async def test_bad_frames_get_an_error_and_the_socket_stays_usable(match, frame,
 
 
 async def test_binary_frames_are_refused(match):
-    communicator, _ = await _connect(f"/ws/matches/{match.pk}/")
+    communicator, _ = await socket_open(f"/ws/matches/{match.pk}/")
     await communicator.send_to(bytes_data=b"\x00\x01")
     assert (await communicator.receive_json_from(timeout=5))["type"] == "error"
     await communicator.disconnect()
@@ -120,7 +113,7 @@ async def test_a_foreign_origin_is_refused(match):
 
 @pytest.mark.parametrize("path", ["/ws/matches/999999/", "/ws/runs/999999/", "/ws/agents/999999/"])
 async def test_unknown_ids_are_closed_with_4404(path):
-    communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
+    communicator = WebsocketCommunicator(application, path, headers=[SAME_ORIGIN])
     connected, _ = await communicator.connect(timeout=5)
     assert connected  # accepted first, so the browser sees the close code and stops reconnecting
     closed = await communicator.receive_output(timeout=5)
@@ -140,7 +133,7 @@ def _run_with_history(user) -> TrainingRun:
 async def test_training_sockets_send_history_then_relay_stats(user):
     run = await _run_with_history(user)
     for path in (f"/ws/runs/{run.pk}/", f"/ws/agents/{run.agent_id}/"):
-        communicator, snapshot = await _connect(path)
+        communicator, snapshot = await socket_open(path)
         assert snapshot["type"] == "snapshot"
         assert [(p["env_steps"], p["mean_return"]) for p in snapshot["history"]] == [(100, -0.5), (200, 0.1)]
         if "run" in snapshot:
@@ -163,7 +156,7 @@ async def test_training_sockets_send_history_then_relay_stats(user):
 
 
 async def test_dashboard_relays_change_notices():
-    communicator, snapshot = await _connect("/ws/dashboard/")
+    communicator, snapshot = await socket_open("/ws/dashboard/")
     assert snapshot == {"type": "snapshot"}
     await sync_to_async(live.publish)(live.DASHBOARD_GROUP, {"type": "runs_changed"})
     assert await communicator.receive_json_from(timeout=5) == {"type": "runs_changed"}

@@ -25,9 +25,14 @@ from arena.services.matches import match_create, match_play, matches_reap
 from arena.services.training import training_run_create, training_runs_reap
 from tests.arena._faults import app_on
 from tests.arena.conftest import ROOT, refreshed, wait_until
-from tests.factories import AgentFactory, CheckpointFactory, checkpoint_files, checkpoint_uploaded
+from tests.factories import (
+    TINY_TRAINING,
+    AgentFactory,
+    CheckpointFactory,
+    checkpoint_files,
+    checkpoint_uploaded,
+)
 
-TINY = {"env_steps": 600, "steps_per_epoch": 200, "num_envs": 2, "eval_games": 4, "seed": 1}
 BOTS = {"player_1": "bot:random", "player_2": "bot:random"}
 
 
@@ -52,7 +57,7 @@ def test_a_run_delivered_twice_at_once_trains_once(worker_process, agent, user, 
     settings.ARENA_HEARTBEAT_SECONDS = 0.5
     workers = [worker_process("dup1"), worker_process("dup2")]
     wait_until(lambda: all(_ready(w) for w in workers), timeout=60, message="both workers ready")
-    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY, "env_steps": 3000})
+    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY_TRAINING, "env_steps": 3000})
     from arena.tasks import train_run
 
     assert task_send(train_run, run.pk)  # the broker hands the same run out a second time
@@ -163,7 +168,7 @@ def test_broker_down_requests_succeed_and_the_reapers_dispatch_when_it_returns(
         private_redis.stop()
         started = time.monotonic()
         response = client.post(
-            "/api/runs", {"agent": agent.pk, "config": TINY}, content_type="application/json"
+            "/api/runs", {"agent": agent.pk, "config": TINY_TRAINING}, content_type="application/json"
         )
         match_response = client.post(
             "/api/matches", {"game": "tictactoe", "seats": BOTS, "seed": 5}, content_type="application/json"
@@ -192,12 +197,12 @@ def test_a_rolled_back_transaction_dispatches_nothing(private_redis, agent, user
     redis_client = private_redis.client()
     with app_on(private_redis.url, settings):
         with pytest.raises(RuntimeError), transaction.atomic():
-            training_run_create(user=user, agent_id=agent.pk, config=TINY)
+            training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
             match_create(user=user, game="tictactoe", seats=BOTS)
             raise RuntimeError("the request failed after creating them")
         assert not TrainingRun.objects.exists() and not Match.objects.exists()
         assert redis_client.llen("training") == 0 and redis_client.llen("celery") == 0
-        training_run_create(user=user, agent_id=agent.pk, config=TINY)
+        training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
         match_create(user=user, game="tictactoe", seats=BOTS)
         assert redis_client.llen("training") == 1 and redis_client.llen("celery") == 1
 
@@ -273,7 +278,7 @@ def test_the_soft_time_limit_ends_a_run_timed_out_and_it_resumes(
     monkeypatch.setattr(train_run, "time_limit", 310)
     monkeypatch.setattr(train_run, "_exec_options", None)  # Celery caches the options of the first send
     worker = worker_process("soft", pool="prefork")  # as in production: solo enforces no time limits
-    quick = {**TINY, "env_steps": 500_000, "steps_per_epoch": 50, "num_envs": 1, "eval_games": 2}
+    quick = {**TINY_TRAINING, "env_steps": 500_000, "steps_per_epoch": 50, "num_envs": 1, "eval_games": 2}
     run = training_run_create(user=user, agent_id=agent.pk, config=quick)
     wait_until(
         lambda: refreshed(run).status not in TrainingRun.ACTIVE, timeout=120, message=f"limit ({worker.log})"
@@ -288,7 +293,7 @@ def test_the_soft_time_limit_ends_a_run_timed_out_and_it_resumes(
     monkeypatch.setattr(train_run, "_exec_options", None)
     worker_process("resume")
     settings.ARENA_MAX_RUNS_PER_USER = 5
-    again = training_run_create(user=user, agent_id=agent.pk, config=TINY)
+    again = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     wait_until(
         lambda: refreshed(again).status not in TrainingRun.ACTIVE, timeout=180, message="the resumed run"
     )

@@ -15,17 +15,16 @@ from arena.services.training import (
     training_runs_reap,
 )
 from tests.arena.conftest import refreshed, wait_until
-
-TINY = {"env_steps": 600, "steps_per_epoch": 200, "num_envs": 2, "eval_games": 4, "seed": 1}
+from tests.factories import TINY_TRAINING
 
 
 def test_run_trains_end_to_end_and_stores_checkpoints_per_seat(celery_worker, agent, user, media_root: Path):
-    run = training_run_create(user=user, agent_id=agent.pk, config=TINY)
+    run = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     wait_until(
         lambda: refreshed(run).status not in TrainingRun.ACTIVE, timeout=180, message="the run to finish"
     )
     assert run.status == TrainingRun.COMPLETED, run.error
-    assert run.env_steps_done >= TINY["env_steps"]
+    assert run.env_steps_done >= TINY_TRAINING["env_steps"]
     seats = set(agent.game.seats)
     assert set(Checkpoint.objects.filter(agent=agent).values_list("seat", flat=True)) == seats
     for checkpoint in Checkpoint.objects.filter(agent=agent):
@@ -43,11 +42,11 @@ def test_run_trains_end_to_end_and_stores_checkpoints_per_seat(celery_worker, ag
 
 
 def test_a_second_run_continues_from_the_latest_checkpoints(celery_worker, agent, user):
-    first = training_run_create(user=user, agent_id=agent.pk, config=TINY)
+    first = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     wait_until(lambda: refreshed(first).status == TrainingRun.COMPLETED, timeout=180, message="first run")
     base = max(c.env_steps for c in agent.latest_checkpoints())
-    second = training_run_create(user=user, agent_id=agent.pk, config=TINY)
-    assert second.env_steps_total == base + TINY["env_steps"]
+    second = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
+    assert second.env_steps_total == base + TINY_TRAINING["env_steps"]
     wait_until(lambda: refreshed(second).status not in TrainingRun.ACTIVE, timeout=180, message="second run")
     assert second.status == TrainingRun.COMPLETED, second.error
     newest = {c.seat: c for c in agent.latest_checkpoints()}
@@ -60,7 +59,7 @@ def test_a_second_run_continues_from_the_latest_checkpoints(celery_worker, agent
 
 
 def test_cancel_stops_a_running_run_at_an_epoch_boundary(celery_worker, agent, user):
-    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY, "env_steps": 200_000})
+    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY_TRAINING, "env_steps": 200_000})
     wait_until(
         lambda: Checkpoint.objects.filter(training_run=run).exists(), timeout=120, message="a checkpoint"
     )
@@ -71,14 +70,14 @@ def test_cancel_stops_a_running_run_at_an_epoch_boundary(celery_worker, agent, u
 
 
 def test_cancelling_a_queued_run_means_it_never_trains(agent, user, transactional_db):
-    run = training_run_create(user=user, agent_id=agent.pk, config=TINY)
+    run = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     training_run_cancel(user=user, run_id=run.pk)
     assert refreshed(run).status == TrainingRun.CANCELLED
     assert training_run_claim(run_id=run.pk, worker="late-delivery") is None
 
 
 def test_a_second_copy_exits_while_the_lease_is_alive(agent, user, transactional_db):
-    run = training_run_create(user=user, agent_id=agent.pk, config=TINY)
+    run = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     assert training_run_claim(run_id=run.pk, worker="first") is not None
     assert training_run_claim(run_id=run.pk, worker="second") is None
     assert refreshed(run).lease_owner == "first"
@@ -89,7 +88,7 @@ def test_a_dead_lease_is_taken_over_and_the_reaper_requeues_it(agent, user, sett
 
     from django.utils import timezone
 
-    run = training_run_create(user=user, agent_id=agent.pk, config=TINY)
+    run = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     training_run_claim(run_id=run.pk, worker="dead")
     TrainingRun.objects.filter(pk=run.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=settings.ARENA_LEASE_SECONDS + 1)
@@ -102,7 +101,7 @@ def test_a_dead_lease_is_taken_over_and_the_reaper_requeues_it(agent, user, sett
 def test_killed_worker_leaves_a_run_that_is_resumed_without_gaps(worker_process, agent, user, settings):
     settings.ARENA_LEASE_SECONDS = 4
     settings.ARENA_HEARTBEAT_SECONDS = 0.5
-    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY, "env_steps": 4_000})
+    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY_TRAINING, "env_steps": 4_000})
     first = worker_process("first")
     wait_until(
         lambda: Checkpoint.objects.filter(training_run=run).count() >= 2,
@@ -154,14 +153,14 @@ def test_bad_configs_are_refused_before_anything_is_queued(agent, user, config, 
 
 def test_only_the_owner_can_train_or_cancel(agent, other_user, user, transactional_db):
     with pytest.raises(PermissionDenied):
-        training_run_create(user=other_user, agent_id=agent.pk, config=TINY)
-    run = training_run_create(user=user, agent_id=agent.pk, config=TINY)
+        training_run_create(user=other_user, agent_id=agent.pk, config=TINY_TRAINING)
+    run = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     with pytest.raises(PermissionDenied):
         training_run_cancel(user=other_user, run_id=run.pk)
 
 
 def test_per_user_limit_on_concurrent_runs(agent, user, settings, transactional_db):
     settings.ARENA_MAX_RUNS_PER_USER = 1
-    training_run_create(user=user, agent_id=agent.pk, config=TINY)
+    training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     with pytest.raises(ValidationError, match="limit"):
-        training_run_create(user=user, agent_id=agent.pk, config=TINY)
+        training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
