@@ -110,6 +110,8 @@ class PlayForm(forms.Form):
 
 
 class TournamentForm(forms.Form):
+    """A tournament's game, format and participants, one spec a line; the service checks the specs."""
+
     game = forms.ModelChoiceField(queryset=Game.objects.all(), to_field_name="name", empty_label=None)
     name = forms.CharField(max_length=100, required=False)
     format = forms.ChoiceField(choices=Tournament.FORMATS)
@@ -124,6 +126,7 @@ class TournamentForm(forms.Form):
     )
 
     def participant_specs(self) -> list[str]:
+        """The non-blank lines of the participants box."""
         return [line.strip() for line in self.cleaned_data["participants"].splitlines() if line.strip()]
 
 
