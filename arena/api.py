@@ -22,11 +22,11 @@ from django.views.decorators.csrf import csrf_exempt
 from arena.api_schema import openapi_schema
 from arena.models import Agent, ApiToken, Checkpoint, Game, Match, Rating, TrainingRun
 from arena.ratelimit import RateLimited, rate_hit
-from arena.serializers import agent_json, match_json, rating_json, run_json
+from arena.serializers import agent_json, checkpoint_json, match_json, rating_json, run_json
 from arena.services import agents as agent_services
 from arena.services import matches as match_services
 from arena.services import training as training_services
-from arena.services.checkpoints import checkpoint_import, checkpoint_json
+from arena.services.checkpoints import checkpoint_import
 
 MAX_BODY = 64 * 1024
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from arena.models import Agent, Checkpoint, Game
+from arena.models import Agent, Checkpoint, Game, League, Tournament
 
 
 class AgentForm(forms.Form):
@@ -107,3 +107,56 @@ class PlayForm(forms.Form):
         self.fields["seat"].choices = [
             (seat, f"{seat} (moves first)" if i == 0 else seat) for i, seat in enumerate(game.seats)
         ]
+
+
+class TournamentForm(forms.Form):
+    """A tournament's game, format and participants, one spec a line; the service checks the specs."""
+
+    game = forms.ModelChoiceField(queryset=Game.objects.all(), to_field_name="name", empty_label=None)
+    name = forms.CharField(max_length=100, required=False)
+    format = forms.ChoiceField(choices=Tournament.FORMATS)
+    participants = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="one per line: checkpoint:<id> or bot:<name>; a gauntlet's first is the challenger",
+    )
+    games_per_pair = forms.IntegerField(min_value=1, initial=2)
+    rounds = forms.IntegerField(min_value=1, required=False, help_text="Swiss only")
+    batch_size = forms.IntegerField(
+        min_value=1, initial=1, help_text="1: each match live; more: batched, faster"
+    )
+
+    def participant_specs(self) -> list[str]:
+        """The non-blank lines of the participants box."""
+        return [line.strip() for line in self.cleaned_data["participants"].splitlines() if line.strip()]
+
+
+class LeagueForm(forms.Form):
+    """A league's settings, as its owner changes them on the league page."""
+
+    interval_seconds = forms.IntegerField(min_value=10, initial=600)
+    env_steps_per_tick = forms.IntegerField(min_value=10, initial=2000)
+    pool_size = forms.IntegerField(min_value=1, initial=5)
+    pool_bots = forms.BooleanField(required=False, initial=True)
+    pfsp_mode = forms.ChoiceField(choices=League.PFSP_MODES)
+    pfsp_p = forms.FloatField(initial=2.0)
+    eval_games = forms.IntegerField(min_value=1, initial=20)
+    status = forms.ChoiceField(choices=League.STATUSES)
+    train_overrides = forms.JSONField(required=False, initial=dict, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def league_settings(self) -> dict[str, Any]:
+        """The settings as the league service takes them (no overrides is an empty dict)."""
+        data = {name: self.cleaned_data[name] for name in LeagueForm.base_fields}
+        data["train_overrides"] = data.get("train_overrides") or {}
+        return data
+
+
+class LeagueCreateForm(LeagueForm):
+    """The settings plus game, name and members, picked from the user's own agents."""
+
+    game = forms.ModelChoiceField(queryset=Game.objects.all(), to_field_name="name", empty_label=None)
+    name = forms.CharField(max_length=100)
+    members = forms.ModelMultipleChoiceField(queryset=Agent.objects.none())
+
+    def __init__(self, *args: Any, user=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = Agent.objects.filter(owner=user).select_related("game")

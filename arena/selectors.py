@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from arena.models import Agent, Checkpoint, Match, Rating, TrainingRun, TrainingStat
+from arena.serializers import run_json
 
 # A curve needs a few hundred points at most; older points are thinned out rather than all sent.
 HISTORY_LIMIT = 1000
-
-
-def run_json(run: TrainingRun) -> dict[str, Any]:
-    """A run's status and progress as the browser shows it."""
-    return {
-        "id": run.pk,
-        "agent_id": run.agent_id,
-        "status": run.status,
-        "env_steps_done": run.env_steps_done,
-        "env_steps_total": run.env_steps_total,
-        "progress": run.progress,
-        "error": run.error,
-        "cancel_requested": run.cancel_requested,
-    }
 
 
 def _history(stats: QuerySet[TrainingStat]) -> list[dict[str, Any]]:
@@ -67,6 +54,24 @@ def ratings_by_checkpoint(checkpoints: list[Checkpoint]) -> dict[int, Rating]:
         player__checkpoint__in=checkpoints, pool__in={cp.agent.game.name for cp in checkpoints}
     ).select_related("player")
     return {rating.player.checkpoint_id: rating for rating in ratings}
+
+
+def agents_overview(agents: list[Agent]) -> list[Agent]:
+    """Attach `latest` (newest checkpoint per seat, each with `.rating`) to each agent in two queries."""
+    newest = Checkpoint.objects.filter(agent=OuterRef("agent"), seat=OuterRef("seat")).order_by("-version")
+    latest = list(
+        Checkpoint.objects.filter(agent__in=agents, version=Subquery(newest.values("version")[:1]))
+        .select_related("agent__game")
+        .order_by("seat")
+    )
+    ratings = ratings_by_checkpoint(latest) if latest else {}
+    by_agent: dict[int, list[Checkpoint]] = {}
+    for checkpoint in latest:
+        checkpoint.rating = ratings.get(checkpoint.pk)
+        by_agent.setdefault(checkpoint.agent_id, []).append(checkpoint)
+    for agent in agents:
+        agent.latest = by_agent.get(agent.pk, [])
+    return agents
 
 
 def matches_recent(

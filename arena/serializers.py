@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arena.models import Agent, Match, Rating, TrainingRun
-from arena.services.checkpoints import checkpoint_json
+from arena.models import Agent, Checkpoint, Match, Rating, TrainingRun
 
 
 def _iso(value) -> str | None:
@@ -29,7 +28,23 @@ def agent_json(agent: Agent, *, detail: bool = False) -> dict[str, Any]:
     return data
 
 
+def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {
+        "id": checkpoint.pk,
+        "agent": checkpoint.agent_id,
+        "agent_name": checkpoint.agent.name,
+        "seat": checkpoint.seat,
+        "version": checkpoint.version,
+        "env_steps": checkpoint.env_steps,
+        "sha256": checkpoint.sha256,
+        "metrics": checkpoint.metrics,
+        "parent": checkpoint.parent_id,
+        "created_at": checkpoint.created_at.isoformat(),
+    }
+
+
 def run_json(run: TrainingRun, *, detail: bool = False) -> dict[str, Any]:
+    """A run's status and progress, for the API and the training sockets; `detail` adds config and stats."""
     data: dict[str, Any] = {
         "id": run.pk,
         "agent": run.agent_id,
@@ -38,6 +53,7 @@ def run_json(run: TrainingRun, *, detail: bool = False) -> dict[str, Any]:
         "env_steps_done": run.env_steps_done,
         "env_steps_total": run.env_steps_total,
         "attempts": run.attempts,
+        "cancel_requested": run.cancel_requested,
         "error": run.error or None,
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),

@@ -16,6 +16,7 @@ from django.db.models import Max
 
 from arena import live
 from arena.models import Agent, Checkpoint, TrainingRun
+from arena.serializers import checkpoint_json
 
 
 def _relative(path: Path) -> str:
@@ -69,21 +70,6 @@ def _row_create(
         except IntegrityError:  # two writers raced for the same version: read again and retry
             continue
     raise RuntimeError(f"could not record checkpoint {relative}")
-
-
-def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
-    return {
-        "id": checkpoint.pk,
-        "agent": checkpoint.agent_id,
-        "agent_name": checkpoint.agent.name,
-        "seat": checkpoint.seat,
-        "version": checkpoint.version,
-        "env_steps": checkpoint.env_steps,
-        "sha256": checkpoint.sha256,
-        "metrics": checkpoint.metrics,
-        "parent": checkpoint.parent_id,
-        "created_at": checkpoint.created_at.isoformat(),
-    }
 
 
 # ------------------------------------------------------------------------------------------- import

@@ -154,6 +154,19 @@ def league_update(*, user, league_id: int, **fields: Any) -> League:
     return league
 
 
+def league_tick_request(*, user, league_id: int) -> League:
+    """Queue a tick now, outside the schedule (owner only). A broker outage is logged, not raised:
+    the next scheduled tick comes anyway."""
+    from arena.dispatch import task_send_on_commit
+    from arena.tasks import league_tick as league_tick_task
+
+    league = League.objects.get(pk=league_id)
+    if user is None or league.owner_id != user.pk:
+        raise PermissionDenied("only the league's owner may start a tick")
+    task_send_on_commit(league_tick_task, league.pk, True)  # forced: runs even if paused or early
+    return league
+
+
 def league_schedule_sync(*, league: League):
     """Create or update the league's PeriodicTask (enabled while the league is active)."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask

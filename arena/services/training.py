@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -329,10 +329,3 @@ def training_runs_reap() -> dict[str, int]:
             _dispatch(run)
         resent += 1
     return {"requeued": requeued, "resent": resent}
-
-
-def training_run_get_for_user(*, user, run_id: int) -> TrainingRun:
-    run = TrainingRun.objects.select_related("agent").get(pk=run_id)
-    if run.agent.owner_id != user.pk:
-        raise PermissionDenied("not your run")
-    return run

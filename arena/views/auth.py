@@ -1,16 +1,20 @@
-"""Log in with a limit on failed attempts, per IP and username and per IP (counted in Redis)."""
+"""Accounts: sign up, and log in with a limit on failed attempts, per IP and username and per IP
+(counted in Redis)."""
 
 from __future__ import annotations
 
 import contextlib
 
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import login
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
 from arena.ratelimit import RateLimited, client_ip, rate_check, rate_hit
+from arena.services.users import user_create
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):
@@ -48,3 +52,12 @@ class RateLimitedLoginView(LoginView):
         if any(isinstance(error, RateLimited) for error in errors):
             response.status_code = 429
         return response
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = user_create(username=form.cleaned_data["username"], password=form.cleaned_data["password1"])
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("dashboard")
+    return render(request, "registration/signup.html", {"form": form})

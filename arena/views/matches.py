@@ -28,7 +28,7 @@ def match_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "snapshot": live.match_snapshot(match),
         "replay": selectors.match_replay_states(match) if not match.is_live else None,
     }
-    return render(request, "arena/match_detail.html", context)
+    return render(request, "arena/matches/detail.html", context)
 
 
 @require_GET
@@ -45,7 +45,7 @@ def match_create(request: HttpRequest) -> HttpResponse:
     games = list(Game.objects.all())
     game = next((g for g in games if g.name == request.GET.get("game")), games[0] if games else None)
     if game is None:
-        return render(request, "arena/match_form.html", {"games": games, "form": None, "game": None})
+        return render(request, "arena/matches/form.html", {"games": games, "form": None, "game": None})
     form = MatchForm(request.POST or None, game=game)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -62,4 +62,4 @@ def match_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             return redirect(match)
-    return render(request, "arena/match_form.html", {"games": games, "form": form, "game": game})
+    return render(request, "arena/matches/form.html", {"games": games, "form": form, "game": game})

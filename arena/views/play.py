@@ -23,7 +23,7 @@ def play_new(request: HttpRequest) -> HttpResponse:
     wanted = request.GET.get("game")
     game = next((g for g in games if g.name == wanted), games[0] if games else None)
     if game is None:
-        return render(request, "arena/play_form.html", {"games": games, "form": None, "game": None})
+        return render(request, "arena/play/form.html", {"games": games, "form": None, "game": None})
     # `?opponent=checkpoint:<id>` comes from an agent page's "Play against this checkpoint".
     form = PlayForm(request.POST or None, game=game, initial={"opponent": request.GET.get("opponent")})
     if request.method == "POST" and form.is_valid():
@@ -40,7 +40,7 @@ def play_new(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             return redirect("play_detail", pk=match.pk)
-    return render(request, "arena/play_form.html", {"games": games, "form": form, "game": game})
+    return render(request, "arena/play/form.html", {"games": games, "form": form, "game": game})
 
 
 @require_GET
@@ -65,7 +65,7 @@ def play_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "snapshot": {**live.match_snapshot(match), "seat": seat},
         "opponent_is_checkpoint": opponent.player.kind == Player.CHECKPOINT,
     }
-    return render(request, "arena/play_detail.html", context)
+    return render(request, "arena/play/detail.html", context)
 
 
 @require_POST

@@ -1,17 +1,24 @@
-"""Fixtures for the Django side: users, a real Celery worker (in a thread or a subprocess), waiting."""
+"""Fixtures for the Django side: users and an agent (from `tests/factories.py`), a real Celery worker (in
+a thread or a subprocess), waiting, and a browser's session cookie."""
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
+
+from tests.arena._faults import PrivateRedis
+from tests.factories import AgentFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,19 +44,77 @@ def rate_limits_reset(redis_url: str) -> None:
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user(username="ada", password="correct horse battery staple")
+def user(db):
+    return UserFactory(username="ada")
 
 
 @pytest.fixture
-def other_user(django_user_model):
-    return django_user_model.objects.create_user(username="bob", password="correct horse battery staple")
+def other_user(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def agent(user):
+    """Ada's tic-tac-toe agent, learning both seats with a small network."""
+    return AgentFactory(owner=user, name="learner")
 
 
 @pytest.fixture
 def user_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def private_channel_layer(settings) -> str:
+    """A channel prefix of our own: group names (`match-1`) repeat across test sessions sharing Redis."""
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    prefix = f"arena-test-{uuid.uuid4().hex[:10]}"
+    layers["default"]["CONFIG"]["prefix"] = prefix
+    settings.CHANNEL_LAYERS = layers
+    return prefix
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own, to stop and restart under the app (see `_faults.app_on`)."""
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    """The `cookie` header of a logged-in browser: AuthMiddlewareStack reads `sessionid` from it."""
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+SAME_ORIGIN = (b"origin", b"http://127.0.0.1")  # what a page of the site sends with its socket
+
+
+async def socket_open(path: str, user=None) -> tuple[object, dict]:
+    """A WebSocket to the real ASGI stack from a page of the site (signed in as `user` if given), and
+    the first message it gets: the snapshot."""
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from arena.asgi import application
+
+    headers = [SAME_ORIGIN] + (
+        [await database_sync_to_async(session_cookie)(user)] if user is not None else []
+    )
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator, await communicator.receive_json_from(timeout=5)
+
+
+def refreshed(row):
+    """`row` reloaded from the database, for polling a status in `wait_until`."""
+    row.refresh_from_db()
+    return row
 
 
 def wait_until(

@@ -23,13 +23,6 @@ def token(user) -> str:
     return ApiToken.issue(user=user)[1]
 
 
-@pytest.fixture
-def agent(user):
-    from arena.services.agents import agent_create
-
-    return agent_create(owner=user, game="tictactoe", name="api-agent")
-
-
 def test_anonymous_writes_are_refused(client):
     response = post(client, "/api/agents", {"game": "tictactoe", "name": "x"})
     assert response.status_code == 401

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import json
-import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,39 +12,15 @@ from channels.testing import WebsocketCommunicator
 from arena import live
 from arena.asgi import application
 from arena.models import Match, TrainingRun, TrainingStat
-from arena.services.agents import agent_create
-from arena.services.matches import match_create
+from tests.arena.conftest import SAME_ORIGIN, socket_open
+from tests.factories import MatchFactory, TrainingRunFactory
 
-ORIGIN = [(b"origin", b"http://127.0.0.1")]
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def private_channel_layer(settings) -> str:
-    """A channel prefix of our own: group names (`match-1`) repeat across test sessions sharing Redis."""
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    prefix = f"arena-test-{uuid.uuid4().hex[:10]}"
-    layers["default"]["CONFIG"]["prefix"] = prefix
-    settings.CHANNEL_LAYERS = layers
-    return prefix
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("private_channel_layer")]
 
 
 @pytest.fixture
 def match() -> Match:
-    return match_create(
-        user=None,
-        game="tictactoe",
-        seats={"player_1": "bot:minimax", "player_2": "bot:random"},
-        seed=7,
-        dispatch=False,
-    )
-
-
-async def _connect(path: str) -> tuple[WebsocketCommunicator, dict]:
-    communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return communicator, await communicator.receive_json_from(timeout=5)
+    return MatchFactory(seed=7)
 
 
 @database_sync_to_async
@@ -76,7 +50,7 @@ def _play_two_moves(match_id: int) -> list[dict]:
 
 
 async def test_snapshot_on_connect_equals_the_db(match):
-    communicator, snapshot = await _connect(f"/ws/matches/{match.pk}/")
+    communicator, snapshot = await socket_open(f"/ws/matches/{match.pk}/")
     assert snapshot == await _db_snapshot(match.pk)
     assert snapshot["type"] == "snapshot" and snapshot["seq"] == 0
     assert snapshot["match"]["state"]["board"] == [[0, 0, 0]] * 3
@@ -84,7 +58,7 @@ async def test_snapshot_on_connect_equals_the_db(match):
 
 
 async def test_published_events_arrive_in_order_and_resync_matches_the_db(match):
-    communicator, _ = await _connect(f"/ws/matches/{match.pk}/")
+    communicator, _ = await socket_open(f"/ws/matches/{match.pk}/")
     published = await _play_two_moves(match.pk)
     received = [await communicator.receive_json_from(timeout=5) for _ in published]
     assert received == published
@@ -109,7 +83,7 @@ async def test_published_events_arrive_in_order_and_resync_matches_the_db(match)
     ],
 )
 async def test_bad_frames_get_an_error_and_the_socket_stays_usable(match, frame, fragment):
-    communicator, _ = await _connect(f"/ws/matches/{match.pk}/")
+    communicator, _ = await socket_open(f"/ws/matches/{match.pk}/")
     await communicator.send_to(text_data=frame)
     error = await communicator.receive_json_from(timeout=5)
     assert error["type"] == "error" and fragment in error["error"]
@@ -123,7 +97,7 @@ async def test_bad_frames_get_an_error_and_the_socket_stays_usable(match, frame,
 
 
 async def test_binary_frames_are_refused(match):
-    communicator, _ = await _connect(f"/ws/matches/{match.pk}/")
+    communicator, _ = await socket_open(f"/ws/matches/{match.pk}/")
     await communicator.send_to(bytes_data=b"\x00\x01")
     assert (await communicator.receive_json_from(timeout=5))["type"] == "error"
     await communicator.disconnect()
@@ -139,7 +113,7 @@ async def test_a_foreign_origin_is_refused(match):
 
 @pytest.mark.parametrize("path", ["/ws/matches/999999/", "/ws/runs/999999/", "/ws/agents/999999/"])
 async def test_unknown_ids_are_closed_with_4404(path):
-    communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
+    communicator = WebsocketCommunicator(application, path, headers=[SAME_ORIGIN])
     connected, _ = await communicator.connect(timeout=5)
     assert connected  # accepted first, so the browser sees the close code and stops reconnecting
     closed = await communicator.receive_output(timeout=5)
@@ -148,13 +122,8 @@ async def test_unknown_ids_are_closed_with_4404(path):
 
 @database_sync_to_async
 def _run_with_history(user) -> TrainingRun:
-    agent = agent_create(owner=user, game="tictactoe", name="learner")
-    run = TrainingRun.objects.create(
-        agent=agent,
-        config={"env_steps": 300},
-        status=TrainingRun.RUNNING,
-        env_steps_done=200,
-        env_steps_total=300,
+    run = TrainingRunFactory(
+        agent__owner=user, status=TrainingRun.RUNNING, env_steps_done=200, env_steps_total=300
     )
     for steps, mean in ((100, -0.5), (200, 0.1)):
         TrainingStat.objects.create(run=run, env_steps=steps, data={"env_steps": steps, "mean_return": mean})
@@ -164,12 +133,12 @@ def _run_with_history(user) -> TrainingRun:
 async def test_training_sockets_send_history_then_relay_stats(user):
     run = await _run_with_history(user)
     for path in (f"/ws/runs/{run.pk}/", f"/ws/agents/{run.agent_id}/"):
-        communicator, snapshot = await _connect(path)
+        communicator, snapshot = await socket_open(path)
         assert snapshot["type"] == "snapshot"
         assert [(p["env_steps"], p["mean_return"]) for p in snapshot["history"]] == [(100, -0.5), (200, 0.1)]
         if "run" in snapshot:
             assert snapshot["run"]["status"] == "running" and snapshot["run"]["progress"] == pytest.approx(
-                2 / 3
+                2 / 3, abs=1e-4
             )
         else:
             assert [r["id"] for r in snapshot["runs"]] == [run.pk]
@@ -187,7 +156,7 @@ async def test_training_sockets_send_history_then_relay_stats(user):
 
 
 async def test_dashboard_relays_change_notices():
-    communicator, snapshot = await _connect("/ws/dashboard/")
+    communicator, snapshot = await socket_open("/ws/dashboard/")
     assert snapshot == {"type": "snapshot"}
     await sync_to_async(live.publish)(live.DASHBOARD_GROUP, {"type": "runs_changed"})
     assert await communicator.receive_json_from(timeout=5) == {"type": "runs_changed"}

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis
@@ -21,33 +20,20 @@ from django.test import Client
 
 from arena.dispatch import task_send
 from arena.models import ApiToken, Checkpoint, Match, TrainingRun
-from arena.services.agents import agent_create
 from arena.services.checkpoints import checkpoint_orphans_clean
 from arena.services.matches import match_create, match_play, matches_reap
 from arena.services.training import training_run_create, training_runs_reap
-from tests.arena._faults import PrivateRedis, app_on
-from tests.arena.conftest import ROOT, wait_until
+from tests.arena._faults import app_on
+from tests.arena.conftest import ROOT, refreshed, wait_until
+from tests.factories import (
+    TINY_TRAINING,
+    AgentFactory,
+    CheckpointFactory,
+    checkpoint_files,
+    checkpoint_uploaded,
+)
 
-TINY = {"env_steps": 600, "steps_per_epoch": 200, "num_envs": 2, "eval_games": 4, "seed": 1}
 BOTS = {"player_1": "bot:random", "player_2": "bot:random"}
-
-
-@pytest.fixture
-def agent(user):
-    return agent_create(owner=user, game="tictactoe", name="faulty", network={"kind": "mlp", "hidden": [16]})
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path):
-    server = PrivateRedis(tmp_path / "redis")
-    server.start()
-    yield server
-    server.stop()
-
-
-def _refresh(obj):
-    obj.refresh_from_db()
-    return obj
 
 
 def _ready(worker) -> bool:
@@ -71,11 +57,11 @@ def test_a_run_delivered_twice_at_once_trains_once(worker_process, agent, user, 
     settings.ARENA_HEARTBEAT_SECONDS = 0.5
     workers = [worker_process("dup1"), worker_process("dup2")]
     wait_until(lambda: all(_ready(w) for w in workers), timeout=60, message="both workers ready")
-    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY, "env_steps": 3000})
+    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY_TRAINING, "env_steps": 3000})
     from arena.tasks import train_run
 
     assert task_send(train_run, run.pk)  # the broker hands the same run out a second time
-    wait_until(lambda: _refresh(run).status not in TrainingRun.ACTIVE, timeout=240, message="the run")
+    wait_until(lambda: refreshed(run).status not in TrainingRun.ACTIVE, timeout=240, message="the run")
     assert run.status == TrainingRun.COMPLETED, run.error
     assert run.attempts == 1  # the second copy found the live lease and exited without claiming
     wait_until(
@@ -137,11 +123,9 @@ def test_a_writer_killed_mid_checkpoint_leaves_no_final_file_and_the_cleaner_rem
 
 
 def test_the_cleaner_removes_unrecorded_checkpoints_and_keeps_recorded_ones(user, media_root, tmp_path, db):
-    from tests.arena.test_checkpoint_import import _files, _import
-
-    agent = agent_create(owner=user, game="tictactoe", name="kept", network={"kind": "mlp", "hidden": [16]})
-    weights, sidecar, _ = _files(tmp_path)
-    recorded = _import(user, agent, weights, sidecar)
+    agent = AgentFactory(owner=user, name="kept")
+    weights, sidecar, _ = checkpoint_files(tmp_path)
+    recorded = checkpoint_uploaded(user, agent, weights, sidecar)
     # What a worker killed between save_checkpoint and checkpoint_record leaves: complete, unrecorded.
     orphan_dir = media_root / "agents" / str(agent.pk) / "run-9"
     orphan_dir.mkdir(parents=True)
@@ -157,24 +141,20 @@ def test_the_cleaner_removes_unrecorded_checkpoints_and_keeps_recorded_ones(user
     assert "arena.tasks.clean_checkpoint_orphans" in schedule
 
 
-def test_a_tampered_checkpoint_fails_its_match_cleanly(user, tmp_path, db):
-    from tests.arena.test_checkpoint_import import _files, _import
-
-    agent = agent_create(owner=user, game="tictactoe", name="t", network={"kind": "mlp", "hidden": [16]})
-    weights, sidecar, _ = _files(tmp_path)
-    checkpoint = _import(user, agent, weights, sidecar)
+def test_a_tampered_checkpoint_fails_its_match_cleanly(agent, db):
+    checkpoint = CheckpointFactory(agent=agent)
     path = checkpoint.absolute_path()
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF  # one flipped bit in the last weight
     path.write_bytes(bytes(data))
     match = match_create(
-        user=user,
+        user=agent.owner,
         game="tictactoe",
         seats={"player_1": f"checkpoint:{checkpoint.pk}", "player_2": "bot:random"},
         dispatch=False,
     )
     assert match_play(match_id=match.pk) == Match.FAILED
-    assert "sha256" in _refresh(match).error and match.moves == []
+    assert "sha256" in refreshed(match).error and match.moves == []
 
 
 # ------------------------------------------------------------------------------- (d) broker down
@@ -188,7 +168,7 @@ def test_broker_down_requests_succeed_and_the_reapers_dispatch_when_it_returns(
         private_redis.stop()
         started = time.monotonic()
         response = client.post(
-            "/api/runs", {"agent": agent.pk, "config": TINY}, content_type="application/json"
+            "/api/runs", {"agent": agent.pk, "config": TINY_TRAINING}, content_type="application/json"
         )
         match_response = client.post(
             "/api/matches", {"game": "tictactoe", "seats": BOTS, "seed": 5}, content_type="application/json"
@@ -207,9 +187,9 @@ def test_broker_down_requests_succeed_and_the_reapers_dispatch_when_it_returns(
         assert training_runs_reap()["resent"] == 1
         assert matches_reap() == 1
         wait_until(
-            lambda: _refresh(match).status == Match.FINISHED, timeout=120, message=f"match ({worker.log})"
+            lambda: refreshed(match).status == Match.FINISHED, timeout=120, message=f"match ({worker.log})"
         )
-        wait_until(lambda: _refresh(run).status == TrainingRun.COMPLETED, timeout=240, message="the run")
+        wait_until(lambda: refreshed(run).status == TrainingRun.COMPLETED, timeout=240, message="the run")
         assert match.attempts == 1 and run.attempts == 1
 
 
@@ -217,12 +197,12 @@ def test_a_rolled_back_transaction_dispatches_nothing(private_redis, agent, user
     redis_client = private_redis.client()
     with app_on(private_redis.url, settings):
         with pytest.raises(RuntimeError), transaction.atomic():
-            training_run_create(user=user, agent_id=agent.pk, config=TINY)
+            training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
             match_create(user=user, game="tictactoe", seats=BOTS)
             raise RuntimeError("the request failed after creating them")
         assert not TrainingRun.objects.exists() and not Match.objects.exists()
         assert redis_client.llen("training") == 0 and redis_client.llen("celery") == 0
-        training_run_create(user=user, agent_id=agent.pk, config=TINY)
+        training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
         match_create(user=user, game="tictactoe", seats=BOTS)
         assert redis_client.llen("training") == 1 and redis_client.llen("celery") == 1
 
@@ -298,10 +278,10 @@ def test_the_soft_time_limit_ends_a_run_timed_out_and_it_resumes(
     monkeypatch.setattr(train_run, "time_limit", 310)
     monkeypatch.setattr(train_run, "_exec_options", None)  # Celery caches the options of the first send
     worker = worker_process("soft", pool="prefork")  # as in production: solo enforces no time limits
-    quick = {**TINY, "env_steps": 500_000, "steps_per_epoch": 50, "num_envs": 1, "eval_games": 2}
+    quick = {**TINY_TRAINING, "env_steps": 500_000, "steps_per_epoch": 50, "num_envs": 1, "eval_games": 2}
     run = training_run_create(user=user, agent_id=agent.pk, config=quick)
     wait_until(
-        lambda: _refresh(run).status not in TrainingRun.ACTIVE, timeout=120, message=f"limit ({worker.log})"
+        lambda: refreshed(run).status not in TrainingRun.ACTIVE, timeout=120, message=f"limit ({worker.log})"
     )
     assert run.status == TrainingRun.TIMED_OUT and "resumable" in run.error
     _assert_one_clean_history(run, agent.learning_seats)
@@ -313,9 +293,9 @@ def test_the_soft_time_limit_ends_a_run_timed_out_and_it_resumes(
     monkeypatch.setattr(train_run, "_exec_options", None)
     worker_process("resume")
     settings.ARENA_MAX_RUNS_PER_USER = 5
-    again = training_run_create(user=user, agent_id=agent.pk, config=TINY)
+    again = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
     wait_until(
-        lambda: _refresh(again).status not in TrainingRun.ACTIVE, timeout=180, message="the resumed run"
+        lambda: refreshed(again).status not in TrainingRun.ACTIVE, timeout=180, message="the resumed run"
     )
     assert again.status == TrainingRun.COMPLETED, again.error
     for seat, checkpoint in last.items():

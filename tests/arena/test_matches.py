@@ -12,8 +12,7 @@ from django.core.exceptions import ValidationError
 from arena.asgi import application
 from arena.models import Match, Rating, RatingEvent
 from arena.services.matches import match_create, match_play, match_state_json
-
-ORIGIN = [(b"origin", b"http://127.0.0.1")]
+from tests.arena.conftest import SAME_ORIGIN
 
 
 def _bots(game: str = "tictactoe", first: str = "bot:minimax", second: str = "bot:random") -> dict[str, str]:
@@ -28,7 +27,7 @@ async def test_match_task_events_reach_a_spectator_in_order(celery_worker, user)
     match = await database_sync_to_async(match_create)(
         user=user, game="tictactoe", seats=_bots(), seed=3, move_delay=0.05, dispatch=False
     )
-    communicator = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=ORIGIN)
+    communicator = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=[SAME_ORIGIN])
     connected, _ = await communicator.connect()
     assert connected
     snapshot = await communicator.receive_json_from(timeout=5)
@@ -63,7 +62,7 @@ async def test_snapshot_after_reconnect_equals_the_stored_state(celery_worker, u
         seed=5,
         move_delay=0.2,
     )
-    first = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=ORIGIN)
+    first = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=[SAME_ORIGIN])
     assert (await first.connect())[0]
     await first.receive_json_from(timeout=5)
     for _ in range(3):  # watch a few moves, then drop the connection mid-game
@@ -71,7 +70,7 @@ async def test_snapshot_after_reconnect_equals_the_stored_state(celery_worker, u
     await first.disconnect()
     await asyncio.sleep(0.1)
 
-    second = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=ORIGIN)
+    second = WebsocketCommunicator(application, f"/ws/matches/{match.pk}/", headers=[SAME_ORIGIN])
     assert (await second.connect())[0]
     snapshot = await second.receive_json_from(timeout=5)
     stored = await database_sync_to_async(Match.objects.select_related("game").get)(pk=match.pk)

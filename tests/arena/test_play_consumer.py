@@ -4,15 +4,12 @@ with a code and leaves the stored game exactly as it was."""
 
 from __future__ import annotations
 
-import copy
 import json
-import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -20,8 +17,8 @@ from hypothesis import strategies as st
 from arena.asgi import application
 from arena.models import Match
 from arena.services.play import human_game_create, human_game_resign
+from tests.arena.conftest import SAME_ORIGIN, session_cookie, socket_open
 
-ORIGIN = (b"origin", b"http://127.0.0.1")
 CODES = {
     "illegal_move",
     "stale_ply",
@@ -36,34 +33,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def private_channel_layer(settings) -> None:
-    """A channel prefix of our own (group names repeat across sessions sharing Redis), and no rate limit
-    in the way: the per-second counters are keyed by user id, which repeats across tests."""
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    layers["default"]["CONFIG"]["prefix"] = f"arena-test-{uuid.uuid4().hex[:10]}"
-    settings.CHANNEL_LAYERS = layers
+def no_play_limits(settings, private_channel_layer) -> None:
+    """No rate limit in the way: the per-second counters are keyed by user id, which repeats across tests."""
     settings.ARENA_MOVES_PER_SECOND = 10_000
     settings.ARENA_MAX_OPEN_GAMES = 1_000
-
-
-def _cookie(user) -> tuple[bytes, bytes]:
-    """A real session, as the browser has it: AuthMiddlewareStack reads `sessionid` from the cookie."""
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
 def _stored(match_id: int) -> tuple:
     match = Match.objects.get(pk=match_id)
     return (list(match.moves), match.seq, match.status, match.result, list(match.analysis))
-
-
-async def _connect(path: str, user=None) -> tuple[WebsocketCommunicator, dict]:
-    headers = [ORIGIN] + ([await database_sync_to_async(_cookie)(user)] if user is not None else [])
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return communicator, await communicator.receive_json_from(timeout=5)
 
 
 @pytest.fixture
@@ -73,8 +51,8 @@ def game(user) -> Match:
 
 
 async def test_a_move_comes_back_through_the_group_to_mover_and_spectator(user, game):
-    player, snapshot = await _connect(f"/ws/play/{game.pk}/", user)
-    spectator, _ = await _connect(f"/ws/matches/{game.pk}/")
+    player, snapshot = await socket_open(f"/ws/play/{game.pk}/", user)
+    spectator, _ = await socket_open(f"/ws/matches/{game.pk}/")
     assert snapshot["type"] == "snapshot" and snapshot["seq"] == 0 and snapshot["seat"] == "player_1"
     assert snapshot["match"]["state"]["to_move"] == "player_1"
 
@@ -86,7 +64,7 @@ async def test_a_move_comes_back_through_the_group_to_mover_and_spectator(user, 
     assert mine[0]["action"] == 4 and mine[1]["analysis"]["kind"] == "search"
 
     # A reload (a new socket) gets the game where it stood, the agent's evaluation included.
-    again, resumed = await _connect(f"/ws/play/{game.pk}/", user)
+    again, resumed = await socket_open(f"/ws/play/{game.pk}/", user)
     stored = await database_sync_to_async(_stored)(game.pk)
     assert resumed["seq"] == 2 and resumed["match"]["moves"] == stored[0]
     assert resumed["match"]["analysis"] == [None, mine[1]["analysis"]]
@@ -99,7 +77,7 @@ async def test_a_move_comes_back_through_the_group_to_mover_and_spectator(user, 
 async def _refused(user, match_id: int, frame: str | bytes, code: str | None, path: str = "play") -> dict:
     """Send one bad frame: it gets an error with `code`, the game is unchanged, the socket still works."""
     before = await database_sync_to_async(_stored)(match_id)
-    communicator, _ = await _connect(f"/ws/{path}/{match_id}/", user)
+    communicator, _ = await socket_open(f"/ws/{path}/{match_id}/", user)
     if isinstance(frame, bytes):
         await communicator.send_to(bytes_data=frame)
     else:
@@ -120,7 +98,7 @@ def _move(ply, move) -> str:
 
 
 async def test_an_occupied_cell_is_refused(user, game):
-    player, _ = await _connect(f"/ws/play/{game.pk}/", user)
+    player, _ = await socket_open(f"/ws/play/{game.pk}/", user)
     await player.send_json_to({"type": "move", "ply": 0, "move": 4})
     reply = [await player.receive_json_from(timeout=10) for _ in range(2)]
     await player.disconnect()
@@ -142,7 +120,7 @@ async def test_illegal_moves_are_refused(user, game, move, code):
 
 
 async def test_a_stale_or_replayed_ply_is_refused(user, game):
-    player, _ = await _connect(f"/ws/play/{game.pk}/", user)
+    player, _ = await socket_open(f"/ws/play/{game.pk}/", user)
     await player.send_json_to({"type": "move", "ply": 0, "move": 0})
     [await player.receive_json_from(timeout=10) for _ in range(2)]
     await player.disconnect()
@@ -194,7 +172,7 @@ async def test_another_user_cannot_move_or_resign(user, other_user, game):
 
 
 async def test_anonymous_sockets_are_closed_with_4401(game):
-    communicator = WebsocketCommunicator(application, f"/ws/play/{game.pk}/", headers=[ORIGIN])
+    communicator = WebsocketCommunicator(application, f"/ws/play/{game.pk}/", headers=[SAME_ORIGIN])
     connected, _ = await communicator.connect(timeout=5)
     assert connected  # accepted, then closed with our code: the browser stops reconnecting
     closed = await communicator.receive_output(timeout=5)
@@ -202,7 +180,7 @@ async def test_anonymous_sockets_are_closed_with_4401(game):
 
 
 async def test_unknown_game_is_closed_with_4404(user):
-    headers = [ORIGIN, await database_sync_to_async(_cookie)(user)]
+    headers = [SAME_ORIGIN, await database_sync_to_async(session_cookie)(user)]
     communicator = WebsocketCommunicator(application, "/ws/play/999999/", headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     assert connected
@@ -251,7 +229,7 @@ async def _play_frames(user, frames: list, seed: int) -> None:
     match = await database_sync_to_async(human_game_create)(
         user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=seed
     )
-    communicator, snapshot = await _connect(f"/ws/play/{match.pk}/", user)
+    communicator, snapshot = await socket_open(f"/ws/play/{match.pk}/", user)
     seq, actions = snapshot["seq"], list(snapshot["match"]["moves"])
     for frame in frames:
         before = await database_sync_to_async(_stored)(match.pk)

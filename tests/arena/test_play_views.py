@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from arena.models import Match
+from tests.factories import AgentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +56,7 @@ def test_rematch_swaps_seats_against_the_same_opponent(user_client, user):
 
 
 def test_agent_page_renders_and_the_nav_links_to_play(user_client, user):
-    from arena.services.agents import agent_create
-
-    agent = agent_create(owner=user, game="tictactoe", name="learner")
+    agent = AgentFactory(owner=user)
     page = user_client.get(agent.get_absolute_url())
     assert page.status_code == 200  # no checkpoints yet: no link, but the page renders
     assert b'href="/play/"' in user_client.get("/").content  # the nav's Play link

@@ -16,10 +16,10 @@ from django.test import Client
 
 from arena.models import Checkpoint, TrainingRun
 from arena.ratelimit import RateLimited
-from arena.services.agents import agent_create
 from arena.services.checkpoints import checkpoint_import
 from arena.services.training import training_run_create
-from tests.arena.conftest import ROOT
+from tests.arena.conftest import ROOT, session_cookie
+from tests.factories import AgentFactory
 
 PASSWORD = "correct horse battery staple"
 TINY = {"env_steps": 200, "steps_per_epoch": 200, "num_envs": 1, "eval_games": 2}
@@ -111,7 +111,7 @@ def test_api_writes_are_limited_per_user_with_429_and_retry_after(user, other_us
 def test_training_submissions_are_limited_per_user(user, settings, transactional_db) -> None:
     settings.ARENA_RATE_TRAINING = 2
     settings.ARENA_MAX_RUNS_PER_USER = 100
-    agent = agent_create(owner=user, game="tictactoe", name="t")
+    agent = AgentFactory(owner=user)
     for _ in range(2):
         training_run_create(user=user, agent_id=agent.pk, config=TINY)
     with pytest.raises(RateLimited, match="too many training submissions"):
@@ -134,7 +134,7 @@ def test_oversized_json_bodies_are_refused(user, db) -> None:
 
 def test_an_oversized_upload_is_refused_by_its_length_before_parsing(user, settings, db) -> None:
     settings.ARENA_CHECKPOINT_UPLOAD_MAX_BYTES = 1024
-    agent = agent_create(owner=user, game="tictactoe", name="t")
+    agent = AgentFactory(owner=user)
     client = Client(HTTP_AUTHORIZATION=f"Token {_token(user)}")
     big = SimpleUploadedFile("w.safetensors", b"\0" * (4 * 1024 * 1024))
     response = client.post(
@@ -147,7 +147,7 @@ def test_an_oversized_upload_is_refused_by_its_length_before_parsing(user, setti
 
 def test_an_oversized_weights_file_is_refused_by_the_service(user, settings, media_root, db) -> None:
     settings.ARENA_CHECKPOINT_UPLOAD_MAX_BYTES = 1024
-    agent = agent_create(owner=user, game="tictactoe", name="t")
+    agent = AgentFactory(owner=user)
     with pytest.raises(Exception, match="limit"):
         checkpoint_import(
             user=user,
@@ -159,12 +159,6 @@ def test_an_oversized_weights_file_is_refused_by_the_service(user, settings, med
 
 
 # --------------------------------------------------------------------------------------- WebSockets
-def _cookie(user) -> tuple[bytes, bytes]:
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
 @pytest.fixture
 def human_game(user):
     from arena.services.play import human_game_create
@@ -192,7 +186,7 @@ async def test_sockets_without_an_origin_are_refused(path) -> None:
 @pytest.mark.django_db(transaction=True)
 async def test_a_signed_in_users_cookie_from_a_foreign_origin_is_refused(user, human_game) -> None:
     """Cross-site WebSocket hijacking: the browser sends the cookie, the Origin gives the page away."""
-    cookie = await database_sync_to_async(_cookie)(user)
+    cookie = await database_sync_to_async(session_cookie)(user)
     for origin in (b"http://evil.example", b"null", b"http://127.0.0.1.evil.example"):
         connected, _ = await _handshake(f"/ws/play/{human_game.pk}/", [(b"origin", origin), cookie])
         assert not connected, origin

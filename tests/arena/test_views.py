@@ -2,59 +2,32 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from arena.models import Agent, Checkpoint, Match, TrainingRun, TrainingStat
-from arena.services.agents import agent_create
-from arena.services.matches import match_create, match_play
+from arena.services.matches import match_create
+from tests.factories import BOTS, CheckpointFactory, TrainingRunFactory, match_finished
 
 pytestmark = pytest.mark.django_db
-
-BOTS = {"player_1": "bot:minimax", "player_2": "bot:random"}
-
-
-@pytest.fixture
-def agent(user) -> Agent:
-    return agent_create(owner=user, game="tictactoe", name="learner")
 
 
 @pytest.fixture
 def run(agent) -> TrainingRun:
-    run = TrainingRun.objects.create(agent=agent, config={"env_steps": 1000}, env_steps_total=1000)
+    run = TrainingRunFactory(agent=agent)
     TrainingStat.objects.create(run=run, env_steps=500, data={"env_steps": 500, "mean_return": 0.25})
     return run
 
 
 @pytest.fixture
-def checkpoint(agent, run, media_root: Path) -> Checkpoint:
-    folder = media_root / "agents" / str(agent.pk)
-    folder.mkdir(parents=True)
-    (folder / "ck1.safetensors").write_bytes(b"weights")
-    (folder / "ck1.json").write_text('{"format": 1}')
-    return Checkpoint.objects.create(
-        agent=agent,
-        seat="player_1",
-        version=1,
-        env_steps=500,
-        path=f"agents/{agent.pk}/ck1.safetensors",
-        sha256="0" * 64,
-        metrics={"win_rate": 0.5},
-        training_run=run,
-    )
+def checkpoint(agent, run) -> Checkpoint:
+    return CheckpointFactory(agent=agent, env_steps=500, metrics={"win_rate": 0.5}, training_run=run)
 
 
 @pytest.fixture
 def finished_match() -> Match:
-    match = match_create(user=None, game="tictactoe", seats=BOTS, seed=1, dispatch=False)
-    match_play(match_id=match.pk)
-    match.refresh_from_db()
-    assert match.status == Match.FINISHED
-    return match
+    return match_finished(seats=BOTS, seed=1)
 
 
 def test_pages_render(client, agent, run, checkpoint, finished_match):
@@ -104,22 +77,6 @@ def test_unknown_ids_are_404(client):
         "/checkpoints/999999/download/weights/",
     ]:
         assert client.get(url).status_code == 404, url
-
-
-def test_checkpoint_downloads_have_proper_names(client, checkpoint):
-    weights = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "weights"]))
-    assert weights.status_code == 200
-    assert b"".join(weights.streaming_content) == b"weights"
-    assert 'filename="learner-player_1-v1.safetensors"' in weights["Content-Disposition"]
-    sidecar = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "sidecar"]))
-    assert json.loads(b"".join(sidecar.streaming_content)) == {"format": 1}
-    assert 'filename="learner-player_1-v1.json"' in sidecar["Content-Disposition"]
-    assert client.get(f"/checkpoints/{checkpoint.pk}/download/other/").status_code == 404
-
-
-def test_checkpoint_paths_cannot_leave_media_root(client, checkpoint):
-    Checkpoint.objects.filter(pk=checkpoint.pk).update(path="../../etc/passwd")
-    assert client.get(reverse("checkpoint_download", args=[checkpoint.pk, "weights"])).status_code == 404
 
 
 def test_anonymous_posts_redirect_to_login(client, agent, run):

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.e2e.browser import CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -11,6 +11,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from tests.factories import AgentFactory, UserFactory
+
 pytestmark = pytest.mark.e2e
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -50,12 +52,11 @@ def test_anonymous_requests_never_get_a_500_or_change_anything(server: str):
     assert not Agent.objects.exists() and not TrainingRun.objects.exists() and not Match.objects.exists()
 
 
-def test_signed_in_requests_never_get_a_500(server: str, django_user_model):
+def test_signed_in_requests_never_get_a_500(server: str):
     from arena.models import ApiToken
-    from arena.services.agents import agent_create
 
-    user = django_user_model.objects.create_user(username="fuzzer", password="correct horse battery staple")
-    agent_create(owner=user, game="tictactoe", name="fuzz-target")  # something real for ids to hit
+    user = UserFactory(username="fuzzer")
+    AgentFactory(owner=user, name="fuzz-target")  # something real for ids to hit
     headers = {"Authorization": f"Token {ApiToken.issue(user=user)[1]}"}
 
     def check(case, response) -> None:

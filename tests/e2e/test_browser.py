@@ -7,23 +7,16 @@ shared with this process, which publishes the moves. Screenshots go to artifacts
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
+from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, board_pieces, stored_states
+from tests.factories import AgentFactory, UserFactory
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to drive"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -40,16 +33,6 @@ def live_match(server: str):
         move_delay=0.6,
         dispatch=False,
     )
-
-
-def _stored(server: str, match_id: int) -> dict:
-    """The match as the server stores it (over HTTP: no ORM in this thread, see `live_match`)."""
-    with urllib.request.urlopen(f"{server}/matches/{match_id}/replay.json", timeout=5) as response:
-        return json.load(response)
-
-
-def _pieces(page) -> int:
-    return page.locator("[data-board] [data-piece]").count()
 
 
 def test_a_live_match_plays_out_in_the_browser(server: str, live_match, browser_page) -> None:
@@ -71,7 +54,7 @@ def test_a_live_match_plays_out_in_the_browser(server: str, live_match, browser_
     page.on("pageerror", lambda exc: errors.append(f"match: {exc}"))
     page.goto(f"{server}/matches/{match.pk}/")
     page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)  # snapshot received
-    assert _pieces(page) == 0
+    assert board_pieces(page) == 0
 
     # The worker's job, in a thread of this process: it writes each move to the DB, then publishes it.
     def play() -> None:
@@ -86,7 +69,7 @@ def test_a_live_match_plays_out_in_the_browser(server: str, live_match, browser_
     seen = [0]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        count = _pieces(page)
+        count = board_pieces(page)
         if count != seen[-1]:
             seen.append(count)
         if page.locator("[data-result]").inner_text().strip():
@@ -95,12 +78,12 @@ def test_a_live_match_plays_out_in_the_browser(server: str, live_match, browser_
     page.screenshot(path=str(ARTIFACTS / "match-live-end.png"), full_page=True)
     worker.join(10)
 
-    stored = _stored(server, match.pk)
+    stored = stored_states(server, match.pk)
     assert stored["status"] == "finished"
     final = stored["states"][-1]
     # Moves arrived one by one over the socket: the board grew through intermediate counts.
     assert len(seen) >= 4 and seen == sorted(seen), seen
-    assert _pieces(page) == len(final["moves"])
+    assert board_pieces(page) == len(final["moves"])
     result = page.locator("[data-result]").inner_text()
     assert ("wins" in result) if final["result"]["winner"] else ("Draw" in result), result
 
@@ -108,7 +91,7 @@ def test_a_live_match_plays_out_in_the_browser(server: str, live_match, browser_
     slider = page.locator("[data-replay-slider]")
     slider.wait_for(state="visible", timeout=10_000)
     slider.evaluate("(el) => { el.value = '1'; el.dispatchEvent(new Event('input')); }")
-    assert _pieces(page) == 1
+    assert board_pieces(page) == 1
     page.screenshot(path=str(ARTIFACTS / "match-replay.png"), full_page=True)
 
     # The dashboard, never reloaded, moved the match from Live to Recent on its "matches_changed" notice.
@@ -120,14 +103,12 @@ def test_a_live_match_plays_out_in_the_browser(server: str, live_match, browser_
 
 
 @pytest.fixture
-def agent_and_finished_match(server: str, django_user_model):
+def agent_and_finished_match(server: str):
     """An agent with a running run and two epochs of stats, and a finished connect four match."""
     from arena.models import TrainingRun, TrainingStat
-    from arena.services.agents import agent_create
     from arena.services.matches import match_create, match_play
 
-    owner = django_user_model.objects.create_user(username="ada", password="correct horse battery staple")
-    agent = agent_create(owner=owner, game="tictactoe", name="learner")
+    agent = AgentFactory(owner=UserFactory(username="ada"), name="learner")
     run = TrainingRun.objects.create(agent=agent, config={}, status=TrainingRun.RUNNING, env_steps_total=3000)
     for steps, mean in ((1000, -0.4), (2000, 0.1)):
         data = {
@@ -180,12 +161,12 @@ def test_learning_curves_grow_live_and_connect_four_replays(
     page.screenshot(path=str(ARTIFACTS / "agent-curves.png"), full_page=True)
 
     page.goto(f"{server}/matches/{match_id}/")
-    final = _stored(server, match_id)["states"][-1]
-    assert _pieces(page) == len(final["moves"]) > 0
+    final = stored_states(server, match_id)["states"][-1]
+    assert board_pieces(page) == len(final["moves"]) > 0
     assert page.locator("[data-result]").inner_text().strip()
     page.locator("[data-replay-slider]").evaluate(
         "(el) => { el.value = '3'; el.dispatchEvent(new Event('input')); }"
     )
-    assert _pieces(page) == 3
+    assert board_pieces(page) == 3
     page.screenshot(path=str(ARTIFACTS / "connect-four-replay.png"), full_page=True)
     assert errors == []

@@ -4,30 +4,24 @@ and a reload that resumes the game. Screenshots go to artifacts/ (gitignored).""
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, board_pieces, stored_states
+from tests.factories import UserFactory
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to drive"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
-def session_cookie(server: str, django_user_model) -> dict:
+def session_cookie(server: str) -> dict:
     """A fresh user's session, made before Playwright's loop starts in this thread (Django refuses DB
     queries from a thread with a running loop)."""
     from django.test import Client
 
-    user = django_user_model.objects.create_user(username="grace", password="correct horse battery staple")
+    user = UserFactory(username="grace")
     client = Client()
     client.force_login(user)
     return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server}
@@ -52,10 +46,6 @@ def _start(context, server: str, game: str, opponent: str, seat: str, errors: li
     return page
 
 
-def _pieces(page) -> int:
-    return page.locator("[data-board] [data-piece]").count()
-
-
 def _my_turn_or_over(page) -> str:
     """Wait until the person is to move ("turn") or the game has ended ("over")."""
     page.wait_for_function(
@@ -66,12 +56,6 @@ def _my_turn_or_over(page) -> str:
     return "over" if page.locator("[data-result]").inner_text().strip() else "turn"
 
 
-def _stored(server: str, match_id: int) -> dict:
-    """The game as the server stores it (over HTTP: no ORM in Playwright's thread)."""
-    with urllib.request.urlopen(f"{server}/matches/{match_id}/replay.json", timeout=5) as response:
-        return json.load(response)
-
-
 def _match_id(page) -> int:
     return int(re.search(r"/play/(\d+)/", page.url).group(1))
 
@@ -80,7 +64,7 @@ def test_tictactoe_against_minimax_by_clicks_and_keys(server: str, player) -> No
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     page = _start(player, server, "tictactoe", "bot:minimax", "player_1", errors)
-    assert _pieces(page) == 0 and page.locator("[data-board] rect.target.legal").count() == 9
+    assert board_pieces(page) == 0 and page.locator("[data-board] rect.target.legal").count() == 9
 
     # The first move by keyboard: focus the board, go right (column 2), then down (row 2): the centre.
     page.locator('[data-board] rect.target[tabindex="0"]').focus()
@@ -94,7 +78,7 @@ def test_tictactoe_against_minimax_by_clicks_and_keys(server: str, player) -> No
 
     # Then clicks on the first legal cell until the game ends.
     while _my_turn_or_over(page) == "turn":
-        before = _pieces(page)
+        before = board_pieces(page)
         page.locator("[data-board] rect.target.legal").first.click()
         page.wait_for_function(
             f"""() => document.querySelectorAll('[data-board] [data-piece]').length > {before}
@@ -106,14 +90,14 @@ def test_tictactoe_against_minimax_by_clicks_and_keys(server: str, player) -> No
     assert page.locator('[data-chart="win"] polyline').count() == 1  # the win-probability line
     page.screenshot(path=str(ARTIFACTS / "play-tictactoe-end.png"), full_page=True)
 
-    stored = _stored(server, _match_id(page))
-    assert stored["status"] == "finished" and _pieces(page) == len(stored["states"][-1]["moves"])
+    stored = stored_states(server, _match_id(page))
+    assert stored["status"] == "finished" and board_pieces(page) == len(stored["states"][-1]["moves"])
 
     # Rematch: same opponent, seats swapped, so minimax opens.
     page.locator("[data-rematch] button").click()
     page.wait_for_url(re.compile(r"/play/\d+/$"))
     page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
-    assert _pieces(page) == 1 and page.locator("[data-turn]").inner_text() == "Your move."
+    assert board_pieces(page) == 1 and page.locator("[data-turn]").inner_text() == "Your move."
     assert errors == []
 
 
@@ -124,7 +108,7 @@ def test_connect_four_to_the_end_on_a_phone(server: str, player) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     moves = 0
     while _my_turn_or_over(page) == "turn" and moves < 30:
-        before = _pieces(page)
+        before = board_pieces(page)
         page.locator("[data-board] rect.target.legal").first.click()
         page.wait_for_function(
             f"""() => document.querySelectorAll('[data-board] [data-piece]').length > {before}
@@ -134,9 +118,9 @@ def test_connect_four_to_the_end_on_a_phone(server: str, player) -> None:
     assert page.locator("[data-result]").inner_text().strip(), "the game did not end"
     assert page.locator("[data-heat] [data-heat-cell]").count() == 7  # one per column
     page.screenshot(path=str(ARTIFACTS / "play-connect-four-phone.png"), full_page=True)
-    stored = _stored(server, _match_id(page))
+    stored = stored_states(server, _match_id(page))
     assert stored["status"] == "finished"
-    assert _pieces(page) == len(stored["states"][-1]["moves"])
+    assert board_pieces(page) == len(stored["states"][-1]["moves"])
     assert errors == []
 
 
@@ -148,12 +132,12 @@ def test_an_illegal_click_is_refused_and_a_reload_resumes(server: str, player) -
     page.wait_for_function("document.querySelectorAll('[data-board] [data-piece]').length === 2")
     _my_turn_or_over(page)
     match_id = _match_id(page)
-    before = _stored(server, match_id)["states"][-1]
+    before = stored_states(server, match_id)["states"][-1]
 
     # Client side: a click on a taken cell (aria-disabled, so Playwright must force it) sends nothing.
     page.locator('[data-board] rect.target[data-action="4"]').click(force=True)
     assert page.locator("[data-error]").inner_text() == "That cell is taken."
-    assert _pieces(page) == 2
+    assert board_pieces(page) == 2
 
     # Server side: the same move sent straight down a second socket is refused with a code.
     error = page.evaluate(
@@ -169,13 +153,13 @@ def test_an_illegal_click_is_refused_and_a_reload_resumes(server: str, player) -
     )
     assert error["code"] == "illegal_move", error
     time.sleep(0.5)  # nothing was published: the board stays
-    assert _pieces(page) == 2 and _stored(server, match_id)["states"][-1] == before
+    assert board_pieces(page) == 2 and stored_states(server, match_id)["states"][-1] == before
     page.screenshot(path=str(ARTIFACTS / "play-illegal-click.png"), full_page=True)
 
     # A reload shows the game where it stood, the agent's evaluation included.
     page.reload()
     page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
-    assert _pieces(page) == 2 and page.locator("[data-turn]").inner_text() == "Your move."
+    assert board_pieces(page) == 2 and page.locator("[data-turn]").inner_text() == "Your move."
     assert page.locator("[data-heat] [data-heat-cell]").count() == 9
     last = page.locator("[data-board] .last").count() + page.locator("[data-board] .last-disc").count()
     assert last == 1  # the agent's reply is marked

@@ -1,5 +1,5 @@
-"""Checkpoint import: a verified upload becomes the next version; every bad one is refused with a
-clear message and leaves nothing behind (no row, no file)."""
+"""Checkpoint files: a verified upload becomes the next version; every bad one is refused with a clear
+message and leaves nothing behind (no row, no file); downloads are named and stay inside MEDIA_ROOT."""
 
 from __future__ import annotations
 
@@ -14,54 +14,11 @@ import torch
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
 from arena.models import ApiToken, Checkpoint
-from arena.services.agents import agent_create
-from arena.services.checkpoints import checkpoint_import
-from marl.checkpoints import load_agent, save_checkpoint
-from marl.games import get_game
-from marl.nets import build_network
-
-NETWORK = {"kind": "mlp", "hidden": [16]}
-
-
-@pytest.fixture
-def agent(user):
-    return agent_create(owner=user, game="tictactoe", name="imported", network=NETWORK)
-
-
-def _files(tmp_path: Path, *, game: str = "tictactoe", network=NETWORK, seat: str = "player_1", state=False):
-    """A genuine checkpoint written by marl: (weights bytes, sidecar dict, state bytes or None)."""
-    spec = get_game(game)
-    torch.manual_seed(0)
-    net = build_network(network, spec.obs_shape, spec.n_actions)
-    meta = {
-        "game": game,
-        "env_id": spec.env_id,
-        "algorithm": "dqn",
-        "network": network,
-        "agent_id": seat,
-        "env_steps": 1000,
-    }
-    state_dict = {"model": net.state_dict(), "step": 3} if state else None
-    path = save_checkpoint(tmp_path / "src", "cp", weights=net.state_dict(), state=state_dict, meta=meta)
-    state_path = path.with_name("cp.state.safetensors")
-    return (
-        path.read_bytes(),
-        json.loads(path.with_name("cp.json").read_text()),
-        state_path.read_bytes() if state else None,
-    )
-
-
-def _import(user, agent, weights: bytes, sidecar: dict | bytes, state: bytes | None = None) -> Checkpoint:
-    raw = sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode()
-    return checkpoint_import(
-        user=user,
-        agent_id=agent.pk,
-        weights=SimpleUploadedFile("w.safetensors", weights),
-        sidecar=SimpleUploadedFile("w.json", raw),
-        state=SimpleUploadedFile("w.state.safetensors", state) if state is not None else None,
-    )
+from marl.checkpoints import load_agent
+from tests.factories import CheckpointFactory, checkpoint_files, checkpoint_uploaded
 
 
 def _nothing_stored(media_root: Path) -> None:
@@ -71,9 +28,9 @@ def _nothing_stored(media_root: Path) -> None:
 
 
 def test_a_genuine_checkpoint_is_imported_as_the_next_version(user, agent, tmp_path, media_root, db):
-    weights, sidecar, _ = _files(tmp_path)
-    first = _import(user, agent, weights, sidecar)
-    second = _import(user, agent, weights, sidecar)
+    weights, sidecar, _ = checkpoint_files(tmp_path)
+    first = checkpoint_uploaded(user, agent, weights, sidecar)
+    second = checkpoint_uploaded(user, agent, weights, sidecar)
     assert (first.seat, first.version, second.version) == ("player_1", 1, 2)
     assert second.parent_id == first.pk and first.sha256 == hashlib.sha256(weights).hexdigest()
     assert first.absolute_path().read_bytes() == weights
@@ -84,13 +41,13 @@ def test_a_genuine_checkpoint_is_imported_as_the_next_version(user, agent, tmp_p
 
 
 def test_a_checkpoint_with_its_training_state_keeps_it(user, agent, tmp_path, db):
-    weights, sidecar, state = _files(tmp_path, state=True)
-    checkpoint = _import(user, agent, weights, sidecar, state)
+    weights, sidecar, state = checkpoint_files(tmp_path, state=True)
+    checkpoint = checkpoint_uploaded(user, agent, weights, sidecar, state)
     assert checkpoint.absolute_path().with_name(f"{Path(checkpoint.path).stem}.state.safetensors").is_file()
 
 
 def test_the_api_imports_multipart_uploads(user, agent, tmp_path, db):
-    weights, sidecar, _ = _files(tmp_path)
+    weights, sidecar, _ = checkpoint_files(tmp_path)
     client = Client(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(user=user, name='t')[1]}")
     files = {
         "weights": SimpleUploadedFile("w.safetensors", weights),
@@ -112,7 +69,7 @@ def _rehash(sidecar: dict, weights: bytes) -> dict:
 
 
 def _other_shapes(tmp_path: Path) -> bytes:
-    weights, _, _ = _files(tmp_path / "other", network={"kind": "mlp", "hidden": [8]})
+    weights, _, _ = checkpoint_files(tmp_path / "other", network={"kind": "mlp", "hidden": [8]})
     return weights
 
 
@@ -150,7 +107,7 @@ def _zip_pickle() -> bytes:
     ],
 )
 def test_bad_uploads_are_refused_and_nothing_is_stored(user, agent, tmp_path, media_root, case, message, db):
-    weights, sidecar, _ = _files(tmp_path)
+    weights, sidecar, _ = checkpoint_files(tmp_path)
     if case == "wrong_shapes":
         weights = _other_shapes(tmp_path)
         sidecar = _rehash(sidecar, weights)
@@ -171,7 +128,7 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(user, agent, tmp_path, me
     elif case == "unknown_game":
         sidecar["game"] = "chess960"
     elif case == "other_game":
-        weights, sidecar, _ = _files(tmp_path, game="connect_four")
+        weights, sidecar, _ = checkpoint_files(tmp_path, game="connect_four")
     elif case == "other_network":
         sidecar["network"] = {"kind": "mlp", "hidden": [32]}
     elif case == "absurd_network":
@@ -193,22 +150,22 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(user, agent, tmp_path, me
     elif case == "bad_sha_format":
         sidecar["sha256"] = "../../etc/passwd"
     with pytest.raises(ValidationError, match=message) as refused:
-        _import(user, agent, weights, sidecar)
+        checkpoint_uploaded(user, agent, weights, sidecar)
     assert str(tmp_path) not in str(refused.value)  # messages do not leak server paths
     _nothing_stored(media_root)
 
 
 def test_a_tampered_training_state_is_refused(user, agent, tmp_path, media_root, db):
-    weights, sidecar, state = _files(tmp_path, state=True)
+    weights, sidecar, state = checkpoint_files(tmp_path, state=True)
     with pytest.raises(ValidationError, match="sha256"):
-        _import(user, agent, weights, sidecar, state[:-1] + bytes([state[-1] ^ 1]))
+        checkpoint_uploaded(user, agent, weights, sidecar, state[:-1] + bytes([state[-1] ^ 1]))
     _nothing_stored(media_root)
 
 
 def test_only_the_owner_can_import(other_user, agent, tmp_path, media_root, db):
-    weights, sidecar, _ = _files(tmp_path)
+    weights, sidecar, _ = checkpoint_files(tmp_path)
     with pytest.raises(PermissionDenied):
-        _import(other_user, agent, weights, sidecar)
+        checkpoint_uploaded(other_user, agent, weights, sidecar)
     _nothing_stored(media_root)
 
 
@@ -216,15 +173,15 @@ def test_training_cannot_continue_from_a_weights_only_import(user, agent, tmp_pa
     from arena.models import TrainingRun
     from arena.services.training import training_run_create
 
-    weights, sidecar, _ = _files(tmp_path)
-    _import(user, agent, weights, sidecar)
+    weights, sidecar, _ = checkpoint_files(tmp_path)
+    checkpoint_uploaded(user, agent, weights, sidecar)
     with pytest.raises(ValidationError, match="no training state"):
         training_run_create(user=user, agent_id=agent.pk, config={"env_steps": 100})
     assert not TrainingRun.objects.exists()
 
 
 def test_the_agent_page_imports_for_its_owner_only(user, other_user, agent, tmp_path, client, db):
-    weights, sidecar, _ = _files(tmp_path)
+    weights, sidecar, _ = checkpoint_files(tmp_path)
 
     def upload():
         return client.post(
@@ -243,3 +200,21 @@ def test_the_agent_page_imports_for_its_owner_only(user, other_user, agent, tmp_
     assert response.status_code == 302 and Checkpoint.objects.filter(agent=agent, version=1).exists()
     page = client.get(f"/agents/{agent.pk}/").content.decode()
     assert "Import a checkpoint" in page and "Imported" in page
+
+
+def test_checkpoint_downloads_have_proper_names(client, agent, db):
+    checkpoint = CheckpointFactory(agent=agent)
+    weights = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "weights"]))
+    assert weights.status_code == 200
+    assert b"".join(weights.streaming_content) == checkpoint.absolute_path().read_bytes()
+    assert 'filename="learner-player_1-v1.safetensors"' in weights["Content-Disposition"]
+    sidecar = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "sidecar"]))
+    assert json.loads(b"".join(sidecar.streaming_content))["sha256"] == checkpoint.sha256
+    assert 'filename="learner-player_1-v1.json"' in sidecar["Content-Disposition"]
+    assert client.get(f"/checkpoints/{checkpoint.pk}/download/other/").status_code == 404
+
+
+def test_checkpoint_paths_cannot_leave_media_root(client, agent, db):
+    checkpoint = CheckpointFactory(agent=agent)
+    Checkpoint.objects.filter(pk=checkpoint.pk).update(path="../../etc/passwd")
+    assert client.get(reverse("checkpoint_download", args=[checkpoint.pk, "weights"])).status_code == 404

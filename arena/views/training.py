@@ -23,7 +23,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "checkpoints": run.checkpoints.order_by("seat", "-version")[:50],
         "socket": f"/ws/runs/{run.pk}/",
     }
-    return render(request, "arena/run_detail.html", context)
+    return render(request, "arena/training/detail.html", context)
 
 
 @require_POST

@@ -1,0 +1,145 @@
+"""Leagues: ticks that train, snapshot, evaluate and rate; one tick at a time; owners alone enter their
+agents and change settings; a tick on demand is queued after commit and survives a broker outage."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+
+from arena.models import League, LeagueResult, LeagueSnapshot, LeagueTick, Rating, TrainingRun
+from arena.services import leagues
+from tests.arena._faults import app_on
+from tests.arena.conftest import wait_until
+from tests.factories import AgentFactory, LeagueFactory
+
+SETTINGS_FORM = {
+    "interval_seconds": 120,
+    "env_steps_per_tick": 64,
+    "pool_size": 3,
+    "pfsp_mode": "even",
+    "pfsp_p": 2,
+    "eval_games": 4,
+    "status": "paused",
+    "train_overrides": "{}",
+}
+
+
+def test_a_league_tick_trains_snapshots_evaluates_and_rates(celery_worker, user):
+    from arena.tasks import league_tick
+
+    league = LeagueFactory(user=user)
+    league_tick.delay(league.pk)
+    tick = wait_until(
+        lambda: LeagueTick.objects.filter(league=league, status__in=("done", "failed")).first(),
+        timeout=240,
+        message="the tick to end",
+    )
+    assert tick.status == LeagueTick.DONE, tick.error
+    run = TrainingRun.objects.get(agent__leagues=league)
+    assert run.status == TrainingRun.COMPLETED and run.config["opponent"] == "pool"
+    assert run.config["pool"] == ["random", "minimax"]  # the first tick: no snapshots yet, so the bots
+    snapshot = LeagueSnapshot.objects.get(league=league)
+    assert snapshot.checkpoint.training_run == run and snapshot.tick == 1
+    evaluations = LeagueResult.objects.filter(tick=tick)
+    assert {e.opponent.label for e in evaluations} == {"bot:random", "bot:minimax"}
+    assert all(e.games == 4 for e in evaluations)
+    rating = Rating.objects.get(player__checkpoint=snapshot.checkpoint)
+    assert rating.games == 8
+    row = tick.results[f"{snapshot.member_id}:player_1"]
+    assert row["rating"] is not None and row["vs"]["bot:minimax"][0] == 0  # minimax is never beaten
+    league.refresh_from_db()
+    assert league.periodic_task.enabled and league.lease_owner == "" and league.tick_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_tick_started_while_one_runs_does_nothing(user, monkeypatch):
+    league = LeagueFactory(user=user)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_training(*args, **kwargs):
+        started.set()
+        release.wait(30)
+        raise RuntimeError("stopped by the test")
+
+    monkeypatch.setattr(leagues, "_train_member_seat", slow_training)
+    first = threading.Thread(
+        target=lambda: (leagues.league_tick(league_id=league.pk, worker="one"), connection.close())
+    )
+    first.start()
+    assert started.wait(30)
+    assert leagues.league_tick(league_id=league.pk, worker="two", force=True) is None
+    assert leagues.league_tick(league_id=league.pk, worker="three") is None
+    release.set()
+    first.join(30)
+    assert list(LeagueTick.objects.filter(league=league).values_list("number", "worker")) == [(1, "one")]
+    # The lease is free again; a scheduled tick still waits half an interval, a forced one runs.
+    assert leagues.league_tick(league_id=league.pk, worker="four") is None
+    assert leagues.league_tick(league_id=league.pk, worker="five", force=True) == 2
+
+
+@pytest.mark.django_db
+def test_only_owners_enter_agents_and_change_a_league(user, other_user):
+    mine = AgentFactory(owner=user, name="mine")
+    with pytest.raises(PermissionDenied, match="belongs to another user"):
+        leagues.league_create(user=other_user, game="tictactoe", name="theirs", members=[mine.pk])
+    with pytest.raises(ValidationError, match="plays tictactoe, not connect_four"):
+        leagues.league_create(user=user, game="connect_four", name="wrong game", members=[mine.pk])
+    with pytest.raises(ValidationError, match="train_overrides cannot set opponent"):
+        leagues.league_create(
+            user=user, game="tictactoe", name="x", members=[mine.pk], train_overrides={"opponent": "random"}
+        )
+    league = leagues.league_create(user=user, game="tictactoe", name="ok", members=[mine.pk])
+    with pytest.raises(PermissionDenied, match="only the league's owner"):
+        leagues.league_update(user=other_user, league_id=league.pk, status="paused")
+    assert not League.objects.exclude(pk=league.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_page_shows_the_pool_and_saves_settings(user_client, user):
+    league = LeagueFactory(user=user)
+    page = user_client.get(f"/leagues/{league.pk}/").content.decode()
+    assert "Pool" in page and "Save settings" in page and 'id="league-ratings"' in page
+    response = user_client.post(f"/leagues/{league.pk}/settings/", SETTINGS_FORM)
+    assert response.status_code == 302
+    league.refresh_from_db()
+    assert league.interval_seconds == 120 and not league.periodic_task.enabled
+    assert league.periodic_task.interval.every == 120
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_on_demand_is_queued_for_a_worker(user_client, user, private_redis, settings):
+    league = LeagueFactory(user=user)
+    with app_on(private_redis.url, settings):
+        response = user_client.post(f"/leagues/{league.pk}/tick/")
+    assert response.status_code == 302 and response.url == league.get_absolute_url()
+    queued = [json.loads(raw)["headers"] for raw in private_redis.client().lrange("training", 0, -1)]
+    assert [(h["task"], h["argsrepr"]) for h in queued] == [
+        ("arena.tasks.league_tick", f"({league.pk}, True)")
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_on_demand_while_the_broker_is_down_is_not_an_error(
+    user_client, user, private_redis, settings
+):
+    league = LeagueFactory(user=user)
+    with app_on(private_redis.url, settings):
+        private_redis.stop()
+        response = user_client.post(f"/leagues/{league.pk}/tick/", follow=True)
+    assert response.status_code == 200
+    assert "a tick is queued" in response.content.decode()  # the scheduled ticks come anyway
+
+
+@pytest.mark.django_db
+def test_a_stranger_cannot_change_or_tick_someone_elses_league(client, user, other_user):
+    league = LeagueFactory(user=user)
+    client.force_login(other_user)
+    assert client.post(f"/leagues/{league.pk}/tick/").status_code == 403
+    response = client.post(f"/leagues/{league.pk}/settings/", {**SETTINGS_FORM, "interval_seconds": 10})
+    assert response.status_code == 403
+    league.refresh_from_db()
+    assert league.status == League.ACTIVE

@@ -1,0 +1,226 @@
+"""Test data, built through the real services and real checkpoint files (marl writes them), so a test
+starts from rows and files the app itself could have made.
+
+Factories for rows (`UserFactory`, `AgentFactory`, `CheckpointFactory`, `TrainingRunFactory`,
+`MatchFactory`, `LeagueFactory`) and builders for what a person uploads (`checkpoint_files`,
+`checkpoint_uploaded`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import factory
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from factory.django import DjangoModelFactory
+
+from arena.models import Agent, Checkpoint, League, Match, TrainingRun
+
+PASSWORD = "correct horse battery staple"
+# Small enough that a training test takes seconds; the app's default network is larger.
+SMALL_NETWORK = {"kind": "mlp", "hidden": [16]}
+BOTS = {"player_1": "bot:minimax", "player_2": "bot:random"}
+# A training run of seconds: three epochs of 200 steps, a short evaluation.
+TINY_TRAINING = {"env_steps": 600, "steps_per_epoch": 200, "num_envs": 2, "eval_games": 4, "seed": 1}
+# League ticks that train in seconds: few envs, small batches and buffer.
+TINY_LEAGUE_TRAINING = {"num_envs": 2, "batch_size": 16, "step_per_collect": 16, "buffer_size": 500}
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = settings.AUTH_USER_MODEL
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password(PASSWORD)
+
+
+class AgentFactory(DjangoModelFactory):
+    """An agent made by `agent_create`, so the service's checks and defaults apply."""
+
+    class Meta:
+        model = Agent
+
+    owner = factory.SubFactory(UserFactory)
+    game = "tictactoe"
+    name = factory.Sequence(lambda n: f"agent-{n}")
+    algorithm = "dqn"
+    network = factory.LazyFunction(lambda: dict(SMALL_NETWORK))
+    seat = ""
+
+    @classmethod
+    def _create(cls, model_class: type[Agent], *args: Any, **kwargs: Any) -> Agent:
+        from arena.services.agents import agent_create
+
+        return agent_create(**kwargs)
+
+
+def _untrained_checkpoint_file(agent: Agent, seat: str, version: int, seed: int, env_steps: int) -> Path:
+    """Weights of a freshly initialised network, saved by marl under MEDIA_ROOT; a match can load them."""
+    import torch
+
+    from marl.checkpoints import save_checkpoint
+    from marl.games import get_game
+    from marl.nets import build_network
+
+    spec = get_game(agent.game.name)
+    torch.manual_seed(seed)
+    net = build_network(agent.network, spec.obs_shape, spec.n_actions)
+    meta = {
+        "game": spec.name,
+        "env_id": spec.env_id,
+        "algorithm": agent.algorithm,
+        "network": agent.network,
+        "agent_id": seat,
+        "env_steps": env_steps,
+    }
+    directory = Path(settings.MEDIA_ROOT) / "agents" / str(agent.pk)
+    return save_checkpoint(directory, f"{seat}-v{version}", weights=net.state_dict(), state=None, meta=meta)
+
+
+class CheckpointFactory(DjangoModelFactory):
+    """A checkpoint of untrained weights with its real files: in milliseconds, loadable, playable."""
+
+    class Meta:
+        model = Checkpoint
+
+    agent = factory.SubFactory(AgentFactory)
+    seat = factory.LazyAttribute(lambda o: o.agent.seat or o.agent.game.seats[0])
+    version = 1
+    env_steps = 0
+    seed = 0  # of the weights' initialisation: different seeds, different players
+    metrics = factory.LazyFunction(dict)
+    training_run = None
+
+    @classmethod
+    def _create(cls, model_class: type[Checkpoint], *args: Any, seed: int, **kwargs: Any) -> Checkpoint:
+        path = _untrained_checkpoint_file(
+            kwargs["agent"], kwargs["seat"], kwargs["version"], seed, kwargs["env_steps"]
+        )
+        kwargs["path"] = str(path.relative_to(settings.MEDIA_ROOT))
+        kwargs["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return super()._create(model_class, *args, **kwargs)
+
+
+def checkpoint_specs(owner, count: int, game: str = "tictactoe") -> list[str]:
+    """`checkpoint:<id>` participant specs of `count` different checkpoints of one new agent."""
+    agent = AgentFactory(owner=owner, game=game)
+    return [f"checkpoint:{CheckpointFactory(agent=agent, version=v, seed=v).pk}" for v in range(1, count + 1)]
+
+
+class TrainingRunFactory(DjangoModelFactory):
+    """A run row as the training service leaves it when queued; nothing is dispatched."""
+
+    class Meta:
+        model = TrainingRun
+
+    agent = factory.SubFactory(AgentFactory)
+    env_steps_total = 1000
+    config = factory.LazyAttribute(lambda o: {"env_steps": o.env_steps_total})
+
+
+class MatchFactory(DjangoModelFactory):
+    """A match made by `match_create`, not dispatched: a test plays it (`match_play`) or a worker does."""
+
+    class Meta:
+        model = Match
+
+    user = None
+    game = "tictactoe"
+    seats = factory.LazyFunction(lambda: dict(BOTS))
+    seed = 1
+
+    @classmethod
+    def _create(cls, model_class: type[Match], *args: Any, **kwargs: Any) -> Match:
+        from arena.services.matches import match_create
+
+        return match_create(dispatch=False, **kwargs)
+
+
+def match_finished(**kwargs: Any) -> Match:
+    """A match played to its end in this process."""
+    from arena.services.matches import match_play
+
+    match = MatchFactory(**kwargs)
+    match_play(match_id=match.pk)
+    match.refresh_from_db()
+    assert match.status == Match.FINISHED, match.error
+    return match
+
+
+class LeagueFactory(DjangoModelFactory):
+    """A league made by `league_create` with one member learning player_1, and ticks that train fast."""
+
+    class Meta:
+        model = League
+
+    user = factory.SubFactory(UserFactory)
+    game = "tictactoe"
+    name = factory.Sequence(lambda n: f"league-{n}")
+    env_steps_per_tick = 64
+    eval_games = 4
+    train_overrides = factory.LazyFunction(lambda: dict(TINY_LEAGUE_TRAINING))
+
+    @classmethod
+    def _create(cls, model_class: type[League], *args: Any, **kwargs: Any) -> League:
+        from arena.services.leagues import league_create
+
+        if "members" not in kwargs:
+            kwargs["members"] = [AgentFactory(owner=kwargs["user"], game=kwargs["game"], seat="player_1").pk]
+        return league_create(**kwargs)
+
+
+def checkpoint_files(
+    directory: Path,
+    *,
+    game: str = "tictactoe",
+    network: dict | None = None,
+    seat: str = "player_1",
+    state: bool = False,
+) -> tuple[bytes, dict, bytes | None]:
+    """A genuine checkpoint written by marl, as a person would upload it: (weights, sidecar, state)."""
+    import torch
+
+    from marl.checkpoints import save_checkpoint
+    from marl.games import get_game
+    from marl.nets import build_network
+
+    network = network or SMALL_NETWORK
+    spec = get_game(game)
+    torch.manual_seed(0)
+    net = build_network(network, spec.obs_shape, spec.n_actions)
+    meta = {
+        "game": game,
+        "env_id": spec.env_id,
+        "algorithm": "dqn",
+        "network": network,
+        "agent_id": seat,
+        "env_steps": 1000,
+    }
+    state_dict = {"model": net.state_dict(), "step": 3} if state else None
+    path = save_checkpoint(directory / "src", "cp", weights=net.state_dict(), state=state_dict, meta=meta)
+    return (
+        path.read_bytes(),
+        json.loads(path.with_name("cp.json").read_text()),
+        path.with_name("cp.state.safetensors").read_bytes() if state else None,
+    )
+
+
+def checkpoint_uploaded(
+    user, agent: Agent, weights: bytes, sidecar: dict | bytes, state: bytes | None = None
+) -> Checkpoint:
+    """Import the files through `checkpoint_import`, as the agent page and the API do."""
+    from arena.services.checkpoints import checkpoint_import
+
+    raw = sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode()
+    return checkpoint_import(
+        user=user,
+        agent_id=agent.pk,
+        weights=SimpleUploadedFile("w.safetensors", weights),
+        sidecar=SimpleUploadedFile("w.json", raw),
+        state=SimpleUploadedFile("w.state.safetensors", state) if state is not None else None,
+    )
