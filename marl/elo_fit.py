@@ -29,6 +29,9 @@ Interval = tuple[float, float, float]  # (estimate, low, high)
 _C = math.log(10.0) / 400.0  # natural-log odds per Elo point
 _Z95 = 1.959963984540054
 _MAX_ITERATIONS = 100
+# Past this many Elo a parameter is running off to infinity (a player unbeaten or winless).
+_DIVERGED = 10_000.0
+_NO_MAXIMUM = "the fit has no finite maximum: a player may have won or lost every game (pass prior_draws > 0)"
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ def _newton(model: _Model, params: np.ndarray, free: np.ndarray) -> tuple[np.nda
         try:
             step = np.linalg.solve(-block, grad[free])
         except np.linalg.LinAlgError:
-            raise MarlError("the fit is not identified: are all players connected by games?") from None
+            raise MarlError(_NO_MAXIMUM) from None
         scale = 1.0
         while scale > 1e-8:  # halve until the likelihood goes up (and draws keep a probability)
             trial = params.copy()
@@ -183,12 +186,27 @@ def _newton(model: _Model, params: np.ndarray, free: np.ndarray) -> tuple[np.nda
                 break
             scale /= 2.0
         params, value = trial, trial_value
+        if np.max(np.abs(params)) > _DIVERGED:
+            raise MarlError(_NO_MAXIMUM)
         if np.max(np.abs(scale * step)) < 1e-7:
             grad, hess = model.derivatives(params)
             return params, hess[np.ix_(free, free)]
-    raise MarlError(
-        "the fit did not converge: a player may have won or lost every game (pass prior_draws > 0)"
-    )
+    raise MarlError(_NO_MAXIMUM)
+
+
+def _check_connected(games: Sequence[Game], players: list[str]) -> None:
+    group = {p: p for p in players}
+
+    def root(p: str) -> str:
+        while group[p] != p:
+            group[p] = group[group[p]]
+            p = group[p]
+        return p
+
+    for first, second, _ in games:
+        group[root(first)] = root(second)
+    if len({root(p) for p in players}) > 1:
+        raise MarlError("players fall into groups that never met: ratings across them are not defined")
 
 
 def _players(games: Sequence[Game], anchors: Mapping[str, float]) -> list[str]:
@@ -207,6 +225,7 @@ def _solve(
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The maximum-likelihood ``(ratings..., adv, draw)`` and its covariance in the chosen gauge."""
     players = _players(games, anchors)
+    _check_connected(games, players)
     table = _tabulate(games, players, prior_draws)
     model = _Model(table)
     n = len(players)
