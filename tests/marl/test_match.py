@@ -248,3 +248,25 @@ def test_game_pairs_swap_seats_over_one_opening() -> None:
         [0],
         [4],
     ]
+
+
+def test_a_sampling_player_varies_its_games_and_repeats_them_per_seed() -> None:
+    torch = pytest.importorskip("torch")
+    from marl.agents import PolicyAgent, SoftmaxAgent
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(18, 9))
+    greedy = PolicyAgent(net, device="cpu")
+    sampled = {"player_1": SoftmaxAgent(greedy, temperature=1.0), "player_2": SoftmaxAgent(greedy, 1.0)}
+    games = [play_match("tictactoe", sampled, seed).moves for seed in range(20)]
+    assert games == [play_match("tictactoe", sampled, seed).moves for seed in range(20)]
+    assert len({tuple(g) for g in games}) > 10
+    assert (
+        len({tuple(play_match("tictactoe", {s: greedy for s in sampled}, seed).moves) for seed in range(5)})
+        == 1
+    )
+    cold = SoftmaxAgent(greedy, temperature=1e-6, seed=0)  # near zero: the greedy move
+    obs, mask = MatchState("tictactoe", 0).observation()
+    assert cold.act(obs, mask) == greedy.act(obs, mask)
+    with pytest.raises(MarlError):
+        SoftmaxAgent(greedy, temperature=0.0)
