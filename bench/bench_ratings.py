@@ -6,14 +6,14 @@ Prints, from real games and seeded simulations:
    checkpoints (two untrained networks from fixed seeds, saved and loaded as checkpoints), with
    openings off and on, and with a sampling player;
 2. coverage of the 95% intervals of the Elo fit (ratings, seat advantage, draw) over 1,000 simulated
-   tournaments with known strengths, seat advantage and draw rate (and of the pair bootstrap, 400
-   replicates, on 100);
+   tournaments with known strengths, seat advantage and draw rate (and of the pair bootstrap, 200
+   replicates, on 200);
 3. SPRT error rates over 1,000 simulated tests at elo0 and 1,000 at elo1, and the mean test length;
 4. the LLR of a fixed pentanomial next to fishtest's, and next to a general optimizer's maximum;
 5. a real pool rated on one scale (random anchored at 0), the tic-tac-toe perfect-play analysis of
    the checkpoints, and a connect four alpha-beta ladder.
 
-    .venv/bin/python bench/bench_ratings.py [--tournaments 1000] [--bootstraps 100] [--tests 1000]
+    .venv/bin/python bench/bench_ratings.py [--tournaments 1000] [--bootstraps 200] [--tests 1000]
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def coverage(tournaments: int, bootstraps: int) -> None:
         pairs = _tournament(rng)
         _covered(elo_fit([g for pair in pairs for g in pair]), fisher)
         if k < bootstraps:
-            _covered(elo_fit_bootstrap(pairs, n_boot=400, seed=k), boot)
+            _covered(elo_fit_bootstrap(pairs, n_boot=200, seed=k), boot)
     seconds = time.perf_counter() - t
     n_games = len(STRENGTHS) * (len(STRENGTHS) - 1) * GAMES_PER_ORDER
     print(
@@ -279,7 +279,7 @@ def real_pool(a: PolicyAgent, b: PolicyAgent) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tournaments", type=int, default=1000)
-    parser.add_argument("--bootstraps", type=int, default=100)
+    parser.add_argument("--bootstraps", type=int, default=200)
     parser.add_argument("--tests", type=int, default=1000)
     args = parser.parse_args()
     start = time.perf_counter()
