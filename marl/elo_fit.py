@@ -28,7 +28,6 @@ Game = tuple[str, str, float]
 Interval = tuple[float, float, float]  # (estimate, low, high)
 
 _C = math.log(10.0) / 400.0  # natural-log odds per Elo point
-_Z95 = 1.959963984540054
 _MAX_ITERATIONS = 100
 # Past this many Elo a parameter is running off to infinity (a player unbeaten or winless).
 _DIVERGED = 10_000.0
@@ -125,7 +124,8 @@ class _Model:
         self.has_draws = bool(table.draws.sum() > 0)
 
     def _terms(self, params: np.ndarray) -> tuple[np.ndarray, ...]:
-        u, v = self.ju @ params, self.jv @ params
+        # Clipped far past any real rating gap, so exp() cannot overflow on a runaway step.
+        u, v = np.clip(self.ju @ params, -500, 500), np.clip(self.jv @ params, -500, 500)
         pu, pv = 1.0 / (1.0 + np.exp(-u)), 1.0 / (1.0 + np.exp(-v))
         # With no draws anywhere the draw parameter stays 0 and P(draw) = 0 is never evaluated.
         pd = np.where(self.t.draws > 0, 1.0 - pu - pv, 1.0)
@@ -244,16 +244,22 @@ def _solve(
     return players, params, cov
 
 
-def _interval(estimate: float, sd: float) -> Interval:
-    return (float(estimate), float(estimate - _Z95 * sd), float(estimate + _Z95 * sd))
+def _z(level: float) -> float:
+    if not 0.0 < level < 1.0:
+        raise MarlError(f"level must be between 0 and 1, got {level}")
+    return NormalDist().inv_cdf((1.0 + level) / 2.0)
 
 
 def elo_fit(
-    games: Iterable[Game], *, anchors: Mapping[str, float] | None = None, prior_draws: float = 0.0
+    games: Iterable[Game],
+    *,
+    anchors: Mapping[str, float] | None = None,
+    prior_draws: float = 0.0,
+    level: float = 0.95,
 ) -> EloFit:
-    """Maximum-likelihood ratings, seat advantage and draw parameter with 95% intervals.
+    """Maximum-likelihood ratings, seat advantage and draw parameter with intervals (95% by default).
 
-    Intervals are ``estimate +- 1.96 sd`` from the inverse observed information. Anchored players
+    Intervals are ``estimate +- z sd`` (1.96 sd at 95%) from the inverse observed information. Anchored players
     keep their value (a zero-width interval); the others are measured against them. ``prior_draws``
     adds that many virtual draws between every two players who met (BayesElo's prior, split over both
     seat orders): it keeps an unbeaten player finite at the cost of pulling ratings together.
@@ -262,14 +268,22 @@ def elo_fit(
     anchors = dict(anchors or {})
     if prior_draws < 0:
         raise MarlError(f"prior_draws must be >= 0, got {prior_draws}")
+    z = _z(level)
     players, params, cov = _solve(games, anchors, float(prior_draws))
-    sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    return _result(players, params, z * np.sqrt(np.maximum(np.diag(cov), 0.0)), len(games), level)
+
+
+def _result(players: list[str], params: np.ndarray, half: np.ndarray, games: int, level: float) -> EloFit:
+    def interval(i: int) -> Interval:
+        return (float(params[i]), float(params[i] - half[i]), float(params[i] + half[i]))
+
     n = len(players)
     return EloFit(
-        ratings={p: _interval(params[i], sd[i]) for i, p in enumerate(players)},
-        seat_advantage=_interval(params[n], sd[n]),
-        draw_elo=_interval(params[n + 1], sd[n + 1]),
-        games=len(games),
+        ratings={p: interval(i) for i, p in enumerate(players)},
+        seat_advantage=interval(n),
+        draw_elo=interval(n + 1),
+        games=games,
+        level=level,
     )
 
 
@@ -293,8 +307,7 @@ def elo_fit_bootstrap(
     """
     groups = [_check_games(pair) for pair in pairs]
     anchors = dict(anchors or {})
-    if not 0.0 < level < 1.0:
-        raise MarlError(f"level must be between 0 and 1, got {level}")
+    z = _z(level)
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 2:
         raise MarlError(f"n_boot must be an integer >= 2, got {n_boot!r}")
     players, params, _ = _solve([g for group in groups for g in group], anchors, float(prior_draws))
@@ -313,16 +326,5 @@ def elo_fit_bootstrap(
             continue
     if len(samples) < n_boot:
         raise MarlError("too few bootstrap replicates could be fitted: add games or prior_draws")
-    half = NormalDist().inv_cdf((1.0 + level) / 2.0) * np.std(np.array(samples), axis=0, ddof=1)
-
-    def interval(i: int) -> Interval:
-        return (float(params[i]), float(params[i] - half[i]), float(params[i] + half[i]))
-
-    n = len(players)
-    return EloFit(
-        ratings={p: interval(i) for i, p in enumerate(players)},
-        seat_advantage=interval(n),
-        draw_elo=interval(n + 1),
-        games=sum(len(group) for group in groups),
-        level=level,
-    )
+    half = z * np.std(np.array(samples), axis=0, ddof=1)
+    return _result(players, params, half, sum(len(group) for group in groups), level)
