@@ -10,8 +10,8 @@ Prints, from real games and seeded simulations:
    replicates, on 200);
 3. SPRT error rates over 1,000 simulated tests at elo0 and 1,000 at elo1, and the mean test length;
 4. the LLR of a fixed pentanomial next to fishtest's, and next to a general optimizer's maximum;
-5. a real pool rated on one scale (random anchored at 0), the tic-tac-toe perfect-play analysis of
-   the checkpoints, and a connect four alpha-beta ladder.
+5. a real pool rated on one scale (random anchored at 0), an SPRT on real game pairs, the
+   tic-tac-toe perfect-play analysis of the checkpoints, and a connect four alpha-beta ladder.
 
     .venv/bin/python bench/bench_ratings.py [--tournaments 1000] [--bootstraps 200] [--tests 1000]
 """
@@ -250,7 +250,7 @@ def real_pool(a: PolicyAgent, b: PolicyAgent) -> None:
     for i, x in enumerate(names):
         for y in names[i + 1 :]:
             for p in play_pairs("tictactoe", players[x], players[y], range(100 * i, 100 * i + 50)):
-                pairs.append([(x, y, p.first.score("player_1")), (y, x, p.second.score("player_1"))])
+                pairs.append(p.games(x, y))
     fit = elo_fit([g for pair in pairs for g in pair], anchors={"random": 0.0})
     boot = elo_fit_bootstrap(pairs, anchors={"random": 0.0}, n_boot=200)
     print("5. A real tic-tac-toe pool, 50 game pairs per pairing (2-ply openings), anchored random = 0")
@@ -261,6 +261,14 @@ def real_pool(a: PolicyAgent, b: PolicyAgent) -> None:
         print(f"   {p:<12} {e:7.0f} {f'[{lo:.0f}, {hi:.0f}]':>18} {f'[{blo:.0f}, {bhi:.0f}]':>20}")
     adv, draw = fit.seat_advantage, fit.draw_elo
     print(f"   first-move advantage {adv[0]:.0f} [{adv[1]:.0f}, {adv[2]:.0f}] Elo, draw {draw[0]:.0f} Elo")
+    state = SprtState(elo0=0.0, elo1=100.0)
+    for chunk in range(0, 400, 20):
+        played = play_pairs("tictactoe", a, RandomAgent(), range(10_000 + chunk, 10_020 + chunk))
+        state = state.add_pairs(p.score() for p in played)
+        if state.verdict() != "continue":
+            break
+    print(f"   SPRT untrained-1 vs random (elo0 0, elo1 100, checked every 20 pairs): {state.verdict()} after "
+          f"{state.pairs} pairs, LLR {state.llr():.2f}, pentanomial {list(state.counts)}")  # fmt: skip
     print("   Perfect-play analysis (positions reachable, share of non-optimal moves, W/D/L vs perfect):")
     for label, policy in (("untrained-1", a), ("untrained-2", b), ("minimax", players["minimax"])):
         for seat in ("player_1", "player_2"):

@@ -28,6 +28,11 @@ class GamePair:
         seats = get_game(self.first.game).seats
         return self.first.score(seats[0]) + self.second.score(seats[1])
 
+    def games(self, player_a: str, player_b: str) -> list[tuple[str, str, float]]:
+        """Both games as ``(first, second, score_of_first)`` records for ``marl.elo_fit``."""
+        seat = get_game(self.first.game).seats[0]
+        return [(player_a, player_b, self.first.score(seat)), (player_b, player_a, self.second.score(seat))]
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values."""
         return {"opening": list(self.opening), "first": self.first.to_json(), "second": self.second.to_json()}

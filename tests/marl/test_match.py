@@ -241,6 +241,9 @@ def test_game_pairs_swap_seats_over_one_opening() -> None:
         assert pair.first.opening == pair.second.opening == pair.opening
         assert pair.score() == pair.first.score("player_1") + pair.second.score("player_2")
         assert pair.score() in (0.0, 0.5, 1.0, 1.5, 2.0)
+        (a_first, a_score), (b_first, b_score) = [(g[0], g[2]) for g in pair.games("strong", "weak")]
+        assert (a_first, b_first) == ("strong", "weak")
+        assert a_score + (1.0 - b_score) == pair.score()
     assert sum(p.score() for p in pairs) > 25  # perfect play against random: mostly wins
     book = [[4], [0]]
     assert [p.opening for p in play_pairs("tictactoe", strong, weak, range(3), openings=book)] == [
