@@ -223,6 +223,16 @@ def test_greedy_players_vary_their_games_only_through_the_opening() -> None:
     assert varied == [play_match("tictactoe", agents, s, opening=o) for s, o in enumerate(openings)]
 
 
+def test_a_long_opening_is_redrawn_until_the_game_goes_on() -> None:
+    for seed in range(10):
+        opening = opening_for_seed("tictactoe", seed, 8)
+        assert len(opening) == 8 and not MatchState("tictactoe", seed, opening).done
+    with pytest.raises(MarlError, match="leaves the game running"):
+        opening_for_seed("tictactoe", 0, 9)  # nine plies fill the board
+    with pytest.raises(MarlError, match="opening plies"):
+        opening_for_seed("tictactoe", 0, -1)
+
+
 def test_an_opening_that_ends_the_game_or_is_illegal_is_refused() -> None:
     agents = _random_agents("tictactoe", 0)
     with pytest.raises(MarlError, match="ends the game"):
