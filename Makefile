@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev install-browser run test test-marl test-arena test-launcher test-e2e lint format \
 	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament \
-	bench-worker-memory bench-load redis-stop clean distclean
+	bench-worker-memory bench-load bench-ratings redis-stop clean distclean
 
 help: ## List the targets
 	@echo "Arena make targets (PY=$(PY), VENV=$(VENV)):"
@@ -94,6 +94,9 @@ bench-live: install ## Live game latency through Channels
 
 bench-league: install ## A tic-tac-toe league of 2 DQN agents (MINUTES=10): per tick W/D/L vs minimax, rating
 	$(PYTHON) bench/bench_league.py --minutes $(or $(MINUTES),10)
+
+bench-ratings: install ## Openings vary games; interval coverage, SPRT error rates, LLR vs fishtest, perfect-play analysis
+	$(PYTHON) bench/bench_ratings.py
 
 bench-tournament: install ## 1,000 matches through Celery end to end vs in one process
 	$(PYTHON) bench/bench_tournament.py

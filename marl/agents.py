@@ -113,6 +113,10 @@ class PolicyAgent:
         """The best legal action per row, from one forward pass for the whole batch."""
         return self._masked(observations, masks).argmax(dim=1).cpu().numpy()
 
+    def action_values(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """The network's raw output per row (Q-values or logits), ``-inf`` for illegal actions."""
+        return self._masked(observations, masks).cpu().numpy().astype(np.float64)
+
     def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
         """Q-values (NaN for illegal actions) or, for ``"logits"``, probabilities over legal actions."""
         import torch
@@ -123,6 +127,46 @@ class PolicyAgent:
         values = masked.cpu().numpy().astype(np.float64)
         values[np.isneginf(values)] = np.nan  # -inf is not JSON; NaN marks "no value" (send None)
         return values
+
+
+class SoftmaxAgent:
+    """Samples from ``softmax(values / temperature)`` over a policy's legal actions instead of argmax.
+
+    Varies games between fixed checkpoints. ``reset(seed)`` re-seeds it, so a match seed fixes the
+    moves; lower temperatures stay closer to the greedy policy.
+    """
+
+    def __init__(self, policy: PolicyAgent, temperature: float = 1.0, seed: int | None = None) -> None:
+        if not temperature > 0:
+            raise MarlError(f"temperature must be positive, got {temperature!r}")
+        self.policy = policy
+        self.temperature = float(temperature)
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed when a seed is given; otherwise keep the current stream."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
+        """One sampled legal action."""
+        return int(self.act_batch(np.asarray(observation)[None], np.asarray(action_mask)[None])[0])
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """One sampled legal action per row (one forward pass, one uniform draw per row)."""
+        logits = self.policy.action_values(observations, masks) / self.temperature
+        logits -= logits.max(axis=1, keepdims=True)  # exp(-inf) = 0 keeps illegal actions out
+        cumulative = np.cumsum(np.exp(logits), axis=1)
+        draws = self.rng.random(len(cumulative)) * cumulative[:, -1]
+        picks = (cumulative <= draws[:, None]).sum(axis=1)
+        # Rounding can only push a pick past the last legal action; pull it back onto one.
+        legal = np.isfinite(logits)
+        last_legal = legal.shape[1] - 1 - legal[:, ::-1].argmax(axis=1)
+        return np.minimum(picks, last_legal)
+
+    def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray | None:
+        """The wrapped policy's scores."""
+        return self.policy.scores(observation, action_mask)
 
 
 def load_agent(path: str | Path) -> PolicyAgent:

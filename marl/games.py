@@ -33,6 +33,9 @@ class GameSpec:
     title: str
     # Safety bound for the match loop; both classic games end well before it.
     max_moves: int = 1000
+    # Random plies an agent-vs-agent game starts from by default (``marl.match.opening_for_seed``):
+    # enough to vary games between deterministic players, few enough to keep the position balanced.
+    opening_plies: int = 0
     # Reads the raw env's board as rows top to bottom: 0 empty, 1 first seat, 2 second seat.
     read_board: Callable[[Any], Board] = field(default=lambda raw: [], repr=False, compare=False)
     # The game's own coordinates: the payload keys and their conversion to an action index.
@@ -171,6 +174,7 @@ GAMES: dict[str, GameSpec] = {
             render_hint="tictactoe",
             title="Tic-tac-toe",
             max_moves=18,
+            opening_plies=2,
             read_board=_ttt_board,
             coord_keys=("row", "col"),
             coords_to_action=lambda c: 3 * c["col"] + c["row"],
@@ -186,6 +190,7 @@ GAMES: dict[str, GameSpec] = {
             render_hint="connect_four",
             title="Connect Four",
             max_moves=84,
+            opening_plies=4,
             read_board=_c4_board,
             coord_keys=("col",),
             coords_to_action=lambda c: c["col"],

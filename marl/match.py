@@ -28,6 +28,17 @@ class MatchResult:
     returns: dict[str, float]
     winner: str | None
     reason: str  # "win" | "draw" | "illegal_move" | "max_moves"
+    # The first ``opening_plies`` of ``moves`` were the opening, not chosen by the agents.
+    opening_plies: int = 0
+
+    @property
+    def opening(self) -> list[int]:
+        """The leading moves that were the opening."""
+        return self.moves[: self.opening_plies]
+
+    def score(self, seat: str) -> float:
+        """What ``seat`` scored: 1 a win, 0.5 a draw (or a game stopped at the move bound), 0 a loss."""
+        return 0.5 if self.winner is None else float(self.winner == seat)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values (for the DB and the wire)."""
@@ -35,6 +46,7 @@ class MatchResult:
             "game": self.game,
             "seed": self.seed,
             "moves": list(self.moves),
+            "opening_plies": self.opening_plies,
             "returns": dict(self.returns),
             "winner": self.winner,
             "reason": self.reason,
@@ -60,7 +72,10 @@ class _Forced:
 
 
 class MatchState:
-    """One live game. ``MatchState(game, seed, moves)`` replays ``moves`` and so rebuilds it exactly."""
+    """One live game. ``MatchState(game, seed, moves)`` replays ``moves`` and so rebuilds it exactly.
+
+    ``opening_plies`` says how many leading ``moves`` were the opening (recorded in the result).
+    """
 
     def __init__(
         self,
@@ -69,9 +84,15 @@ class MatchState:
         moves: Sequence[int] = (),
         *,
         max_moves: int | None = None,
+        opening_plies: int = 0,
     ) -> None:
         self.spec: GameSpec = game if isinstance(game, GameSpec) else get_game(game)
         self.seed: int = int(seed)
+        if not 0 <= int(opening_plies) <= len(moves):
+            raise MarlError(
+                f"opening_plies must be in 0..{len(moves)} (the moves given), got {opening_plies}"
+            )
+        self.opening_plies: int = int(opening_plies)
         self.moves: list[int] = []
         self.max_moves: int = self.spec.max_moves if max_moves is None else int(max_moves)
         self.env = _take_env(self.spec)
@@ -182,6 +203,7 @@ class MatchState:
             returns=fields["returns"],
             winner=fields["winner"],
             reason=fields["reason"],
+            opening_plies=self.opening_plies,
         )
 
 
@@ -245,14 +267,58 @@ def _reset_agents(spec: GameSpec, agents_by_seat: AgentsBySeat, seed: int) -> No
         agents_by_seat[seat].reset(derive_seed(seed, index))  # type: ignore[union-attr]
 
 
+# Stream index of the opening's random plies; agents use streams 0, 1, ... (one per seat).
+_OPENING_STREAM = 1_000_003
+_OPENING_ATTEMPTS = 100
+
+
+def opening_for_seed(game: str | GameSpec, seed: int, plies: int | None = None) -> list[int]:
+    """``plies`` random legal moves drawn from ``seed`` (the game's ``opening_plies`` when ``None``).
+
+    The same game, seed and plies give the same opening. The game is never over after it: an opening
+    that ends the game is drawn again from the next stream.
+    """
+    spec = game if isinstance(game, GameSpec) else get_game(game)
+    plies = spec.opening_plies if plies is None else int(plies)
+    if not 0 <= plies < spec.max_moves:
+        raise MarlError(f"opening plies must be in 0..{spec.max_moves - 1}, got {plies}")
+    for attempt in range(_OPENING_ATTEMPTS):
+        rng = np.random.default_rng(derive_seed(seed, _OPENING_STREAM + attempt))
+        with MatchState(spec, seed) as state:
+            while state.ply < plies and not state.done:
+                _, mask = state.observation()
+                state.apply(int(rng.choice(np.flatnonzero(mask))))
+            if not state.done:
+                return list(state.moves)
+    raise MarlError(f"{spec.name}: no opening of {plies} plies that leaves the game running")
+
+
+def _opening_state(spec: GameSpec, seed: int, opening: Sequence[int] | None) -> MatchState:
+    moves = list(opening or ())
+    state = MatchState(spec, seed, moves, opening_plies=len(moves))
+    if moves and state.done:
+        state.close()
+        raise MarlError(f"{spec.name}: the opening {moves} ends the game before the agents move")
+    return state
+
+
 def play_match(
-    game: str | GameSpec, agents_by_seat: AgentsBySeat, seed: int, on_step: OnStep | None = None
+    game: str | GameSpec,
+    agents_by_seat: AgentsBySeat,
+    seed: int,
+    on_step: OnStep | None = None,
+    *,
+    opening: Sequence[int] | None = None,
 ) -> MatchResult:
-    """Play one game between agents; the same seed and agents give the same moves."""
+    """Play one game between agents; the same seed, opening and agents give the same moves.
+
+    ``opening`` (action indices, say from ``opening_for_seed``) is played first; the result's moves
+    start with it and its ``opening_plies`` says how long it was. ``on_step`` sees the agents' moves.
+    """
     spec = game if isinstance(game, GameSpec) else get_game(game)
     _check_agents(spec, agents_by_seat)
     _reset_agents(spec, agents_by_seat, seed)
-    state = MatchState(spec, seed)
+    state = _opening_state(spec, seed, opening)
     advance(state, agents_by_seat, on_step)
     result = state.result()
     if on_step is None:  # with a callback the caller may keep the state (and its env)
@@ -265,19 +331,24 @@ def play_matches(
     agents_by_seat: AgentsBySeat,
     seeds: Sequence[int],
     on_step: OnStep | None = None,
+    *,
+    openings: Sequence[Sequence[int]] | None = None,
 ) -> list[MatchResult]:
     """Play ``len(seeds)`` games at once: each step, one ``act_batch`` per seat for all its games.
 
     Agents are reset once, from ``seeds[0]``, since one agent object serves every game. Results equal
     ``play_match`` game by game for agents whose moves do not depend on their random state.
-    ``on_step`` receives a ``Step`` for every move of every game.
+    ``openings`` gives one opening per seed (as in ``play_match``); ``on_step`` receives a ``Step``
+    for every agent move of every game.
     """
     spec = game if isinstance(game, GameSpec) else get_game(game)
     _check_agents(spec, agents_by_seat)
+    if openings is not None and len(openings) != len(seeds):
+        raise MarlError(f"{len(openings)} openings for {len(seeds)} seeds: give one per game")
     if not seeds:
         return []
     _reset_agents(spec, agents_by_seat, seeds[0])
-    states = [MatchState(spec, seed) for seed in seeds]
+    states = [_opening_state(spec, seed, openings[i] if openings else None) for i, seed in enumerate(seeds)]
     active = [state for state in states if not state.done]
     while active:
         for seat in spec.seats:

@@ -10,6 +10,9 @@ Scales:
   ``mu`` onto Elo points relative to an anchor (say the random bot = 0), so the numbers a person reads
   mean the same thing in both systems: 100 points ahead = expected score 0.64.
 * Bradley-Terry: Elo points too, ``400 * log10(strength)``, centred on the field's mean or on an anchor.
+
+For a final table with draws and the first-move advantage in one likelihood, and intervals that
+respect game pairs, see ``marl.elo_fit``; for a sequential test between two players, ``marl.sprt``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from marl.agents import RandomAgent
 from marl.bots import AlphaBetaAgent, MinimaxAgent
 from marl.errors import IllegalMoveError, MarlError
+from marl.game_pairs import play_pairs
 from marl.games import GAMES
-from marl.match import MatchState, Step, advance, play_match, play_matches
+from marl.match import MatchState, Step, advance, opening_for_seed, play_match, play_matches
 
 GAME_NAMES = sorted(GAMES)
 
@@ -151,6 +152,7 @@ def test_match_result_to_json_is_plain() -> None:
         "game": "tictactoe",
         "seed": 0,
         "moves": result.moves,
+        "opening_plies": 0,
         "returns": {"player_1": 0.0, "player_2": 0.0},
         "winner": None,
         "reason": "draw",
@@ -180,3 +182,104 @@ def test_apply_either_accepts_or_raises_and_never_corrupts_state(game: str, move
         accepted.append(move)
         assert state.moves == accepted
     assert MatchState(game, 5, accepted).state_json() == state.state_json()
+
+
+# --------------------------------------------------------------------------------------- openings
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_an_opening_reproduces_from_its_seed(game: str) -> None:
+    plies = GAMES[game].opening_plies
+    assert plies > 0
+    openings = [opening_for_seed(game, seed) for seed in range(40)]
+    assert openings == [opening_for_seed(game, seed, plies) for seed in range(40)]
+    assert all(len(opening) == plies for opening in openings)
+    assert len({tuple(o) for o in openings}) > 20
+    assert opening_for_seed(game, 5, 0) == []
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_a_game_from_an_opening_starts_with_it_and_replays_to_the_same_position(game: str) -> None:
+    for seed in range(10):
+        opening = opening_for_seed(game, seed)
+        steps: list[Step] = []
+        result = play_match(game, _random_agents(game, 0), seed, steps.append, opening=opening)
+        assert result.opening == opening and result.opening_plies == len(opening)
+        assert result.moves[: len(opening)] == opening
+        assert [s.action for s in steps] == result.moves[len(opening) :]  # callbacks see the agents' moves
+        replayed = MatchState(game, seed, result.moves, opening_plies=result.opening_plies)
+        assert replayed.state_json() == steps[-1].state.state_json()
+        assert replayed.result() == result
+        assert result.to_json()["opening_plies"] == len(opening)
+
+
+def test_greedy_players_vary_their_games_only_through_the_opening() -> None:
+    agents = {"player_1": MinimaxAgent(), "player_2": MinimaxAgent()}
+    plain = {tuple(r.moves) for r in play_matches("tictactoe", agents, range(30))}
+    openings = [opening_for_seed("tictactoe", s) for s in range(30)]
+    varied = play_matches("tictactoe", agents, range(30), openings=openings)
+    assert len(plain) == 1
+    assert len({tuple(r.moves) for r in varied}) > 10
+    assert varied == [play_match("tictactoe", agents, s, opening=o) for s, o in enumerate(openings)]
+
+
+def test_a_long_opening_is_redrawn_until_the_game_goes_on() -> None:
+    for seed in range(10):
+        opening = opening_for_seed("tictactoe", seed, 8)
+        assert len(opening) == 8 and not MatchState("tictactoe", seed, opening).done
+    with pytest.raises(MarlError, match="leaves the game running"):
+        opening_for_seed("tictactoe", 0, 9)  # nine plies fill the board
+    with pytest.raises(MarlError, match="opening plies"):
+        opening_for_seed("tictactoe", 0, -1)
+
+
+def test_an_opening_that_ends_the_game_or_is_illegal_is_refused() -> None:
+    agents = _random_agents("tictactoe", 0)
+    with pytest.raises(MarlError, match="ends the game"):
+        play_match("tictactoe", agents, 0, opening=[0, 1, 3, 2, 6])
+    with pytest.raises(IllegalMoveError):
+        play_match("tictactoe", agents, 0, opening=[4, 4])
+    with pytest.raises(MarlError, match="one per game"):
+        play_matches("tictactoe", agents, [0, 1], openings=[[4]])
+
+
+def test_game_pairs_swap_seats_over_one_opening() -> None:
+    strong, weak = MinimaxAgent(), RandomAgent()
+    pairs = play_pairs("tictactoe", strong, weak, range(20))
+    for seed, pair in enumerate(pairs):
+        assert pair.opening == opening_for_seed("tictactoe", seed)
+        assert pair.first.opening == pair.second.opening == pair.opening
+        assert pair.score() == pair.first.score("player_1") + pair.second.score("player_2")
+        assert pair.score() in (0.0, 0.5, 1.0, 1.5, 2.0)
+        (a_first, a_score), (b_first, b_score) = [(g[0], g[2]) for g in pair.games("strong", "weak")]
+        assert (a_first, b_first) == ("strong", "weak")
+        assert a_score + (1.0 - b_score) == pair.score()
+    assert sum(p.score() for p in pairs) > 25  # perfect play against random: mostly wins
+    book = [[4], [0]]
+    assert [p.opening for p in play_pairs("tictactoe", strong, weak, range(3), openings=book)] == [
+        [4],
+        [0],
+        [4],
+    ]
+
+
+def test_a_sampling_player_varies_its_games_and_repeats_them_per_seed() -> None:
+    torch = pytest.importorskip("torch")
+    from marl.agents import PolicyAgent, SoftmaxAgent
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(18, 9))
+    greedy = PolicyAgent(net, device="cpu")
+    sampled = {"player_1": SoftmaxAgent(greedy, temperature=1.0), "player_2": SoftmaxAgent(greedy, 1.0)}
+    games = [play_match("tictactoe", sampled, seed).moves for seed in range(20)]
+    assert games == [play_match("tictactoe", sampled, seed).moves for seed in range(20)]
+    assert len({tuple(g) for g in games}) > 10
+    assert (
+        len({tuple(play_match("tictactoe", {s: greedy for s in sampled}, seed).moves) for seed in range(5)})
+        == 1
+    )
+    cold = SoftmaxAgent(greedy, temperature=1e-6, seed=0)  # near zero: the greedy move
+    obs, mask = MatchState("tictactoe", 0).observation()
+    assert cold.act(obs, mask) == greedy.act(obs, mask)
+    with pytest.raises(MarlError):
+        SoftmaxAgent(greedy, temperature=0.0)
