@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -123,10 +122,3 @@ class PolicyAgent:
         values = masked.cpu().numpy().astype(np.float64)
         values[np.isneginf(values)] = np.nan  # -inf is not JSON; NaN marks "no value" (send None)
         return values
-
-
-def load_agent(path: str | Path) -> PolicyAgent:
-    """A greedy ``PolicyAgent`` from a checkpoint (delegates to ``marl.checkpoints``; no Tianshou)."""
-    from marl.checkpoints import load_agent as _load  # lazy: torch/safetensors only when needed
-
-    return _load(path)

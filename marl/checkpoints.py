@@ -21,17 +21,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from marl.agents import PolicyAgent
 from marl.errors import CheckpointError, ConfigError, MarlError
 from marl.nets import build_network
-
-if TYPE_CHECKING:
-    from marl.agents import PolicyAgent
 
 FORMAT = 1
 MAX_HEADER_BYTES = 8 * 1024 * 1024  # a safetensors JSON header; ours are a few KB
@@ -426,8 +424,6 @@ def network_from_checkpoint(ckpt: Checkpoint, device: str | torch.device | None 
 
 def load_agent(path: str | os.PathLike[str], device: str | torch.device | None = None) -> PolicyAgent:
     """A greedy, masked PolicyAgent from a checkpoint (Q-values for DQN, logits for a PPO actor)."""
-    from marl.agents import PolicyAgent
-
     ckpt = load_checkpoint(path)
     kind = AGENT_KINDS.get(ckpt.meta["algorithm"])
     if kind is None:

@@ -10,6 +10,8 @@ from django.db import transaction
 
 from arena.models import Agent
 from arena.services.games import game_get
+from marl.errors import MarlError
+from marl.games import get_game
 
 DEFAULT_NETWORK = {"kind": "mlp", "hidden": [128, 128]}
 
@@ -34,9 +36,7 @@ def agent_create(
     if seat and seat not in game_row.seats:
         raise ValidationError(f"seat {seat!r} is not a seat of {game} (seats: {', '.join(game_row.seats)})")
     network = network or dict(DEFAULT_NETWORK)
-    from marl.errors import MarlError
-    from marl.games import get_game
-    from marl.nets import build_network
+    from marl.nets import build_network  # lazy: torch
 
     spec = get_game(game)
     try:

@@ -16,6 +16,10 @@ from django.db.models import Max
 
 from arena import live
 from arena.models import Agent, Checkpoint, TrainingRun
+from arena.ratelimit import rate_hit
+from arena.services.agents import agent_check_owner
+from marl.errors import MarlError
+from marl.games import get_game
 
 
 def _relative(path: Path) -> str:
@@ -108,9 +112,7 @@ def _import_check_meta(*, agent: Agent, meta: Any) -> str:
 
     Runs before marl builds a network from the sidecar, so an absurd network spec never allocates.
     """
-    from marl.errors import MarlError
-    from marl.games import get_game
-    from marl.nets import validate_network_spec
+    from marl.nets import validate_network_spec  # lazy: torch
 
     if not isinstance(meta, dict):
         raise ValidationError("the sidecar must be a JSON object")
@@ -154,10 +156,7 @@ def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state:
     refused upload leaves no row and no file. Without a training state the checkpoint plays but a
     later training run starts its optimizer afresh.
     """
-    from arena.ratelimit import rate_hit
-    from arena.services.agents import agent_check_owner
-    from marl.checkpoints import MAX_SIDECAR_BYTES, atomic_write, load_checkpoint, read_meta
-    from marl.errors import MarlError
+    from marl.checkpoints import MAX_SIDECAR_BYTES, atomic_write, load_checkpoint, read_meta  # lazy: torch
 
     agent = Agent.objects.select_related("game").get(pk=agent_id)
     agent_check_owner(agent=agent, user=user)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +29,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from arena import live
 from arena.models import (
@@ -42,10 +42,16 @@ from arena.models import (
     Player,
     TrainingRun,
 )
+from arena.models.agents import newest_per_seat
 from arena.services.anchors import anchor_bots, anchors_pin, display_elo, display_sigma
-from arena.services.competition_ratings import Game, ratings_apply
 from arena.services.games import game_get
+from arena.services.leases import lease_claim, lease_kept, lease_release
 from arena.services.players import player_agent, player_for_bot, player_for_checkpoint
+from arena.services.ratings import RatedGame, ratings_record, score_of
+from arena.services.training import training_run_execute
+from marl.errors import MarlError
+from marl.match import play_matches
+from marl.pairing import pfsp_weights
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +98,7 @@ def _validate(fields: dict[str, Any], game: str) -> dict[str, Any]:
             raise ValidationError(
                 f"train_overrides cannot set {', '.join(sorted(bad))}: the league decides them"
             )
-        from marl.errors import MarlError
-        from marl.train_config import TrainConfig
+        from marl.train_config import TrainConfig  # lazy: torch
 
         try:
             TrainConfig.from_dict({**DEFAULT_OVERRIDES, **overrides, "game": game})
@@ -156,8 +161,6 @@ def league_update(*, user, league_id: int, **fields: Any) -> League:
 
 def league_schedule_sync(*, league: League):
     """Create or update the league's PeriodicTask (enabled while the league is active)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     schedule, _ = IntervalSchedule.objects.get_or_create(
         every=league.interval_seconds, period=IntervalSchedule.SECONDS
     )
@@ -181,19 +184,22 @@ def league_schedule_sync(*, league: League):
 
 
 def _claim(league_id: int, worker: str, force: bool) -> tuple[League, LeagueTick] | None:
+    """Take the league's lease and open the next tick, or None (lease held, paused, or too soon)."""
     now = timezone.now()
     league = League.objects.filter(pk=league_id).first()
     if league is None:
         return None
-    claim = League.objects.filter(pk=league_id).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    rows = League.objects.filter(pk=league_id)
     if not force:
         spacing = now - timedelta(seconds=league.interval_seconds / 2)
-        claim = claim.filter(status=League.ACTIVE).filter(
+        rows = rows.filter(status=League.ACTIVE).filter(
             Q(last_tick_at__isnull=True) | Q(last_tick_at__lte=spacing)
         )
     with transaction.atomic():
-        if not claim.update(
-            lease_owner=worker,
+        if not lease_claim(
+            rows,
+            worker=worker,
+            alive=Q(lease_until__gte=now),
             lease_until=now + timedelta(seconds=settings.ARENA_LEASE_SECONDS),
             tick_count=F("tick_count") + 1,
             last_tick_at=now,
@@ -208,26 +214,8 @@ def _claim(league_id: int, worker: str, force: bool) -> tuple[League, LeagueTick
     return league, tick
 
 
-class _Lease(threading.Thread):
-    """Renews the league's lease while a tick runs."""
-
-    def __init__(self, league_id: int, worker: str) -> None:
-        super().__init__(daemon=True, name=f"lease-league-{league_id}")
-        self.league_id, self.worker, self.stopped = league_id, worker, threading.Event()
-
-    def run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self.stopped.wait(settings.ARENA_HEARTBEAT_SECONDS):
-                try:
-                    League.objects.filter(pk=self.league_id, lease_owner=self.worker).update(
-                        lease_until=timezone.now() + timedelta(seconds=settings.ARENA_LEASE_SECONDS)
-                    )
-                except Exception:  # a DB blip must not end the heartbeat; the next beat retries
-                    logger.warning("lease renewal of league %s failed", self.league_id, exc_info=True)
-        finally:
-            connection.close()
+def _renewal() -> dict[str, Any]:
+    return {"lease_until": timezone.now() + timedelta(seconds=settings.ARENA_LEASE_SECONDS)}
 
 
 def league_tick(*, league_id: int, worker: str, force: bool = False) -> int | None:
@@ -238,31 +226,32 @@ def league_tick(*, league_id: int, worker: str, force: bool = False) -> int | No
         return None
     league, tick = claimed
     _publish(league.pk, "tick_started", tick=tick.number)
-    lease = _Lease(league.pk, worker)
-    lease.start()
     results: dict[str, Any] = {}
     status, error = LeagueTick.DONE, ""
-    try:
-        for member in league.memberships.select_related("agent__game").order_by("pk"):
-            seats = member.agent.learning_seats
-            for seat in seats:
-                steps = max(1, league.env_steps_per_tick // len(seats))
-                checkpoint = _train_member_seat(league, tick, member, seat, steps, worker)
-                _snapshot(league, tick, member, checkpoint)
-                results[f"{member.pk}:{seat}"] = _evaluate(league, tick, member, checkpoint)
-    except Exception as exc:
-        logger.exception("league %s tick %s failed", league.pk, tick.number)
-        status, error = LeagueTick.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-    finally:
-        lease.stopped.set()
-        lease.join(timeout=5)
+    with lease_kept(League.objects.filter(pk=league.pk), worker=worker, renewal=_renewal):
+        try:
+            _tick_members(league, tick, worker, results)
+        except Exception as exc:
+            logger.exception("league %s tick %s failed", league.pk, tick.number)
+            status, error = LeagueTick.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
     with transaction.atomic():
         LeagueTick.objects.filter(pk=tick.pk).update(
             status=status, error=error, results=results, finished_at=timezone.now()
         )
-        League.objects.filter(pk=league.pk, lease_owner=worker).update(lease_owner="", lease_until=None)
+        lease_release(League.objects.filter(pk=league.pk), worker=worker, lease_until=None)
     _publish(league.pk, "tick_finished", tick=tick.number, status=status, error=error, results=results)
     return tick.number
+
+
+def _tick_members(league: League, tick: LeagueTick, worker: str, results: dict[str, Any]) -> None:
+    """Train, snapshot and evaluate every member's learning seats; each seat's summary into `results`."""
+    for member in league.memberships.select_related("agent__game").order_by("pk"):
+        seats = member.agent.learning_seats
+        for seat in seats:
+            steps = max(1, league.env_steps_per_tick // len(seats))
+            checkpoint = _train_member_seat(league, tick, member, seat, steps, worker)
+            _snapshot(league, tick, member, checkpoint)
+            results[f"{member.pk}:{seat}"] = _evaluate(league, tick, member, checkpoint)
 
 
 def _pool(league: League, seat: str) -> list[tuple[Player, str]]:
@@ -302,13 +291,11 @@ def _train_member_seat(
     league: League, tick: LeagueTick, member: LeagueMember, seat: str, steps: int, worker: str
 ):
     """Train one seat of a member for `steps` env steps against the PFSP-weighted pool; its new checkpoint."""
-    from arena.services.training import training_run_execute
-    from marl.pairing import pfsp_weights
-    from marl.train_config import TrainConfig
+    from marl.train_config import TrainConfig  # lazy: torch
 
     agent = member.agent
     pool = _pool(league, seat)
-    latest = agent.checkpoints.filter(seat=seat).order_by("-version").first()
+    latest = newest_per_seat(agent.checkpoints.filter(seat=seat)).get(seat)
     learner = player_for_checkpoint(checkpoint=latest) if latest else None
     weights = pfsp_weights(_win_rates(learner, [p for p, _ in pool]), mode=league.pfsp_mode, p=league.pfsp_p)
     base = latest.env_steps if latest else 0
@@ -336,7 +323,7 @@ def _train_member_seat(
     )
     status = training_run_execute(run_id=run.pk, worker=f"{worker}:run-{run.pk}"[:128])
     run.refresh_from_db()
-    checkpoint = run.checkpoints.filter(seat=seat).order_by("-version").first()
+    checkpoint = newest_per_seat(run.checkpoints.filter(seat=seat)).get(seat)
     if status != TrainingRun.COMPLETED or checkpoint is None:
         raise RuntimeError(f"training run {run.pk} of {agent.name} ({seat}) ended {run.status}: {run.error}")
     return checkpoint
@@ -359,14 +346,12 @@ def _snapshot(league: League, tick: LeagueTick, member: LeagueMember, checkpoint
 
 def _evaluate(league: League, tick: LeagueTick, member: LeagueMember, checkpoint) -> dict[str, Any]:
     """Batched games of the new snapshot against the pool and every reference bot; rate and summarise."""
-    from marl.match import play_matches
-
     seat, seats = checkpoint.seat, list(league.game.seats)
     me = player_for_checkpoint(checkpoint=checkpoint)
     opponents = [p for p, _ in _pool(league, seat) if p.kind != Player.BOT]
     opponents += [player_for_bot(game=league.game, bot=b) for b in anchor_bots(league.game.name)]
     me_agent = player_agent(player=me)
-    games: list[Game] = []
+    games: list[RatedGame] = []
     vs: dict[str, list[int]] = {}
     summaries = []
     for i, opponent in enumerate(opponents):
@@ -383,11 +368,11 @@ def _evaluate(league: League, tick: LeagueTick, member: LeagueMember, checkpoint
         )
         vs[opponent.label] = [wins, draws, losses]
         first, second = (me, opponent) if seat == seats[0] else (opponent, me)
-        for r in played:
-            won = r.winner == seats[0]
-            games.append(Game(first, second, 0.5 if r.winner is None else (1.0 if won else 0.0)))
+        games += [
+            RatedGame(first, second, score_of(r.returns[seats[0]], r.returns[seats[1]])) for r in played
+        ]
     LeagueResult.objects.bulk_create(summaries)
-    ratings = ratings_apply(pool=league.game.name, games=games)
+    ratings = ratings_record(pool=league.game.name, games=games)
     rating = ratings.get(me.pk)
     return {
         "member": member.pk,

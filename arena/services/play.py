@@ -9,19 +9,25 @@ are published after the commit. Anything wrong raises `PlayError` and changes no
 from __future__ import annotations
 
 import math
+import random
 import threading
 from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from arena import live
 from arena.models import Match, MatchSeat, Player
+from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
 from arena.services.players import player_agent, player_for_user, player_from_spec
+from arena.services.ratings import ratings_record_match
+from marl.errors import IllegalMoveError
+from marl.match import MatchState, advance
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
 SAVED_FIELDS = [
@@ -70,8 +76,6 @@ def _agent_for(player: Player, seed: int):
 
 def _check_rate(user) -> None:
     """At most ARENA_MOVES_PER_SECOND moves per user per second (the shared Redis rate limiter)."""
-    from arena.ratelimit import RateLimited, rate_hit
-
     try:
         rate_hit(
             scope="move", ident=str(user.pk), limit=settings.ARENA_MOVES_PER_SECOND, window=1, what="moves"
@@ -85,8 +89,6 @@ def human_game_create(
 ) -> Match:
     """Start a game for `user` in `seat` (default: the first) against `opponent` (`bot:<name>` or
     `checkpoint:<id>`). If the agent moves first, its move is made at once."""
-    from django.core.exceptions import ValidationError
-
     if not user.is_authenticated:
         raise PlayError("forbidden", "sign in to play")
     game_row = game_get(game)
@@ -103,8 +105,6 @@ def human_game_create(
     agent_player = player_from_spec(game=game_row, spec=opponent, user=None)
     human = player_for_user(game=game_row, user=user)
     if seed is None:
-        import random
-
         seed = random.randrange(2**31)
     with transaction.atomic():
         match = Match.objects.create(
@@ -138,9 +138,6 @@ def human_seat(match: Match, user) -> str | None:
 
 def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, Any]]:
     """Apply the user's move and the agent's reply. Returns the published events; raises PlayError."""
-    from marl.errors import IllegalMoveError
-    from marl.match import MatchState
-
     if not getattr(user, "is_authenticated", False):
         raise PlayError("forbidden", "sign in to play")
     if not isinstance(ply, int) or isinstance(ply, bool):
@@ -211,8 +208,6 @@ def _analysis(agent, state) -> dict[str, Any] | None:
 
 def _agents_reply(match: Match, state=None) -> list[dict[str, Any]]:
     """Let the agent seats move (through the match loop) until a human is to move or the game ends."""
-    from marl.match import MatchState, advance
-
     state = state or MatchState(match.game.name, seed=match.seed, moves=match.moves)
     seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint")}
     agents = {name: _agent_for(p, match.seed) for name, p in seats.items() if p.kind != Player.HUMAN}
@@ -242,23 +237,15 @@ def _agents_reply(match: Match, state=None) -> list[dict[str, Any]]:
     return events
 
 
-def _finish(match: Match, state) -> dict[str, Any]:
+def _finish(match: Match, state: MatchState) -> dict[str, Any]:
+    """Record the ended game on `match` (the caller saves the row) and rate it once the move commits."""
     result = state.result()
-    match.status, match.result = Match.FINISHED, result.to_json()
-    match.winner, match.reason, match.finished_at = result.winner or "", result.reason, timezone.now()
-    match.seq += 1
-    for seat in match.seats.all():
-        seat.score = float(result.returns.get(seat.seat, 0.0))
-        seat.save(update_fields=["score"])
-
-    def rate() -> None:
-        from arena.services.ratings import ratings_record_match
-
-        ratings_record_match(match_id=match.pk)
-
-    transaction.on_commit(rate)
+    seats = list(match.seats.all())
+    match.apply_result(result, seats)
+    MatchSeat.objects.bulk_update(seats, ["score"])
+    transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
     return live.match_event(
-        match_id=match.pk, seq=match.seq, kind="finished", result=result.to_json(), state=state.state_json()
+        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, state=state.state_json()
     )
 
 
@@ -294,8 +281,6 @@ def human_game_resign(*, match_id: int, user) -> list[dict[str, Any]]:
 
 
 def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: str) -> list[dict[str, Any]]:
-    from marl.match import MatchState
-
     with transaction.atomic():
         match = Match.objects.select_for_update().select_related("game").get(pk=match_id)
         if seat_of is not None:
@@ -320,8 +305,6 @@ def human_games_expire() -> int:
         status=Match.RUNNING, seats__player__kind=Player.HUMAN, updated_at__lt=cutoff
     ).distinct()
     for match in candidates:
-        from marl.match import MatchState
-
         state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
         if state.to_move is None:
             continue

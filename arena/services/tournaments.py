@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -26,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from arena import live
+from arena.dispatch import task_send_on_commit
 from arena.models import (
     Match,
     MatchSeat,
@@ -36,9 +36,18 @@ from arena.models import (
     TournamentRound,
 )
 from arena.services.anchors import anchors_pin
-from arena.services.competition_ratings import score_of
 from arena.services.games import game_get
 from arena.services.players import player_from_spec
+from arena.services.ratings import score_of
+from marl.pairing import (
+    gauntlet,
+    knockout_next_round,
+    knockout_round,
+    knockout_slots,
+    round_robin,
+    swiss_pairings,
+)
+from marl.ratings import bradley_terry_intervals, head_to_head, standings
 
 logger = logging.getLogger(__name__)
 
@@ -183,15 +192,6 @@ def _next_pairs(
     tournament: Tournament, previous: TournamentRound | None
 ) -> tuple[list[tuple[str, str]], dict] | None:
     """The pairings of the round after `previous` (None: the first), or None when the tournament is over."""
-    from marl.pairing import (
-        gauntlet,
-        knockout_next_round,
-        knockout_round,
-        knockout_slots,
-        round_robin,
-        swiss_pairings,
-    )
-
     ids = _entries(tournament)
     number = 1 if previous is None else previous.number + 1
     fmt = tournament.format
@@ -260,19 +260,16 @@ def _round_open(
 
 def _dispatch(tournament: Tournament, matches: list[tuple[int, tuple[str, str]]]) -> None:
     """Queue matches after commit: one live task each, or batches of one pairing-and-seating each."""
-    from arena.dispatch import task_send_on_commit
-    from arena.tasks import play_match, tournament_play_batch
-
     if tournament.batch_size <= 1:
         for match_id, _ in matches:
-            task_send_on_commit(play_match, match_id)
+            task_send_on_commit("arena.tasks.play_match", match_id)
         return
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for match_id, plan in matches:
         groups[plan].append(match_id)
     for ids in groups.values():
         for i in range(0, len(ids), tournament.batch_size):
-            task_send_on_commit(tournament_play_batch, ids[i : i + tournament.batch_size])
+            task_send_on_commit("arena.tasks.tournament_play_batch", ids[i : i + tournament.batch_size])
 
 
 def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> TournamentRound | None:
@@ -353,28 +350,6 @@ def tournament_match_recorded(*, match_id: int, dispatch: bool = True) -> None:
     tournament_advance(tournament_id=tournament.pk, dispatch=dispatch)
 
 
-def tournament_run(*, tournament_id: int, poll: float = 0.5) -> Tournament:
-    """Play a tournament to its end in this process, batched, without a worker (`manage.py tournament
-    run`). Matches a worker already holds are waited for."""
-    from arena.services.match_batches import matches_play_batch
-
-    tournament_start(user=None, tournament_id=tournament_id, dispatch=False)
-    while True:
-        tournament = Tournament.objects.get(pk=tournament_id)
-        current = tournament.round_set.filter(status=TournamentRound.RUNNING).order_by("-number").first()
-        if tournament.status != Tournament.RUNNING or current is None:
-            return tournament
-        pending = list(
-            Match.objects.filter(tournament_match__round=current, status=Match.PENDING).values_list(
-                "pk", flat=True
-            )
-        )
-        if pending:
-            matches_play_batch(match_ids=pending, dispatch=False)
-        elif tournament_advance(tournament_id=tournament_id, dispatch=False) is None:
-            time.sleep(poll)
-
-
 # ------------------------------------------------------------------------------------------ tables
 
 
@@ -402,8 +377,6 @@ def tournament_results(*, tournament: Tournament) -> list[tuple[str, str, float]
 def tournament_table(*, tournament: Tournament, n_boot: int = 200) -> dict[str, Any]:
     """Standings, the head-to-head matrix and Bradley-Terry scores with 95% bootstrap intervals (Elo
     points; the random bot is 0 when it plays, else the field's mean)."""
-    from marl.ratings import bradley_terry_intervals, head_to_head, standings
-
     entries = list(tournament.entries.select_related("player__checkpoint__agent").order_by("seed"))
     ids = [str(e.player_id) for e in entries]
     labels = {str(e.player_id): e.player.label for e in entries}

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from arena.management.commands.tournament import tournament_run
 from arena.models import (
     Agent,
     Checkpoint,
@@ -146,7 +147,7 @@ def test_swiss_pairs_no_rematches_while_avoidable(user):
         batch_size=8,
         start=False,
     )
-    tournament = tournaments.tournament_run(tournament_id=tournament.pk)
+    tournament = tournament_run(tournament_id=tournament.pk)
     assert tournament.status == Tournament.FINISHED
     pairs = [frozenset(p) for r in tournament.round_set.all() for p in r.data["pairs"]]
     # With 6 players a rematch-free round exists while rounds <= 3 (each player still has at least
