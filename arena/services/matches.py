@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from arena import live
 from arena.dispatch import task_send_on_commit
-from arena.models import Match, MatchSeat, Player
+from arena.models import Game, Match, MatchSeat, Player
 from arena.selectors import match_state_json
 from arena.services.games import game_get
 from arena.services.players import player_agent, player_from_spec
@@ -49,14 +49,7 @@ def match_create(
     `seats` maps every seat of the game to a spec. Raises ValidationError on bad input.
     """
     game_row = game_get(game)
-    if not isinstance(seats, dict) or set(seats) != set(game_row.seats):
-        raise ValidationError(f"seats must name exactly the game's seats: {', '.join(game_row.seats)}")
-    if not (0 <= float(move_delay) <= 10):
-        raise ValidationError("move_delay must be between 0 and 10 seconds")
-    if seed is None:
-        seed = random.randrange(2**31)
-    elif not isinstance(seed, int) or isinstance(seed, bool) or not (0 <= seed < 2**63):
-        raise ValidationError("seed must be a non-negative integer")
+    seed = _checked_input(game_row, seats, move_delay, seed)
     players = {seat: player_from_spec(game=game_row, spec=spec, user=user) for seat, spec in seats.items()}
     if any(player.kind == Player.HUMAN for player in players.values()):
         raise ValidationError("games with a person are started from the play page")
@@ -75,6 +68,19 @@ def match_create(
             task_send_on_commit(PLAY_MATCH, match.pk)  # broker down: stays PENDING, matches_reap re-sends
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
+
+
+def _checked_input(game: Game, seats: Any, move_delay: float, seed: int | None) -> int:
+    """Refuse seats that are not exactly the game's, a bad delay or seed; the seed (drawn if None)."""
+    if not isinstance(seats, dict) or set(seats) != set(game.seats):
+        raise ValidationError(f"seats must name exactly the game's seats: {', '.join(game.seats)}")
+    if not (0 <= float(move_delay) <= 10):
+        raise ValidationError("move_delay must be between 0 and 10 seconds")
+    if seed is None:
+        return random.randrange(2**31)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not (0 <= seed < 2**63):
+        raise ValidationError("seed must be a non-negative integer")
+    return seed
 
 
 def _claim(match_id: int) -> Match | None:

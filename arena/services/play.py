@@ -95,6 +95,28 @@ def human_game_create(
     seat = seat or game_row.seats[0]
     if seat not in game_row.seats:
         raise ValidationError(f"seat must be one of {', '.join(game_row.seats)}")
+    _check_open_games(user)
+    agent_player = player_from_spec(game=game_row, spec=opponent, user=None)
+    human = player_for_user(game=game_row, user=user)
+    with transaction.atomic():
+        match = Match.objects.create(
+            game=game_row,
+            created_by=user,
+            seed=random.randrange(2**31) if seed is None else seed,
+            status=Match.RUNNING,
+            started_at=timezone.now(),
+            rated=True,
+        )
+        players = {s: human if s == seat else agent_player for s in game_row.seats}
+        MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
+        events = _agents_reply(match)
+        match.save(update_fields=SAVED_FIELDS)
+    _publish(match, events)
+    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return match
+
+
+def _check_open_games(user) -> None:
     open_games = Match.objects.filter(
         status=Match.RUNNING, seats__player__user=user, seats__player__kind=Player.HUMAN
     ).count()
@@ -102,30 +124,6 @@ def human_game_create(
         raise ValidationError(
             f"you have {open_games} games open (the limit is {settings.ARENA_MAX_OPEN_GAMES}); finish one first"
         )
-    agent_player = player_from_spec(game=game_row, spec=opponent, user=None)
-    human = player_for_user(game=game_row, user=user)
-    if seed is None:
-        seed = random.randrange(2**31)
-    with transaction.atomic():
-        match = Match.objects.create(
-            game=game_row,
-            created_by=user,
-            seed=seed,
-            status=Match.RUNNING,
-            started_at=timezone.now(),
-            rated=True,
-        )
-        MatchSeat.objects.bulk_create(
-            [
-                MatchSeat(match=match, seat=s, player=human if s == seat else agent_player)
-                for s in game_row.seats
-            ]
-        )
-        events = _agents_reply(match)
-        match.save(update_fields=SAVED_FIELDS)
-    _publish(match, events)
-    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
-    return match
 
 
 def human_seat(match: Match, user) -> str | None:
@@ -144,24 +142,9 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
         raise PlayError("bad_request", "ply must be an integer")
     _check_rate(user)
     with transaction.atomic():
-        match = Match.objects.select_for_update().select_related("game").filter(pk=match_id).first()
-        if match is None:
-            raise PlayError("not_found", "no such game")
-        seat = human_seat(match, user)
-        if seat is None:
-            raise PlayError("forbidden", "you are not playing in this game")
-        if match.status != Match.RUNNING:
-            raise PlayError("game_over", f"the game is {match.status}")
-        if ply != len(match.moves):
-            raise PlayError("stale_ply", f"ply {ply} is stale: the game is at ply {len(match.moves)}")
+        match, seat = _locked_for_move(match_id, user, ply)
         with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:  # env reused after
-            if state.to_move != seat:
-                raise PlayError("not_your_turn", f"it is {state.to_move}'s turn")
-            try:
-                action = state.spec.move_from_json(state.env, move)
-                state.apply(action)
-            except IllegalMoveError as exc:
-                raise PlayError("illegal_move", str(exc)) from None
+            action = _apply_human_move(state, seat, move)
             match.moves = list(state.moves)
             match.seq += 1
             events = [_move_event(match, state, seat, action)]
@@ -172,6 +155,33 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     return events
+
+
+def _locked_for_move(match_id: int, user, ply: int) -> tuple[Match, str]:
+    """The running match, row-locked, and the user's seat in it; PlayError unless `ply` is current."""
+    match = Match.objects.select_for_update().select_related("game").filter(pk=match_id).first()
+    if match is None:
+        raise PlayError("not_found", "no such game")
+    seat = human_seat(match, user)
+    if seat is None:
+        raise PlayError("forbidden", "you are not playing in this game")
+    if match.status != Match.RUNNING:
+        raise PlayError("game_over", f"the game is {match.status}")
+    if ply != len(match.moves):
+        raise PlayError("stale_ply", f"ply {ply} is stale: the game is at ply {len(match.moves)}")
+    return match, seat
+
+
+def _apply_human_move(state: MatchState, seat: str, move: Any) -> int:
+    """Play the browser's move for `seat` if it is their turn and the move is legal; the action."""
+    if state.to_move != seat:
+        raise PlayError("not_your_turn", f"it is {state.to_move}'s turn")
+    try:
+        action = state.spec.move_from_json(state.env, move)
+        state.apply(action)
+    except IllegalMoveError as exc:
+        raise PlayError("illegal_move", str(exc)) from None
+    return action
 
 
 def _move_event(match: Match, state, seat: str, action: int, analysis: dict | None = None) -> dict[str, Any]:

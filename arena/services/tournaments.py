@@ -27,6 +27,7 @@ from django.utils import timezone
 from arena import live
 from arena.dispatch import task_send_on_commit
 from arena.models import (
+    Game,
     Match,
     MatchSeat,
     Player,
@@ -38,7 +39,7 @@ from arena.models import (
 from arena.services.anchors import anchors_pin
 from arena.services.games import game_get
 from arena.services.players import player_from_spec
-from arena.services.ratings import score_of
+from arena.services.tournament_tables import tournament_results, tournament_table
 from marl.pairing import (
     gauntlet,
     knockout_next_round,
@@ -47,7 +48,6 @@ from marl.pairing import (
     round_robin,
     swiss_pairings,
 )
-from marl.ratings import bradley_terry_intervals, head_to_head, standings
 
 logger = logging.getLogger(__name__)
 
@@ -80,46 +80,24 @@ def tournament_create(
     `start`, queue its first round. Raises ValidationError (bad input) or PermissionDenied (no user)."""
     if user is None or not user.is_authenticated:
         raise PermissionDenied("sign in to create a tournament")
-    formats = dict(Tournament.FORMATS)
-    if format not in formats:
-        raise ValidationError(f"unknown format {format!r} (known: {', '.join(formats)})")
+    label = _format_label(format)
     game_row = game_get(game)
-    if not isinstance(participants, list | tuple):
-        raise ValidationError("participants must be a list of player specs")
-    if len(participants) < 2:
-        raise ValidationError(
-            f"a {formats[format].lower()} tournament needs at least 2 participants, got {len(participants)}"
-        )
-    if len(participants) > MAX_PARTICIPANTS:
-        raise ValidationError(f"at most {MAX_PARTICIPANTS} participants")
+    _check_count(participants, label)
     _int_in("games_per_pair", games_per_pair, 1, MAX_GAMES_PER_PAIR)
     _int_in("batch_size", batch_size, 1, 1000)
     _int_in("max_attempts", max_attempts, 1, 10)
-    if format == Tournament.SWISS:
-        default = min(len(participants) - 1, math.ceil(math.log2(len(participants))) + 1)
-        rounds = _int_in("rounds", default if rounds is None else rounds, 1, 100)
-    elif rounds is not None:
-        raise ValidationError(f"rounds is set by the {formats[format].lower()} format; only Swiss takes it")
-    players = [player_from_spec(game=game_row, spec=spec, user=user) for spec in participants]
-    if any(p.kind == Player.HUMAN for p in players):
-        raise ValidationError("tournaments are between checkpoints and bots, not people")
-    seen: set[int] = set()
-    for spec, player in zip(participants, players, strict=True):
-        if player.pk in seen:
-            raise ValidationError(f"participant {spec!r} is listed twice")
-        seen.add(player.pk)
+    rounds = _rounds(format, rounds, len(participants), label)
+    players = _players(game_row, participants, user)
     anchors_pin(game=game_row)
     with transaction.atomic():
         tournament = Tournament.objects.create(
             game=game_row,
-            name=(name or "").strip()[:100] or f"{formats[format]} {timezone.now():%Y-%m-%d %H:%M}",
+            name=(name or "").strip()[:100] or f"{label} {timezone.now():%Y-%m-%d %H:%M}",
             created_by=user,
             format=format,
-            games_per_pair=games_per_pair,
-            rounds=rounds,
-            batch_size=batch_size,
-            max_attempts=max_attempts,
             seed=random.randrange(2**31) if seed is None else int(seed),
+            **{"games_per_pair": games_per_pair, "rounds": rounds, "batch_size": batch_size},
+            max_attempts=max_attempts,
         )
         TournamentEntry.objects.bulk_create(
             [TournamentEntry(tournament=tournament, player=p, seed=i + 1) for i, p in enumerate(players)]
@@ -128,6 +106,47 @@ def tournament_create(
         tournament_start(user=user, tournament_id=tournament.pk)
         tournament.refresh_from_db()
     return tournament
+
+
+def _format_label(format: str) -> str:
+    formats = dict(Tournament.FORMATS)
+    if format not in formats:
+        raise ValidationError(f"unknown format {format!r} (known: {', '.join(formats)})")
+    return formats[format]
+
+
+def _check_count(participants: Any, label: str) -> None:
+    if not isinstance(participants, list | tuple):
+        raise ValidationError("participants must be a list of player specs")
+    if len(participants) < 2:
+        raise ValidationError(
+            f"a {label.lower()} tournament needs at least 2 participants, got {len(participants)}"
+        )
+    if len(participants) > MAX_PARTICIPANTS:
+        raise ValidationError(f"at most {MAX_PARTICIPANTS} participants")
+
+
+def _rounds(format: str, rounds: int | None, players: int, label: str) -> int | None:
+    """Swiss plays `rounds` (by default about log2 of the field); the other formats set their own."""
+    if format == Tournament.SWISS:
+        default = min(players - 1, math.ceil(math.log2(players)) + 1)
+        return _int_in("rounds", default if rounds is None else rounds, 1, 100)
+    if rounds is not None:
+        raise ValidationError(f"rounds is set by the {label.lower()} format; only Swiss takes it")
+    return None
+
+
+def _players(game: Game, participants: list[str], user) -> list[Player]:
+    """The participants' players: checkpoints and bots, each once."""
+    players = [player_from_spec(game=game, spec=spec, user=user) for spec in participants]
+    if any(p.kind == Player.HUMAN for p in players):
+        raise ValidationError("tournaments are between checkpoints and bots, not people")
+    seen: set[int] = set()
+    for spec, player in zip(participants, players, strict=True):
+        if player.pk in seen:
+            raise ValidationError(f"participant {spec!r} is listed twice")
+        seen.add(player.pk)
+    return players
 
 
 def tournament_check_owner(*, tournament: Tournament, user) -> None:
@@ -201,19 +220,28 @@ def _next_pairs(
     if fmt == Tournament.GAUNTLET:
         return (gauntlet(ids[0], ids[1:], games_per_opponent=1), {}) if number == 1 else None
     if fmt == Tournament.SWISS:
-        if number > (tournament.rounds or 0):
-            return None
-        rounds = list(tournament.round_set.order_by("number"))
-        played = [tuple(p) for rd in rounds for p in rd.data.get("pairs", [])]
-        byes = [b for rd in rounds for b in rd.data.get("byes", [])]
-        points = defaultdict(float)
-        for (a, _), score in _pair_points(tournament).items():
-            points[a] += score
-        for bye in byes:  # a bye scores as a won pairing
-            points[bye] += tournament.games_per_pair
-        pairs, bye = swiss_pairings(ids, points, played, seed=tournament.seed + number, byes=byes)
-        return pairs, {"byes": [bye] if bye else []}
-    # Knockout: the better seed advances when a pairing's points are level.
+        return _swiss_pairs(tournament, ids, number) if number <= (tournament.rounds or 0) else None
+    return _knockout_pairs(tournament, ids, previous)
+
+
+def _swiss_pairs(tournament: Tournament, ids: list[str], number: int) -> tuple[list[tuple[str, str]], dict]:
+    """Swiss: players on equal points meet, no rematches, a bye for the odd one out."""
+    rounds = list(tournament.round_set.order_by("number"))
+    played = [tuple(p) for rd in rounds for p in rd.data.get("pairs", [])]
+    byes = [b for rd in rounds for b in rd.data.get("byes", [])]
+    points = defaultdict(float)
+    for (a, _), score in _pair_points(tournament).items():
+        points[a] += score
+    for bye in byes:  # a bye scores as a won pairing
+        points[bye] += tournament.games_per_pair
+    pairs, bye = swiss_pairings(ids, points, played, seed=tournament.seed + number, byes=byes)
+    return pairs, {"byes": [bye] if bye else []}
+
+
+def _knockout_pairs(
+    tournament: Tournament, ids: list[str], previous: TournamentRound | None
+) -> tuple[list[tuple[str, str]], dict] | None:
+    """Knockout: the better seed advances when a pairing's points are level."""
     if previous is None:
         pairs, byes = knockout_round(ids)
         return pairs, {"slots": [list(s) for s in knockout_slots(ids)], "byes": byes}
@@ -348,68 +376,6 @@ def tournament_match_recorded(*, match_id: int, dispatch: bool = True) -> None:
             return
     _publish(tournament.pk, "match_recorded", match=match_id)
     tournament_advance(tournament_id=tournament.pk, dispatch=dispatch)
-
-
-# ------------------------------------------------------------------------------------------ tables
-
-
-def tournament_results(*, tournament: Tournament) -> list[tuple[str, str, float]]:
-    """Finished games as `(first_player_id, second_player_id, first's score)`, oldest first."""
-    seats = list(tournament.game.seats)
-    by_match: dict[int, dict[str, tuple[int, float | None]]] = defaultdict(dict)
-    rows = (
-        MatchSeat.objects.filter(
-            match__tournament_match__round__tournament=tournament, match__status=Match.FINISHED
-        )
-        .values_list("match_id", "seat", "player_id", "score")
-        .order_by("match_id")
-    )
-    for match_id, seat, player_id, score in rows:
-        by_match[match_id][seat] = (player_id, score)
-    results = []
-    for seated in by_match.values():
-        (a, sa), (b, sb) = seated[seats[0]], seated[seats[1]]
-        if a != b:
-            results.append((str(a), str(b), score_of(sa, sb)))
-    return results
-
-
-def tournament_table(*, tournament: Tournament, n_boot: int = 200) -> dict[str, Any]:
-    """Standings, the head-to-head matrix and Bradley-Terry scores with 95% bootstrap intervals (Elo
-    points; the random bot is 0 when it plays, else the field's mean)."""
-    entries = list(tournament.entries.select_related("player__checkpoint__agent").order_by("seed"))
-    ids = [str(e.player_id) for e in entries]
-    labels = {str(e.player_id): e.player.label for e in entries}
-    results = tournament_results(tournament=tournament)
-    byes: dict[str, int] = defaultdict(int)
-    for data in tournament.round_set.values_list("data", flat=True):
-        for bye in data.get("byes", []):
-            byes[bye] += 1
-    table = standings(results, participants=ids)
-    bt: dict[str, tuple[float, float, float]] = {}
-    if results:
-        played = {p for a, b, _ in results for p in (a, b)}
-        anchor = next(
-            (
-                str(e.player_id)
-                for e in entries
-                if e.player.kind == Player.BOT and e.player.bot == "random" and str(e.player_id) in played
-            ),
-            None,
-        )
-        bt = bradley_terry_intervals(results, n_boot=n_boot, seed=tournament.seed, anchor=anchor)
-    for row in table:
-        row["label"] = labels.get(row["player"], row["player"])
-        row["byes"] = byes.get(row["player"], 0)
-        if row["player"] in bt:
-            row["bt"], row["bt_lo"], row["bt_hi"] = bt[row["player"]]
-    return {
-        "standings": table,
-        "head_to_head": head_to_head(results) if results else {},
-        "labels": labels,
-        "order": [row["player"] for row in table],
-        "games": len(results),
-    }
 
 
 def tournament_failed_count(*, tournament: Tournament) -> int:

@@ -54,6 +54,26 @@ def training_config_build(*, agent: Agent, config: dict[str, Any]) -> dict[str, 
 
     Validates through `marl.train.TrainConfig` so a bad config is refused before anything is queued.
     """
+    from marl.train_config import TrainConfig  # lazy: torch
+
+    _check_user_config(config)
+    full = {
+        **config,
+        "game": agent.game.name,
+        "algorithm": agent.algorithm,
+        "network": agent.network,
+        "learn_seats": agent.learning_seats,
+    }
+    try:
+        parsed = TrainConfig.from_dict(full)
+    except MarlError as exc:
+        raise ValidationError(str(exc)) from None
+    if parsed.env_steps > settings.ARENA_MAX_TRAIN_STEPS:
+        raise ValidationError(f"env_steps may be at most {settings.ARENA_MAX_TRAIN_STEPS}")
+    return parsed.to_dict()
+
+
+def _check_user_config(config: Any) -> None:
     if not isinstance(config, dict):
         raise ValidationError("config must be a JSON object")
     forbidden = USER_KEYS_FORBIDDEN & set(config)
@@ -62,22 +82,6 @@ def training_config_build(*, agent: Agent, config: dict[str, Any]) -> dict[str, 
     for key, value in config.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ValidationError(f"{key} must be a finite number")
-    full = {
-        **config,
-        "game": agent.game.name,
-        "algorithm": agent.algorithm,
-        "network": agent.network,
-        "learn_seats": agent.learning_seats,
-    }
-    from marl.train_config import TrainConfig  # lazy: torch
-
-    try:
-        parsed = TrainConfig.from_dict(full)
-    except MarlError as exc:
-        raise ValidationError(str(exc)) from None
-    if parsed.env_steps > settings.ARENA_MAX_TRAIN_STEPS:
-        raise ValidationError(f"env_steps may be at most {settings.ARENA_MAX_TRAIN_STEPS}")
-    return parsed.to_dict()
 
 
 def _check_resumable(checkpoints) -> None:
@@ -105,11 +109,7 @@ def training_run_create(*, user, agent_id: int, config: dict[str, Any]) -> Train
     with transaction.atomic():
         agent = Agent.objects.select_related("game").select_for_update().get(pk=agent_id)
         agent_check_owner(agent=agent, user=user)
-        active = TrainingRun.objects.filter(agent__owner=user, status__in=TrainingRun.ACTIVE).count()
-        if active >= settings.ARENA_MAX_RUNS_PER_USER:
-            raise ValidationError(
-                f"you already have {active} training runs going (the limit is {settings.ARENA_MAX_RUNS_PER_USER})"
-            )
+        _check_active_runs(user)
         full = training_config_build(agent=agent, config=config)
         start = {cp.seat: cp for cp in agent.latest_checkpoints()}
         _check_resumable(start.values())
@@ -125,6 +125,14 @@ def training_run_create(*, user, agent_id: int, config: dict[str, Any]) -> Train
         _dispatch(run)
     live.publish(live.DASHBOARD_GROUP, {"type": "runs_changed"})
     return run
+
+
+def _check_active_runs(user) -> None:
+    active = TrainingRun.objects.filter(agent__owner=user, status__in=TrainingRun.ACTIVE).count()
+    if active >= settings.ARENA_MAX_RUNS_PER_USER:
+        raise ValidationError(
+            f"you already have {active} training runs going (the limit is {settings.ARENA_MAX_RUNS_PER_USER})"
+        )
 
 
 def training_run_cancel(*, user, run_id: int) -> TrainingRun:
@@ -288,8 +296,11 @@ def _train(run: TrainingRun, reporter: _Reporter) -> tuple[str | None, str]:
 
 def training_runs_reap() -> dict[str, int]:
     """Re-queue runs whose worker stopped heart-beating and re-send queued runs whose message got lost."""
-    now = timezone.now()
-    dead_before = now - timedelta(seconds=settings.ARENA_LEASE_SECONDS)
+    return {"requeued": _requeue_dead(), "resent": _resend_queued()}
+
+
+def _requeue_dead() -> int:
+    dead_before = timezone.now() - timedelta(seconds=settings.ARENA_LEASE_SECONDS)
     requeued = 0
     for run_id in TrainingRun.objects.filter(
         status=TrainingRun.RUNNING, heartbeat_at__lt=dead_before
@@ -303,10 +314,14 @@ def training_runs_reap() -> dict[str, int]:
             run.save(update_fields=["status", "lease_owner", "heartbeat_at"])
             _dispatch(run)
             requeued += 1
-    stale = now - timedelta(seconds=settings.ARENA_QUEUED_REDISPATCH_SECONDS)
+    return requeued
+
+
+def _resend_queued() -> int:
+    stale = timezone.now() - timedelta(seconds=settings.ARENA_QUEUED_REDISPATCH_SECONDS)
     resent = 0
     for run in TrainingRun.objects.filter(status=TrainingRun.QUEUED, dispatched_at__lt=stale):
         with transaction.atomic():
             _dispatch(run)
         resent += 1
-    return {"requeued": requeued, "resent": resent}
+    return resent
