@@ -31,11 +31,8 @@ def _relative(path: Path) -> str:
 
 
 def checkpoint_record(*, run_id: int, seat: str, path: Path | str, meta: dict[str, Any]) -> Checkpoint:
-    """Record a checkpoint file the run just wrote (complete: its sidecar is on disk).
-
-    Idempotent on the path, so a redelivered run that re-records a file gets the existing row; the
-    version is the next of this agent's agent_id, so versions never gap or repeat.
-    """
+    """Record a checkpoint file the run just wrote (its sidecar is on disk), as the next version of its
+    seat. Idempotent on the path: a redelivered run that records a file again gets the existing row."""
     relative = _relative(Path(path))
     run = TrainingRun.objects.select_related("agent").get(pk=run_id)
     checkpoint = _row_create(agent=run.agent, seat=seat, relative=relative, meta=meta, run=run)
@@ -51,25 +48,29 @@ def _row_create(
         try:
             with transaction.atomic():
                 existing = Checkpoint.objects.filter(agent=agent, path=relative).first()
-                if existing:
-                    return existing
-                siblings = Checkpoint.objects.select_for_update().filter(agent=agent, seat=seat)
-                last = siblings.aggregate(Max("version"))["version__max"] or 0
-                parent = siblings.filter(version=last).first() if last else None
-                return Checkpoint.objects.create(
-                    agent=agent,
-                    seat=seat,
-                    version=last + 1,
-                    env_steps=int(meta.get("env_steps", 0)),
-                    path=relative,
-                    sha256=str(meta.get("sha256", "")),
-                    metrics=meta.get("metrics") or {},
-                    parent=parent,
-                    training_run=run,
-                )
+                return existing or _next_version(agent, seat, relative, meta, run)
         except IntegrityError:  # two writers raced for the same version: read again and retry
             continue
     raise RuntimeError(f"could not record checkpoint {relative}")
+
+
+def _next_version(
+    agent: Agent, seat: str, relative: str, meta: dict[str, Any], run: TrainingRun | None
+) -> Checkpoint:
+    """A new row one version past the seat's newest, which becomes its parent."""
+    siblings = Checkpoint.objects.select_for_update().filter(agent=agent, seat=seat)
+    last = siblings.aggregate(Max("version"))["version__max"] or 0
+    return Checkpoint.objects.create(
+        agent=agent,
+        seat=seat,
+        version=last + 1,
+        env_steps=int(meta.get("env_steps", 0)),
+        path=relative,
+        sha256=str(meta.get("sha256", "")),
+        metrics=meta.get("metrics") or {},
+        parent=siblings.filter(version=last).first() if last else None,
+        training_run=run,
+    )
 
 
 def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -250,19 +251,10 @@ def checkpoint_orphans_clean(*, older_than_minutes: float | None = None) -> dict
     written and is about to record. Returns counts of deleted checkpoints and temp files.
     """
     minutes = settings.ARENA_ORPHAN_MINUTES if older_than_minutes is None else older_than_minutes
-    cutoff = time.time() - minutes * 60
     media = Path(settings.MEDIA_ROOT)
-    root = media / "agents"
     counts = {"checkpoints": 0, "temp_files": 0}
-    if not root.is_dir():
-        return counts
     known = set(Checkpoint.objects.values_list("path", flat=True))
-    for path in sorted(root.rglob("*")):
-        try:
-            if not path.is_file() or path.stat().st_mtime > cutoff:
-                continue
-        except FileNotFoundError:
-            continue
+    for path in _files_older_than(media / "agents", time.time() - minutes * 60):
         kind = _orphan_kind(path, media, known)
         if kind is None:
             continue
@@ -270,6 +262,18 @@ def checkpoint_orphans_clean(*, older_than_minutes: float | None = None) -> dict
         if kind == "temp_files" or _counts_as_checkpoint(path):
             counts[kind] += 1
     return counts
+
+
+def _files_older_than(root: Path, cutoff: float) -> list[Path]:
+    """Files under `root` last written before `cutoff` (a file deleted meanwhile is skipped)."""
+    old = []
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        try:
+            if path.is_file() and path.stat().st_mtime <= cutoff:
+                old.append(path)
+        except FileNotFoundError:
+            continue
+    return old
 
 
 def _orphan_kind(path: Path, media: Path, known: set[str]) -> str | None:

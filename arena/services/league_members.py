@@ -14,6 +14,7 @@ from arena.models import (
     LeagueSnapshot,
     LeagueTick,
     Player,
+    Rating,
     TrainingRun,
 )
 from arena.models.agents import newest_per_seat
@@ -136,36 +137,47 @@ def member_evaluate(
     *, league: League, tick: LeagueTick, member: LeagueMember, checkpoint: Checkpoint
 ) -> dict[str, Any]:
     """Batched games of the new snapshot against the pool and every reference bot; rate and summarise."""
-    seat = checkpoint.seat
     me = player_for_checkpoint(checkpoint=checkpoint)
-    opponents = [p for p, _ in _pool(league, seat) if p.kind != Player.BOT]
-    opponents += [player_for_bot(game=league.game, bot=b) for b in anchor_bots(league.game.name)]
     me_agent = player_agent(player=me)
     games: list[RatedGame] = []
     summaries = []
-    for i, opponent in enumerate(opponents):
+    for i, opponent in enumerate(_evaluation_opponents(league, checkpoint.seat)):
         seed0 = (tick.number * 1_000_003 + member.pk * 10_007 + i * 101) % 2**31
-        played = _play_pairing(league, seat, me_agent, player_agent(player=opponent, seed=seed0), seed0)
-        wins = sum(r.winner == seat for r in played)
-        draws = sum(r.winner is None for r in played)
-        summaries.append(
-            LeagueResult(
-                tick=tick,
-                player=me,
-                opponent=opponent,
-                seat=seat,
-                wins=wins,
-                draws=draws,
-                losses=len(played) - wins - draws,
-            )
+        played = _play_pairing(
+            league, checkpoint.seat, me_agent, player_agent(player=opponent, seed=seed0), seed0
         )
-        games += _rated_games(league, seat, me, opponent, played)
+        summaries.append(_summary(tick, me, opponent, checkpoint.seat, played))
+        games += _rated_games(league, checkpoint.seat, me, opponent, played)
     LeagueResult.objects.bulk_create(summaries)
     rating = ratings_record(pool=league.game.name, games=games).get(me.pk)
+    return _tick_row(member, checkpoint, summaries, rating)
+
+
+def _evaluation_opponents(league: League, seat: str) -> list[Player]:
+    """The pool's snapshots in the other seats, then every reference bot."""
+    opponents = [p for p, _ in _pool(league, seat) if p.kind != Player.BOT]
+    return opponents + [player_for_bot(game=league.game, bot=b) for b in anchor_bots(league.game.name)]
+
+
+def _summary(
+    tick: LeagueTick, me: Player, opponent: Player, seat: str, played: list[MatchResult]
+) -> LeagueResult:
+    wins = sum(r.winner == seat for r in played)
+    draws = sum(r.winner is None for r in played)
+    losses = len(played) - wins - draws
+    return LeagueResult(
+        tick=tick, player=me, opponent=opponent, seat=seat, wins=wins, draws=draws, losses=losses
+    )
+
+
+def _tick_row(
+    member: LeagueMember, checkpoint: Checkpoint, summaries: list[LeagueResult], rating: Rating | None
+) -> dict[str, Any]:
+    """What the tick stores and publishes for one member's seat: its record per opponent and rating."""
     return {
         "member": member.pk,
         "agent": member.agent.name,
-        "seat": seat,
+        "seat": checkpoint.seat,
         "checkpoint": checkpoint.pk,
         "label": checkpoint.label,
         "env_steps": checkpoint.env_steps,

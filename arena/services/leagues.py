@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -61,15 +61,20 @@ LIMITS = {
 
 
 def _validate(fields: dict[str, Any], game: str) -> dict[str, Any]:
-    for name, (lo, hi) in LIMITS.items():
-        if name in fields:
-            value = fields[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise ValidationError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+    _check_limits(fields)
     _check_choices(fields)
     if fields.get("train_overrides") is not None:
         _check_overrides(fields["train_overrides"], game)
     return fields
+
+
+def _check_limits(fields: dict[str, Any]) -> None:
+    for name, (lo, hi) in LIMITS.items():
+        value = fields.get(name)
+        if name in fields and (
+            isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi
+        ):
+            raise ValidationError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
 
 
 def _check_choices(fields: dict[str, Any]) -> None:
@@ -185,12 +190,7 @@ def _claim(league_id: int, worker: str, force: bool) -> tuple[League, LeagueTick
     league = League.objects.filter(pk=league_id).first()
     if league is None:
         return None
-    rows = League.objects.filter(pk=league_id)
-    if not force:
-        spacing = now - timedelta(seconds=league.interval_seconds / 2)
-        rows = rows.filter(status=League.ACTIVE).filter(
-            Q(last_tick_at__isnull=True) | Q(last_tick_at__lte=spacing)
-        )
+    rows = League.objects.filter(pk=league_id) if force else _due(league, now)
     with transaction.atomic():
         if not lease_claim(
             rows,
@@ -202,12 +202,24 @@ def _claim(league_id: int, worker: str, force: bool) -> tuple[League, LeagueTick
         ):
             return None
         league = League.objects.select_related("game").get(pk=league_id)
-        # A tick whose worker died holds an expired lease and stays "running": it is over.
-        LeagueTick.objects.filter(league=league, status=LeagueTick.RUNNING).update(
-            status=LeagueTick.FAILED, error="its worker stopped before the tick ended", finished_at=now
-        )
-        tick = LeagueTick.objects.create(league=league, number=league.tick_count, worker=worker)
-    return league, tick
+        return league, _tick_open(league, worker, now)
+
+
+def _due(league: League, now: datetime) -> QuerySet[League]:
+    """The league's row while it is active and half an interval has passed since its last tick, so a
+    late or duplicate beat message does not run a missed tick twice."""
+    spacing = now - timedelta(seconds=league.interval_seconds / 2)
+    return League.objects.filter(pk=league.pk, status=League.ACTIVE).filter(
+        Q(last_tick_at__isnull=True) | Q(last_tick_at__lte=spacing)
+    )
+
+
+def _tick_open(league: League, worker: str, now: datetime) -> LeagueTick:
+    # A tick whose worker died holds an expired lease and stays "running": it is over.
+    LeagueTick.objects.filter(league=league, status=LeagueTick.RUNNING).update(
+        status=LeagueTick.FAILED, error="its worker stopped before the tick ended", finished_at=now
+    )
+    return LeagueTick.objects.create(league=league, number=league.tick_count, worker=worker)
 
 
 def _renewal() -> dict[str, Any]:

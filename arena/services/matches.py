@@ -53,17 +53,12 @@ def match_create(
     players = {seat: player_from_spec(game=game_row, spec=spec, user=user) for seat, spec in seats.items()}
     if any(player.kind == Player.HUMAN for player in players.values()):
         raise ValidationError("games with a person are started from the play page")
+    creator = user if user and user.is_authenticated else None
     with transaction.atomic():
         match = Match.objects.create(
-            game=game_row,
-            created_by=user if user and user.is_authenticated else None,
-            seed=seed,
-            move_delay=float(move_delay),
-            rated=rated,
+            game=game_row, created_by=creator, seed=seed, move_delay=float(move_delay), rated=rated
         )
-        MatchSeat.objects.bulk_create(
-            [MatchSeat(match=match, seat=seat, player=player) for seat, player in players.items()]
-        )
+        MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
         if dispatch:
             task_send_on_commit(PLAY_MATCH, match.pk)  # broker down: stays PENDING, matches_reap re-sends
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
@@ -76,6 +71,10 @@ def _checked_input(game: Game, seats: Any, move_delay: float, seed: int | None) 
         raise ValidationError(f"seats must name exactly the game's seats: {', '.join(game.seats)}")
     if not (0 <= float(move_delay) <= 10):
         raise ValidationError("move_delay must be between 0 and 10 seconds")
+    return _checked_seed(seed)
+
+
+def _checked_seed(seed: Any) -> int:
     if seed is None:
         return random.randrange(2**31)
     if not isinstance(seed, int) or isinstance(seed, bool) or not (0 <= seed < 2**63):

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+import marl.agents
 from arena import live
 from arena.models import Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
@@ -27,7 +28,7 @@ from arena.services.games import game_get
 from arena.services.players import player_agent, player_for_user, player_from_spec
 from arena.services.ratings import ratings_record_match
 from marl.errors import IllegalMoveError
-from marl.match import MatchState, advance
+from marl.match import MatchState, Step, advance
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
 SAVED_FIELDS = [
@@ -216,42 +217,51 @@ def _analysis(agent, state) -> dict[str, Any] | None:
     return {"kind": kind, "scores": cleaned, "win_probability": None if win is None else round(win, 4)}
 
 
-def _agents_reply(match: Match, state=None) -> list[dict[str, Any]]:
+def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[str, Any]]:
     """Let the agent seats move (through the match loop) until a human is to move or the game ends."""
     state = state or MatchState(match.game.name, seed=match.seed, moves=match.moves)
     seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint")}
-    agents = {name: _agent_for(p, match.seed) for name, p in seats.items() if p.kind != Player.HUMAN}
-    events: list[dict[str, Any]] = []
-    pending: dict[str, Any] = {}
+    reply = _Reply(match)
+    agents = {
+        name: _Thinking(_agent_for(p, match.seed), state, reply.notes)
+        for name, p in seats.items()
+        if p.kind != Player.HUMAN
+    }
+    advance(state, agents, on_step=reply.on_step)
+    if state.done:
+        reply.events.append(_finish(match, state))
+    return reply.events
 
-    class Thinking:
-        """Wraps the agent so its evaluation of the position is captured as it moves."""
 
-        def __init__(self, seat: str, agent) -> None:
-            self.seat, self.agent = seat, agent
+class _Thinking:
+    """Wraps an agent so its evaluation of the position is noted as it moves."""
 
-        def act(self, observation, mask):
-            pending["analysis"] = _analysis(self.agent, state)
-            return self.agent.act(observation, mask)
+    def __init__(self, agent: marl.agents.Agent, state: MatchState, notes: dict[str, Any]) -> None:
+        self.agent, self.state, self.notes = agent, state, notes
 
-    def on_step(step) -> None:
+    def act(self, observation: Any, mask: Any) -> int:
+        self.notes["analysis"] = _analysis(self.agent, self.state)
+        return self.agent.act(observation, mask)
+
+
+class _Reply:
+    """The agents' moves as events, each with the analysis noted just before it."""
+
+    def __init__(self, match: Match) -> None:
+        self.match, self.events, self.notes = match, [], {}
+
+    def on_step(self, step: Step) -> None:
+        match = self.match
         match.moves = list(step.state.moves)
         match.seq += 1
-        events.append(
-            _move_event(match, step.state, step.seat, int(step.action), pending.pop("analysis", None))
-        )
-
-    advance(state, {seat: Thinking(seat, agent) for seat, agent in agents.items()}, on_step=on_step)
-    if state.done:
-        events.append(_finish(match, state))
-    return events
+        analysis = self.notes.pop("analysis", None)
+        self.events.append(_move_event(match, step.state, step.seat, int(step.action), analysis))
 
 
 def _finish(match: Match, state: MatchState) -> dict[str, Any]:
     """Record the ended game on `match` (the caller saves the row) and rate it once the move commits."""
-    result = state.result()
     seats = list(match.seats.all())
-    match.apply_result(result, seats)
+    match.apply_result(state.result(), seats)
     MatchSeat.objects.bulk_update(seats, ["score"])
     transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
     return live.match_event(

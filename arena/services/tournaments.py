@@ -141,11 +141,10 @@ def _players(game: Game, participants: list[str], user) -> list[Player]:
     players = [player_from_spec(game=game, spec=spec, user=user) for spec in participants]
     if any(p.kind == Player.HUMAN for p in players):
         raise ValidationError("tournaments are between checkpoints and bots, not people")
-    seen: set[int] = set()
-    for spec, player in zip(participants, players, strict=True):
-        if player.pk in seen:
-            raise ValidationError(f"participant {spec!r} is listed twice")
-        seen.add(player.pk)
+    ids = [p.pk for p in players]
+    twice = next((spec for i, spec in enumerate(participants) if ids[i] in ids[:i]), None)
+    if twice is not None:
+        raise ValidationError(f"participant {twice!r} is listed twice")
     return players
 
 
@@ -259,13 +258,19 @@ def _round_open(
     tournament: Tournament, number: int, pairs: list[tuple[str, str]], data: dict, *, dispatch: bool
 ) -> TournamentRound:
     """Create round `number` with `games_per_pair` matches per pairing (seats alternating); queue them."""
-    seats = list(tournament.game.seats)
     rnd = TournamentRound.objects.create(
         tournament=tournament, number=number, data={**data, "pairs": [list(p) for p in pairs]}
     )
-    plans: list[tuple[str, str]] = []
-    for a, b in pairs:
-        plans += [(a, b) if g % 2 == 0 else (b, a) for g in range(tournament.games_per_pair)]
+    plans = [(a, b) if g % 2 == 0 else (b, a) for a, b in pairs for g in range(tournament.games_per_pair)]
+    matches = _round_matches(tournament, number, plans)
+    TournamentMatch.objects.bulk_create([TournamentMatch(round=rnd, match=m) for m in matches])
+    if dispatch:
+        _dispatch(tournament, [(m.pk, plan) for m, plan in zip(matches, plans, strict=True)])
+    return rnd
+
+
+def _round_matches(tournament: Tournament, number: int, plans: list[tuple[str, str]]) -> list[Match]:
+    """One pending match per plan (player ids in seat order), seeded from the tournament and round."""
     base = tournament.seed * 1_000_003 + number * 10_007
     matches = Match.objects.bulk_create(
         [
@@ -277,13 +282,10 @@ def _round_open(
         [
             MatchSeat(match=m, seat=seat, player_id=int(pid))
             for m, plan in zip(matches, plans, strict=True)
-            for seat, pid in zip(seats, plan, strict=True)
+            for seat, pid in zip(tournament.game.seats, plan, strict=True)
         ]
     )
-    TournamentMatch.objects.bulk_create([TournamentMatch(round=rnd, match=m) for m in matches])
-    if dispatch:
-        _dispatch(tournament, [(m.pk, plan) for m, plan in zip(matches, plans, strict=True)])
-    return rnd
+    return matches
 
 
 def _dispatch(tournament: Tournament, matches: list[tuple[int, tuple[str, str]]]) -> None:
@@ -292,12 +294,16 @@ def _dispatch(tournament: Tournament, matches: list[tuple[int, tuple[str, str]]]
         for match_id, _ in matches:
             task_send_on_commit("arena.tasks.play_match", match_id)
         return
+    for batch in _batches(matches, tournament.batch_size):
+        task_send_on_commit("arena.tasks.tournament_play_batch", batch)
+
+
+def _batches(matches: list[tuple[int, tuple[str, str]]], size: int) -> list[list[int]]:
+    """Match ids in batches of at most `size`, each of one pairing and seating (one batched loop)."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for match_id, plan in matches:
         groups[plan].append(match_id)
-    for ids in groups.values():
-        for i in range(0, len(ids), tournament.batch_size):
-            task_send_on_commit("arena.tasks.tournament_play_batch", ids[i : i + tournament.batch_size])
+    return [ids[i : i + size] for ids in groups.values() for i in range(0, len(ids), size)]
 
 
 def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> TournamentRound | None:
@@ -319,27 +325,30 @@ def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> Tourname
             transaction.set_rollback(True)
             return None
         current.status = TournamentRound.COMPLETE
-        following = _next_pairs(tournament, current)
-        if following is None:
-            Tournament.objects.filter(pk=tournament.pk).update(
-                status=Tournament.FINISHED,
-                finished_at=timezone.now(),
-                table=tournament_table(tournament=tournament),
-            )
-            result = current
-        else:
-            result = _round_open(tournament, current.number + 1, *following, dispatch=dispatch)
-    if following is None:
+        opened = _open_next_or_finish(tournament, current, dispatch=dispatch)
+    if opened is None:
         _publish(tournament.pk, "finished")
-    else:
-        _publish(tournament.pk, "round_opened", round=result.number)
-    return result
+        return current
+    _publish(tournament.pk, "round_opened", round=opened.number)
+    return opened
+
+
+def _open_next_or_finish(
+    tournament: Tournament, current: TournamentRound, *, dispatch: bool
+) -> TournamentRound | None:
+    """Open the round after `current`; with none left, finish the tournament and store its table."""
+    following = _next_pairs(tournament, current)
+    if following is not None:
+        return _round_open(tournament, current.number + 1, *following, dispatch=dispatch)
+    Tournament.objects.filter(pk=tournament.pk).update(
+        status=Tournament.FINISHED, finished_at=timezone.now(), table=tournament_table(tournament=tournament)
+    )
+    return None
 
 
 def _unrecorded(rnd: TournamentRound, max_attempts: int) -> int:
-    """Matches of the round still to come. A failed match with tries left counts: it is about to be
-    retried, and closing the round in that instant (before the retry is queued) would record a
-    failure that was never final."""
+    """Matches of the round still to come, a failed one with tries left included: closing the round
+    before its retry is queued would record a failure that was never final."""
     return (
         Match.objects.filter(tournament_match__round=rnd)
         .exclude(status=Match.FINISHED)
@@ -357,25 +366,31 @@ def tournament_match_recorded(*, match_id: int, dispatch: bool = True) -> None:
     if tm is None:
         return
     tournament, match = tm.round.tournament, tm.match
-    if match.status == Match.FAILED and match.attempts < tournament.max_attempts:
-        with transaction.atomic():
-            rnd = TournamentRound.objects.select_for_update().get(pk=tm.round_id)
-            retry = rnd.status == TournamentRound.RUNNING and Match.objects.filter(
-                pk=match_id, status=Match.FAILED
-            ).update(status=Match.PENDING, finished_at=None)
-            if retry:
-                logger.info(
-                    "match %s failed (try %s of %s); retrying",
-                    match_id,
-                    match.attempts,
-                    tournament.max_attempts,
-                )
-                if dispatch:
-                    _dispatch(tournament, [(match_id, ("", ""))])
-        if retry:
-            return
+    tries_left = match.status == Match.FAILED and match.attempts < tournament.max_attempts
+    if tries_left and _retry(tm, tournament, dispatch=dispatch):
+        return
     _publish(tournament.pk, "match_recorded", match=match_id)
     tournament_advance(tournament_id=tournament.pk, dispatch=dispatch)
+
+
+def _retry(tm: TournamentMatch, tournament: Tournament, *, dispatch: bool) -> bool:
+    """Put a failed match back to pending, under the round's row lock and only while the round runs
+    (so a retry and an advance never both win). True if it was re-queued."""
+    with transaction.atomic():
+        rnd = TournamentRound.objects.select_for_update().get(pk=tm.round_id)
+        retry = rnd.status == TournamentRound.RUNNING and Match.objects.filter(
+            pk=tm.match_id, status=Match.FAILED
+        ).update(status=Match.PENDING, finished_at=None)
+        if retry:
+            logger.info(
+                "match %s failed (try %s of %s); retrying",
+                tm.match_id,
+                tm.match.attempts,
+                tournament.max_attempts,
+            )
+            if dispatch:
+                _dispatch(tournament, [(tm.match_id, ("", ""))])
+    return bool(retry)
 
 
 def tournament_failed_count(*, tournament: Tournament) -> int:

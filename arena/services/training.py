@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -110,18 +110,7 @@ def training_run_create(*, user, agent_id: int, config: dict[str, Any]) -> Train
         agent = Agent.objects.select_related("game").select_for_update().get(pk=agent_id)
         agent_check_owner(agent=agent, user=user)
         _check_active_runs(user)
-        full = training_config_build(agent=agent, config=config)
-        start = {cp.seat: cp for cp in agent.latest_checkpoints()}
-        _check_resumable(start.values())
-        base_steps = max((cp.env_steps for cp in start.values()), default=0)
-        requested = full["env_steps"]
-        full["env_steps"] = base_steps + requested
-        run = TrainingRun.objects.create(
-            agent=agent,
-            config={**full, "start_from": {seat: cp.pk for seat, cp in start.items()}},
-            env_steps_done=base_steps,
-            env_steps_total=base_steps + requested,
-        )
+        run = _run_insert(agent, training_config_build(agent=agent, config=config))
         _dispatch(run)
     live.publish(live.DASHBOARD_GROUP, {"type": "runs_changed"})
     return run
@@ -133,6 +122,20 @@ def _check_active_runs(user) -> None:
         raise ValidationError(
             f"you already have {active} training runs going (the limit is {settings.ARENA_MAX_RUNS_PER_USER})"
         )
+
+
+def _run_insert(agent: Agent, config: dict[str, Any]) -> TrainingRun:
+    """The run row: it starts from the agent's newest checkpoints and trains `env_steps` past them."""
+    start = {cp.seat: cp for cp in agent.latest_checkpoints()}
+    _check_resumable(start.values())
+    base_steps = max((cp.env_steps for cp in start.values()), default=0)
+    total = base_steps + config["env_steps"]
+    return TrainingRun.objects.create(
+        agent=agent,
+        config={**config, "env_steps": total, "start_from": {seat: cp.pk for seat, cp in start.items()}},
+        env_steps_done=base_steps,
+        env_steps_total=total,
+    )
 
 
 def training_run_cancel(*, user, run_id: int) -> TrainingRun:
@@ -172,21 +175,8 @@ def training_run_claim(*, run_id: int, worker: str) -> TrainingRun | None:
     """Take the run's lease for `worker`, or return None if it is finished, cancelled or leased alive
     elsewhere. A run whose cancel was asked for before any worker took it is marked cancelled here."""
     now = timezone.now()
-    rows = TrainingRun.objects.filter(pk=run_id)
-    open_rows = rows.exclude(status__in=TrainingRun.FINISHED)
-    alive = Q(
-        status=TrainingRun.RUNNING, heartbeat_at__gt=now - timedelta(seconds=settings.ARENA_LEASE_SECONDS)
-    )
-    claimed = lease_claim(
-        open_rows.filter(cancel_requested=False),
-        worker=worker,
-        alive=alive,
-        status=TrainingRun.RUNNING,
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
-        started_at=Coalesce("started_at", Value(now)),
-    )
-    if not claimed:
+    open_rows = TrainingRun.objects.filter(pk=run_id).exclude(status__in=TrainingRun.FINISHED)
+    if not _claim(open_rows.filter(cancel_requested=False), worker, now):
         open_rows.filter(cancel_requested=True).update(
             status=TrainingRun.CANCELLED, finished_at=now, lease_owner=""
         )
@@ -195,6 +185,22 @@ def training_run_claim(*, run_id: int, worker: str) -> TrainingRun | None:
     run = TrainingRun.objects.get(pk=run_id)
     _publish_status(run)
     return run
+
+
+def _claim(rows: QuerySet[TrainingRun], worker: str, now: datetime) -> bool:
+    """A run is leased alive while it runs and its heartbeat is younger than ARENA_LEASE_SECONDS."""
+    alive = Q(
+        status=TrainingRun.RUNNING, heartbeat_at__gt=now - timedelta(seconds=settings.ARENA_LEASE_SECONDS)
+    )
+    return lease_claim(
+        rows,
+        worker=worker,
+        alive=alive,
+        status=TrainingRun.RUNNING,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", Value(now)),
+    )
 
 
 def _resume_paths(run: TrainingRun) -> dict[str, str]:
