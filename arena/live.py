@@ -18,6 +18,8 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from arena.selectors import match_state_json
+
 logger = logging.getLogger(__name__)
 
 DASHBOARD_GROUP = "dashboard"
@@ -45,8 +47,6 @@ def league_group(league_id: int) -> str:
 
 def match_snapshot(match) -> dict[str, Any]:
     """The full state of a match as stored, for a client that just connected or asked to resync."""
-    from arena.services.matches import match_state_json
-
     return {"type": "snapshot", "seq": match.seq, "match": match_state_json(match)}
 
 

@@ -8,6 +8,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from arena.models import Agent, Checkpoint, Match, Rating, TrainingRun, TrainingStat
 from arena.serializers import run_json
+from marl.match import MatchState
 
 # A curve needs a few hundred points at most; older points are thinned out rather than all sent.
 HISTORY_LIMIT = 1000
@@ -106,10 +107,29 @@ def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:
     )
 
 
+def match_state_json(match: Match) -> dict[str, Any]:
+    """The match as the browser draws it: the board rebuilt from the stored moves, seats and result."""
+    with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:
+        board = state.state_json()
+    return {
+        "id": match.pk,
+        "game": match.game.name,
+        "render_hint": match.game.render_hint,
+        "status": match.status,
+        "seats": {
+            seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")
+        },
+        "state": board,
+        "moves": list(match.moves),
+        "result": match.result or None,
+        "reason": match.reason,
+        "winner": match.winner or None,
+        "analysis": list(match.analysis or []),  # per move: the agent's evaluation (human games)
+    }
+
+
 def match_replay_states(match: Match) -> list[dict[str, Any]]:
     """The board after each ply (index 0 is the start), rebuilt by replaying the stored moves."""
-    from marl.match import MatchState
-
     state = MatchState(match.game.name, seed=match.seed)
     states = [state.state_json()]
     for action in match.moves:

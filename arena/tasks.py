@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that pass ids to a service."""
+"""Celery tasks: thin wrappers that pass ids to a service. Services send them by name (`arena.dispatch`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import os
 from celery import shared_task
 from django.conf import settings
 
-from arena.services import matches, training
+from arena.services import checkpoints, demo, leagues, match_batches, matches, play, tournaments, training
+
+
+def _worker(request) -> str:
+    """Who holds a lease: host, process and delivery, so a redelivered copy is told apart."""
+    return f"{request.hostname}:{os.getpid()}:{request.id}"
 
 
 @shared_task(
@@ -18,8 +23,7 @@ from arena.services import matches, training
     time_limit=settings.ARENA_TRAINING_SOFT_TIME_LIMIT + 300,
 )
 def train_run(self, run_id: int) -> str | None:
-    worker = f"{self.request.hostname}:{os.getpid()}:{self.request.id}"
-    return training.training_run_execute(run_id=run_id, worker=worker)
+    return training.training_run_execute(run_id=run_id, worker=_worker(self.request))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
@@ -34,31 +38,23 @@ def reap_stuck_runs() -> dict[str, int]:
 
 @shared_task
 def demo_tick() -> int | None:
-    from arena.services.demo import demo_tick as tick
-
-    match = tick() if settings.ARENA_DEMO else None
+    match = demo.demo_tick() if settings.ARENA_DEMO else None
     return match.pk if match else None
 
 
 @shared_task
 def expire_abandoned_games() -> int:
-    from arena.services.play import human_games_expire
-
-    return human_games_expire()
+    return play.human_games_expire()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
 def tournament_play_batch(match_ids: list[int]) -> dict[str, int]:
-    from arena.services.match_batches import matches_play_batch
-
-    return matches_play_batch(match_ids=match_ids)
+    return match_batches.matches_play_batch(match_ids=match_ids)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def tournament_advance(tournament_id: int) -> int | None:
-    from arena.services.tournaments import tournament_advance as advance
-
-    advanced = advance(tournament_id=tournament_id)
+    advanced = tournaments.tournament_advance(tournament_id=tournament_id)
     return advanced.number if advanced else None
 
 
@@ -71,10 +67,7 @@ def tournament_advance(tournament_id: int) -> int | None:
     time_limit=settings.ARENA_TRAINING_SOFT_TIME_LIMIT + 300,
 )
 def league_tick(self, league_id: int, force: bool = False) -> int | None:
-    from arena.services.leagues import league_tick as tick
-
-    worker = f"{self.request.hostname}:{os.getpid()}:{self.request.id}"
-    return tick(league_id=league_id, worker=worker, force=force)
+    return leagues.league_tick(league_id=league_id, worker=_worker(self.request), force=force)
 
 
 @shared_task
@@ -84,6 +77,4 @@ def reap_stuck_matches() -> int:
 
 @shared_task
 def clean_checkpoint_orphans() -> dict[str, int]:
-    from arena.services.checkpoints import checkpoint_orphans_clean
-
-    return checkpoint_orphans_clean()
+    return checkpoints.checkpoint_orphans_clean()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -167,10 +166,3 @@ class SoftmaxAgent:
     def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray | None:
         """The wrapped policy's scores."""
         return self.policy.scores(observation, action_mask)
-
-
-def load_agent(path: str | Path) -> PolicyAgent:
-    """A greedy ``PolicyAgent`` from a checkpoint (delegates to ``marl.checkpoints``; no Tianshou)."""
-    from marl.checkpoints import load_agent as _load  # lazy: torch/safetensors only when needed
-
-    return _load(path)

@@ -9,49 +9,39 @@ No Tianshou import here; torch and safetensors only.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
 import platform
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from marl.agents import PolicyAgent
 from marl.errors import CheckpointError, ConfigError, MarlError
+from marl.games import get_game
 from marl.nets import build_network
-
-if TYPE_CHECKING:
-    from marl.agents import PolicyAgent
+from marl.tensor_files import (
+    MAX_FILE_BYTES,
+    atomic_write,
+    flatten_state,
+    load_tensors,
+    read_limited,
+    sha256_hex,
+    unflatten_state,
+)
 
 FORMAT = 1
-MAX_HEADER_BYTES = 8 * 1024 * 1024  # a safetensors JSON header; ours are a few KB
-MAX_FILE_BYTES = 4 * 1024**3
 MAX_SIDECAR_BYTES = 1024 * 1024
 AGENT_KINDS = {"dqn": "q", "ppo": "logits"}  # algorithm -> how PolicyAgent reads the network output
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_DTYPE_BYTES = {
-    "F64": 8,
-    "F32": 4,
-    "F16": 2,
-    "BF16": 2,
-    "I64": 8,
-    "I32": 4,
-    "I16": 2,
-    "I8": 1,
-    "U8": 1,
-    "BOOL": 1,
-}
 _SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
     "format": int,
     "game": str,
@@ -101,156 +91,6 @@ def _resolve(path: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     return _paths(p.parent, name)
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # some platforms cannot open directories; the rename is still atomic there
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same directory, fsync it, rename over ``path``, fsync the directory."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _read(path: Path, limit: int, what: str) -> bytes:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise CheckpointError(f"{what} {path} does not exist") from None
-    if size > limit:
-        raise CheckpointError(f"{what} {path} is {size} bytes, over the {limit}-byte limit")
-    return path.read_bytes()
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-# ------------------------------------------------------------------------- nested state <-> flat tensors
-def flatten_state(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], Any]:
-    """Split a nested state dict (module tensors + optimizer state) into flat tensors and a JSON skeleton.
-
-    Tensors are named by their path (nested levels joined by ``/``); the skeleton keeps everything else
-    (optimizer hyperparameters, int keys, tuples) and points at tensors by name.
-    """
-    tensors: dict[str, torch.Tensor] = {}
-
-    def enc(obj: Any, path: str) -> Any:
-        if isinstance(obj, torch.Tensor):
-            if path in tensors:
-                raise CheckpointError(f"state tensor name {path!r} is ambiguous")
-            tensors[path] = obj.detach().cpu().contiguous().clone()
-            return {"$t": path}
-        if isinstance(obj, Mapping):
-            items = []
-            for k, v in obj.items():
-                if not isinstance(k, str | int) or isinstance(k, bool):
-                    raise CheckpointError(f"state key {k!r} at {path!r} is neither str nor int")
-                items.append([k, enc(v, f"{path}/{k}" if path else str(k))])
-            return {"$d": items}
-        if isinstance(obj, tuple):
-            return {"$tuple": [enc(v, f"{path}/{i}") for i, v in enumerate(obj)]}
-        if isinstance(obj, list):
-            return [enc(v, f"{path}/{i}") for i, v in enumerate(obj)]
-        if obj is None or isinstance(obj, bool | int | float | str):
-            return obj
-        raise CheckpointError(f"cannot store a {type(obj).__name__} at {path!r} in a checkpoint")
-
-    skeleton = enc(state, "")
-    return tensors, skeleton
-
-
-def unflatten_state(tensors: Mapping[str, torch.Tensor], skeleton: Any) -> Any:
-    """Inverse of :func:`flatten_state`."""
-
-    def dec(obj: Any) -> Any:
-        if isinstance(obj, list):
-            return [dec(v) for v in obj]
-        if isinstance(obj, dict):
-            if "$t" in obj:
-                if obj["$t"] not in tensors:
-                    raise CheckpointError(f"training state lacks tensor {obj['$t']!r}")
-                return tensors[obj["$t"]]
-            if "$tuple" in obj:
-                return tuple(dec(v) for v in obj["$tuple"])
-            if "$d" in obj:
-                return {k: dec(v) for k, v in obj["$d"]}
-            raise CheckpointError("training state skeleton is malformed")
-        return obj
-
-    return dec(skeleton)
-
-
-# ------------------------------------------------------------------------------------- safetensors I/O
-def _check_safetensors(data: bytes, path: Path) -> dict[str, Any]:
-    """Structurally validate safetensors bytes before any parser sees them; return the JSON header."""
-    if data[:4] == b"PK\x03\x04":
-        raise CheckpointError(
-            f"{path} is a zip archive (torch.save format), not safetensors; refusing to load it"
-        )
-    if data[:1] == b"\x80":
-        raise CheckpointError(f"{path} looks like a Python pickle, not safetensors; pickles are never loaded")
-    if len(data) < 8:
-        raise CheckpointError(f"{path} is not a safetensors file (only {len(data)} bytes)")
-    n = int.from_bytes(data[:8], "little")
-    if n > MAX_HEADER_BYTES:
-        raise CheckpointError(
-            f"{path} is not a valid safetensors file: header of {n} bytes exceeds the {MAX_HEADER_BYTES}-byte bound"
-        )
-    if 8 + n > len(data):
-        raise CheckpointError(f"{path} is truncated: header needs {n} bytes, file has {len(data) - 8}")
-    try:
-        header = json.loads(data[8 : 8 + n])
-    except (UnicodeDecodeError, ValueError):
-        raise CheckpointError(f"{path} is not a safetensors file (header is not JSON)") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path} is not a safetensors file (header is not a JSON object)")
-    body = len(data) - 8 - n
-    end = 0
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        try:
-            start, stop = info["data_offsets"]
-            count = math.prod(int(d) for d in info["shape"]) * _DTYPE_BYTES[info["dtype"]]
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{path}: tensor {key!r} has a malformed header entry") from None
-        if not 0 <= start <= stop or stop - start != count:
-            raise CheckpointError(f"{path}: tensor {key!r} has inconsistent offsets")
-        end = max(end, stop)
-    if end != body:
-        state = "truncated" if end > body else "followed by unexpected bytes"
-        raise CheckpointError(f"{path} is {state}: tensors need {end} data bytes, file has {body}")
-    return header
-
-
-def _load_tensors(data: bytes, path: Path, sha256: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Check structure, then the hash from the sidecar, then parse (safetensors only, never pickle)."""
-    header = _check_safetensors(data, path)
-    if _sha256(data) != sha256:
-        raise CheckpointError(f"{path} does not match the sha256 in its sidecar (changed or corrupt)")
-    try:
-        tensors = st_load(data)
-    except Exception as exc:  # safetensors raises its own error types; report them as ours
-        raise CheckpointError(f"{path} could not be parsed as safetensors: {exc}") from None
-    return tensors, dict(header.get("__metadata__") or {})
-
-
 # ------------------------------------------------------------------------------------------ public API
 @dataclass
 class Checkpoint:
@@ -271,8 +111,8 @@ class Checkpoint:
         """The nested training state (as ``state_dict()`` returned it), read and verified on first use."""
         if self._state is None and self.meta.get("state_sha256"):
             assert self.state_path is not None
-            data = _read(self.state_path, MAX_FILE_BYTES, "training state")
-            tensors, md = _load_tensors(data, self.state_path, self.meta["state_sha256"])
+            data = read_limited(self.state_path, MAX_FILE_BYTES, "training state")
+            tensors, md = load_tensors(data, self.state_path, self.meta["state_sha256"])
             try:
                 skeleton = json.loads(md["skeleton"])
             except (KeyError, ValueError):
@@ -317,7 +157,7 @@ def save_checkpoint(
             tensors, metadata={"format": str(FORMAT), "kind": "state", "skeleton": json.dumps(skeleton)}
         )
         atomic_write(s_path, s_bytes)
-        state_sha = _sha256(s_bytes)
+        state_sha = sha256_hex(s_bytes)
     else:
         s_path.unlink(missing_ok=True)
 
@@ -326,7 +166,7 @@ def save_checkpoint(
         **{k: meta[k] for k in _CALLER_KEYS},
         "env_steps": int(meta["env_steps"]),
         "parent": meta.get("parent"),
-        "sha256": _sha256(w_bytes),
+        "sha256": sha256_hex(w_bytes),
         "state_sha256": state_sha,
         "versions": library_versions(),
         "metrics": dict(meta.get("metrics") or {}),
@@ -359,7 +199,7 @@ def _validate_meta(meta: Any, path: Path) -> dict[str, Any]:
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and schema-check a checkpoint's sidecar (no weights are read)."""
     _, _, j_path = _resolve(path)
-    data = _read(j_path, MAX_SIDECAR_BYTES, "checkpoint sidecar")
+    data = read_limited(j_path, MAX_SIDECAR_BYTES, "checkpoint sidecar")
     try:
         meta = json.loads(data)
     except (UnicodeDecodeError, ValueError):
@@ -368,8 +208,6 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _expected_shapes(meta: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
-    from marl.games import get_game  # late: games imports PettingZoo, only needed when loading
-
     try:
         spec = get_game(meta["game"])
     except MarlError as exc:
@@ -393,8 +231,8 @@ def load_checkpoint(path: str | os.PathLike[str], *, game: str | None = None) ->
     meta = read_meta(j_path)
     if game is not None and meta["game"] != game:
         raise CheckpointError(f"checkpoint {w_path.name} is for {meta['game']}, not {game}")
-    data = _read(w_path, MAX_FILE_BYTES, "checkpoint weights")
-    weights, _ = _load_tensors(data, w_path, meta["sha256"])
+    data = read_limited(w_path, MAX_FILE_BYTES, "checkpoint weights")
+    weights, _ = load_tensors(data, w_path, meta["sha256"])
     expected = _expected_shapes(meta)
     if set(weights) != set(expected):
         raise CheckpointError(
@@ -414,8 +252,6 @@ def load_checkpoint(path: str | os.PathLike[str], *, game: str | None = None) ->
 
 def network_from_checkpoint(ckpt: Checkpoint, device: str | torch.device | None = None) -> torch.nn.Module:
     """Rebuild the inference network of a verified checkpoint, in eval mode."""
-    from marl.games import get_game
-
     spec = get_game(ckpt.meta["game"])
     net = build_network(ckpt.meta["network"], spec.obs_shape, spec.n_actions)
     net.load_state_dict(ckpt.weights)
@@ -426,8 +262,6 @@ def network_from_checkpoint(ckpt: Checkpoint, device: str | torch.device | None 
 
 def load_agent(path: str | os.PathLike[str], device: str | torch.device | None = None) -> PolicyAgent:
     """A greedy, masked PolicyAgent from a checkpoint (Q-values for DQN, logits for a PPO actor)."""
-    from marl.agents import PolicyAgent
-
     ckpt = load_checkpoint(path)
     kind = AGENT_KINDS.get(ckpt.meta["algorithm"])
     if kind is None:

@@ -5,14 +5,14 @@ algorithm. Learning seats get DQN/PPO; other seats are frozen opponents (random,
 sampled from a pool). After every epoch: one checkpoint per learning seat, a quick evaluation through
 ``marl.match.play_matches``, ``on_progress`` and a ``should_stop`` check (cooperative cancel).
 
-Tianshou is imported lazily (inside ``train``, via ``marl._tianshou``) so that validating a
-``TrainConfig`` in the web process stays cheap.
+Tianshou is imported lazily (when a run builds its ``_Session``, via ``marl._tianshou``): importing this
+module costs torch, not Tianshou.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import json
 import math
 import random
 import signal
@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from marl.checkpoints import AGENT_KINDS, Checkpoint, load_agent, load_checkpoint, read_meta, save_checkpoint
+from marl.checkpoints import AGENT_KINDS, Checkpoint, load_checkpoint, read_meta, save_checkpoint
 from marl.errors import CheckpointError, ConfigError, MarlError
-from marl.games import GameSpec, get_game
+from marl.games import get_game
 from marl.nets import build_critic, build_network, select_device
 from marl.train_config import TrainConfig
+from marl.train_eval import evaluate_seat, mean_rates, opponent_agents
 
 __all__ = ["TrainConfig", "TrainResult", "train", "main"]
 
@@ -61,19 +62,6 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _opponent_agents(cfg: TrainConfig, names: list[str], seed: int) -> list[Any]:
-    """Agents for bot names and checkpoint paths (pool members are greedy PolicyAgents on CPU)."""
-    from marl.bots import make_bot
-
-    agents = []
-    for i, name in enumerate(names):
-        if TrainConfig.is_bot_name(cfg.game, name):
-            agents.append(make_bot(cfg.game, name, seed=seed + i))
-        else:
-            agents.append(load_agent(name, device="cpu"))
-    return agents
-
-
 def _load_resume(cfg: TrainConfig, resume_from: Mapping[str, Any] | None) -> dict[str, Checkpoint]:
     out: dict[str, Checkpoint] = {}
     for agent_id, path in (resume_from or {}).items():
@@ -93,38 +81,117 @@ def _load_resume(cfg: TrainConfig, resume_from: Mapping[str, Any] | None) -> dic
     return out
 
 
-def _rates(results: list[Any], seat: str) -> dict[str, float]:
-    n = max(len(results), 1)
-    wins = sum(r.winner == seat for r in results)
-    draws = sum(r.winner is None for r in results)
-    return {
-        "win_rate": wins / n,
-        "draw_rate": draws / n,
-        "loss_rate": (len(results) - wins - draws) / n,
-        "mean_return": float(np.mean([r.returns[seat] for r in results])) if results else 0.0,
-        "games": len(results),
-    }
+class _Session:
+    """The Tianshou objects of one run: an algorithm per seat (learning, or a frozen opponent), the
+    multi-agent algorithm over them, its collector, and the per-seat checkpoint lineage."""
+
+    def __init__(self, cfg: TrainConfig, resume: dict[str, Checkpoint], seed: int, start_steps: int) -> None:
+        from marl import _tianshou as ts  # lazy: ~3 s and ~380 MB, only where training happens
+
+        self.ts, self.cfg, self.start_steps = ts, cfg, start_steps
+        self.spec = get_game(cfg.game)
+        self.env = ts.make_env(self.spec)
+        self.opponents = cfg.pool if cfg.opponent == "pool" else [cfg.opponent]
+        self.nets: dict[
+            str, torch.nn.Module
+        ] = {}  # inference network per learning seat (what checkpoints hold)
+        self.frozen: list[Any] = []
+        algorithms = [self._seat_algorithm(i, seat, seed) for i, seat in enumerate(self.env.agents)]
+        # Evaluation gets its own opponent objects: play_matches re-seeds agents, training's must not be.
+        self.eval_opponents = opponent_agents(cfg, self.opponents, seed + 104_729)
+        marl = ts.MarlOffPolicy if cfg.algorithm == "dqn" else ts.MarlOnPolicy
+        self.algorithm = marl(algorithms=algorithms, env=self.env)
+        self.algorithm.to(select_device(cfg.device))
+        for agent_id, ckpt in resume.items():
+            ts.load_agent_state(self.algorithm, agent_id, ckpt.state)
+        self.parents = {aid: (c.name, c.meta["sha256"]) for aid, c in resume.items()}
+        self.collector = self._collector(seed)
+
+    def _seat_algorithm(self, i: int, seat: str, seed: int) -> Any:
+        """DQN or PPO for a learning seat; otherwise a frozen policy over the opponents."""
+        ts, cfg, spec = self.ts, self.cfg, self.spec
+        if seat in cfg.learn_seats:
+            net = self.nets[seat] = build_network(cfg.network, spec.obs_shape, spec.n_actions)
+            if cfg.algorithm == "dqn":
+                return ts.build_dqn(net, self.env, cfg)
+            return ts.build_ppo(net, build_critic(cfg.network, spec.obs_shape), self.env, cfg)
+        agents = opponent_agents(cfg, self.opponents, seed + 7919 * (i + 1))
+        policy = ts.FrozenAgentPolicy(
+            self.env.action_space, agents, cfg.pool_weights, np.random.default_rng(seed + i)
+        )
+        self.frozen.append(policy)
+        return ts.FrozenOffPolicy(policy) if cfg.algorithm == "dqn" else ts.FrozenOnPolicy(policy)
+
+    def _collector(self, seed: int) -> Any:
+        ts, cfg = self.ts, self.cfg
+        if cfg.algorithm == "dqn":
+            buffer_size = max(cfg.buffer_size, cfg.num_envs)
+        else:  # room for every episode of one collect step in each env's sub-buffer
+            buffer_size = cfg.episode_per_collect * self.spec.max_moves * cfg.num_envs
+        return ts.StatsCollector(
+            self.algorithm,
+            ts.make_vector_env(self.spec, cfg.num_envs, seed),
+            ts.NoNanCheckBuffer(buffer_size, cfg.num_envs, seed),
+            exploration_noise=True,
+            seat_columns=[self.env.agent_idx[s] for s in cfg.learn_seats],
+        )
+
+    def trainer(self) -> Any:
+        trainer = self.algorithm.create_trainer(
+            self.ts.trainer_params(self.cfg, self.collector, self.before_collect)
+        )
+        trainer.reset()
+        return trainer
+
+    def before_collect(self, epoch: int, env_step: int) -> None:
+        """Called before every collect: the pool opponent is resampled here (PFSP weights), and the
+        DQN exploration rate follows a linear schedule over global env steps."""
+        for policy in self.frozen:
+            policy.resample()
+        if self.cfg.algorithm == "dqn":
+            eps = self.cfg.epsilon_at(self.start_steps + env_step)
+            for seat in self.cfg.learn_seats:
+                self.ts.set_eps_training(self.algorithm.get_algorithm(seat), eps)
+
+    def evaluate(self, seat: str, epoch: int) -> dict[str, Any]:
+        cfg = self.cfg
+        seed = cfg.seed * 1_000_003 + epoch * 10_007
+        kind = AGENT_KINDS[cfg.algorithm]
+        return evaluate_seat(
+            self.spec, seat, self.nets[seat], kind, self.eval_opponents, cfg.eval_games, seed
+        )
+
+    def save(
+        self, out: Path, seat: str, env_steps: int, metrics: dict[str, Any]
+    ) -> tuple[Path, dict[str, Any]]:
+        """Write the seat's checkpoint (weights, training state, sidecar); its path and stored sidecar."""
+        cfg, spec, parent = self.cfg, self.spec, self.parents.get(seat)
+        name = f"{seat}-{env_steps:09d}"
+        meta = {
+            "game": spec.name,
+            "env_id": spec.env_id,
+            "algorithm": cfg.algorithm,
+            "network": cfg.network,
+            "agent_id": seat,
+            "env_steps": env_steps,
+            "parent": parent[0] if parent else None,
+            "parent_sha256": parent[1] if parent else None,
+            "metrics": {**metrics, "eval_opponent": self.opponents},
+            "train_config": cfg.to_dict(),
+        }
+        state = self.ts.agent_state(self.algorithm, seat)
+        path = save_checkpoint(out, name, weights=self.nets[seat].state_dict(), state=state, meta=meta)
+        meta = read_meta(path)
+        self.parents[seat] = (name, meta["sha256"])
+        return path, meta
 
 
-def _evaluate(
-    spec: GameSpec, seat: str, net: torch.nn.Module, kind: str, opponents: list[Any], games: int, seed: int
-) -> dict[str, float]:
-    """Greedy current weights vs the opponent(s), batched; games are split evenly across pool members."""
-    from marl.agents import PolicyAgent
-    from marl.match import play_matches
-
-    if games <= 0 or not opponents:
+def _losses(stats: Any) -> dict[str, float]:
+    """The epoch's loss stats, keyed `agent_id/loss...` (Tianshou's MapTrainingStats)."""
+    if stats.training_stat is None:
         return {}
-    # A CPU copy: evaluation never disturbs the training module (mode, device, autograd).
-    me = PolicyAgent(copy.deepcopy(net).cpu(), kind=kind, device="cpu")
-    results = []
-    for i, opp in enumerate(opponents):
-        n = games // len(opponents) + (1 if i < games % len(opponents) else 0)
-        if n == 0:
-            continue
-        agents = {s: (me if s == seat else opp) for s in spec.seats}
-        results += play_matches(spec, agents, [seed + i * 100_003 + g for g in range(n)])
-    return _rates(results, seat)
+    raw = stats.training_stat.smoothed_loss or stats.training_stat.get_loss_stats_dict()
+    return {k: float(v) for k, v in raw.items()}
 
 
 def train(
@@ -138,10 +205,7 @@ def train(
 ) -> TrainResult:
     """Train the learning seats of ``config``; write a checkpoint per learning seat every epoch."""
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
-    from marl import _tianshou as ts  # lazy: ~3 s and ~380 MB, only where training happens
-
     t_start = time.perf_counter()
-    spec = get_game(cfg.game)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     resume = _load_resume(cfg, resume_from)
@@ -151,122 +215,32 @@ def train(
         return result
     seed = cfg.seed + start_steps  # a resumed run does not replay the random stream of its parent
     _seed_everything(seed)
-    device = select_device(cfg.device)
-
-    env = ts.make_env(spec)
-    kind = AGENT_KINDS[cfg.algorithm]
-    nets: dict[str, torch.nn.Module] = {}  # inference network per learning seat (what checkpoints hold)
-    frozen: list[Any] = []
-    algorithms = []
-    opp_names = cfg.pool if cfg.opponent == "pool" else [cfg.opponent]
-    for i, seat in enumerate(env.agents):
-        if seat in cfg.learn_seats:
-            net = build_network(cfg.network, spec.obs_shape, spec.n_actions)
-            nets[seat] = net
-            if cfg.algorithm == "dqn":
-                algorithms.append(ts.build_dqn(net, env, cfg))
-            else:
-                algorithms.append(ts.build_ppo(net, build_critic(cfg.network, spec.obs_shape), env, cfg))
-        else:
-            agents = _opponent_agents(cfg, opp_names, seed + 7919 * (i + 1))
-            policy = ts.FrozenAgentPolicy(
-                env.action_space, agents, cfg.pool_weights, np.random.default_rng(seed + i)
-            )
-            frozen.append(policy)
-            algorithms.append(
-                ts.FrozenOffPolicy(policy) if cfg.algorithm == "dqn" else ts.FrozenOnPolicy(policy)
-            )
-    # Evaluation gets its own opponent objects: play_matches re-seeds agents, training's must not be.
-    eval_opponents = _opponent_agents(cfg, opp_names, seed + 104_729)
-    marl_algo = (ts.MarlOffPolicy if cfg.algorithm == "dqn" else ts.MarlOnPolicy)(
-        algorithms=algorithms, env=env
-    )
-    marl_algo.to(device)
-    for agent_id, ckpt in resume.items():
-        ts.load_agent_state(marl_algo, agent_id, ckpt.state)
-    parents = {aid: (c.name, c.meta["sha256"]) for aid, c in resume.items()}
-
-    if cfg.algorithm == "dqn":
-        buffer_size = max(cfg.buffer_size, cfg.num_envs)
-    else:  # room for every episode of one collect step in each env's sub-buffer
-        buffer_size = cfg.episode_per_collect * spec.max_moves * cfg.num_envs
-    columns = [env.agent_idx[s] for s in cfg.learn_seats]
-    collector = ts.StatsCollector(
-        marl_algo,
-        ts.make_vector_env(spec, cfg.num_envs, seed),
-        ts.NoNanCheckBuffer(buffer_size, cfg.num_envs, seed),
-        exploration_noise=True,
-        seat_columns=columns,
-    )
-
-    def training_fn(epoch: int, env_step: int) -> None:
-        # Called before every collect: the pool opponent is resampled here (PFSP weights), and
-        # the DQN exploration rate follows a linear schedule over global env steps.
-        for policy in frozen:
-            policy.resample()
-        if cfg.algorithm == "dqn":
-            eps = cfg.epsilon_at(start_steps + env_step)
-            for seat in cfg.learn_seats:
-                ts.set_eps_training(marl_algo.get_algorithm(seat), eps)
-
-    trainer = marl_algo.create_trainer(ts.trainer_params(cfg, collector, training_fn))
-    trainer.reset()
+    session = _Session(cfg, resume, seed, start_steps)
+    trainer = session.trainer()
     epochs = math.ceil((cfg.env_steps - start_steps) / cfg.steps_per_epoch)
-    env_steps = start_steps
     for epoch in range(1, epochs + 1):
         t_epoch = time.perf_counter()
-        trainer.params.epoch_num_steps = min(cfg.steps_per_epoch, cfg.env_steps - env_steps)
-        n_returns = len(collector.returns)
-        stats = trainer.execute_epoch()
-        env_steps = start_steps + collector.collect_step
-        train_returns = collector.returns[n_returns:]
-        losses: dict[str, float] = {}
-        if stats.training_stat is not None:
-            raw = stats.training_stat.smoothed_loss or stats.training_stat.get_loss_stats_dict()
-            losses = {k: float(v) for k, v in raw.items()}
+        trainer.params.epoch_num_steps = min(cfg.steps_per_epoch, cfg.env_steps - result.env_steps)
+        n_returns = len(session.collector.returns)
+        losses = _losses(trainer.execute_epoch())
+        env_steps = start_steps + session.collector.collect_step
         per_seat: dict[str, dict[str, Any]] = {}
         for seat in cfg.learn_seats:
-            metrics = _evaluate(
-                spec,
-                seat,
-                nets[seat],
-                kind,
-                eval_opponents,
-                cfg.eval_games,
-                cfg.seed * 1_000_003 + epoch * 10_007,
-            )
+            metrics = session.evaluate(seat, epoch)
             metrics["losses"] = {k: v for k, v in losses.items() if k.startswith(f"{seat}/")}
-            name = f"{seat}-{env_steps:09d}"
-            parent = parents.get(seat)
-            meta = {
-                "game": spec.name,
-                "env_id": spec.env_id,
-                "algorithm": cfg.algorithm,
-                "network": cfg.network,
-                "agent_id": seat,
-                "env_steps": env_steps,
-                "parent": parent[0] if parent else None,
-                "parent_sha256": parent[1] if parent else None,
-                "metrics": {**metrics, "eval_opponent": opp_names},
-                "train_config": cfg.to_dict(),
-            }
-            path = save_checkpoint(
-                out, name, weights=nets[seat].state_dict(), state=ts.agent_state(marl_algo, seat), meta=meta
-            )
-            meta = read_meta(path)
-            parents[seat] = (name, meta["sha256"])
-            result.checkpoints[seat] = path
-            per_seat[seat] = metrics
+            path, meta = session.save(out, seat, env_steps, metrics)
+            result.checkpoints[seat], per_seat[seat] = path, metrics
             if on_checkpoint is not None:
                 on_checkpoint(seat, path, meta)
         elapsed = time.perf_counter() - t_epoch
+        train_returns = session.collector.returns[n_returns:]
         progress = {
             "epoch": epoch,
             "epochs": epochs,
             "env_steps": env_steps,
             "total_env_steps": cfg.env_steps,
-            "episodes": int(collector.collect_episode),
-            **_mean_rates(per_seat),
+            "episodes": int(session.collector.collect_episode),
+            **mean_rates(per_seat),
             "mean_return": float(np.mean(train_returns)) if train_returns else None,
             "losses": losses,
             "steps_per_second": (env_steps - result.env_steps) / elapsed if elapsed > 0 else 0.0,
@@ -284,12 +258,6 @@ def train(
             break
     result.wall_time_s = time.perf_counter() - t_start
     return result
-
-
-def _mean_rates(per_seat: dict[str, dict[str, Any]]) -> dict[str, float | None]:
-    keys = ("win_rate", "draw_rate", "loss_rate")
-    rows = [m for m in per_seat.values() if "win_rate" in m]
-    return {k: (float(np.mean([m[k] for m in rows])) if rows else None) for k in keys}
 
 
 # ------------------------------------------------------------------------------------------------ CLI
@@ -316,8 +284,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, str]]:
-    import json
-
     d: dict[str, Any] = {
         "game": args.game,
         "algorithm": args.algo,

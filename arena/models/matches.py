@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from marl.match import MatchResult
 
 
 class Match(models.Model):
@@ -56,6 +62,19 @@ class Match(models.Model):
 
     def seats_by_name(self) -> dict[str, MatchSeat]:
         return {seat.seat: seat for seat in self.seats.all()}
+
+    # What `apply_result` changes on the row, for `save(update_fields=...)` and bulk writers.
+    RESULT_FIELDS = ("status", "result", "moves", "winner", "reason", "finished_at", "seq", "updated_at")
+
+    def apply_result(self, result: MatchResult, seats: list[MatchSeat]) -> None:
+        """Mark the match finished with `result` and score each seat by its return; saves nothing, so a
+        caller writes one match or a whole batch the way it needs."""
+        self.status, self.result, self.moves = self.FINISHED, result.to_json(), list(result.moves)
+        self.winner, self.reason = result.winner or "", result.reason
+        self.finished_at = self.updated_at = timezone.now()
+        self.seq += 1
+        for seat in seats:
+            seat.score = float(result.returns.get(seat.seat, 0.0))
 
 
 class MatchSeat(models.Model):

@@ -10,6 +10,8 @@ from django.db import transaction
 
 from arena.models import Agent
 from arena.services.games import game_get
+from marl.errors import MarlError
+from marl.games import get_game
 
 DEFAULT_NETWORK = {"kind": "mlp", "hidden": [128, 128]}
 
@@ -34,15 +36,7 @@ def agent_create(
     if seat and seat not in game_row.seats:
         raise ValidationError(f"seat {seat!r} is not a seat of {game} (seats: {', '.join(game_row.seats)})")
     network = network or dict(DEFAULT_NETWORK)
-    from marl.errors import MarlError
-    from marl.games import get_game
-    from marl.nets import build_network
-
-    spec = get_game(game)
-    try:
-        build_network(network, spec.obs_shape, spec.n_actions)
-    except MarlError as exc:
-        raise ValidationError(str(exc)) from None
+    _check_network(game, network)
     if Agent.objects.filter(owner=owner, name=name).exists():
         raise ValidationError(f"you already have an agent called {name!r}")
     return Agent.objects.create(
@@ -54,6 +48,17 @@ def agent_create(
         seat=seat,
         description=description,
     )
+
+
+def _check_network(game: str, network: dict) -> None:
+    """Build the network once for the game's shapes, so a bad spec is refused before anything is stored."""
+    from marl.nets import build_network  # lazy: torch
+
+    spec = get_game(game)
+    try:
+        build_network(network, spec.obs_shape, spec.n_actions)
+    except MarlError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def agent_check_owner(*, agent: Agent, user) -> None:

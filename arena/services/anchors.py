@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from arena.models import Game, Player, Rating
 from arena.services.players import player_for_bot
+from marl.ratings import ELO_PER_MU, default_rating
 
 # Elo points above the random bot.
 ANCHOR_ELO: dict[str, dict[str, float]] = {
@@ -21,21 +22,15 @@ ANCHOR_SIGMA = 1.0
 
 
 def anchor_mu(elo: float) -> float:
-    from marl.ratings import ELO_PER_MU, default_rating
-
     return default_rating().mu + elo / ELO_PER_MU
 
 
 def display_elo(mu: float) -> float:
     """A rating's mu on the game's scale (random bot = 0)."""
-    from marl.ratings import ELO_PER_MU, default_rating
-
     return (mu - default_rating().mu) * ELO_PER_MU
 
 
 def display_sigma(sigma: float) -> float:
-    from marl.ratings import ELO_PER_MU
-
     return sigma * ELO_PER_MU
 
 

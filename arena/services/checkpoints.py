@@ -16,7 +16,11 @@ from django.db.models import Max
 
 from arena import live
 from arena.models import Agent, Checkpoint, TrainingRun
+from arena.ratelimit import rate_hit
 from arena.serializers import checkpoint_json
+from arena.services.agents import agent_check_owner
+from marl.errors import MarlError
+from marl.games import get_game
 
 
 def _relative(path: Path) -> str:
@@ -28,18 +32,12 @@ def _relative(path: Path) -> str:
 
 
 def checkpoint_record(*, run_id: int, seat: str, path: Path | str, meta: dict[str, Any]) -> Checkpoint:
-    """Record a checkpoint file the run just wrote (complete: its sidecar is on disk).
-
-    Idempotent on the path, so a redelivered run that re-records a file gets the existing row; the
-    version is the next of this agent's agent_id, so versions never gap or repeat.
-    """
+    """Record a checkpoint file the run just wrote (its sidecar is on disk), as the next version of its
+    seat. Idempotent on the path: a redelivered run that records a file again gets the existing row."""
     relative = _relative(Path(path))
     run = TrainingRun.objects.select_related("agent").get(pk=run_id)
     checkpoint = _row_create(agent=run.agent, seat=seat, relative=relative, meta=meta, run=run)
-    live.publish(
-        live.agent_group(run.agent_id),
-        {"type": "checkpoint", "agent_id": run.agent_id, "checkpoint": checkpoint_json(checkpoint)},
-    )
+    _publish(checkpoint)
     return checkpoint
 
 
@@ -51,25 +49,29 @@ def _row_create(
         try:
             with transaction.atomic():
                 existing = Checkpoint.objects.filter(agent=agent, path=relative).first()
-                if existing:
-                    return existing
-                siblings = Checkpoint.objects.select_for_update().filter(agent=agent, seat=seat)
-                last = siblings.aggregate(Max("version"))["version__max"] or 0
-                parent = siblings.filter(version=last).first() if last else None
-                return Checkpoint.objects.create(
-                    agent=agent,
-                    seat=seat,
-                    version=last + 1,
-                    env_steps=int(meta.get("env_steps", 0)),
-                    path=relative,
-                    sha256=str(meta.get("sha256", "")),
-                    metrics=meta.get("metrics") or {},
-                    parent=parent,
-                    training_run=run,
-                )
+                return existing or _next_version(agent, seat, relative, meta, run)
         except IntegrityError:  # two writers raced for the same version: read again and retry
             continue
     raise RuntimeError(f"could not record checkpoint {relative}")
+
+
+def _next_version(
+    agent: Agent, seat: str, relative: str, meta: dict[str, Any], run: TrainingRun | None
+) -> Checkpoint:
+    """A new row one version past the seat's newest, which becomes its parent."""
+    siblings = Checkpoint.objects.select_for_update().filter(agent=agent, seat=seat)
+    last = siblings.aggregate(Max("version"))["version__max"] or 0
+    return Checkpoint.objects.create(
+        agent=agent,
+        seat=seat,
+        version=last + 1,
+        env_steps=int(meta.get("env_steps", 0)),
+        path=relative,
+        sha256=str(meta.get("sha256", "")),
+        metrics=meta.get("metrics") or {},
+        parent=siblings.filter(version=last).first() if last else None,
+        training_run=run,
+    )
 
 
 # ------------------------------------------------------------------------------------------- import
@@ -94,12 +96,25 @@ def _import_check_meta(*, agent: Agent, meta: Any) -> str:
 
     Runs before marl builds a network from the sidecar, so an absurd network spec never allocates.
     """
-    from marl.errors import MarlError
-    from marl.games import get_game
-    from marl.nets import validate_network_spec
-
     if not isinstance(meta, dict):
         raise ValidationError("the sidecar must be a JSON object")
+    _import_check_kind(agent, meta)
+    seat = meta.get("agent_id")
+    if seat not in agent.learning_seats:
+        raise ValidationError(
+            f"the sidecar's agent_id {str(seat)[:32]!r} is not one this agent learns "
+            f"({', '.join(agent.learning_seats)})"
+        )
+    steps = meta.get("env_steps")
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= MAX_IMPORT_ENV_STEPS:
+        raise ValidationError(f"env_steps must be an integer from 0 to {MAX_IMPORT_ENV_STEPS}")
+    return seat
+
+
+def _import_check_kind(agent: Agent, meta: dict[str, Any]) -> None:
+    """The sidecar's game, algorithm and network are the agent's."""
+    from marl.nets import validate_network_spec  # lazy: torch
+
     game = meta.get("game")
     try:
         get_game(str(game))
@@ -119,16 +134,6 @@ def _import_check_meta(*, agent: Agent, meta: Any) -> str:
         raise ValidationError(f"the sidecar's network is invalid: {exc}") from None
     if not same_net:
         raise ValidationError(f"this checkpoint's network differs from the agent's ({agent.network})")
-    seat = meta.get("agent_id")
-    if seat not in agent.learning_seats:
-        raise ValidationError(
-            f"the sidecar's agent_id {str(seat)[:32]!r} is not one this agent learns "
-            f"({', '.join(agent.learning_seats)})"
-        )
-    steps = meta.get("env_steps")
-    if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= MAX_IMPORT_ENV_STEPS:
-        raise ValidationError(f"env_steps must be an integer from 0 to {MAX_IMPORT_ENV_STEPS}")
-    return seat
 
 
 def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state: Any = None) -> Checkpoint:
@@ -140,10 +145,7 @@ def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state:
     refused upload leaves no row and no file. Without a training state the checkpoint plays but a
     later training run starts its optimizer afresh.
     """
-    from arena.ratelimit import rate_hit
-    from arena.services.agents import agent_check_owner
-    from marl.checkpoints import MAX_SIDECAR_BYTES, atomic_write, load_checkpoint, read_meta
-    from marl.errors import MarlError
+    from marl.checkpoints import MAX_SIDECAR_BYTES  # lazy: torch
 
     agent = Agent.objects.select_related("game").get(pk=agent_id)
     agent_check_owner(agent=agent, user=user)
@@ -160,6 +162,19 @@ def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state:
     if s_bytes is None:
         meta["state_sha256"] = None  # nothing vouches for a state we do not keep
     name = f"{seat}-import-{uuid.uuid4().hex[:12]}"
+    meta = _import_verify(agent, name, w_bytes, meta, s_bytes)
+    checkpoint = _import_store(agent, seat, name, w_bytes, meta, s_bytes)
+    _publish(checkpoint)
+    return checkpoint
+
+
+def _import_verify(
+    agent: Agent, name: str, w_bytes: bytes, meta: dict, s_bytes: bytes | None
+) -> dict[str, Any]:
+    """Load the upload from a temp folder exactly as a game would (hash, structure, shapes, state);
+    the verified sidecar."""
+    from marl.checkpoints import load_checkpoint, read_meta  # lazy: torch
+
     scratch = Path(settings.MEDIA_ROOT) / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
@@ -177,8 +192,16 @@ def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state:
                 verified.state  # noqa: B018 - reads and verifies the state file
         except MarlError as exc:
             raise ValidationError(f"checkpoint refused: {str(exc).replace(str(staged) + '/', '')}") from None
-    meta = verified.meta
-    # Verified: store it. Weights and state first, the sidecar last (its presence means complete).
+    return verified.meta
+
+
+def _import_store(
+    agent: Agent, seat: str, name: str, w_bytes: bytes, meta: dict, s_bytes: bytes | None
+) -> Checkpoint:
+    """Write the verified files (weights and state first, the sidecar last: its presence means
+    complete) and their row; on any failure remove what was written."""
+    from marl.tensor_files import atomic_write  # lazy: torch
+
     directory = Path(settings.MEDIA_ROOT) / "agents" / str(agent.pk) / "imported"
     directory.mkdir(parents=True, exist_ok=True)
     w_path = directory / f"{name}.safetensors"
@@ -188,22 +211,21 @@ def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state:
         if s_bytes is not None:
             atomic_write(written[1], s_bytes)
         atomic_write(written[2], json.dumps(meta, indent=2, sort_keys=True).encode())
-        checkpoint = _row_create(
-            agent=agent,
-            seat=seat,
-            relative=_relative(w_path),
-            meta={**meta, "metrics": {"imported": True}},
-            run=None,
-        )
+        imported = {**meta, "metrics": {"imported": True}}
+        return _row_create(agent=agent, seat=seat, relative=_relative(w_path), meta=imported, run=None)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
         raise
+
+
+def _publish(checkpoint: Checkpoint) -> None:
+    """Tell the agent page about a new checkpoint."""
+    agent_id = checkpoint.agent_id
     live.publish(
-        live.agent_group(agent.pk),
-        {"type": "checkpoint", "agent_id": agent.pk, "checkpoint": checkpoint_json(checkpoint)},
+        live.agent_group(agent_id),
+        {"type": "checkpoint", "agent_id": agent_id, "checkpoint": checkpoint_json(checkpoint)},
     )
-    return checkpoint
 
 
 # ------------------------------------------------------------------------------------------- orphans
@@ -215,35 +237,53 @@ def checkpoint_orphans_clean(*, older_than_minutes: float | None = None) -> dict
     written and is about to record. Returns counts of deleted checkpoints and temp files.
     """
     minutes = settings.ARENA_ORPHAN_MINUTES if older_than_minutes is None else older_than_minutes
-    cutoff = time.time() - minutes * 60
     media = Path(settings.MEDIA_ROOT)
-    root = media / "agents"
     counts = {"checkpoints": 0, "temp_files": 0}
-    if not root.is_dir():
-        return counts
     known = set(Checkpoint.objects.values_list("path", flat=True))
-    for path in sorted(root.rglob("*")):
-        try:
-            if not path.is_file() or path.stat().st_mtime > cutoff:
-                continue
-        except FileNotFoundError:
-            continue
-        name = path.name
-        if name.startswith(".") and name.endswith(".tmp"):
-            path.unlink(missing_ok=True)
-            counts["temp_files"] += 1
-            continue
-        for suffix in (".state.safetensors", ".safetensors", ".json"):
-            if name.endswith(suffix):
-                stem = name[: -len(suffix)]
-                break
-        else:
-            continue  # not ours: leave it
-        weights = path.with_name(f"{stem}.safetensors")
-        if str(weights.relative_to(media)) in known:
+    for path in _files_older_than(media / "agents", time.time() - minutes * 60):
+        kind = _orphan_kind(path, media, known)
+        if kind is None:
             continue
         path.unlink(missing_ok=True)
-        # One count per checkpoint: by its weights, or by a sidecar left without weights.
-        if suffix == ".safetensors" or (suffix == ".json" and not weights.exists()):
-            counts["checkpoints"] += 1
+        if kind == "temp_files" or _counts_as_checkpoint(path):
+            counts[kind] += 1
     return counts
+
+
+def _files_older_than(root: Path, cutoff: float) -> list[Path]:
+    """Files under `root` last written before `cutoff` (a file deleted meanwhile is skipped)."""
+    old = []
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        try:
+            if path.is_file() and path.stat().st_mtime <= cutoff:
+                old.append(path)
+        except FileNotFoundError:
+            continue
+    return old
+
+
+def _orphan_kind(path: Path, media: Path, known: set[str]) -> str | None:
+    """ "temp_files" for a killed writer's leftover, "checkpoints" for a file of a checkpoint no row
+    points at, None for anything else (a recorded checkpoint, or not ours)."""
+    if path.name.startswith(".") and path.name.endswith(".tmp"):
+        return "temp_files"
+    weights = _weights_of(path)
+    if weights is None or str(weights.relative_to(media)) in known:
+        return None
+    return "checkpoints"
+
+
+def _weights_of(path: Path) -> Path | None:
+    """The weights file of a checkpoint file (weights, state or sidecar), or None if it is not one."""
+    for suffix in (".state.safetensors", ".safetensors", ".json"):
+        if path.name.endswith(suffix):
+            return path.with_name(f"{path.name[: -len(suffix)]}.safetensors")
+    return None
+
+
+def _counts_as_checkpoint(removed: Path) -> bool:
+    """One count per checkpoint: by its weights, or by a sidecar left without weights."""
+    name = removed.name
+    if name.endswith(".safetensors") and not name.endswith(".state.safetensors"):
+        return True
+    return name.endswith(".json") and not _weights_of(removed).exists()

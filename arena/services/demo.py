@@ -15,6 +15,7 @@ from django.db import transaction
 from arena.models import Agent, Match, TrainingRun
 from arena.services.agents import agent_create
 from arena.services.matches import match_create
+from arena.services.training import training_run_create
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,11 @@ def _keep_training(agents: list[Agent]) -> None:
     owner = agents[0].owner
     if TrainingRun.objects.filter(agent__owner=owner, status__in=TrainingRun.ACTIVE).exists():
         return
-    for agent in agents:
-        if not agent.training_runs.exists():
-            from arena.services.training import training_run_create
-
-            # Both seats learn at once (self-play); progress is measured against the random bot.
-            config = {"env_steps": DEMO_TRAIN_STEPS, "steps_per_epoch": 2_000, "eval_games": 20}
-            training_run_create(user=owner, agent_id=agent.pk, config=config)
-            return
+    untrained = next((agent for agent in agents if not agent.training_runs.exists()), None)
+    if untrained is not None:
+        # Both seats learn at once (self-play); progress is measured against the random bot.
+        config = {"env_steps": DEMO_TRAIN_STEPS, "steps_per_epoch": 2_000, "eval_games": 20}
+        training_run_create(user=owner, agent_id=untrained.pk, config=config)
 
 
 def _keep_playing(agents: list[Agent]) -> Match | None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from arena.models import Game
+from marl.games import GAMES
 
 
 def game_sync() -> list[Game]:
     """Create or update a Game row for every game the registry knows. Idempotent."""
-    from marl.games import GAMES
-
     games = []
     for spec in GAMES.values():
         game, _ = Game.objects.update_or_create(

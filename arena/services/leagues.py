@@ -21,31 +21,24 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from arena import live
-from arena.models import (
-    Agent,
-    League,
-    LeagueMember,
-    LeagueResult,
-    LeagueSnapshot,
-    LeagueTick,
-    Player,
-    TrainingRun,
-)
-from arena.services.anchors import anchor_bots, anchors_pin, display_elo, display_sigma
-from arena.services.competition_ratings import Game, ratings_apply
+from arena.dispatch import task_send_on_commit
+from arena.models import Agent, Game, League, LeagueMember, LeagueTick
+from arena.services.anchors import anchor_bots, anchors_pin
 from arena.services.games import game_get
-from arena.services.players import player_agent, player_for_bot, player_for_checkpoint
+from arena.services.league_members import DEFAULT_OVERRIDES, member_evaluate, member_snapshot, member_train
+from arena.services.leases import lease_claim, lease_kept, lease_release
+from marl.errors import MarlError
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +53,6 @@ FORBIDDEN_OVERRIDES = {
     "pool_weights",
     "env_steps",
 }
-DEFAULT_OVERRIDES = {"num_envs": 4, "eval_games": 0}
 LIMITS = {
     "interval_seconds": (10, 7 * 86400),
     "env_steps_per_tick": (10, 10_000_000),
@@ -70,11 +62,23 @@ LIMITS = {
 
 
 def _validate(fields: dict[str, Any], game: str) -> dict[str, Any]:
+    _check_limits(fields)
+    _check_choices(fields)
+    if fields.get("train_overrides") is not None:
+        _check_overrides(fields["train_overrides"], game)
+    return fields
+
+
+def _check_limits(fields: dict[str, Any]) -> None:
     for name, (lo, hi) in LIMITS.items():
-        if name in fields:
-            value = fields[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise ValidationError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+        value = fields.get(name)
+        if name in fields and (
+            isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi
+        ):
+            raise ValidationError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+
+
+def _check_choices(fields: dict[str, Any]) -> None:
     if "pfsp_mode" in fields and fields["pfsp_mode"] not in dict(League.PFSP_MODES):
         raise ValidationError(f"pfsp_mode must be one of {', '.join(dict(League.PFSP_MODES))}")
     if "pfsp_p" in fields:
@@ -83,23 +87,21 @@ def _validate(fields: dict[str, Any], game: str) -> dict[str, Any]:
             raise ValidationError("pfsp_p must be a number above 0 and at most 100")
     if "status" in fields and fields["status"] not in dict(League.STATUSES):
         raise ValidationError(f"status must be one of {', '.join(dict(League.STATUSES))}")
-    overrides = fields.get("train_overrides")
-    if overrides is not None:
-        if not isinstance(overrides, dict):
-            raise ValidationError("train_overrides must be a JSON object")
-        bad = FORBIDDEN_OVERRIDES & set(overrides)
-        if bad:
-            raise ValidationError(
-                f"train_overrides cannot set {', '.join(sorted(bad))}: the league decides them"
-            )
-        from marl.errors import MarlError
-        from marl.train_config import TrainConfig
 
-        try:
-            TrainConfig.from_dict({**DEFAULT_OVERRIDES, **overrides, "game": game})
-        except MarlError as exc:
-            raise ValidationError(f"train_overrides: {exc}") from None
-    return fields
+
+def _check_overrides(overrides: Any, game: str) -> None:
+    """Training settings a league may change: not what the league decides, and a valid TrainConfig."""
+    from marl.train_config import TrainConfig  # lazy: torch
+
+    if not isinstance(overrides, dict):
+        raise ValidationError("train_overrides must be a JSON object")
+    bad = FORBIDDEN_OVERRIDES & set(overrides)
+    if bad:
+        raise ValidationError(f"train_overrides cannot set {', '.join(sorted(bad))}: the league decides them")
+    try:
+        TrainConfig.from_dict({**DEFAULT_OVERRIDES, **overrides, "game": game})
+    except MarlError as exc:
+        raise ValidationError(f"train_overrides: {exc}") from None
 
 
 def league_create(*, user, game: str, name: str, members: list[int], **fields: Any) -> League:
@@ -112,6 +114,18 @@ def league_create(*, user, game: str, name: str, members: list[int], **fields: A
         raise ValidationError("name must be 1 to 100 characters")
     if League.objects.filter(name=name).exists():
         raise ValidationError(f"there is already a league called {name!r}")
+    _check_members(user, game_row, members)
+    _validate(fields, game_row.name)
+    anchors_pin(game=game_row)
+    with transaction.atomic():
+        league = League.objects.create(game=game_row, name=name, owner=user, **fields)
+        LeagueMember.objects.bulk_create([LeagueMember(league=league, agent_id=a) for a in members])
+        league_schedule_sync(league=league)
+    return league
+
+
+def _check_members(user, game: Game, members: Any) -> None:
+    """Members are distinct agents the user owns that play `game`."""
     if not isinstance(members, list | tuple) or not members:
         raise ValidationError("a league needs at least 1 member agent")
     if len(set(members)) != len(members):
@@ -125,15 +139,8 @@ def league_create(*, user, game: str, name: str, members: list[int], **fields: A
             raise PermissionDenied(
                 f"agent {agent.name!r} belongs to another user; only its owner can enter it"
             )
-        if agent.game_id != game_row.pk:
-            raise ValidationError(f"agent {agent.name!r} plays {agent.game.name}, not {game_row.name}")
-    _validate(fields, game_row.name)
-    anchors_pin(game=game_row)
-    with transaction.atomic():
-        league = League.objects.create(game=game_row, name=name, owner=user, **fields)
-        LeagueMember.objects.bulk_create([LeagueMember(league=league, agent_id=a) for a in members])
-        league_schedule_sync(league=league)
-    return league
+        if agent.game_id != game.pk:
+            raise ValidationError(f"agent {agent.name!r} plays {agent.game.name}, not {game.name}")
 
 
 def league_update(*, user, league_id: int, **fields: Any) -> League:
@@ -157,20 +164,15 @@ def league_update(*, user, league_id: int, **fields: Any) -> League:
 def league_tick_request(*, user, league_id: int) -> League:
     """Queue a tick now, outside the schedule (owner only). A broker outage is logged, not raised:
     the next scheduled tick comes anyway."""
-    from arena.dispatch import task_send_on_commit
-    from arena.tasks import league_tick as league_tick_task
-
     league = League.objects.get(pk=league_id)
     if user is None or league.owner_id != user.pk:
         raise PermissionDenied("only the league's owner may start a tick")
-    task_send_on_commit(league_tick_task, league.pk, True)  # forced: runs even if paused or early
+    task_send_on_commit("arena.tasks.league_tick", league.pk, True)  # forced: runs even if paused or early
     return league
 
 
 def league_schedule_sync(*, league: League):
     """Create or update the league's PeriodicTask (enabled while the league is active)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     schedule, _ = IntervalSchedule.objects.get_or_create(
         every=league.interval_seconds, period=IntervalSchedule.SECONDS
     )
@@ -194,53 +196,45 @@ def league_schedule_sync(*, league: League):
 
 
 def _claim(league_id: int, worker: str, force: bool) -> tuple[League, LeagueTick] | None:
+    """Take the league's lease and open the next tick, or None (lease held, paused, or too soon)."""
     now = timezone.now()
     league = League.objects.filter(pk=league_id).first()
     if league is None:
         return None
-    claim = League.objects.filter(pk=league_id).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-    if not force:
-        spacing = now - timedelta(seconds=league.interval_seconds / 2)
-        claim = claim.filter(status=League.ACTIVE).filter(
-            Q(last_tick_at__isnull=True) | Q(last_tick_at__lte=spacing)
-        )
+    rows = League.objects.filter(pk=league_id) if force else _due(league, now)
     with transaction.atomic():
-        if not claim.update(
-            lease_owner=worker,
+        if not lease_claim(
+            rows,
+            worker=worker,
+            alive=Q(lease_until__gte=now),
             lease_until=now + timedelta(seconds=settings.ARENA_LEASE_SECONDS),
             tick_count=F("tick_count") + 1,
             last_tick_at=now,
         ):
             return None
         league = League.objects.select_related("game").get(pk=league_id)
-        # A tick whose worker died holds an expired lease and stays "running": it is over.
-        LeagueTick.objects.filter(league=league, status=LeagueTick.RUNNING).update(
-            status=LeagueTick.FAILED, error="its worker stopped before the tick ended", finished_at=now
-        )
-        tick = LeagueTick.objects.create(league=league, number=league.tick_count, worker=worker)
-    return league, tick
+        return league, _tick_open(league, worker, now)
 
 
-class _Lease(threading.Thread):
-    """Renews the league's lease while a tick runs."""
+def _due(league: League, now: datetime) -> QuerySet[League]:
+    """The league's row while it is active and half an interval has passed since its last tick, so a
+    late or duplicate beat message does not run a missed tick twice."""
+    spacing = now - timedelta(seconds=league.interval_seconds / 2)
+    return League.objects.filter(pk=league.pk, status=League.ACTIVE).filter(
+        Q(last_tick_at__isnull=True) | Q(last_tick_at__lte=spacing)
+    )
 
-    def __init__(self, league_id: int, worker: str) -> None:
-        super().__init__(daemon=True, name=f"lease-league-{league_id}")
-        self.league_id, self.worker, self.stopped = league_id, worker, threading.Event()
 
-    def run(self) -> None:
-        from django.db import connection
+def _tick_open(league: League, worker: str, now: datetime) -> LeagueTick:
+    # A tick whose worker died holds an expired lease and stays "running": it is over.
+    LeagueTick.objects.filter(league=league, status=LeagueTick.RUNNING).update(
+        status=LeagueTick.FAILED, error="its worker stopped before the tick ended", finished_at=now
+    )
+    return LeagueTick.objects.create(league=league, number=league.tick_count, worker=worker)
 
-        try:
-            while not self.stopped.wait(settings.ARENA_HEARTBEAT_SECONDS):
-                try:
-                    League.objects.filter(pk=self.league_id, lease_owner=self.worker).update(
-                        lease_until=timezone.now() + timedelta(seconds=settings.ARENA_LEASE_SECONDS)
-                    )
-                except Exception:  # a DB blip must not end the heartbeat; the next beat retries
-                    logger.warning("lease renewal of league %s failed", self.league_id, exc_info=True)
-        finally:
-            connection.close()
+
+def _renewal() -> dict[str, Any]:
+    return {"lease_until": timezone.now() + timedelta(seconds=settings.ARENA_LEASE_SECONDS)}
 
 
 def league_tick(*, league_id: int, worker: str, force: bool = False) -> int | None:
@@ -251,168 +245,36 @@ def league_tick(*, league_id: int, worker: str, force: bool = False) -> int | No
         return None
     league, tick = claimed
     _publish(league.pk, "tick_started", tick=tick.number)
-    lease = _Lease(league.pk, worker)
-    lease.start()
     results: dict[str, Any] = {}
     status, error = LeagueTick.DONE, ""
-    try:
-        for member in league.memberships.select_related("agent__game").order_by("pk"):
-            seats = member.agent.learning_seats
-            for seat in seats:
-                steps = max(1, league.env_steps_per_tick // len(seats))
-                checkpoint = _train_member_seat(league, tick, member, seat, steps, worker)
-                _snapshot(league, tick, member, checkpoint)
-                results[f"{member.pk}:{seat}"] = _evaluate(league, tick, member, checkpoint)
-    except Exception as exc:
-        logger.exception("league %s tick %s failed", league.pk, tick.number)
-        status, error = LeagueTick.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-    finally:
-        lease.stopped.set()
-        lease.join(timeout=5)
+    with lease_kept(League.objects.filter(pk=league.pk), worker=worker, renewal=_renewal):
+        try:
+            _tick_members(league, tick, worker, results)
+        except Exception as exc:
+            logger.exception("league %s tick %s failed", league.pk, tick.number)
+            status, error = LeagueTick.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
     with transaction.atomic():
         LeagueTick.objects.filter(pk=tick.pk).update(
             status=status, error=error, results=results, finished_at=timezone.now()
         )
-        League.objects.filter(pk=league.pk, lease_owner=worker).update(lease_owner="", lease_until=None)
+        lease_release(League.objects.filter(pk=league.pk), worker=worker, lease_until=None)
     _publish(league.pk, "tick_finished", tick=tick.number, status=status, error=error, results=results)
     return tick.number
 
 
-def _pool(league: League, seat: str) -> list[tuple[Player, str]]:
-    """Opponents for a learner in `seat`: active snapshots in the other seats, then the bots.
-
-    Each is `(player, what marl.train's pool takes)`: a checkpoint path or a bot name.
-    """
-    snapshots = (
-        LeagueSnapshot.objects.filter(league=league, active=True)
-        .exclude(checkpoint__seat=seat)
-        .select_related("checkpoint__agent__game")
-        .order_by("id")
-    )
-    pool = [
-        (player_for_checkpoint(checkpoint=s.checkpoint), str(s.checkpoint.absolute_path())) for s in snapshots
-    ]
-    if league.pool_bots or not pool:  # an empty pool (the first tick) trains against the bots
-        pool += [(player_for_bot(game=league.game, bot=bot), bot) for bot in anchor_bots(league.game.name)]
-    return pool
-
-
-def _win_rates(player: Player | None, opponents: list[Player]) -> dict[str, float]:
-    """The learner's score against each opponent over its stored evaluations; 0.5 when never met."""
-    rates = {str(o.pk): 0.5 for o in opponents}
-    if player is None:
-        return rates
-    totals: dict[str, list[int]] = {}
-    for r in LeagueResult.objects.filter(player=player, opponent__in=opponents):
-        total = totals.setdefault(str(r.opponent_id), [0, 0])
-        total[0] += 2 * r.wins + r.draws
-        total[1] += 2 * r.games
-    rates.update({pk: points / games for pk, (points, games) in totals.items() if games})
-    return rates
-
-
-def _train_member_seat(
-    league: League, tick: LeagueTick, member: LeagueMember, seat: str, steps: int, worker: str
-):
-    """Train one seat of a member for `steps` env steps against the PFSP-weighted pool; its new checkpoint."""
-    from arena.services.training import training_run_execute
-    from marl.pairing import pfsp_weights
-    from marl.train_config import TrainConfig
-
-    agent = member.agent
-    pool = _pool(league, seat)
-    latest = agent.checkpoints.filter(seat=seat).order_by("-version").first()
-    learner = player_for_checkpoint(checkpoint=latest) if latest else None
-    weights = pfsp_weights(_win_rates(learner, [p for p, _ in pool]), mode=league.pfsp_mode, p=league.pfsp_p)
-    base = latest.env_steps if latest else 0
-    config = TrainConfig.from_dict(
-        {
-            **DEFAULT_OVERRIDES,
-            "steps_per_epoch": steps,
-            **league.train_overrides,
-            "game": league.game.name,
-            "algorithm": agent.algorithm,
-            "network": agent.network,
-            "learn_seats": [seat],
-            "opponent": "pool",
-            "pool": [member_ for _, member_ in pool],
-            "pool_weights": [weights[str(p.pk)] for p, _ in pool],
-            "env_steps": base + steps,
-            "seed": (league.pk * 100_003 + tick.number * 101 + member.pk) % 2**32,
-        }
-    ).to_dict()
-    run = TrainingRun.objects.create(
-        agent=agent,
-        config={**config, "start_from": {seat: latest.pk} if latest else {}},
-        env_steps_done=base,
-        env_steps_total=base + steps,
-    )
-    status = training_run_execute(run_id=run.pk, worker=f"{worker}:run-{run.pk}"[:128])
-    run.refresh_from_db()
-    checkpoint = run.checkpoints.filter(seat=seat).order_by("-version").first()
-    if status != TrainingRun.COMPLETED or checkpoint is None:
-        raise RuntimeError(f"training run {run.pk} of {agent.name} ({seat}) ended {run.status}: {run.error}")
-    return checkpoint
-
-
-def _snapshot(league: League, tick: LeagueTick, member: LeagueMember, checkpoint) -> LeagueSnapshot:
-    snapshot, _ = LeagueSnapshot.objects.get_or_create(
-        league=league, checkpoint=checkpoint, defaults={"member": member, "tick": tick.number}
-    )
-    keep = list(
-        LeagueSnapshot.objects.filter(member=member, checkpoint__seat=checkpoint.seat, active=True)
-        .order_by("-tick", "-id")
-        .values_list("pk", flat=True)[: league.pool_size]
-    )
-    LeagueSnapshot.objects.filter(member=member, checkpoint__seat=checkpoint.seat, active=True).exclude(
-        pk__in=keep
-    ).update(active=False)
-    return snapshot
-
-
-def _evaluate(league: League, tick: LeagueTick, member: LeagueMember, checkpoint) -> dict[str, Any]:
-    """Batched games of the new snapshot against the pool and every reference bot; rate and summarise."""
-    from marl.match import play_matches
-
-    seat, seats = checkpoint.seat, list(league.game.seats)
-    me = player_for_checkpoint(checkpoint=checkpoint)
-    opponents = [p for p, _ in _pool(league, seat) if p.kind != Player.BOT]
-    opponents += [player_for_bot(game=league.game, bot=b) for b in anchor_bots(league.game.name)]
-    me_agent = player_agent(player=me)
-    games: list[Game] = []
-    vs: dict[str, list[int]] = {}
-    summaries = []
-    for i, opponent in enumerate(opponents):
-        seed0 = (tick.number * 1_000_003 + member.pk * 10_007 + i * 101) % 2**31
-        agents = {s: (me_agent if s == seat else player_agent(player=opponent, seed=seed0)) for s in seats}
-        played = play_matches(league.game.name, agents, [seed0 + g for g in range(league.eval_games)])
-        wins = sum(r.winner == seat for r in played)
-        draws = sum(r.winner is None for r in played)
-        losses = len(played) - wins - draws
-        summaries.append(
-            LeagueResult(
-                tick=tick, player=me, opponent=opponent, seat=seat, wins=wins, draws=draws, losses=losses
+def _tick_members(league: League, tick: LeagueTick, worker: str, results: dict[str, Any]) -> None:
+    """Train, snapshot and evaluate every member's learning seats; each seat's summary into `results`."""
+    for member in league.memberships.select_related("agent__game").order_by("pk"):
+        seats = member.agent.learning_seats
+        for seat in seats:
+            steps = max(1, league.env_steps_per_tick // len(seats))
+            checkpoint = member_train(
+                league=league, tick=tick, member=member, seat=seat, steps=steps, worker=worker
             )
-        )
-        vs[opponent.label] = [wins, draws, losses]
-        first, second = (me, opponent) if seat == seats[0] else (opponent, me)
-        for r in played:
-            won = r.winner == seats[0]
-            games.append(Game(first, second, 0.5 if r.winner is None else (1.0 if won else 0.0)))
-    LeagueResult.objects.bulk_create(summaries)
-    ratings = ratings_apply(pool=league.game.name, games=games)
-    rating = ratings.get(me.pk)
-    return {
-        "member": member.pk,
-        "agent": member.agent.name,
-        "seat": seat,
-        "checkpoint": checkpoint.pk,
-        "label": checkpoint.label,
-        "env_steps": checkpoint.env_steps,
-        "vs": vs,
-        "rating": display_elo(rating.mu) if rating else None,
-        "rating_sigma": display_sigma(rating.sigma) if rating else None,
-    }
+            member_snapshot(league=league, tick=tick, member=member, checkpoint=checkpoint)
+            results[f"{member.pk}:{seat}"] = member_evaluate(
+                league=league, tick=tick, member=member, checkpoint=checkpoint
+            )
 
 
 def _publish(league_id: int, kind: str, **data: Any) -> None:

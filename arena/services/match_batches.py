@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from arena import live
 from arena.models import Match, MatchSeat, TournamentMatch
-from arena.services.competition_ratings import Game, ratings_apply, score_of
 from arena.services.players import player_agent
+from arena.services.ratings import rated_game, ratings_record
+from arena.services.tournaments import tournament_match_recorded
+from marl.agents import Agent
+from marl.match import MatchResult, play_matches
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +46,6 @@ def _claim(match_ids: list[int]) -> list[Match]:
 def matches_play_batch(*, match_ids: list[int], dispatch: bool = True) -> dict[str, int]:
     """Play the pending ones of `match_ids`, record them, and tell their tournaments (which queue
     retries and next rounds unless `dispatch` is off). Returns counts."""
-    from marl.match import play_matches
-
     matches = _claim(list(match_ids))
     if not matches:
         return {"finished": 0, "failed": 0}
@@ -54,90 +54,95 @@ def matches_play_batch(*, match_ids: list[int], dispatch: bool = True) -> dict[s
         "player__checkpoint", "player__game"
     ):
         seat_rows[seat.match_id][seat.seat] = seat
+    results, errors = _play(matches, seat_rows)
+    _record(matches, seat_rows, results, errors)
+    _notify_tournaments(results, errors, dispatch=dispatch)
+    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return {"finished": len(results), "failed": len(errors)}
+
+
+def _play(
+    matches: list[Match], seat_rows: dict[int, dict[str, MatchSeat]]
+) -> tuple[dict[int, MatchResult], dict[int, str]]:
+    """Play the matches, one batched loop per seating of players; results and errors by match id."""
     game = matches[0].game
-    order = list(game.seats)
-    groups: dict[tuple[int, ...], list[Match]] = defaultdict(list)
-    for match in matches:
-        groups[tuple(seat_rows[match.pk][s].player_id for s in order)].append(match)
-    agents: dict[int, Any] = {}
-    results: dict[int, Any] = {}
+    agents: dict[int, Agent] = {}  # each player loaded once for the whole batch
+    results: dict[int, MatchResult] = {}
     errors: dict[int, str] = {}
-    for key, group in groups.items():
+    for group in _seatings(matches, seat_rows):
         try:
-            for seat_name, player_id in zip(order, key, strict=True):
-                if player_id not in agents:
-                    agents[player_id] = player_agent(
-                        player=seat_rows[group[0].pk][seat_name].player, seed=group[0].seed
-                    )
+            seated = {seat.seat: seat.player for seat in seat_rows[group[0].pk].values()}
+            for player in seated.values():
+                if player.pk not in agents:
+                    agents[player.pk] = player_agent(player=player, seed=group[0].seed)
             played = play_matches(
-                game.name, {s: agents[p] for s, p in zip(order, key, strict=True)}, [m.seed for m in group]
+                game.name, {s: agents[p.pk] for s, p in seated.items()}, [m.seed for m in group]
             )
             results.update({m.pk: r for m, r in zip(group, played, strict=True)})
         except Exception as exc:  # one broken checkpoint must not sink the other pairings of the batch
             logger.exception("batch of %s matches failed", len(group))
             errors.update({m.pk: f"{type(exc).__name__}: {exc}"[:2000] for m in group})
-    _record(matches, seat_rows, results, errors, order)
-    from arena.services.tournaments import tournament_match_recorded
+    return results, errors
 
-    # Failures one by one (each may be retried); finished matches only need one advance try each
-    # tournament, so notify through the last match of each tournament.
-    for match_id in errors:
+
+def _seatings(matches: list[Match], seat_rows: dict[int, dict[str, MatchSeat]]) -> list[list[Match]]:
+    """The matches grouped by who sits where: each group plays in one batched loop."""
+    groups: dict[tuple[int, ...], list[Match]] = defaultdict(list)
+    for match in matches:
+        groups[tuple(seat_rows[match.pk][s].player_id for s in match.game.seats)].append(match)
+    return list(groups.values())
+
+
+def _notify_tournaments(results: dict[int, MatchResult], errors: dict[int, str], *, dispatch: bool) -> None:
+    """Failures one by one (each may be retried); finished matches only need one advance try per
+    tournament, so notify through the last match of each tournament."""
+    for match_id in [*errors, *_last_per_tournament(list(results))]:
         tournament_match_recorded(match_id=match_id, dispatch=dispatch)
-    last_by_tournament: dict[int, int] = {}
-    for tm in TournamentMatch.objects.filter(match_id__in=list(results)).select_related("round"):
-        last_by_tournament[tm.round.tournament_id] = tm.match_id
-    for match_id in last_by_tournament.values():
-        tournament_match_recorded(match_id=match_id, dispatch=dispatch)
-    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
-    return {"finished": len(results), "failed": len(errors)}
+
+
+def _last_per_tournament(match_ids: list[int]) -> list[int]:
+    last: dict[int, int] = {}
+    for tm in TournamentMatch.objects.filter(match_id__in=match_ids).select_related("round"):
+        last[tm.round.tournament_id] = tm.match_id
+    return list(last.values())
 
 
 def _record(
     matches: list[Match],
     seat_rows: dict[int, dict[str, MatchSeat]],
-    results: dict[int, Any],
+    results: dict[int, MatchResult],
     errors: dict[int, str],
-    order: list[str],
 ) -> None:
+    """Write every match's result or error, the seats' scores and the ratings, with bulk queries."""
     now = timezone.now()
-    finished, seats, games = [], [], []
     for match in matches:
         if match.pk in errors:
             match.status, match.error, match.finished_at = Match.FAILED, errors[match.pk], now
+            match.updated_at = now  # auto_now fields are not set by raw updates
         else:
-            result = results[match.pk]
-            match.status, match.result, match.moves = Match.FINISHED, result.to_json(), list(result.moves)
-            match.winner, match.reason, match.finished_at = result.winner or "", result.reason, now
-            match.seq += 1
-            for name, seat in seat_rows[match.pk].items():
-                seat.score = float(result.returns.get(name, 0.0))
-                seats.append(seat)
-            if match.rated:
-                first, second = (seat_rows[match.pk][s] for s in order[:2])
-                games.append(Game(first.player, second.player, score_of(first.score, second.score), match))
-        match.updated_at = now  # auto_now fields are not set by raw updates
-        finished.append(match)
+            match.apply_result(results[match.pk], list(seat_rows[match.pk].values()))
+    finished = [m for m in matches if m.pk in results]
+    games = [rated_game(m, seat_rows[m.pk]) for m in finished]
     with transaction.atomic():
-        _update_rows(
-            Match,
-            finished,
-            ["status", "result", "moves", "winner", "reason", "finished_at", "error", "seq", "updated_at"],
-        )
-        by_score: dict[float, list[int]] = defaultdict(list)
-        for seat in seats:  # a handful of distinct scores (1, 0, -1): one UPDATE each
-            by_score[seat.score].append(seat.pk)
-        for score, pks in by_score.items():
-            MatchSeat.objects.filter(pk__in=pks).update(score=score)
-        if games:
-            ratings_apply(pool=matches[0].game.name, games=games)
+        _update_rows(Match, matches, [*Match.RESULT_FIELDS, "error"])
+        _update_scores([seat for m in finished for seat in seat_rows[m.pk].values()])
+        if any(games):
+            ratings_record(pool=matches[0].game.name, games=[g for g in games if g is not None])
+
+
+def _update_scores(seats: list[MatchSeat]) -> None:
+    """A handful of distinct scores (1, 0, -1): one UPDATE each."""
+    by_score: dict[float, list[int]] = defaultdict(list)
+    for seat in seats:
+        by_score[seat.score].append(seat.pk)
+    for score, pks in by_score.items():
+        MatchSeat.objects.filter(pk__in=pks).update(score=score)
 
 
 def _update_rows(model, rows: list, fields: list[str]) -> None:
     """One parametrised UPDATE per row through `executemany`: `bulk_update` builds a CASE per field and
     row, which for a batch of hundreds costs more than playing the games. Values are adapted by each
     field (`get_db_prep_save`), so JSON and datetimes are right on SQLite and PostgreSQL alike."""
-    from django.db import connection
-
     if not rows:
         return
     meta = model._meta

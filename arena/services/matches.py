@@ -10,17 +10,26 @@ from __future__ import annotations
 import logging
 import random
 import time
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from arena import live
-from arena.models import Match, MatchSeat, Player
+from arena.dispatch import task_send_on_commit
+from arena.models import Game, Match, MatchSeat, Player
+from arena.selectors import match_state_json
 from arena.services.games import game_get
 from arena.services.players import player_agent, player_from_spec
+from arena.services.ratings import rated_game, ratings_record
+from arena.services.tournaments import tournament_match_recorded
+from marl.match import MatchResult, MatchState, Step, advance
+
+PLAY_MATCH = "arena.tasks.play_match"
 
 logger = logging.getLogger(__name__)
 
@@ -40,58 +49,37 @@ def match_create(
     `seats` maps every seat of the game to a spec. Raises ValidationError on bad input.
     """
     game_row = game_get(game)
-    if not isinstance(seats, dict) or set(seats) != set(game_row.seats):
-        raise ValidationError(f"seats must name exactly the game's seats: {', '.join(game_row.seats)}")
-    if not (0 <= float(move_delay) <= 10):
-        raise ValidationError("move_delay must be between 0 and 10 seconds")
-    if seed is None:
-        seed = random.randrange(2**31)
-    elif not isinstance(seed, int) or isinstance(seed, bool) or not (0 <= seed < 2**63):
-        raise ValidationError("seed must be a non-negative integer")
+    seed = _checked_input(game_row, seats, move_delay, seed)
     players = {seat: player_from_spec(game=game_row, spec=spec, user=user) for seat, spec in seats.items()}
     if any(player.kind == Player.HUMAN for player in players.values()):
         raise ValidationError("games with a person are started from the play page")
+    creator = user if user and user.is_authenticated else None
     with transaction.atomic():
         match = Match.objects.create(
-            game=game_row,
-            created_by=user if user and user.is_authenticated else None,
-            seed=seed,
-            move_delay=float(move_delay),
-            rated=rated,
+            game=game_row, created_by=creator, seed=seed, move_delay=float(move_delay), rated=rated
         )
-        MatchSeat.objects.bulk_create(
-            [MatchSeat(match=match, seat=seat, player=player) for seat, player in players.items()]
-        )
+        MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
         if dispatch:
-            from arena.dispatch import task_send_on_commit
-            from arena.tasks import play_match
-
-            task_send_on_commit(play_match, match.pk)  # broker down: stays PENDING, matches_reap re-sends
+            task_send_on_commit(PLAY_MATCH, match.pk)  # broker down: stays PENDING, matches_reap re-sends
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
 
 
-def match_state_json(match: Match) -> dict[str, Any]:
-    """The match as the browser draws it: the board rebuilt from the stored moves, seats and result."""
-    from marl.match import MatchState
+def _checked_input(game: Game, seats: Any, move_delay: float, seed: int | None) -> int:
+    """Refuse seats that are not exactly the game's, a bad delay or seed; the seed (drawn if None)."""
+    if not isinstance(seats, dict) or set(seats) != set(game.seats):
+        raise ValidationError(f"seats must name exactly the game's seats: {', '.join(game.seats)}")
+    if not (0 <= float(move_delay) <= 10):
+        raise ValidationError("move_delay must be between 0 and 10 seconds")
+    return _checked_seed(seed)
 
-    with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:
-        board = state.state_json()
-    return {
-        "id": match.pk,
-        "game": match.game.name,
-        "render_hint": match.game.render_hint,
-        "status": match.status,
-        "seats": {
-            seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")
-        },
-        "state": board,
-        "moves": list(match.moves),
-        "result": match.result or None,
-        "reason": match.reason,
-        "winner": match.winner or None,
-        "analysis": list(match.analysis or []),  # per move: the agent's evaluation (human games)
-    }
+
+def _checked_seed(seed: Any) -> int:
+    if seed is None:
+        return random.randrange(2**31)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not (0 <= seed < 2**63):
+        raise ValidationError("seed must be a non-negative integer")
+    return seed
 
 
 def _claim(match_id: int) -> Match | None:
@@ -107,8 +95,6 @@ def _claim(match_id: int) -> Match | None:
 
 def match_play(*, match_id: int) -> str | None:
     """Play a pending agent-vs-agent match to its end, publishing each move. Returns the final status."""
-    from marl.match import advance
-
     match = _claim(match_id)
     if match is None:
         return None
@@ -118,31 +104,24 @@ def match_play(*, match_id: int) -> str | None:
     except Exception as exc:
         logger.exception("match %s: could not load its players", match.pk)
         return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
-
-    from marl.match import MatchState
-
     state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
     _publish_event(match, "started", state=state.state_json())
-
-    def on_step(step) -> None:
-        match.moves.append(int(step.action))
-        _publish_event(
-            match,
-            "move",
-            ply=step.ply,
-            seat=step.seat,
-            action=int(step.action),
-            state=step.state.state_json(),
-        )
-        if match.move_delay:
-            time.sleep(match.move_delay)
-
     try:
-        advance(state, agents, on_step=on_step)
+        advance(state, agents, on_step=lambda step: _on_move(match, step))
     except Exception as exc:
         logger.exception("match %s failed", match.pk)
         return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
     return match_finish(match=match, result=state.result())
+
+
+def _on_move(match: Match, step: Step) -> None:
+    """Store and publish one move of a live match, then wait so people can follow it."""
+    match.moves.append(int(step.action))
+    _publish_event(
+        match, "move", ply=step.ply, seat=step.seat, action=int(step.action), state=step.state.state_json()
+    )
+    if match.move_delay:
+        time.sleep(match.move_delay)
 
 
 def _publish_event(match: Match, kind: str, **data: Any) -> None:
@@ -154,44 +133,24 @@ def _publish_event(match: Match, kind: str, **data: Any) -> None:
     )
 
 
-def match_finish(*, match: Match, result) -> str:
+def match_finish(*, match: Match, result: MatchResult) -> str:
     """Store the result, score the seats, rate it if rated, and announce it."""
-    from arena.services.ratings import ratings_record_match
-
-    payload = result.to_json()
+    seats = list(match.seats.select_related("player"))
+    match.apply_result(result, seats)
     with transaction.atomic():
-        match.status = Match.FINISHED
-        match.result = payload
-        match.winner = result.winner or ""
-        match.reason = result.reason
-        match.finished_at = timezone.now()
-        match.seq += 1
-        match.save(update_fields=["status", "result", "winner", "reason", "finished_at", "seq", "moves"])
-        for seat in match.seats.all():
-            seat.score = float(result.returns.get(seat.seat, 0.0))
-            seat.save(update_fields=["score"])
-        if match.rated:
-            ratings_record_match(match_id=match.pk)
+        match.save(update_fields=Match.RESULT_FIELDS)
+        MatchSeat.objects.bulk_update(seats, ["score"])
+        game = rated_game(match, {seat.seat: seat for seat in seats})
+        if game is not None:
+            ratings_record(pool=match.game.name, games=[game])
+    board = match_state_json(match)["state"]
     live.publish(
         live.match_group(match.pk),
-        live.match_event(
-            match_id=match.pk,
-            seq=match.seq,
-            kind="finished",
-            result=payload,
-            state=match_state_json(match)["state"],
-        ),
+        live.match_event(match_id=match.pk, seq=match.seq, kind="finished", result=match.result, state=board),
     )
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
-    _notify_tournament(match.pk)
+    tournament_match_recorded(match_id=match.pk)
     return match.status
-
-
-def _notify_tournament(match_id: int) -> None:
-    """A tournament match is recorded: let the tournament retry it or advance its round."""
-    from arena.services.tournaments import tournament_match_recorded
-
-    tournament_match_recorded(match_id=match_id)
 
 
 def match_fail(*, match_id: int, error: str) -> str:
@@ -205,7 +164,7 @@ def match_fail(*, match_id: int, error: str) -> str:
         live.match_event(match_id=match.pk, seq=match.seq, kind="failed", error=match.error),
     )
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
-    _notify_tournament(match.pk)
+    tournament_match_recorded(match_id=match.pk)  # a tournament retries it or closes the round
     return match.status
 
 
@@ -217,13 +176,10 @@ def matches_reap() -> int:
     A re-sent match that was queued after all is claimed once (PENDING -> RUNNING); the copy exits.
     Returns how many matches were re-queued or re-sent.
     """
-    from datetime import timedelta
+    return _resend_lost() + _requeue_stale()
 
-    from django.conf import settings
 
-    from arena.dispatch import task_send_on_commit
-    from arena.tasks import play_match
-
+def _resend_lost() -> int:
     lost = timezone.now() - timedelta(seconds=settings.ARENA_QUEUED_REDISPATCH_SECONDS)
     pending = (
         Match.objects.filter(status=Match.PENDING, updated_at__lt=lost)
@@ -236,9 +192,12 @@ def matches_reap() -> int:
     for match_id in list(pending):
         # Bumping updated_at spaces the re-sends out by ARENA_QUEUED_REDISPATCH_SECONDS.
         if Match.objects.filter(pk=match_id, status=Match.PENDING).update(updated_at=timezone.now()):
-            task_send_on_commit(play_match, match_id)
+            task_send_on_commit(PLAY_MATCH, match_id)
             resent += 1
+    return resent
 
+
+def _requeue_stale() -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.ARENA_MATCH_STALE_SECONDS)
     stale = (
         Match.objects.filter(status=Match.RUNNING, updated_at__lt=cutoff)
@@ -251,6 +210,6 @@ def matches_reap() -> int:
             if Match.objects.filter(pk=match_id, status=Match.RUNNING, updated_at__lt=cutoff).update(
                 status=Match.PENDING, updated_at=timezone.now()
             ):
-                task_send_on_commit(play_match, match_id)
+                task_send_on_commit(PLAY_MATCH, match_id)
                 requeued += 1
-    return requeued + resent
+    return requeued

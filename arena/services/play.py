@@ -9,19 +9,26 @@ are published after the commit. Anything wrong raises `PlayError` and changes no
 from __future__ import annotations
 
 import math
+import random
 import threading
 from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+import marl.agents
 from arena import live
 from arena.models import Match, MatchSeat, Player
+from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
 from arena.services.players import player_agent, player_for_user, player_from_spec
+from arena.services.ratings import ratings_record_match
+from marl.errors import IllegalMoveError
+from marl.match import MatchState, Step, advance
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
 SAVED_FIELDS = [
@@ -70,8 +77,6 @@ def _agent_for(player: Player, seed: int):
 
 def _check_rate(user) -> None:
     """At most ARENA_MOVES_PER_SECOND moves per user per second (the shared Redis rate limiter)."""
-    from arena.ratelimit import RateLimited, rate_hit
-
     try:
         rate_hit(
             scope="move", ident=str(user.pk), limit=settings.ARENA_MOVES_PER_SECOND, window=1, what="moves"
@@ -85,14 +90,34 @@ def human_game_create(
 ) -> Match:
     """Start a game for `user` in `seat` (default: the first) against `opponent` (`bot:<name>` or
     `checkpoint:<id>`). If the agent moves first, its move is made at once."""
-    from django.core.exceptions import ValidationError
-
     if not user.is_authenticated:
         raise PlayError("forbidden", "sign in to play")
     game_row = game_get(game)
     seat = seat or game_row.seats[0]
     if seat not in game_row.seats:
         raise ValidationError(f"seat must be one of {', '.join(game_row.seats)}")
+    _check_open_games(user)
+    agent_player = player_from_spec(game=game_row, spec=opponent, user=None)
+    human = player_for_user(game=game_row, user=user)
+    with transaction.atomic():
+        match = Match.objects.create(
+            game=game_row,
+            created_by=user,
+            seed=random.randrange(2**31) if seed is None else seed,
+            status=Match.RUNNING,
+            started_at=timezone.now(),
+            rated=True,
+        )
+        players = {s: human if s == seat else agent_player for s in game_row.seats}
+        MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
+        events = _agents_reply(match)
+        match.save(update_fields=SAVED_FIELDS)
+    _publish(match, events)
+    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return match
+
+
+def _check_open_games(user) -> None:
     open_games = Match.objects.filter(
         status=Match.RUNNING, seats__player__user=user, seats__player__kind=Player.HUMAN
     ).count()
@@ -100,32 +125,6 @@ def human_game_create(
         raise ValidationError(
             f"you have {open_games} games open (the limit is {settings.ARENA_MAX_OPEN_GAMES}); finish one first"
         )
-    agent_player = player_from_spec(game=game_row, spec=opponent, user=None)
-    human = player_for_user(game=game_row, user=user)
-    if seed is None:
-        import random
-
-        seed = random.randrange(2**31)
-    with transaction.atomic():
-        match = Match.objects.create(
-            game=game_row,
-            created_by=user,
-            seed=seed,
-            status=Match.RUNNING,
-            started_at=timezone.now(),
-            rated=True,
-        )
-        MatchSeat.objects.bulk_create(
-            [
-                MatchSeat(match=match, seat=s, player=human if s == seat else agent_player)
-                for s in game_row.seats
-            ]
-        )
-        events = _agents_reply(match)
-        match.save(update_fields=SAVED_FIELDS)
-    _publish(match, events)
-    live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
-    return match
 
 
 def human_seat(match: Match, user) -> str | None:
@@ -138,33 +137,15 @@ def human_seat(match: Match, user) -> str | None:
 
 def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, Any]]:
     """Apply the user's move and the agent's reply. Returns the published events; raises PlayError."""
-    from marl.errors import IllegalMoveError
-    from marl.match import MatchState
-
     if not getattr(user, "is_authenticated", False):
         raise PlayError("forbidden", "sign in to play")
     if not isinstance(ply, int) or isinstance(ply, bool):
         raise PlayError("bad_request", "ply must be an integer")
     _check_rate(user)
     with transaction.atomic():
-        match = Match.objects.select_for_update().select_related("game").filter(pk=match_id).first()
-        if match is None:
-            raise PlayError("not_found", "no such game")
-        seat = human_seat(match, user)
-        if seat is None:
-            raise PlayError("forbidden", "you are not playing in this game")
-        if match.status != Match.RUNNING:
-            raise PlayError("game_over", f"the game is {match.status}")
-        if ply != len(match.moves):
-            raise PlayError("stale_ply", f"ply {ply} is stale: the game is at ply {len(match.moves)}")
+        match, seat = _locked_for_move(match_id, user, ply)
         with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:  # env reused after
-            if state.to_move != seat:
-                raise PlayError("not_your_turn", f"it is {state.to_move}'s turn")
-            try:
-                action = state.spec.move_from_json(state.env, move)
-                state.apply(action)
-            except IllegalMoveError as exc:
-                raise PlayError("illegal_move", str(exc)) from None
+            action = _apply_human_move(state, seat, move)
             match.moves = list(state.moves)
             match.seq += 1
             events = [_move_event(match, state, seat, action)]
@@ -175,6 +156,33 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     return events
+
+
+def _locked_for_move(match_id: int, user, ply: int) -> tuple[Match, str]:
+    """The running match, row-locked, and the user's seat in it; PlayError unless `ply` is current."""
+    match = Match.objects.select_for_update().select_related("game").filter(pk=match_id).first()
+    if match is None:
+        raise PlayError("not_found", "no such game")
+    seat = human_seat(match, user)
+    if seat is None:
+        raise PlayError("forbidden", "you are not playing in this game")
+    if match.status != Match.RUNNING:
+        raise PlayError("game_over", f"the game is {match.status}")
+    if ply != len(match.moves):
+        raise PlayError("stale_ply", f"ply {ply} is stale: the game is at ply {len(match.moves)}")
+    return match, seat
+
+
+def _apply_human_move(state: MatchState, seat: str, move: Any) -> int:
+    """Play the browser's move for `seat` if it is their turn and the move is legal; the action."""
+    if state.to_move != seat:
+        raise PlayError("not_your_turn", f"it is {state.to_move}'s turn")
+    try:
+        action = state.spec.move_from_json(state.env, move)
+        state.apply(action)
+    except IllegalMoveError as exc:
+        raise PlayError("illegal_move", str(exc)) from None
+    return action
 
 
 def _move_event(match: Match, state, seat: str, action: int, analysis: dict | None = None) -> dict[str, Any]:
@@ -209,56 +217,55 @@ def _analysis(agent, state) -> dict[str, Any] | None:
     return {"kind": kind, "scores": cleaned, "win_probability": None if win is None else round(win, 4)}
 
 
-def _agents_reply(match: Match, state=None) -> list[dict[str, Any]]:
+def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[str, Any]]:
     """Let the agent seats move (through the match loop) until a human is to move or the game ends."""
-    from marl.match import MatchState, advance
-
     state = state or MatchState(match.game.name, seed=match.seed, moves=match.moves)
     seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint")}
-    agents = {name: _agent_for(p, match.seed) for name, p in seats.items() if p.kind != Player.HUMAN}
-    events: list[dict[str, Any]] = []
-    pending: dict[str, Any] = {}
+    reply = _Reply(match)
+    agents = {
+        name: _Thinking(_agent_for(p, match.seed), state, reply.notes)
+        for name, p in seats.items()
+        if p.kind != Player.HUMAN
+    }
+    advance(state, agents, on_step=reply.on_step)
+    if state.done:
+        reply.events.append(_finish(match, state))
+    return reply.events
 
-    class Thinking:
-        """Wraps the agent so its evaluation of the position is captured as it moves."""
 
-        def __init__(self, seat: str, agent) -> None:
-            self.seat, self.agent = seat, agent
+class _Thinking:
+    """Wraps an agent so its evaluation of the position is noted as it moves."""
 
-        def act(self, observation, mask):
-            pending["analysis"] = _analysis(self.agent, state)
-            return self.agent.act(observation, mask)
+    def __init__(self, agent: marl.agents.Agent, state: MatchState, notes: dict[str, Any]) -> None:
+        self.agent, self.state, self.notes = agent, state, notes
 
-    def on_step(step) -> None:
+    def act(self, observation: Any, mask: Any) -> int:
+        self.notes["analysis"] = _analysis(self.agent, self.state)
+        return self.agent.act(observation, mask)
+
+
+class _Reply:
+    """The agents' moves as events, each with the analysis noted just before it."""
+
+    def __init__(self, match: Match) -> None:
+        self.match, self.events, self.notes = match, [], {}
+
+    def on_step(self, step: Step) -> None:
+        match = self.match
         match.moves = list(step.state.moves)
         match.seq += 1
-        events.append(
-            _move_event(match, step.state, step.seat, int(step.action), pending.pop("analysis", None))
-        )
-
-    advance(state, {seat: Thinking(seat, agent) for seat, agent in agents.items()}, on_step=on_step)
-    if state.done:
-        events.append(_finish(match, state))
-    return events
+        analysis = self.notes.pop("analysis", None)
+        self.events.append(_move_event(match, step.state, step.seat, int(step.action), analysis))
 
 
-def _finish(match: Match, state) -> dict[str, Any]:
-    result = state.result()
-    match.status, match.result = Match.FINISHED, result.to_json()
-    match.winner, match.reason, match.finished_at = result.winner or "", result.reason, timezone.now()
-    match.seq += 1
-    for seat in match.seats.all():
-        seat.score = float(result.returns.get(seat.seat, 0.0))
-        seat.save(update_fields=["score"])
-
-    def rate() -> None:
-        from arena.services.ratings import ratings_record_match
-
-        ratings_record_match(match_id=match.pk)
-
-    transaction.on_commit(rate)
+def _finish(match: Match, state: MatchState) -> dict[str, Any]:
+    """Record the ended game on `match` (the caller saves the row) and rate it once the move commits."""
+    seats = list(match.seats.all())
+    match.apply_result(state.result(), seats)
+    MatchSeat.objects.bulk_update(seats, ["score"])
+    transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
     return live.match_event(
-        match_id=match.pk, seq=match.seq, kind="finished", result=result.to_json(), state=state.state_json()
+        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, state=state.state_json()
     )
 
 
@@ -294,8 +301,6 @@ def human_game_resign(*, match_id: int, user) -> list[dict[str, Any]]:
 
 
 def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: str) -> list[dict[str, Any]]:
-    from marl.match import MatchState
-
     with transaction.atomic():
         match = Match.objects.select_for_update().select_related("game").get(pk=match_id)
         if seat_of is not None:
@@ -320,8 +325,6 @@ def human_games_expire() -> int:
         status=Match.RUNNING, seats__player__kind=Player.HUMAN, updated_at__lt=cutoff
     ).distinct()
     for match in candidates:
-        from marl.match import MatchState
-
         state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
         if state.to_move is None:
             continue

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from arena.models import Checkpoint, Game, Player
+from marl.agents import Agent
+from marl.bots import BOTS, make_bot
 
 
 def player_for_checkpoint(*, checkpoint: Checkpoint) -> Player:
@@ -16,8 +18,6 @@ def player_for_checkpoint(*, checkpoint: Checkpoint) -> Player:
 
 
 def player_for_bot(*, game: Game, bot: str) -> Player:
-    from marl.bots import BOTS
-
     base = bot.split(":", 1)[0]
     if base not in BOTS.get(game.name, ()):
         known = ", ".join(BOTS.get(game.name, ())) or "none"
@@ -53,14 +53,12 @@ def player_from_spec(*, game: Game, spec: str, user=None) -> Player:
     raise ValidationError(f"bad seat {spec!r}: use checkpoint:<id>, bot:<name> or human")
 
 
-def player_agent(*, player: Player, seed: int | None = None):
+def player_agent(*, player: Player, seed: int | None = None) -> Agent:
     """A `marl` agent that plays for this player. Checkpoints are loaded (and verified) from disk."""
     if player.kind == Player.BOT:
-        from marl.bots import make_bot
-
         return make_bot(player.game.name, player.bot, seed=seed)
     if player.kind == Player.CHECKPOINT:
-        from marl.checkpoints import load_agent
+        from marl.checkpoints import load_agent  # lazy: torch
 
         return load_agent(player.checkpoint.absolute_path())
     raise ValueError(f"{player} is a person; people move through the play service")

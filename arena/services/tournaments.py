@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -26,7 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from arena import live
+from arena.dispatch import task_send_on_commit
 from arena.models import (
+    Game,
     Match,
     MatchSeat,
     Player,
@@ -36,9 +37,17 @@ from arena.models import (
     TournamentRound,
 )
 from arena.services.anchors import anchors_pin
-from arena.services.competition_ratings import score_of
 from arena.services.games import game_get
 from arena.services.players import player_from_spec
+from arena.services.tournament_tables import tournament_results, tournament_table
+from marl.pairing import (
+    gauntlet,
+    knockout_next_round,
+    knockout_round,
+    knockout_slots,
+    round_robin,
+    swiss_pairings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,46 +80,24 @@ def tournament_create(
     `start`, queue its first round. Raises ValidationError (bad input) or PermissionDenied (no user)."""
     if user is None or not user.is_authenticated:
         raise PermissionDenied("sign in to create a tournament")
-    formats = dict(Tournament.FORMATS)
-    if format not in formats:
-        raise ValidationError(f"unknown format {format!r} (known: {', '.join(formats)})")
+    label = _format_label(format)
     game_row = game_get(game)
-    if not isinstance(participants, list | tuple):
-        raise ValidationError("participants must be a list of player specs")
-    if len(participants) < 2:
-        raise ValidationError(
-            f"a {formats[format].lower()} tournament needs at least 2 participants, got {len(participants)}"
-        )
-    if len(participants) > MAX_PARTICIPANTS:
-        raise ValidationError(f"at most {MAX_PARTICIPANTS} participants")
+    _check_count(participants, label)
     _int_in("games_per_pair", games_per_pair, 1, MAX_GAMES_PER_PAIR)
     _int_in("batch_size", batch_size, 1, 1000)
     _int_in("max_attempts", max_attempts, 1, 10)
-    if format == Tournament.SWISS:
-        default = min(len(participants) - 1, math.ceil(math.log2(len(participants))) + 1)
-        rounds = _int_in("rounds", default if rounds is None else rounds, 1, 100)
-    elif rounds is not None:
-        raise ValidationError(f"rounds is set by the {formats[format].lower()} format; only Swiss takes it")
-    players = [player_from_spec(game=game_row, spec=spec, user=user) for spec in participants]
-    if any(p.kind == Player.HUMAN for p in players):
-        raise ValidationError("tournaments are between checkpoints and bots, not people")
-    seen: set[int] = set()
-    for spec, player in zip(participants, players, strict=True):
-        if player.pk in seen:
-            raise ValidationError(f"participant {spec!r} is listed twice")
-        seen.add(player.pk)
+    rounds = _rounds(format, rounds, len(participants), label)
+    players = _players(game_row, participants, user)
     anchors_pin(game=game_row)
     with transaction.atomic():
         tournament = Tournament.objects.create(
             game=game_row,
-            name=(name or "").strip()[:100] or f"{formats[format]} {timezone.now():%Y-%m-%d %H:%M}",
+            name=(name or "").strip()[:100] or f"{label} {timezone.now():%Y-%m-%d %H:%M}",
             created_by=user,
             format=format,
-            games_per_pair=games_per_pair,
-            rounds=rounds,
-            batch_size=batch_size,
-            max_attempts=max_attempts,
             seed=random.randrange(2**31) if seed is None else int(seed),
+            **{"games_per_pair": games_per_pair, "rounds": rounds, "batch_size": batch_size},
+            max_attempts=max_attempts,
         )
         TournamentEntry.objects.bulk_create(
             [TournamentEntry(tournament=tournament, player=p, seed=i + 1) for i, p in enumerate(players)]
@@ -119,6 +106,46 @@ def tournament_create(
         tournament_start(user=user, tournament_id=tournament.pk)
         tournament.refresh_from_db()
     return tournament
+
+
+def _format_label(format: str) -> str:
+    formats = dict(Tournament.FORMATS)
+    if format not in formats:
+        raise ValidationError(f"unknown format {format!r} (known: {', '.join(formats)})")
+    return formats[format]
+
+
+def _check_count(participants: Any, label: str) -> None:
+    if not isinstance(participants, list | tuple):
+        raise ValidationError("participants must be a list of player specs")
+    if len(participants) < 2:
+        raise ValidationError(
+            f"a {label.lower()} tournament needs at least 2 participants, got {len(participants)}"
+        )
+    if len(participants) > MAX_PARTICIPANTS:
+        raise ValidationError(f"at most {MAX_PARTICIPANTS} participants")
+
+
+def _rounds(format: str, rounds: int | None, players: int, label: str) -> int | None:
+    """Swiss plays `rounds` (by default about log2 of the field); the other formats set their own."""
+    if format == Tournament.SWISS:
+        default = min(players - 1, math.ceil(math.log2(players)) + 1)
+        return _int_in("rounds", default if rounds is None else rounds, 1, 100)
+    if rounds is not None:
+        raise ValidationError(f"rounds is set by the {label.lower()} format; only Swiss takes it")
+    return None
+
+
+def _players(game: Game, participants: list[str], user) -> list[Player]:
+    """The participants' players: checkpoints and bots, each once."""
+    players = [player_from_spec(game=game, spec=spec, user=user) for spec in participants]
+    if any(p.kind == Player.HUMAN for p in players):
+        raise ValidationError("tournaments are between checkpoints and bots, not people")
+    ids = [p.pk for p in players]
+    twice = next((spec for i, spec in enumerate(participants) if ids[i] in ids[:i]), None)
+    if twice is not None:
+        raise ValidationError(f"participant {twice!r} is listed twice")
+    return players
 
 
 def tournament_check_owner(*, tournament: Tournament, user) -> None:
@@ -183,15 +210,6 @@ def _next_pairs(
     tournament: Tournament, previous: TournamentRound | None
 ) -> tuple[list[tuple[str, str]], dict] | None:
     """The pairings of the round after `previous` (None: the first), or None when the tournament is over."""
-    from marl.pairing import (
-        gauntlet,
-        knockout_next_round,
-        knockout_round,
-        knockout_slots,
-        round_robin,
-        swiss_pairings,
-    )
-
     ids = _entries(tournament)
     number = 1 if previous is None else previous.number + 1
     fmt = tournament.format
@@ -201,19 +219,28 @@ def _next_pairs(
     if fmt == Tournament.GAUNTLET:
         return (gauntlet(ids[0], ids[1:], games_per_opponent=1), {}) if number == 1 else None
     if fmt == Tournament.SWISS:
-        if number > (tournament.rounds or 0):
-            return None
-        rounds = list(tournament.round_set.order_by("number"))
-        played = [tuple(p) for rd in rounds for p in rd.data.get("pairs", [])]
-        byes = [b for rd in rounds for b in rd.data.get("byes", [])]
-        points = defaultdict(float)
-        for (a, _), score in _pair_points(tournament).items():
-            points[a] += score
-        for bye in byes:  # a bye scores as a won pairing
-            points[bye] += tournament.games_per_pair
-        pairs, bye = swiss_pairings(ids, points, played, seed=tournament.seed + number, byes=byes)
-        return pairs, {"byes": [bye] if bye else []}
-    # Knockout: the better seed advances when a pairing's points are level.
+        return _swiss_pairs(tournament, ids, number) if number <= (tournament.rounds or 0) else None
+    return _knockout_pairs(tournament, ids, previous)
+
+
+def _swiss_pairs(tournament: Tournament, ids: list[str], number: int) -> tuple[list[tuple[str, str]], dict]:
+    """Swiss: players on equal points meet, no rematches, a bye for the odd one out."""
+    rounds = list(tournament.round_set.order_by("number"))
+    played = [tuple(p) for rd in rounds for p in rd.data.get("pairs", [])]
+    byes = [b for rd in rounds for b in rd.data.get("byes", [])]
+    points = defaultdict(float)
+    for (a, _), score in _pair_points(tournament).items():
+        points[a] += score
+    for bye in byes:  # a bye scores as a won pairing
+        points[bye] += tournament.games_per_pair
+    pairs, bye = swiss_pairings(ids, points, played, seed=tournament.seed + number, byes=byes)
+    return pairs, {"byes": [bye] if bye else []}
+
+
+def _knockout_pairs(
+    tournament: Tournament, ids: list[str], previous: TournamentRound | None
+) -> tuple[list[tuple[str, str]], dict] | None:
+    """Knockout: the better seed advances when a pairing's points are level."""
     if previous is None:
         pairs, byes = knockout_round(ids)
         return pairs, {"slots": [list(s) for s in knockout_slots(ids)], "byes": byes}
@@ -231,13 +258,19 @@ def _round_open(
     tournament: Tournament, number: int, pairs: list[tuple[str, str]], data: dict, *, dispatch: bool
 ) -> TournamentRound:
     """Create round `number` with `games_per_pair` matches per pairing (seats alternating); queue them."""
-    seats = list(tournament.game.seats)
     rnd = TournamentRound.objects.create(
         tournament=tournament, number=number, data={**data, "pairs": [list(p) for p in pairs]}
     )
-    plans: list[tuple[str, str]] = []
-    for a, b in pairs:
-        plans += [(a, b) if g % 2 == 0 else (b, a) for g in range(tournament.games_per_pair)]
+    plans = [(a, b) if g % 2 == 0 else (b, a) for a, b in pairs for g in range(tournament.games_per_pair)]
+    matches = _round_matches(tournament, number, plans)
+    TournamentMatch.objects.bulk_create([TournamentMatch(round=rnd, match=m) for m in matches])
+    if dispatch:
+        _dispatch(tournament, [(m.pk, plan) for m, plan in zip(matches, plans, strict=True)])
+    return rnd
+
+
+def _round_matches(tournament: Tournament, number: int, plans: list[tuple[str, str]]) -> list[Match]:
+    """One pending match per plan (player ids in seat order), seeded from the tournament and round."""
     base = tournament.seed * 1_000_003 + number * 10_007
     matches = Match.objects.bulk_create(
         [
@@ -249,30 +282,28 @@ def _round_open(
         [
             MatchSeat(match=m, seat=seat, player_id=int(pid))
             for m, plan in zip(matches, plans, strict=True)
-            for seat, pid in zip(seats, plan, strict=True)
+            for seat, pid in zip(tournament.game.seats, plan, strict=True)
         ]
     )
-    TournamentMatch.objects.bulk_create([TournamentMatch(round=rnd, match=m) for m in matches])
-    if dispatch:
-        _dispatch(tournament, [(m.pk, plan) for m, plan in zip(matches, plans, strict=True)])
-    return rnd
+    return matches
 
 
 def _dispatch(tournament: Tournament, matches: list[tuple[int, tuple[str, str]]]) -> None:
     """Queue matches after commit: one live task each, or batches of one pairing-and-seating each."""
-    from arena.dispatch import task_send_on_commit
-    from arena.tasks import play_match, tournament_play_batch
-
     if tournament.batch_size <= 1:
         for match_id, _ in matches:
-            task_send_on_commit(play_match, match_id)
+            task_send_on_commit("arena.tasks.play_match", match_id)
         return
+    for batch in _batches(matches, tournament.batch_size):
+        task_send_on_commit("arena.tasks.tournament_play_batch", batch)
+
+
+def _batches(matches: list[tuple[int, tuple[str, str]]], size: int) -> list[list[int]]:
+    """Match ids in batches of at most `size`, each of one pairing and seating (one batched loop)."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for match_id, plan in matches:
         groups[plan].append(match_id)
-    for ids in groups.values():
-        for i in range(0, len(ids), tournament.batch_size):
-            task_send_on_commit(tournament_play_batch, ids[i : i + tournament.batch_size])
+    return [ids[i : i + size] for ids in groups.values() for i in range(0, len(ids), size)]
 
 
 def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> TournamentRound | None:
@@ -294,27 +325,30 @@ def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> Tourname
             transaction.set_rollback(True)
             return None
         current.status = TournamentRound.COMPLETE
-        following = _next_pairs(tournament, current)
-        if following is None:
-            Tournament.objects.filter(pk=tournament.pk).update(
-                status=Tournament.FINISHED,
-                finished_at=timezone.now(),
-                table=tournament_table(tournament=tournament),
-            )
-            result = current
-        else:
-            result = _round_open(tournament, current.number + 1, *following, dispatch=dispatch)
-    if following is None:
+        opened = _open_next_or_finish(tournament, current, dispatch=dispatch)
+    if opened is None:
         _publish(tournament.pk, "finished")
-    else:
-        _publish(tournament.pk, "round_opened", round=result.number)
-    return result
+        return current
+    _publish(tournament.pk, "round_opened", round=opened.number)
+    return opened
+
+
+def _open_next_or_finish(
+    tournament: Tournament, current: TournamentRound, *, dispatch: bool
+) -> TournamentRound | None:
+    """Open the round after `current`; with none left, finish the tournament and store its table."""
+    following = _next_pairs(tournament, current)
+    if following is not None:
+        return _round_open(tournament, current.number + 1, *following, dispatch=dispatch)
+    Tournament.objects.filter(pk=tournament.pk).update(
+        status=Tournament.FINISHED, finished_at=timezone.now(), table=tournament_table(tournament=tournament)
+    )
+    return None
 
 
 def _unrecorded(rnd: TournamentRound, max_attempts: int) -> int:
-    """Matches of the round still to come. A failed match with tries left counts: it is about to be
-    retried, and closing the round in that instant (before the retry is queued) would record a
-    failure that was never final."""
+    """Matches of the round still to come, a failed one with tries left included: closing the round
+    before its retry is queued would record a failure that was never final."""
     return (
         Match.objects.filter(tournament_match__round=rnd)
         .exclude(status=Match.FINISHED)
@@ -332,111 +366,31 @@ def tournament_match_recorded(*, match_id: int, dispatch: bool = True) -> None:
     if tm is None:
         return
     tournament, match = tm.round.tournament, tm.match
-    if match.status == Match.FAILED and match.attempts < tournament.max_attempts:
-        with transaction.atomic():
-            rnd = TournamentRound.objects.select_for_update().get(pk=tm.round_id)
-            retry = rnd.status == TournamentRound.RUNNING and Match.objects.filter(
-                pk=match_id, status=Match.FAILED
-            ).update(status=Match.PENDING, finished_at=None)
-            if retry:
-                logger.info(
-                    "match %s failed (try %s of %s); retrying",
-                    match_id,
-                    match.attempts,
-                    tournament.max_attempts,
-                )
-                if dispatch:
-                    _dispatch(tournament, [(match_id, ("", ""))])
-        if retry:
-            return
+    tries_left = match.status == Match.FAILED and match.attempts < tournament.max_attempts
+    if tries_left and _retry(tm, tournament, dispatch=dispatch):
+        return
     _publish(tournament.pk, "match_recorded", match=match_id)
     tournament_advance(tournament_id=tournament.pk, dispatch=dispatch)
 
 
-def tournament_run(*, tournament_id: int, poll: float = 0.5) -> Tournament:
-    """Play a tournament to its end in this process, batched, without a worker (`manage.py tournament
-    run`). Matches a worker already holds are waited for."""
-    from arena.services.match_batches import matches_play_batch
-
-    tournament_start(user=None, tournament_id=tournament_id, dispatch=False)
-    while True:
-        tournament = Tournament.objects.get(pk=tournament_id)
-        current = tournament.round_set.filter(status=TournamentRound.RUNNING).order_by("-number").first()
-        if tournament.status != Tournament.RUNNING or current is None:
-            return tournament
-        pending = list(
-            Match.objects.filter(tournament_match__round=current, status=Match.PENDING).values_list(
-                "pk", flat=True
+def _retry(tm: TournamentMatch, tournament: Tournament, *, dispatch: bool) -> bool:
+    """Put a failed match back to pending, under the round's row lock and only while the round runs
+    (so a retry and an advance never both win). True if it was re-queued."""
+    with transaction.atomic():
+        rnd = TournamentRound.objects.select_for_update().get(pk=tm.round_id)
+        retry = rnd.status == TournamentRound.RUNNING and Match.objects.filter(
+            pk=tm.match_id, status=Match.FAILED
+        ).update(status=Match.PENDING, finished_at=None)
+        if retry:
+            logger.info(
+                "match %s failed (try %s of %s); retrying",
+                tm.match_id,
+                tm.match.attempts,
+                tournament.max_attempts,
             )
-        )
-        if pending:
-            matches_play_batch(match_ids=pending, dispatch=False)
-        elif tournament_advance(tournament_id=tournament_id, dispatch=False) is None:
-            time.sleep(poll)
-
-
-# ------------------------------------------------------------------------------------------ tables
-
-
-def tournament_results(*, tournament: Tournament) -> list[tuple[str, str, float]]:
-    """Finished games as `(first_player_id, second_player_id, first's score)`, oldest first."""
-    seats = list(tournament.game.seats)
-    by_match: dict[int, dict[str, tuple[int, float | None]]] = defaultdict(dict)
-    rows = (
-        MatchSeat.objects.filter(
-            match__tournament_match__round__tournament=tournament, match__status=Match.FINISHED
-        )
-        .values_list("match_id", "seat", "player_id", "score")
-        .order_by("match_id")
-    )
-    for match_id, seat, player_id, score in rows:
-        by_match[match_id][seat] = (player_id, score)
-    results = []
-    for seated in by_match.values():
-        (a, sa), (b, sb) = seated[seats[0]], seated[seats[1]]
-        if a != b:
-            results.append((str(a), str(b), score_of(sa, sb)))
-    return results
-
-
-def tournament_table(*, tournament: Tournament, n_boot: int = 200) -> dict[str, Any]:
-    """Standings, the head-to-head matrix and Bradley-Terry scores with 95% bootstrap intervals (Elo
-    points; the random bot is 0 when it plays, else the field's mean)."""
-    from marl.ratings import bradley_terry_intervals, head_to_head, standings
-
-    entries = list(tournament.entries.select_related("player__checkpoint__agent").order_by("seed"))
-    ids = [str(e.player_id) for e in entries]
-    labels = {str(e.player_id): e.player.label for e in entries}
-    results = tournament_results(tournament=tournament)
-    byes: dict[str, int] = defaultdict(int)
-    for data in tournament.round_set.values_list("data", flat=True):
-        for bye in data.get("byes", []):
-            byes[bye] += 1
-    table = standings(results, participants=ids)
-    bt: dict[str, tuple[float, float, float]] = {}
-    if results:
-        played = {p for a, b, _ in results for p in (a, b)}
-        anchor = next(
-            (
-                str(e.player_id)
-                for e in entries
-                if e.player.kind == Player.BOT and e.player.bot == "random" and str(e.player_id) in played
-            ),
-            None,
-        )
-        bt = bradley_terry_intervals(results, n_boot=n_boot, seed=tournament.seed, anchor=anchor)
-    for row in table:
-        row["label"] = labels.get(row["player"], row["player"])
-        row["byes"] = byes.get(row["player"], 0)
-        if row["player"] in bt:
-            row["bt"], row["bt_lo"], row["bt_hi"] = bt[row["player"]]
-    return {
-        "standings": table,
-        "head_to_head": head_to_head(results) if results else {},
-        "labels": labels,
-        "order": [row["player"] for row in table],
-        "games": len(results),
-    }
+            if dispatch:
+                _dispatch(tournament, [(tm.match_id, ("", ""))])
+    return bool(retry)
 
 
 def tournament_failed_count(*, tournament: Tournament) -> int:

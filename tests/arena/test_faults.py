@@ -58,9 +58,7 @@ def test_a_run_delivered_twice_at_once_trains_once(worker_process, agent, user, 
     workers = [worker_process("dup1"), worker_process("dup2")]
     wait_until(lambda: all(_ready(w) for w in workers), timeout=60, message="both workers ready")
     run = training_run_create(user=user, agent_id=agent.pk, config={**TINY_TRAINING, "env_steps": 3000})
-    from arena.tasks import train_run
-
-    assert task_send(train_run, run.pk)  # the broker hands the same run out a second time
+    assert task_send("arena.tasks.train_run", run.pk)  # the broker hands the same run out a second time
     wait_until(lambda: refreshed(run).status not in TrainingRun.ACTIVE, timeout=240, message="the run")
     assert run.status == TrainingRun.COMPLETED, run.error
     assert run.attempts == 1  # the second copy found the live lease and exited without claiming

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 
 from arena.asgi import application
 from arena.models import Match, Rating, RatingEvent
-from arena.services.matches import match_create, match_play, match_state_json
+from arena.selectors import match_state_json
+from arena.services.matches import match_create, match_play
 from tests.arena.conftest import SAME_ORIGIN
 
 

@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from arena.management.commands.tournament import tournament_run
 from arena.models import Checkpoint, Match, Rating, Tournament, TournamentRound
 from arena.services import tournaments
 from tests.arena.conftest import wait_until
@@ -90,7 +91,7 @@ def test_swiss_pairs_no_rematches_while_avoidable(user):
         batch_size=8,
         start=False,
     )
-    tournament = tournaments.tournament_run(tournament_id=tournament.pk)
+    tournament = tournament_run(tournament_id=tournament.pk)
     assert tournament.status == Tournament.FINISHED
     pairs = [frozenset(p) for r in tournament.round_set.all() for p in r.data["pairs"]]
     # With 6 players a rematch-free round exists while rounds <= 3 (each player still has at least

@@ -8,12 +8,35 @@
 
 from __future__ import annotations
 
+import time
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from arena.models import Tournament
+from arena.models import Match, Tournament, TournamentRound
 from arena.services import tournaments
+from arena.services.match_batches import matches_play_batch
+
+
+def tournament_run(*, tournament_id: int, poll: float = 0.5) -> Tournament:
+    """Play a tournament to its end in this process, batched, without a worker. Matches a worker
+    already holds are waited for."""
+    tournaments.tournament_start(user=None, tournament_id=tournament_id, dispatch=False)
+    while True:
+        tournament = Tournament.objects.get(pk=tournament_id)
+        current = tournament.round_set.filter(status=TournamentRound.RUNNING).order_by("-number").first()
+        if tournament.status != Tournament.RUNNING or current is None:
+            return tournament
+        pending = list(
+            Match.objects.filter(tournament_match__round=current, status=Match.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        if pending:
+            matches_play_batch(match_ids=pending, dispatch=False)
+        elif tournaments.tournament_advance(tournament_id=tournament_id, dispatch=False) is None:
+            time.sleep(poll)
 
 
 class Command(BaseCommand):
@@ -64,7 +87,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"tournament {tournament.pk} created ({tournament.status})"))
 
     def _run(self, options: dict) -> None:
-        tournament = tournaments.tournament_run(tournament_id=options["tournament_id"])
+        tournament = tournament_run(tournament_id=options["tournament_id"])
         self.stdout.write(f"tournament {tournament.pk}: {tournament.status}")
         self._show(options)
 

@@ -1,0 +1,203 @@
+"""One league member's part of a tick: train a learning seat against the PFSP-weighted pool, put the new
+checkpoint into the pool, and evaluate it against the pool and the reference bots (rated, summarised)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marl.agents
+from arena.models import (
+    Checkpoint,
+    League,
+    LeagueMember,
+    LeagueResult,
+    LeagueSnapshot,
+    LeagueTick,
+    Player,
+    Rating,
+    TrainingRun,
+)
+from arena.models.agents import newest_per_seat
+from arena.services.anchors import anchor_bots, display_elo, display_sigma
+from arena.services.players import player_agent, player_for_bot, player_for_checkpoint
+from arena.services.ratings import RatedGame, ratings_record, score_of
+from arena.services.training import training_run_execute
+from marl.match import MatchResult, play_matches
+from marl.pairing import pfsp_weights
+
+# What a league's training runs use unless its `train_overrides` say otherwise.
+DEFAULT_OVERRIDES = {"num_envs": 4, "eval_games": 0}
+
+
+def _pool(league: League, seat: str) -> list[tuple[Player, str]]:
+    """Opponents for a learner in `seat`: active snapshots in the other seats, then the bots.
+
+    Each is `(player, what marl.train's pool takes)`: a checkpoint path or a bot name.
+    """
+    snapshots = (
+        LeagueSnapshot.objects.filter(league=league, active=True)
+        .exclude(checkpoint__seat=seat)
+        .select_related("checkpoint__agent__game")
+        .order_by("id")
+    )
+    pool = [
+        (player_for_checkpoint(checkpoint=s.checkpoint), str(s.checkpoint.absolute_path())) for s in snapshots
+    ]
+    if league.pool_bots or not pool:  # an empty pool (the first tick) trains against the bots
+        pool += [(player_for_bot(game=league.game, bot=bot), bot) for bot in anchor_bots(league.game.name)]
+    return pool
+
+
+def _win_rates(player: Player | None, opponents: list[Player]) -> dict[str, float]:
+    """The learner's score against each opponent over its stored evaluations; 0.5 when never met."""
+    rates = {str(o.pk): 0.5 for o in opponents}
+    if player is None:
+        return rates
+    totals: dict[str, list[int]] = {}
+    for r in LeagueResult.objects.filter(player=player, opponent__in=opponents):
+        total = totals.setdefault(str(r.opponent_id), [0, 0])
+        total[0] += 2 * r.wins + r.draws
+        total[1] += 2 * r.games
+    rates.update({pk: points / games for pk, (points, games) in totals.items() if games})
+    return rates
+
+
+def member_train(
+    *, league: League, tick: LeagueTick, member: LeagueMember, seat: str, steps: int, worker: str
+) -> Checkpoint:
+    """Train one seat of a member for `steps` env steps against the PFSP-weighted pool; its new checkpoint."""
+    agent = member.agent
+    latest = newest_per_seat(agent.checkpoints.filter(seat=seat)).get(seat)
+    base = latest.env_steps if latest else 0
+    run = TrainingRun.objects.create(
+        agent=agent,
+        config={
+            **_train_config(league, tick, member, seat, steps, latest),
+            "start_from": {seat: latest.pk} if latest else {},
+        },
+        env_steps_done=base,
+        env_steps_total=base + steps,
+    )
+    status = training_run_execute(run_id=run.pk, worker=f"{worker}:run-{run.pk}"[:128])
+    run.refresh_from_db()
+    checkpoint = newest_per_seat(run.checkpoints.filter(seat=seat)).get(seat)
+    if status != TrainingRun.COMPLETED or checkpoint is None:
+        raise RuntimeError(f"training run {run.pk} of {agent.name} ({seat}) ended {run.status}: {run.error}")
+    return checkpoint
+
+
+def _train_config(
+    league: League, tick: LeagueTick, member: LeagueMember, seat: str, steps: int, latest: Checkpoint | None
+) -> dict[str, Any]:
+    """The run's TrainConfig: `steps` more env steps against the pool, sampled by PFSP weights from the
+    stored win rates of the seat's latest checkpoint."""
+    from marl.train_config import TrainConfig  # lazy: torch
+
+    pool = _pool(league, seat)
+    learner = player_for_checkpoint(checkpoint=latest) if latest else None
+    weights = pfsp_weights(_win_rates(learner, [p for p, _ in pool]), mode=league.pfsp_mode, p=league.pfsp_p)
+    agent = member.agent
+    return TrainConfig.from_dict(
+        {
+            **DEFAULT_OVERRIDES,
+            "steps_per_epoch": steps,
+            **league.train_overrides,
+            "game": league.game.name,
+            "algorithm": agent.algorithm,
+            "network": agent.network,
+            "learn_seats": [seat],
+            "opponent": "pool",
+            "pool": [member_ for _, member_ in pool],
+            "pool_weights": [weights[str(p.pk)] for p, _ in pool],
+            "env_steps": (latest.env_steps if latest else 0) + steps,
+            "seed": (league.pk * 100_003 + tick.number * 101 + member.pk) % 2**32,
+        }
+    ).to_dict()
+
+
+def member_snapshot(
+    *, league: League, tick: LeagueTick, member: LeagueMember, checkpoint: Checkpoint
+) -> LeagueSnapshot:
+    """Put the new checkpoint into the pool; only the `pool_size` newest per member and seat stay active."""
+    snapshot, _ = LeagueSnapshot.objects.get_or_create(
+        league=league, checkpoint=checkpoint, defaults={"member": member, "tick": tick.number}
+    )
+    keep = list(
+        LeagueSnapshot.objects.filter(member=member, checkpoint__seat=checkpoint.seat, active=True)
+        .order_by("-tick", "-id")
+        .values_list("pk", flat=True)[: league.pool_size]
+    )
+    LeagueSnapshot.objects.filter(member=member, checkpoint__seat=checkpoint.seat, active=True).exclude(
+        pk__in=keep
+    ).update(active=False)
+    return snapshot
+
+
+def member_evaluate(
+    *, league: League, tick: LeagueTick, member: LeagueMember, checkpoint: Checkpoint
+) -> dict[str, Any]:
+    """Batched games of the new snapshot against the pool and every reference bot; rate and summarise."""
+    me = player_for_checkpoint(checkpoint=checkpoint)
+    me_agent = player_agent(player=me)
+    games: list[RatedGame] = []
+    summaries = []
+    for i, opponent in enumerate(_evaluation_opponents(league, checkpoint.seat)):
+        seed0 = (tick.number * 1_000_003 + member.pk * 10_007 + i * 101) % 2**31
+        played = _play_pairing(
+            league, checkpoint.seat, me_agent, player_agent(player=opponent, seed=seed0), seed0
+        )
+        summaries.append(_summary(tick, me, opponent, checkpoint.seat, played))
+        games += _rated_games(league, checkpoint.seat, me, opponent, played)
+    LeagueResult.objects.bulk_create(summaries)
+    rating = ratings_record(pool=league.game.name, games=games).get(me.pk)
+    return _tick_row(member, checkpoint, summaries, rating)
+
+
+def _evaluation_opponents(league: League, seat: str) -> list[Player]:
+    """The pool's snapshots in the other seats, then every reference bot."""
+    opponents = [p for p, _ in _pool(league, seat) if p.kind != Player.BOT]
+    return opponents + [player_for_bot(game=league.game, bot=b) for b in anchor_bots(league.game.name)]
+
+
+def _summary(
+    tick: LeagueTick, me: Player, opponent: Player, seat: str, played: list[MatchResult]
+) -> LeagueResult:
+    wins = sum(r.winner == seat for r in played)
+    draws = sum(r.winner is None for r in played)
+    losses = len(played) - wins - draws
+    return LeagueResult(
+        tick=tick, player=me, opponent=opponent, seat=seat, wins=wins, draws=draws, losses=losses
+    )
+
+
+def _tick_row(
+    member: LeagueMember, checkpoint: Checkpoint, summaries: list[LeagueResult], rating: Rating | None
+) -> dict[str, Any]:
+    """What the tick stores and publishes for one member's seat: its record per opponent and rating."""
+    return {
+        "member": member.pk,
+        "agent": member.agent.name,
+        "seat": checkpoint.seat,
+        "checkpoint": checkpoint.pk,
+        "label": checkpoint.label,
+        "env_steps": checkpoint.env_steps,
+        "vs": {r.opponent.label: [r.wins, r.draws, r.losses] for r in summaries},
+        "rating": display_elo(rating.mu) if rating else None,
+        "rating_sigma": display_sigma(rating.sigma) if rating else None,
+    }
+
+
+def _play_pairing(
+    league: League, seat: str, me: marl.agents.Agent, opponent: marl.agents.Agent, seed0: int
+) -> list[MatchResult]:
+    """`eval_games` batched games with the learner in `seat` and the opponent everywhere else."""
+    agents = {s: (me if s == seat else opponent) for s in league.game.seats}
+    return play_matches(league.game.name, agents, [seed0 + g for g in range(league.eval_games)])
+
+
+def _rated_games(
+    league: League, seat: str, me: Player, opponent: Player, played: list[MatchResult]
+) -> list[RatedGame]:
+    first_seat, second_seat = league.game.seats[:2]
+    first, second = (me, opponent) if seat == first_seat else (opponent, me)
+    return [RatedGame(first, second, score_of(r.returns[first_seat], r.returns[second_seat])) for r in played]
