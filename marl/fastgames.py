@@ -15,6 +15,12 @@ import numpy as np
 from marl.errors import ConfigError, IllegalMoveError
 
 
+def _plane_index_of(cell_bits: np.ndarray) -> np.ndarray:
+    """Index of each cell's bit, plane by plane, in the 128 bits of the two bitboards laid end to end."""
+    position = np.array([[int(b).bit_length() - 1 for b in row] for row in cell_bits], dtype=np.int64)
+    return np.stack([position, position + 64], axis=2)
+
+
 class FastGame:
     """One position: ``bits[seat]`` holds a seat's pieces, ``to_move`` is the seat to play (0 first).
 
@@ -26,6 +32,8 @@ class FastGame:
     obs_shape: ClassVar[tuple[int, int, int]]
     # Bit of each observation cell, shaped like one observation plane (rows top to bottom).
     _cell_bits: ClassVar[np.ndarray]
+    # For each observation cell and plane, its bit in the two bitboards laid end to end (64 bits each).
+    _plane_index: ClassVar[np.ndarray]
     # Cells per action: the board is full (a draw) after n_actions * _cells_per_action moves.
     _cells_per_action: ClassVar[int] = 1
 
@@ -98,10 +106,10 @@ class FastGame:
         Channel 0 holds that seat's pieces, channel 1 the other seat's.
         """
         seat = self.to_move if seat is None else seat
-        cells = self._cell_bits
-        mine = (np.int64(self.bits[seat]) & cells) != 0
-        theirs = (np.int64(self.bits[1 - seat]) & cells) != 0
-        return np.stack([mine, theirs], axis=2).astype(np.int8)
+        # Both bitboards as 16 little-endian bytes, unpacked to 128 bits, gathered into the planes:
+        # four numpy calls whatever the board size.
+        raw = self.bits[seat].to_bytes(8, "little") + self.bits[1 - seat].to_bytes(8, "little")
+        return np.unpackbits(np.frombuffer(raw, np.uint8), bitorder="little")[self._plane_index].view(np.int8)
 
     @classmethod
     def from_observation(cls, observation: np.ndarray) -> FastGame:
@@ -142,6 +150,7 @@ class TicTacToe(FastGame):
     n_actions = 9
     obs_shape = (3, 3, 2)
     _cell_bits = (1 << np.arange(9, dtype=np.int64)).reshape(3, 3)
+    _plane_index = _plane_index_of(_cell_bits)
 
     def legal_actions(self) -> list[int]:
         """Empty cells in index order; empty once the game is over."""
@@ -178,6 +187,7 @@ class ConnectFour(FastGame):
     _cell_bits = np.array(
         [[1 << (_H * c + (_ROWS - 1 - r)) for c in range(_COLS)] for r in range(_ROWS)], dtype=np.int64
     )
+    _plane_index = _plane_index_of(_cell_bits)
 
     def legal_actions(self) -> list[int]:
         """Columns that are not full, in index order; empty once the game is over."""
