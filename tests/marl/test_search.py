@@ -164,3 +164,22 @@ def test_a_checkpoint_with_search_round_trips_through_the_spec_parser(tmp_path) 
 def test_search_on_top_of_a_bot_name_is_rejected() -> None:
     with pytest.raises(MarlError, match="checkpoint path"):
         load_side("tictactoe", "minimax + mcts:50", seed=0)
+
+
+def test_play_cli_runs_a_checkpoint_with_search_on_top(tmp_path, capsys) -> None:
+    from marl.play import main
+
+    path = _save_untrained(tmp_path, "tictactoe")
+    side = f"{path.with_suffix('.json')} + mcts:30"
+    assert main(["--game", "tictactoe", "--a", side, "--b", "mcts:30", "--games", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "4 games" in lines[0] and lines[2].startswith(f"{side} (A)")
+
+
+def test_search_scores_are_visit_shares_for_a_heat_map() -> None:
+    game = TicTacToe()
+    game.step(4)
+    shares = rollout_agent("tictactoe", 80, seed=0).scores(game.observation(), game.legal_mask())
+    assert (
+        np.isnan(shares[4]) and np.isclose(np.nansum(shares), 1.0) and (shares[~np.isnan(shares)] >= 0).all()
+    )
