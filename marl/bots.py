@@ -14,6 +14,7 @@ import numpy as np
 from marl.agents import Agent, RandomAgent
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
+from marl.search import rollout_agent
 
 # ---------------------------------------------------------------------------------------------
 # Tic-tac-toe: bit i is action i (the observation flattened row-major is in action order).
@@ -225,22 +226,31 @@ class AlphaBetaAgent(_Bot):
 
 # ---------------------------------------------------------------------------------------------
 BOTS: dict[str, tuple[str, ...]] = {
-    "tictactoe": ("random", "minimax"),
-    "connect_four": ("random", "alphabeta"),
+    "tictactoe": ("random", "minimax", "mcts"),
+    "connect_four": ("random", "alphabeta", "mcts"),
 }
+DEFAULT_DEPTH = 4  # alphabeta == alphabeta:4
+DEFAULT_SIMULATIONS = 200  # mcts == mcts:200
+
+
+def _bot_names(available: tuple[str, ...]) -> str:
+    hints = {"alphabeta": "alphabeta:N for depth N", "mcts": "mcts:N for N simulations a move"}
+    return ", ".join(available) + "".join(f" ({hints[b]})" for b in available if b in hints)
 
 
 def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
-    """A bot by name: ``random``, ``minimax`` (tic-tac-toe), ``alphabeta`` or ``alphabeta:N``."""
+    """A bot by name: ``random``, ``minimax`` (tic-tac-toe), ``alphabeta`` or ``alphabeta:N`` (connect
+    four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move)."""
     get_game(game)  # UnknownGameError for a bad game name
     available = BOTS.get(game, ())
     match = re.fullmatch(r"([a-z_]+)(?::(\d+))?", name.strip().lower()) if isinstance(name, str) else None
     base, arg = (match.group(1), match.group(2)) if match else (None, None)
-    if base not in available or (arg is not None and base != "alphabeta"):
-        names = ", ".join(available) + (" (alphabeta:N for depth N)" if "alphabeta" in available else "")
-        raise ConfigError(f"unknown bot {name!r} for {game}; available: {names}")
+    if base not in available or (arg is not None and base not in ("alphabeta", "mcts")):
+        raise ConfigError(f"unknown bot {name!r} for {game}; available: {_bot_names(available)}")
     if base == "random":
         return RandomAgent(seed)
     if base == "minimax":
         return MinimaxAgent(seed)
-    return AlphaBetaAgent(depth=int(arg) if arg is not None else 4, seed=seed)
+    if base == "mcts":
+        return rollout_agent(game, int(arg) if arg is not None else DEFAULT_SIMULATIONS, seed)
+    return AlphaBetaAgent(depth=int(arg) if arg is not None else DEFAULT_DEPTH, seed=seed)

@@ -1,6 +1,7 @@
 """Plain torch networks built from a JSON network spec; no Tianshou here.
 
-A spec is ``{"kind": "mlp", "hidden": [128, 128]}`` (optionally ``"activation": "relu" | "tanh"``).
+A spec is ``{"kind": "mlp", "hidden": [128, 128]}`` or, for board games,
+``{"kind": "cnn", "channels": [32, 32], "hidden": [128]}`` (optionally ``"activation": "relu" | "tanh"``).
 The same spec rebuilds the same module everywhere: training, checkpoint loading and web play.
 """
 
@@ -15,38 +16,58 @@ from torch import nn
 
 from marl.errors import ConfigError
 
-NETWORK_KINDS = ("mlp",)
+NETWORK_KINDS = ("mlp", "cnn")
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 MAX_LAYERS = 8
 MAX_WIDTH = 4096
+MAX_CONV_LAYERS = 6
+MAX_CHANNELS = 256
 DEFAULT_NETWORK: dict[str, Any] = {"kind": "mlp", "hidden": [128, 128]}
+DEFAULT_CNN: dict[str, Any] = {"kind": "cnn", "channels": [32, 32], "hidden": [128]}
+_KEYS = {"mlp": ("kind", "hidden", "activation"), "cnn": ("kind", "channels", "hidden", "activation")}
+
+
+def _widths(
+    spec: Mapping[str, Any], key: str, default: list[int], max_layers: int, max_width: int
+) -> list[int]:
+    """A list of 1 to ``max_layers`` integer widths in 1..``max_width``, or ConfigError."""
+    widths = spec.get(key, default)
+    if isinstance(widths, str | bytes) or not isinstance(widths, Sequence):
+        raise ConfigError(f"network {key} must be a list of layer widths, got {widths!r}")
+    if not 1 <= len(widths) <= max_layers:
+        raise ConfigError(f"network {key} must have 1 to {max_layers} layers, got {len(widths)}")
+    for width in widths:
+        # bool is an int subclass: reject it explicitly, [True, 3] is a mistake, not a width.
+        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= max_width:
+            raise ConfigError(f"network {key} widths must be integers in 1..{max_width}, got {width!r}")
+    return [int(w) for w in widths]
 
 
 def validate_network_spec(spec: Any) -> dict[str, Any]:
-    """Return a normalized copy of ``spec`` or raise ConfigError saying what is wrong."""
+    """Return a normalized copy of ``spec`` or raise ConfigError saying what is wrong.
+
+    ``{"kind": "mlp", "hidden": [...]}`` or ``{"kind": "cnn", "channels": [...], "hidden": [...]}``
+    (3x3 convolutions over the board planes, then fully connected layers), each optionally with
+    ``"activation"``.
+    """
     if not isinstance(spec, Mapping):
         raise ConfigError(f"network spec must be a dict like {DEFAULT_NETWORK}, got {type(spec).__name__}")
-    unknown = set(spec) - {"kind", "hidden", "activation"}
-    if unknown:
-        raise ConfigError(
-            f"network spec has unknown keys {sorted(unknown)}; allowed: kind, hidden, activation"
-        )
     kind = spec.get("kind")
     if kind not in NETWORK_KINDS:
         raise ConfigError(f"network kind must be one of {list(NETWORK_KINDS)}, got {kind!r}")
-    hidden = spec.get("hidden", DEFAULT_NETWORK["hidden"])
-    if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
-        raise ConfigError(f"network hidden must be a list of layer widths, got {hidden!r}")
-    if not 1 <= len(hidden) <= MAX_LAYERS:
-        raise ConfigError(f"network hidden must have 1 to {MAX_LAYERS} layers, got {len(hidden)}")
-    for width in hidden:
-        # bool is an int subclass: reject it explicitly, [True, 3] is a mistake, not a width.
-        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_WIDTH:
-            raise ConfigError(f"network layer widths must be integers in 1..{MAX_WIDTH}, got {width!r}")
+    unknown = set(spec) - set(_KEYS[kind])
+    if unknown:
+        raise ConfigError(
+            f"network spec has unknown keys {sorted(unknown)}; allowed for {kind}: {', '.join(_KEYS[kind])}"
+        )
+    defaults = DEFAULT_CNN if kind == "cnn" else DEFAULT_NETWORK
+    out: dict[str, Any] = {"kind": kind}
+    if kind == "cnn":
+        out["channels"] = _widths(spec, "channels", defaults["channels"], MAX_CONV_LAYERS, MAX_CHANNELS)
+    out["hidden"] = _widths(spec, "hidden", defaults["hidden"], MAX_LAYERS, MAX_WIDTH)
     activation = spec.get("activation", "relu")
     if activation not in ACTIVATIONS:
         raise ConfigError(f"network activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    out: dict[str, Any] = {"kind": kind, "hidden": [int(w) for w in hidden]}
     if "activation" in spec:
         out["activation"] = activation
     return out
@@ -74,6 +95,36 @@ class MLP(nn.Module):
         return self.layers(obs.reshape(obs.shape[0], -1))
 
 
+class CNN(nn.Module):
+    """3x3 convolutions (same padding) over channels-last board planes ``(batch, rows, cols, planes)``,
+    then fully connected layers to ``n_out`` scores."""
+
+    def __init__(
+        self,
+        obs_shape: Sequence[int],
+        channels: Sequence[int],
+        hidden: Sequence[int],
+        n_out: int,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        rows, cols, planes = (int(d) for d in obs_shape)
+        convs: list[nn.Module] = []
+        for width in channels:
+            convs += [nn.Conv2d(planes, width, kernel_size=3, padding=1), ACTIVATIONS[activation]()]
+            planes = width
+        self.convs = nn.Sequential(*convs)
+        self.head = MLP(planes * rows * cols, hidden, n_out, activation)
+        self.obs_shape = (rows, cols, int(obs_shape[2]))
+        self.n_out = n_out
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if not torch.is_floating_point(obs):
+            obs = obs.float()
+        # PettingZoo boards are channels-last; convolutions want (batch, planes, rows, cols).
+        return self.head(self.convs(obs.reshape(-1, *self.obs_shape).permute(0, 3, 1, 2)))
+
+
 def _check_shape(obs_shape: Sequence[int], n_out: int) -> int:
     dims = tuple(int(d) for d in obs_shape)
     if not dims or any(d < 1 for d in dims):
@@ -87,7 +138,14 @@ def build_network(spec: Mapping[str, Any], obs_shape: Sequence[int], n_actions: 
     """Build the scoring network (Q-values or logits, one per action) described by ``spec``."""
     spec = validate_network_spec(spec)
     in_features = _check_shape(obs_shape, n_actions)
-    return MLP(in_features, spec["hidden"], int(n_actions), spec.get("activation", "relu"))
+    activation = spec.get("activation", "relu")
+    if spec["kind"] == "cnn":
+        if len(obs_shape) != 3:
+            raise ConfigError(
+                f"a cnn needs board observations (rows, cols, planes), got shape {tuple(obs_shape)}"
+            )
+        return CNN(obs_shape, spec["channels"], spec["hidden"], int(n_actions), activation)
+    return MLP(in_features, spec["hidden"], int(n_actions), activation)
 
 
 def build_critic(spec: Mapping[str, Any], obs_shape: Sequence[int]) -> nn.Module:

@@ -2,8 +2,9 @@
 
     python -m marl.play --game tictactoe --a minimax --b random --games 200 --seed 0
 
-``--a``/``--b`` are bot names (``random``, ``minimax``, ``alphabeta``, ``alphabeta:N``) or checkpoint
-paths. Half the games are played with the seats swapped.
+``--a``/``--b`` are bot names (``random``, ``minimax``, ``alphabeta``, ``alphabeta:N``, ``mcts:N``),
+checkpoint paths, or a checkpoint with tree search on top (``"path/to/ckpt.json + mcts:200"``).
+Half the games are played with the seats swapped.
 """
 
 from __future__ import annotations
@@ -20,10 +21,17 @@ from marl.bots import make_bot
 from marl.errors import MarlError
 from marl.games import GAMES, get_game
 from marl.match import MatchResult, play_matches
+from marl.search import checkpoint_search_agent, parse_player
 
 
 def load_side(game: str, spec: str, seed: int) -> Agent:
-    """A bot by name, else a checkpoint file (loaded lazily so bots work without checkpoints)."""
+    """A bot by name, else a checkpoint file (loaded lazily so bots work without checkpoints), with
+    search on top when the spec ends in ``+ mcts:N``."""
+    player = parse_player(spec)
+    if player.simulations is not None:
+        if not Path(player.base).exists():
+            raise MarlError(f"search needs a checkpoint path before '+ mcts:N', got {player.base!r}")
+        return checkpoint_search_agent(game, player.base, player.simulations)
     try:
         return make_bot(game, spec, seed=seed)
     except MarlError as bot_error:
@@ -95,8 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m marl.play", description=__doc__.split("\n")[0])
     parser.add_argument("--game", default="tictactoe", choices=sorted(GAMES))
-    parser.add_argument("--a", required=True, help="bot name or checkpoint path for side A")
-    parser.add_argument("--b", required=True, help="bot name or checkpoint path for side B")
+    parser.add_argument(
+        "--a", required=True, help="bot name, checkpoint path, or 'CHECKPOINT + mcts:N' for side A"
+    )
+    parser.add_argument(
+        "--b", required=True, help="bot name, checkpoint path, or 'CHECKPOINT + mcts:N' for side B"
+    )
     parser.add_argument("--games", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
