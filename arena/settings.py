@@ -169,6 +169,9 @@ MEDIA_ROOT = Path(env_str("ARENA_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ARENA_UPLOAD_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# The largest request body outside the checkpoint import routes, refused by `arena.bodylimit` with
+# 413 before it is read (forms and JSON bodies are a few KB).
+ARENA_BODY_MAX_BYTES = env_int("ARENA_BODY_MAX_BYTES", 1024 * 1024, minimum=1024)
 
 # Redis: broker, channel layer and cache. `python -m arena.run` and the test suite resolve it (local
 # server, else an embedded one) and export REDIS_URL before this module is read.
