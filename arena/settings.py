@@ -171,6 +171,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ARENA_UPLOAD_MAX_BYTES", 16 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # The largest request body outside the checkpoint import routes, refused by `arena.bodylimit` with
 # 413 before it is read (forms and JSON bodies are a few KB).
+# WebSockets one process holds per client address and per signed-in user (one more is closed, 4429).
+ARENA_WS_PER_IP = env_int("ARENA_WS_PER_IP", 50, minimum=1)
+ARENA_WS_PER_USER = env_int("ARENA_WS_PER_USER", 20, minimum=1)
 ARENA_BODY_MAX_BYTES = env_int("ARENA_BODY_MAX_BYTES", 1024 * 1024, minimum=1024)
 
 # Redis: broker, channel layer and cache. `python -m arena.run` and the test suite resolve it (local
