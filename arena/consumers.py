@@ -28,6 +28,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from arena import live, selectors
+from arena.identity import client_address
 from arena.models import Match
 
 MAX_FRAME_BYTES = 4096
@@ -126,8 +127,9 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
 
     def count_socket(self) -> bool:
         """Count this socket against its address's and user's caps; False when one is full."""
-        client = self.scope.get("client") or ("unknown", 0)
-        keys = [(f"ip:{client[0]}", settings.ARENA_WS_PER_IP)]
+        peer = (self.scope.get("client") or ("unknown", 0))[0]
+        forwarded = dict(self.scope.get("headers", [])).get(b"x-forwarded-for", b"").decode("latin-1")
+        keys = [(f"ip:{client_address(peer, forwarded)}", settings.ARENA_WS_PER_IP)]
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
             keys.append((f"user:{user.pk}", settings.ARENA_WS_PER_USER))

@@ -5,6 +5,7 @@ Every variable is listed in `.env.example`. Bad values fail loudly at start-up r
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -244,6 +245,17 @@ ARENA_MATCH_STALE_SECONDS = env_int("ARENA_MATCH_STALE_SECONDS", 120, minimum=5)
 # Rate limits per minute (Redis cache, shared by all processes): failed logins per IP+username and per
 # IP, API writes per user, training submissions per user, checkpoint imports per user.
 ARENA_RATE_LOGIN_FAILURES = env_int("ARENA_RATE_LOGIN_FAILURES", 10, minimum=1)
+# Addresses or networks of reverse proxies whose X-Forwarded-For is believed (comma-separated, e.g.
+# "10.0.0.0/8,127.0.0.1"); empty: the peer's address is the client's.
+ARENA_TRUSTED_PROXIES = env_list("ARENA_TRUSTED_PROXIES", "")
+for _proxy in ARENA_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ARENA_TRUSTED_PROXIES: {_proxy!r} is not an address or network"
+        ) from None
+ARENA_RATE_SIGNUPS = env_int("ARENA_RATE_SIGNUPS", 5, minimum=1)  # per client address per hour
 ARENA_RATE_LOGIN_IP_FAILURES = env_int("ARENA_RATE_LOGIN_IP_FAILURES", 50, minimum=1)
 ARENA_RATE_API_WRITES = env_int("ARENA_RATE_API_WRITES", 60, minimum=1)
 ARENA_RATE_TRAINING = env_int("ARENA_RATE_TRAINING", 10, minimum=1)

@@ -10,6 +10,7 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 
+from arena.identity import username_key
 from arena.ratelimit import RateLimited, client_ip, rate_check, rate_hit
 
 
@@ -18,7 +19,8 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
 
     def _limits(self) -> list[tuple[str, str, int]]:
         ip = client_ip(self.request) if self.request else "unknown"
-        username = (self.data.get("username") or "").strip().lower()[:150]
+        # The key of the name the login field will look up: `ｐｒｏｂｅ_ｂ` counts as `probe_b`.
+        username = username_key(str(self.data.get("username") or ""))
         return [
             ("login", f"{ip}|{username}", settings.ARENA_RATE_LOGIN_FAILURES),
             ("login-ip", ip, settings.ARENA_RATE_LOGIN_IP_FAILURES),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from arena import selectors
 from arena.models import Agent, Checkpoint, Game, Rating
+from arena.ratelimit import RateLimited, client_ip
 from arena.services.users import user_create
 
 
@@ -86,8 +88,20 @@ def game_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 def signup(request: HttpRequest) -> HttpResponse:
     form = UserCreationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        user = user_create(username=form.cleaned_data["username"], password=form.cleaned_data["password1"])
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("dashboard")
-    return render(request, "registration/signup.html", {"form": form})
+        try:
+            user = user_create(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                client_ip=client_ip(request),
+            )
+        except RateLimited as exc:
+            form.add_error(None, exc)
+            status = 429
+        except ValidationError as exc:
+            form.add_error("username", exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("dashboard")
+    return render(request, "registration/signup.html", {"form": form}, status=status)
