@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from arena.models import Agent, Checkpoint, Game
+from arena.validation import JSONObjectField
 
 
 class AgentForm(forms.Form):
@@ -26,7 +27,7 @@ class AgentForm(forms.Form):
 class RunForm(forms.Form):
     env_steps = forms.IntegerField()
     seed = forms.IntegerField(required=False, min_value=0)
-    extra = forms.JSONField(
+    extra = JSONObjectField(
         required=False,
         label="More settings (JSON)",
         help_text='other training settings, e.g. {"lr": 0.001}',

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from arena.models import Agent, Checkpoint, Game, League, LeagueSnapshot, Match, Rating, Tournament
 from arena.services import leagues, tournaments
 from arena.services.anchors import display_elo, display_sigma
+from arena.validation import JSONObjectField
 
 
 class TournamentForm(forms.Form):
@@ -42,7 +43,7 @@ class LeagueForm(forms.Form):
     pfsp_p = forms.FloatField(initial=2.0)
     eval_games = forms.IntegerField(min_value=1, initial=20)
     status = forms.ChoiceField(choices=League.STATUSES)
-    train_overrides = forms.JSONField(required=False, initial=dict, widget=forms.Textarea(attrs={"rows": 2}))
+    train_overrides = JSONObjectField(required=False, initial=dict, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class LeagueCreateForm(LeagueForm):
