@@ -15,6 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# As `make run` serves: Arena reads X-Forwarded-For itself (only from ARENA_TRUSTED_PROXIES), and no
+# WebSocket frame is larger than the consumers' 4 KB bound needs.
+UVICORN_FLAGS = ["--no-proxy-headers", "--ws-max-size", "65536"]
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as sock:
@@ -43,7 +48,7 @@ def asgi_server(
         **(env or {}),
     }
     command = [sys.executable, "-m", "uvicorn", "arena.asgi:application", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--no-access-log", "--lifespan", "off"]
+    command += ["--port", str(port), "--no-access-log", "--lifespan", "off", *UVICORN_FLAGS]
     process = subprocess.Popen(
         command, cwd=ROOT, env=full_env, stdout=log.open("w"), stderr=subprocess.STDOUT
     )
