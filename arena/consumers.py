@@ -6,27 +6,94 @@ Client frames are JSON objects of at most 4 KB: `{"type": "resync"}` (a fresh sn
 and changes nothing. Spectators are read-only: moves go through the play service, never a socket.
 An unknown id is accepted and then closed with code 4404, so the browser can tell it from a network
 failure and stop reconnecting.
+
+Strangers cannot slow a player down: snapshots of a match are built once per seq per process (a
+rebuild replays every move), resyncs are throttled per socket (a token bucket: a burst of
+`RESYNC_BURST`, then one per `RESYNC_INTERVAL` s; an early one waits, it is not refused), and each
+process holds at most `ARENA_WS_PER_IP` sockets per client address and `ARENA_WS_PER_USER` per
+signed-in user (one more is closed with 4429).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
+from collections import Counter, OrderedDict
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from arena import live, selectors
+from arena.identity import client_address
 from arena.models import Match
 
 MAX_FRAME_BYTES = 4096
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429
+RESYNC_BURST = 3
+RESYNC_INTERVAL = 1.0
+SNAPSHOT_CACHE_SIZE = 256
+
+
+class _SocketCounts:
+    """Open sockets of this process per client address and per user, for the per-process caps."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def take(self, keys: list[tuple[str, int]]) -> bool:
+        """Count one socket under every key, unless one of them is at its cap (then count nothing)."""
+        if any(self.counts[key] >= cap for key, cap in keys):
+            return False
+        self.counts.update(key for key, _ in keys)
+        return True
+
+    def release(self, keys: list[str]) -> None:
+        self.counts.subtract(keys)
+        for key in keys:
+            if self.counts[key] <= 0:
+                del self.counts[key]
+
+
+_sockets = _SocketCounts()
+
+
+class _SnapshotCache:
+    """Match snapshots by (id, seq, status): a rebuild replays every move, so do it once per seq."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[int, int, str], dict[str, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, match: Match) -> dict[str, Any]:
+        key = (match.pk, match.seq, match.status)
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        snapshot = live.match_snapshot(match)
+        with self.lock:
+            self.entries[key] = snapshot
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return snapshot
+
+
+_snapshots = _SnapshotCache(SNAPSHOT_CACHE_SIZE)
 
 
 class RelayConsumer(AsyncJsonWebsocketConsumer):
     """Join one group, send a snapshot, relay the group's messages; answer resync and ping."""
 
     group: str | None = None
+    socket_keys: list[str] = []
+    resync_tokens: float = RESYNC_BURST
+    resync_at: float = 0.0
 
     def group_name(self) -> str:
         raise NotImplementedError
@@ -37,6 +104,9 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        if not self.count_socket():
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         # Join before reading: an event published meanwhile is then delivered after the snapshot
         # (the client drops it by its seq) instead of falling between the snapshot and the stream.
         self.group = self.group_name()
@@ -50,8 +120,34 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message)
 
     async def disconnect(self, code: int) -> None:
+        _sockets.release(self.socket_keys)
+        self.socket_keys = []
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    def count_socket(self) -> bool:
+        """Count this socket against its address's and user's caps; False when one is full."""
+        peer = (self.scope.get("client") or ("unknown", 0))[0]
+        forwarded = dict(self.scope.get("headers", [])).get(b"x-forwarded-for", b"").decode("latin-1")
+        keys = [(f"ip:{client_address(peer, forwarded)}", settings.ARENA_WS_PER_IP)]
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            keys.append((f"user:{user.pk}", settings.ARENA_WS_PER_USER))
+        if not _sockets.take(keys):
+            return False
+        self.socket_keys = [key for key, _ in keys]
+        return True
+
+    async def throttle_resync(self) -> None:
+        """Wait until this socket may have another snapshot (a token bucket per socket)."""
+        now = time.monotonic()
+        self.resync_tokens = min(RESYNC_BURST, self.resync_tokens + (now - self.resync_at) / RESYNC_INTERVAL)
+        self.resync_at = now
+        if self.resync_tokens < 1:
+            await asyncio.sleep((1 - self.resync_tokens) * RESYNC_INTERVAL)
+            self.resync_at = time.monotonic()
+            self.resync_tokens = 1
+        self.resync_tokens -= 1
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
@@ -65,7 +161,7 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a frame of thousands of nested arrays
             await self.send_error("malformed JSON")
             return
         if not isinstance(content, dict):
@@ -76,6 +172,7 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         kind = content.get("type")
         if kind == "resync":
+            await self.throttle_resync()
             message = await self.snapshot()
             if message is None:  # deleted while we watched
                 await self.close(code=CLOSE_NOT_FOUND)
@@ -99,7 +196,7 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
 @database_sync_to_async
 def _match_snapshot(match_id: int) -> dict[str, Any] | None:
     match = Match.objects.select_related("game").filter(pk=match_id).first()
-    return live.match_snapshot(match) if match else None
+    return _snapshots.get(match) if match else None
 
 
 class MatchConsumer(RelayConsumer):
@@ -180,7 +277,7 @@ def _play_snapshot(match_id: int, user: Any) -> dict[str, Any] | None:
     match = Match.objects.select_related("game").filter(pk=match_id).first()
     if match is None:
         return None
-    return {**live.match_snapshot(match), "seat": human_seat(match, user)}
+    return {**_snapshots.get(match), "seat": human_seat(match, user)}
 
 
 class PlayConsumer(RelayConsumer):
@@ -250,3 +347,11 @@ class PlayConsumer(RelayConsumer):
 
     async def send_error(self, error: str, code: str = "bad_request") -> None:
         await self.send_json({"type": "error", "code": code, "error": error})
+
+
+class NotFoundConsumer(AsyncJsonWebsocketConsumer):
+    """Any other `ws/` path (a typo, a missing trailing slash): accepted, then closed with 4404."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from arena.models import Agent, Checkpoint, Game, League, Tournament
+from arena.validation import JSONObjectField
 
 
 class AgentForm(forms.Form):
@@ -26,7 +27,7 @@ class AgentForm(forms.Form):
 class RunForm(forms.Form):
     env_steps = forms.IntegerField()
     seed = forms.IntegerField(required=False, min_value=0)
-    extra = forms.JSONField(
+    extra = JSONObjectField(
         required=False,
         label="More settings (JSON)",
         help_text='other training settings, e.g. {"lr": 0.001}',
@@ -141,7 +142,7 @@ class LeagueForm(forms.Form):
     pfsp_p = forms.FloatField(initial=2.0)
     eval_games = forms.IntegerField(min_value=1, initial=20)
     status = forms.ChoiceField(choices=League.STATUSES)
-    train_overrides = forms.JSONField(required=False, initial=dict, widget=forms.Textarea(attrs={"rows": 2}))
+    train_overrides = JSONObjectField(required=False, initial=dict, widget=forms.Textarea(attrs={"rows": 2}))
 
     def league_settings(self) -> dict[str, Any]:
         """The settings as the league service takes them (no overrides is an empty dict)."""

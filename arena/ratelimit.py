@@ -72,5 +72,7 @@ def rate_check(*, scope: str, ident: str, limit: int, window: int = 60, what: st
 
 
 def client_ip(request) -> str:
-    """The client's address as Django sees it (behind a proxy, set it up to pass REMOTE_ADDR)."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The client's address; behind a proxy named in `ARENA_TRUSTED_PROXIES`, the one it forwarded."""
+    from arena.identity import client_address
+
+    return client_address(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))

@@ -1,6 +1,6 @@
 """WebSocket routes; `arena.asgi` wraps them in origin and session checks."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from arena import consumers
 
@@ -12,4 +12,6 @@ websocket_urlpatterns = [
     path("ws/dashboard/", consumers.DashboardConsumer.as_asgi()),
     path("ws/tournaments/<int:tournament_id>/", consumers.CompetitionConsumer.as_asgi()),
     path("ws/leagues/<int:league_id>/", consumers.CompetitionConsumer.as_asgi()),
+    # Last: an unknown path gets close code 4404 instead of an error in the router.
+    re_path(r"", consumers.NotFoundConsumer.as_asgi()),
 ]

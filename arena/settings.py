@@ -5,6 +5,7 @@ Every variable is listed in `.env.example`. Bad values fail loudly at start-up r
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -93,7 +94,23 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# Content-Security-Policy: scripts, styles and sockets from this site only; no inline script, no frames.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],  # the admin's and the boards' inline styles
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # CSP 3: 'self' covers this site's ws: and wss: too
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "arena.urls"
 ASGI_APPLICATION = "arena.asgi.application"
@@ -169,6 +186,12 @@ MEDIA_ROOT = Path(env_str("ARENA_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ARENA_UPLOAD_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# The largest request body outside the checkpoint import routes, refused by `arena.bodylimit` with
+# 413 before it is read (forms and JSON bodies are a few KB).
+# WebSockets one process holds per client address and per signed-in user (one more is closed, 4429).
+ARENA_WS_PER_IP = env_int("ARENA_WS_PER_IP", 50, minimum=1)
+ARENA_WS_PER_USER = env_int("ARENA_WS_PER_USER", 20, minimum=1)
+ARENA_BODY_MAX_BYTES = env_int("ARENA_BODY_MAX_BYTES", 1024 * 1024, minimum=1024)
 
 # Redis: broker, channel layer and cache. `make run` (the launcher) and the test suite resolve it (local
 # server, else an embedded one) and export REDIS_URL before this module is read.
@@ -238,6 +261,17 @@ ARENA_MATCH_STALE_SECONDS = env_int("ARENA_MATCH_STALE_SECONDS", 120, minimum=5)
 # Rate limits per minute (Redis cache, shared by all processes): failed logins per IP+username and per
 # IP, API writes per user, training submissions per user, checkpoint imports per user.
 ARENA_RATE_LOGIN_FAILURES = env_int("ARENA_RATE_LOGIN_FAILURES", 10, minimum=1)
+# Addresses or networks of reverse proxies whose X-Forwarded-For is believed (comma-separated, e.g.
+# "10.0.0.0/8,127.0.0.1"); empty: the peer's address is the client's.
+ARENA_TRUSTED_PROXIES = env_list("ARENA_TRUSTED_PROXIES", "")
+for _proxy in ARENA_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ARENA_TRUSTED_PROXIES: {_proxy!r} is not an address or network"
+        ) from None
+ARENA_RATE_SIGNUPS = env_int("ARENA_RATE_SIGNUPS", 5, minimum=1)  # per client address per hour
 ARENA_RATE_LOGIN_IP_FAILURES = env_int("ARENA_RATE_LOGIN_IP_FAILURES", 50, minimum=1)
 ARENA_RATE_API_WRITES = env_int("ARENA_RATE_API_WRITES", 60, minimum=1)
 ARENA_RATE_TRAINING = env_int("ARENA_RATE_TRAINING", 10, minimum=1)

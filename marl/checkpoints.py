@@ -202,7 +202,7 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     data = read_limited(j_path, MAX_SIDECAR_BYTES, "checkpoint sidecar")
     try:
         meta = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: thousands of nested brackets
         raise CheckpointError(f"sidecar {j_path} is not valid JSON") from None
     return _validate_meta(meta, j_path)
 

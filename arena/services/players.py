@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 
 from arena.models import Checkpoint, Game, Player
 from marl.agents import Agent
-from marl.bots import BOTS, make_bot
+from marl.bots import make_bot
+from marl.errors import MarlError
 
 
 def player_for_checkpoint(*, checkpoint: Checkpoint) -> Player:
@@ -18,10 +19,12 @@ def player_for_checkpoint(*, checkpoint: Checkpoint) -> Player:
 
 
 def player_for_bot(*, game: Game, bot: str) -> Player:
-    base = bot.split(":", 1)[0]
-    if base not in BOTS.get(game.name, ()):
-        known = ", ".join(BOTS.get(game.name, ())) or "none"
-        raise ValidationError(f"unknown bot {bot!r} for {game.name} (known: {known})")
+    """The player for a bot spec, checked when it is entered (a bad spec never reaches a worker)."""
+    bot = str(bot).strip().lower()[:80]
+    try:
+        make_bot(game.name, bot)  # cheap: builds the bot, searches nothing
+    except MarlError as exc:
+        raise ValidationError(str(exc)[:300]) from None
     player, _ = Player.objects.get_or_create(game=game, kind=Player.BOT, bot=bot)
     return player
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from arena.identity import username_key
 from arena.ratelimit import RateLimited, client_ip, rate_check, rate_hit
 from arena.services.users import user_create
 
@@ -22,7 +23,8 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
 
     def _limits(self) -> list[tuple[str, str, int]]:
         ip = client_ip(self.request) if self.request else "unknown"
-        username = (self.data.get("username") or "").strip().lower()[:150]
+        # The key of the name the login field will look up: `ｐｒｏｂｅ_ｂ` counts as `probe_b`.
+        username = username_key(str(self.data.get("username") or ""))
         return [
             ("login", f"{ip}|{username}", settings.ARENA_RATE_LOGIN_FAILURES),
             ("login-ip", ip, settings.ARENA_RATE_LOGIN_IP_FAILURES),
@@ -56,8 +58,20 @@ class RateLimitedLoginView(LoginView):
 
 def signup(request: HttpRequest) -> HttpResponse:
     form = UserCreationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        user = user_create(username=form.cleaned_data["username"], password=form.cleaned_data["password1"])
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("dashboard")
-    return render(request, "registration/signup.html", {"form": form})
+        try:
+            user = user_create(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                client_ip=client_ip(request),
+            )
+        except RateLimited as exc:
+            form.add_error(None, exc)
+            status = 429
+        except ValidationError as exc:
+            form.add_error("username", exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("dashboard")
+    return render(request, "registration/signup.html", {"form": form}, status=status)

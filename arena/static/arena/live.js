@@ -5,7 +5,8 @@
 // {"type": "resync"} and ignore events until the fresh snapshot arrives. Other messages (stats,
 // runs_changed, ...) carry no seq and go to onMessage. On a drop we reconnect with exponential backoff
 // and full jitter, so a restarted server is not hit by every browser at the same instant. Close codes
-// 4404 (no such object), 4401 (not signed in) and close() stop the reconnecting.
+// 4404 (no such object), 4401 (not signed in) and close() stop the reconnecting; 4429 (too many sockets
+// from this address or user) waits longer before the next try.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
@@ -56,6 +57,7 @@ export class LiveSocket {
         return;
       }
       this.handlers.onStatus("reconnecting");
+      if (close.code === 4429) this.attempt = Math.max(this.attempt, 5);
       const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
       this.attempt += 1;
       this.timer = setTimeout(() => this.connect(), Math.random() * ceiling);
