@@ -21,7 +21,7 @@ from arena.models.agents import newest_per_seat
 from arena.services.anchors import anchor_bots, display_elo, display_sigma
 from arena.services.players import player_agent, player_for_bot, player_for_checkpoint
 from arena.services.ratings import RatedGame, ratings_record, score_of
-from arena.services.training import training_run_execute
+from arena.services.training import training_pool_resolve, training_run_execute
 from marl.match import MatchResult, play_matches
 from marl.pairing import pfsp_weights
 
@@ -32,7 +32,8 @@ DEFAULT_OVERRIDES = {"num_envs": 4, "eval_games": 0}
 def _pool(league: League, seat: str) -> list[tuple[Player, str]]:
     """Opponents for a learner in `seat`: active snapshots in the other seats, then the bots.
 
-    Each is `(player, what marl.train's pool takes)`: a checkpoint path or a bot name.
+    Each is `(player, its pool spec)`: `checkpoint:<id>` or `bot:<name>` (the training service turns
+    them into files and names when the run starts; a stored config never holds a server path).
     """
     snapshots = (
         LeagueSnapshot.objects.filter(league=league, active=True)
@@ -41,10 +42,12 @@ def _pool(league: League, seat: str) -> list[tuple[Player, str]]:
         .order_by("id")
     )
     pool = [
-        (player_for_checkpoint(checkpoint=s.checkpoint), str(s.checkpoint.absolute_path())) for s in snapshots
+        (player_for_checkpoint(checkpoint=s.checkpoint), f"checkpoint:{s.checkpoint.pk}") for s in snapshots
     ]
     if league.pool_bots or not pool:  # an empty pool (the first tick) trains against the bots
-        pool += [(player_for_bot(game=league.game, bot=bot), bot) for bot in anchor_bots(league.game.name)]
+        pool += [
+            (player_for_bot(game=league.game, bot=bot), f"bot:{bot}") for bot in anchor_bots(league.game.name)
+        ]
     return pool
 
 
@@ -97,22 +100,22 @@ def _train_config(
     learner = player_for_checkpoint(checkpoint=latest) if latest else None
     weights = pfsp_weights(_win_rates(learner, [p for p, _ in pool]), mode=league.pfsp_mode, p=league.pfsp_p)
     agent = member.agent
-    return TrainConfig.from_dict(
-        {
-            **DEFAULT_OVERRIDES,
-            "steps_per_epoch": steps,
-            **league.train_overrides,
-            "game": league.game.name,
-            "algorithm": agent.algorithm,
-            "network": agent.network,
-            "learn_seats": [seat],
-            "opponent": "pool",
-            "pool": [member_ for _, member_ in pool],
-            "pool_weights": [weights[str(p.pk)] for p, _ in pool],
-            "env_steps": (latest.env_steps if latest else 0) + steps,
-            "seed": (league.pk * 100_003 + tick.number * 101 + member.pk) % 2**32,
-        }
-    ).to_dict()
+    config = {
+        **DEFAULT_OVERRIDES,
+        "steps_per_epoch": steps,
+        **league.train_overrides,
+        "game": league.game.name,
+        "algorithm": agent.algorithm,
+        "network": agent.network,
+        "learn_seats": [seat],
+        "opponent": "pool",
+        "pool": [member_ for _, member_ in pool],
+        "pool_weights": [weights[str(p.pk)] for p, _ in pool],
+        "env_steps": (latest.env_steps if latest else 0) + steps,
+        "seed": (league.pk * 100_003 + tick.number * 101 + member.pk) % 2**32,
+    }
+    resolved, _ = training_pool_resolve(config=config)
+    return {**TrainConfig.from_dict(resolved).to_dict(), "pool": config["pool"]}
 
 
 def member_snapshot(

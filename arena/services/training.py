@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # Keys a user may set; the agent decides game, algorithm, network and learning seats.
 USER_KEYS_FORBIDDEN = {"game", "algorithm", "network", "learn_seats"}
+POOL_MEMBER = re.compile(r"(bot|checkpoint):([a-z0-9_:]{1,40})")
+MAX_POOL = 64
 
 
 def _dispatch(run: TrainingRun) -> None:
@@ -64,13 +67,47 @@ def training_config_build(*, agent: Agent, config: dict[str, Any]) -> dict[str, 
         "network": agent.network,
         "learn_seats": agent.learning_seats,
     }
+    resolved, paths = training_pool_resolve(config=full)
     try:
-        parsed = TrainConfig.from_dict(full)
+        parsed = TrainConfig.from_dict(resolved)
     except MarlError as exc:
-        raise ValidationError(str(exc)) from None
+        message = str(exc)
+        for path, spec in paths.items():  # errors name the pool member as the user wrote it
+            message = message.replace(path, spec)
+        raise ValidationError(message[:500]) from None
     if parsed.env_steps > settings.ARENA_MAX_TRAIN_STEPS:
         raise ValidationError(f"env_steps may be at most {settings.ARENA_MAX_TRAIN_STEPS}")
-    return parsed.to_dict()
+    return {**parsed.to_dict(), "pool": list(full.get("pool") or [])}
+
+
+def training_pool_resolve(*, config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """`config` with its pool's members (`bot:<name>`, `checkpoint:<id>`) as marl takes them (a bot
+    name, a checkpoint's file), and a map from each file back to its member's spec.
+
+    Stored configs, pages and the API only ever carry the specs: no server path leaves the server,
+    and a path sent in a pool is refused without a word about what is on the disk.
+    """
+    pool = config.get("pool")
+    if not pool:
+        return config, {}
+    if not isinstance(pool, list) or len(pool) > MAX_POOL:
+        raise ValidationError(f"pool must be a list of at most {MAX_POOL} members")
+    resolved, paths = [], {}
+    for spec in pool:
+        found = POOL_MEMBER.fullmatch(spec) if isinstance(spec, str) else None
+        if found is None:
+            raise ValidationError("pool members are written bot:<name> or checkpoint:<id>")
+        kind, value = found.groups()
+        if kind == "bot":
+            resolved.append(value)
+            continue
+        checkpoint = Checkpoint.objects.filter(pk=int(value), agent__game__name=config["game"]).first()
+        if checkpoint is None:
+            raise ValidationError(f"pool member {spec}: no {config['game']} checkpoint has that id")
+        path = str(checkpoint.absolute_path())
+        resolved.append(path)
+        paths[path] = spec
+    return {**config, "pool": resolved}, paths
 
 
 def _check_user_config(config: Any) -> None:
@@ -283,7 +320,9 @@ def _train(run: TrainingRun, reporter: _Reporter) -> tuple[str | None, str]:
 
     try:
         train(
-            TrainConfig.from_dict({k: v for k, v in run.config.items() if k != "start_from"}),
+            TrainConfig.from_dict(
+                training_pool_resolve(config={k: v for k, v in run.config.items() if k != "start_from"})[0]
+            ),
             out_dir=settings.MEDIA_ROOT / "agents" / str(run.agent_id) / f"run-{run.pk}",
             on_progress=reporter.progress,
             should_stop=reporter.should_stop,

@@ -7,6 +7,7 @@ import json
 import threading
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
@@ -41,7 +42,11 @@ def test_a_league_tick_trains_snapshots_evaluates_and_rates(celery_worker, user)
     assert tick.status == LeagueTick.DONE, tick.error
     run = TrainingRun.objects.get(agent__leagues=league)
     assert run.status == TrainingRun.COMPLETED and run.config["opponent"] == "pool"
-    assert run.config["pool"] == ["random", "minimax"]  # the first tick: no snapshots yet, so the bots
+    assert run.config["pool"] == [
+        "bot:random",
+        "bot:minimax",
+    ]  # the first tick: no snapshots yet, so the bots
+    assert str(settings.MEDIA_ROOT) not in json.dumps(run.config)  # pools name ids, never server files
     snapshot = LeagueSnapshot.objects.get(league=league)
     assert snapshot.checkpoint.training_run == run and snapshot.tick == 1
     evaluations = LeagueResult.objects.filter(tick=tick)
