@@ -134,6 +134,28 @@ def _check_shape(obs_shape: Sequence[int], n_out: int) -> int:
     return math.prod(dims)
 
 
+def network_parameters(spec: Mapping[str, Any], obs_shape: Sequence[int], n_actions: int) -> int:
+    """How many weights ``build_network`` would make, computed without building it (a request can ask
+    for a network too large to build cheaply, and callers cap it before paying for it)."""
+    spec = validate_network_spec(spec)
+    in_features = _check_shape(obs_shape, n_actions)
+    total = 0
+    if spec["kind"] == "cnn":
+        if len(obs_shape) != 3:
+            raise ConfigError(
+                f"a cnn needs board observations (rows, cols, planes), got shape {tuple(obs_shape)}"
+            )
+        rows, cols, planes = (int(d) for d in obs_shape)
+        for width in spec["channels"]:
+            total += planes * width * 9 + width
+            planes = width
+        in_features = planes * rows * cols
+    for width in [*spec["hidden"], int(n_actions)]:
+        total += in_features * width + width
+        in_features = width
+    return total
+
+
 def build_network(spec: Mapping[str, Any], obs_shape: Sequence[int], n_actions: int) -> nn.Module:
     """Build the scoring network (Q-values or logits, one per action) described by ``spec``."""
     spec = validate_network_spec(spec)

@@ -51,14 +51,19 @@ def agent_create(
 
 
 def _check_network(game: str, network: dict) -> None:
-    """Build the network once for the game's shapes, so a bad spec is refused before anything is stored."""
-    from marl.nets import build_network  # lazy: torch
+    """Check the spec for the game's shapes and count its weights without building it, so a bad or
+    oversized spec is refused before anything is stored or allocated."""
+    from marl.nets import network_parameters  # lazy: torch
 
     spec = get_game(game)
     try:
-        build_network(network, spec.obs_shape, spec.n_actions)
+        weights = network_parameters(network, spec.obs_shape, spec.n_actions)
     except MarlError as exc:
-        raise ValidationError(str(exc)) from None
+        raise ValidationError(str(exc)[:300]) from None
+    if weights > settings.ARENA_MAX_NETWORK_PARAMETERS:
+        raise ValidationError(
+            f"that network has {weights:,} weights; the limit is {settings.ARENA_MAX_NETWORK_PARAMETERS:,}"
+        )
 
 
 def agent_check_owner(*, agent: Agent, user) -> None:
