@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from arena.api import api
 from arena.views import agents, auth, competitions, health, matches, pages, play, runs
 
 urlpatterns = [
@@ -46,5 +47,5 @@ urlpatterns = [
     path("accounts/login/", auth.RateLimitedLoginView.as_view(), name="login"),  # before the include
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("api/", include("arena.api")),
+    path("api/", api.urls),
 ]
