@@ -138,8 +138,15 @@ class GuardedParser(Parser):
 
 
 # --------------------------------------------------------------------------------------------- auth
-def _admit(request: HttpRequest, user) -> Any:
-    """An authenticated call by `user`; writes count against the per-user limit (429 past it)."""
+def _admit(request: HttpRequest, user, *, session: bool = False) -> Any:
+    """An authenticated call by `user`: its body checked, then CSRF for a session, then the write limit.
+
+    Identity comes first, so an anonymous caller gets its 401 whatever it sent; the body guard comes
+    before the CSRF check, which may read a form body.
+    """
+    guard_body(request)
+    if session and check_csrf(request) is not None:
+        raise HttpError(403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken")
     request.user = user
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return user
@@ -151,10 +158,6 @@ class TokenAuth(APIKeyHeader):
     """`Authorization: Token <key>`, from POST /api/tokens; dies with a password change."""
 
     param_name = "Authorization"
-
-    def __call__(self, request: HttpRequest) -> Any:
-        guard_body(request)
-        return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         if not key or not key.startswith("Token "):
@@ -178,9 +181,7 @@ class SessionAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         if not request.user.is_authenticated:
             return None
-        if check_csrf(request) is not None:  # after the size guard: it may read a form body
-            raise HttpError(403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken")
-        return _admit(request, request.user)
+        return _admit(request, request.user, session=True)
 
 
 WRITE_AUTH = [TokenAuth(), SessionAuth()]
