@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from arena.api import api
-from arena.views import agents, auth, competitions, health, matches, pages, play, runs
+from arena.views import agents, auth, competitions, health, matches, pages, play, runs, tokens
 
 urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
@@ -44,6 +44,9 @@ urlpatterns = [
     path("leagues/<int:pk>/settings/", competitions.league_update, name="league_update"),
     path("leagues/<int:pk>/tick/", competitions.league_tick_now, name="league_tick_now"),
     path("accounts/signup/", pages.signup, name="signup"),
+    path("accounts/tokens/", tokens.token_list, name="token_list"),
+    path("accounts/tokens/new/", tokens.token_create, name="token_create"),
+    path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("accounts/login/", auth.RateLimitedLoginView.as_view(), name="login"),  # before the include
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +19,13 @@ from hypothesis import HealthCheck, given, settings
 pytestmark = pytest.mark.e2e
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-FUZZ = settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+# ARENA_FUZZ_EXAMPLES raises the examples per operation for a longer run than CI's.
+FUZZ = settings(
+    max_examples=int(os.environ.get("ARENA_FUZZ_EXAMPLES", "10")),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def _operations(server: str) -> list:
