@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from arena.api import api
 from arena.views import (
     agents,
     auth,
@@ -13,6 +14,7 @@ from arena.views import (
     leagues,
     matches,
     play,
+    tokens,
     tournaments,
     training,
 )
@@ -55,8 +57,11 @@ urlpatterns = [
     path("leagues/<int:pk>/settings/", leagues.league_update, name="league_update"),
     path("leagues/<int:pk>/tick/", leagues.league_tick_now, name="league_tick_now"),
     path("accounts/signup/", auth.signup, name="signup"),
+    path("accounts/tokens/", tokens.token_list, name="token_list"),
+    path("accounts/tokens/new/", tokens.token_create, name="token_create"),
+    path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("accounts/login/", auth.RateLimitedLoginView.as_view(), name="login"),  # before the include
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("api/", include("arena.api")),
+    path("api/", api.urls),
 ]

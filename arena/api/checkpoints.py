@@ -1,0 +1,19 @@
+"""Checkpoints by id (an agent's list and imports live with the agent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+
+from arena.api.core import ERRORS, Id
+from arena.models import Checkpoint
+from arena.serializers import checkpoint_json
+
+router = Router(tags=["checkpoints"])
+
+
+@router.get("/checkpoints/{pk}", response={200: dict[str, Any], **ERRORS}, summary="Get a checkpoint")
+def checkpoint_detail(request: HttpRequest, pk: Id) -> dict[str, Any]:
+    return checkpoint_json(Checkpoint.objects.select_related("agent").get(pk=pk))

@@ -1,0 +1,79 @@
+"""Matches between agents and bots: list, start, read with moves."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from arena.api.core import (
+    ERRORS,
+    MAX_ID,
+    WRITE_AUTH,
+    WRITE_DOCS,
+    WRITE_ERRORS,
+    Id,
+    Input,
+    Limit,
+    Offset,
+    text,
+)
+from arena.api.games import GameName, SeatName
+from arena.models import Match
+from arena.serializers import match_json
+from arena.services import matches as match_services
+
+router = Router(tags=["matches"])
+
+MatchStatus = Literal[tuple(dict(Match.STATUSES))]  # type: ignore[valid-type]
+SeatSpec = text(64, pattern=r"^(checkpoint:[0-9]{1,19}|bot:[A-Za-z0-9:_+.-]{1,40}|human)$")
+
+
+class MatchIn(Input):
+    game: GameName
+    seats: dict[SeatName, SeatSpec] = Field(
+        description="every seat of the game -> `checkpoint:<id>` or `bot:<name>`"
+    )
+    seed: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
+    move_delay: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0
+    rated: bool = True
+
+
+class MatchFilter(Schema):
+    limit: Limit = 50
+    offset: Offset = 0
+    status: MatchStatus | None = None
+
+
+@router.get("/matches", response={200: list[dict[str, Any]], **ERRORS}, summary="List matches")
+def match_list(request: HttpRequest, filters: Query[MatchFilter]) -> list[dict[str, Any]]:
+    matches = Match.objects.select_related("game").prefetch_related("seats__player").order_by("-created_at")
+    if filters.status:
+        matches = matches.filter(status=filters.status)
+    return [match_json(m) for m in matches[filters.offset : filters.offset + filters.limit]]
+
+
+@router.post(
+    "/matches",
+    auth=WRITE_AUTH,
+    response={201: dict[str, Any], **WRITE_ERRORS},
+    openapi_extra=WRITE_DOCS,
+    summary="Start a match",
+)
+def match_create(request: HttpRequest, payload: MatchIn) -> tuple[int, dict[str, Any]]:
+    match = match_services.match_create(
+        user=request.user,
+        game=payload.game,
+        seats=dict(payload.seats),
+        seed=payload.seed,
+        move_delay=payload.move_delay,
+        rated=payload.rated,
+    )
+    return 201, match_json(match)
+
+
+@router.get("/matches/{pk}", response={200: dict[str, Any], **ERRORS}, summary="Get a match with its moves")
+def match_detail(request: HttpRequest, pk: Id) -> dict[str, Any]:
+    return match_json(Match.objects.select_related("game").get(pk=pk), detail=True)
