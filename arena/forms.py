@@ -160,4 +160,4 @@ class LeagueCreateForm(LeagueForm):
 
     def __init__(self, *args: Any, user=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["members"].queryset = Agent.objects.filter(owner=user).select_related("game")
+        self.fields["members"].queryset = Agent.objects.active().filter(owner=user).select_related("game")

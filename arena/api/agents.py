@@ -33,7 +33,7 @@ class AgentFilter(Schema):
 
 @router.get("/agents", response={200: list[dict[str, Any]], **ERRORS}, summary="List agents")
 def agent_list(request: HttpRequest, filters: Query[AgentFilter]) -> list[dict[str, Any]]:
-    agents = Agent.objects.select_related("game", "owner").order_by("-created_at")
+    agents = Agent.objects.active().select_related("game", "owner").order_by("-created_at")
     if filters.game:
         agents = agents.filter(game__name=filters.game)
     return [agent_json(a) for a in agents[filters.offset : filters.offset + filters.limit]]
@@ -71,8 +71,8 @@ def agent_detail(request: HttpRequest, pk: Id) -> dict[str, Any]:
     summary="Delete an agent",
 )
 def agent_delete(request: HttpRequest, pk: Id) -> dict[str, Any]:
-    agent_services.agent_delete(user=request.user, agent_id=pk)
-    return {"deleted": pk}
+    outcome = agent_services.agent_delete(user=request.user, agent_id=pk)
+    return {"deleted": pk, "archived": outcome == "archived"}
 
 
 @router.get(

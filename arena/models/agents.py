@@ -26,8 +26,18 @@ class Game(models.Model):
         return reverse("game_detail", args=[self.name])
 
 
+class AgentQuerySet(models.QuerySet):
+    def active(self) -> AgentQuerySet:
+        """Agents that are not archived: the ones lists, forms and new games offer."""
+        return self.filter(archived_at__isnull=True)
+
+
 class Agent(models.Model):
-    """A learner owned by a user: an algorithm and network for one game, learning one seat or both."""
+    """A learner owned by a user: an algorithm and network for one game, learning one seat or both.
+
+    An agent whose checkpoints have played is archived when its owner deletes it (`archived_at`): it
+    leaves every list and takes no new game or run, and the games it played keep their history.
+    """
 
     ALGORITHMS = [("dqn", "DQN"), ("ppo", "PPO")]
 
@@ -40,6 +50,9 @@ class Agent(models.Model):
     seat = models.CharField(max_length=32, blank=True, default="")
     description = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = AgentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

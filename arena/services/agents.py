@@ -7,8 +7,9 @@ import shutil
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from arena.models import Agent
+from arena.models import Agent, LeagueMember, MatchSeat, Player, TournamentEntry
 from arena.services.games import game_get
 from marl.errors import MarlError
 from marl.games import get_game
@@ -71,13 +72,38 @@ def agent_check_owner(*, agent: Agent, user) -> None:
         raise PermissionDenied("only the agent's owner may do that")
 
 
-def agent_delete(*, user, agent_id: int) -> None:
-    """Delete an agent, its runs and checkpoints (files too). Owners only; not while it trains."""
+def agent_delete(*, user, agent_id: int) -> str:
+    """Delete an agent, its runs and checkpoints (files too); owners only, not while it trains.
+
+    An agent whose checkpoints have played is archived instead ("archived"): the matches, tournaments
+    and ratings it took part in stay whole, and nobody can make an agent undeletable by playing it.
+    Returns "deleted" or "archived".
+    """
     with transaction.atomic():
         agent = Agent.objects.select_for_update().get(pk=agent_id)
         agent_check_owner(agent=agent, user=user)
         if agent.training_runs.filter(status__in=("queued", "running")).exists():
             raise ValidationError("cancel the agent's training runs first")
+        if _has_played(agent):
+            agent.archived_at = timezone.now()
+            agent.save(update_fields=["archived_at"])
+            LeagueMember.objects.filter(agent=agent).delete()
+            return "archived"
         directory = settings.MEDIA_ROOT / "agents" / str(agent.pk)
         agent.delete()
     shutil.rmtree(directory, ignore_errors=True)
+    return "deleted"
+
+
+def _has_played(agent: Agent) -> bool:
+    players = Player.objects.filter(checkpoint__agent=agent)
+    return (
+        MatchSeat.objects.filter(player__in=players).exists()
+        or TournamentEntry.objects.filter(player__in=players).exists()
+    )
+
+
+def agent_check_active(*, agent: Agent) -> None:
+    """Refuse new games and runs for an archived agent."""
+    if agent.archived_at is not None:
+        raise ValidationError(f"{agent.name} is archived: it keeps its history but plays and trains no more")

@@ -130,7 +130,7 @@ def _check_members(user, game: Game, members: Any) -> None:
         raise ValidationError("a league needs at least 1 member agent")
     if len(set(members)) != len(members):
         raise ValidationError("a member agent is listed twice")
-    agents = {a.pk: a for a in Agent.objects.filter(pk__in=members).select_related("game")}
+    agents = {a.pk: a for a in Agent.objects.active().filter(pk__in=members).select_related("game")}
     for agent_id in members:
         agent = agents.get(agent_id)
         if agent is None:

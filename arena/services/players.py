@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from arena.models import Checkpoint, Game, Player
+from arena.services.agents import agent_check_active
 from marl.agents import Agent
 from marl.bots import make_bot
 from marl.errors import MarlError
@@ -46,6 +47,7 @@ def player_from_spec(*, game: Game, spec: str, user=None) -> Player:
             raise ValidationError(
                 f"checkpoint {checkpoint.pk} is for {checkpoint.agent.game.name}, not {game.name}"
             )
+        agent_check_active(agent=checkpoint.agent)
         return player_for_checkpoint(checkpoint=checkpoint)
     if kind == "bot":
         return player_for_bot(game=game, bot=value)

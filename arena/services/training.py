@@ -33,7 +33,7 @@ from arena.dispatch import task_send_on_commit
 from arena.models import Agent, Checkpoint, TrainingRun, TrainingStat
 from arena.models.agents import newest_per_seat
 from arena.ratelimit import rate_hit
-from arena.services.agents import agent_check_owner
+from arena.services.agents import agent_check_active, agent_check_owner
 from arena.services.checkpoints import checkpoint_record
 from arena.services.leases import Heartbeat, lease_claim, lease_kept, lease_release
 from marl.errors import MarlError
@@ -146,6 +146,7 @@ def training_run_create(*, user, agent_id: int, config: dict[str, Any]) -> Train
     with transaction.atomic():
         agent = Agent.objects.select_related("game").select_for_update().get(pk=agent_id)
         agent_check_owner(agent=agent, user=user)
+        agent_check_active(agent=agent)
         _check_active_runs(user)
         run = _run_insert(agent, training_config_build(agent=agent, config=config))
         _dispatch(run)

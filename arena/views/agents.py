@@ -25,7 +25,10 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         checkpoint.rating = ratings.get(checkpoint.pk)
     context = {
         "agent": agent,
-        "is_owner": request.user.is_authenticated and agent.owner_id == request.user.pk,
+        # An archived agent is read-only, for its owner too: no training, import or deletion.
+        "is_owner": request.user.is_authenticated
+        and agent.owner_id == request.user.pk
+        and not agent.archived_at,
         "checkpoints": checkpoints,
         "runs": agent.training_runs.all()[:20],
         "matches": selectors.matches_recent(agent=agent, limit=20),
@@ -62,9 +65,12 @@ def agent_create(request: HttpRequest) -> HttpResponse:
 def agent_delete(request: HttpRequest, pk: int) -> HttpResponse:
     agent = get_object_or_404(Agent, pk=pk)
     try:
-        agent_delete_service(user=request.user, agent_id=agent.pk)  # PermissionDenied -> 403
+        outcome = agent_delete_service(user=request.user, agent_id=agent.pk)  # PermissionDenied -> 403
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
         return redirect(agent)
-    messages.success(request, f"Agent {agent.name} deleted.")
+    if outcome == "archived":
+        messages.success(request, f"Agent {agent.name} archived: the games it played keep their history.")
+    else:
+        messages.success(request, f"Agent {agent.name} deleted.")
     return redirect("dashboard")

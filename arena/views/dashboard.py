@@ -19,7 +19,7 @@ def _matches_context() -> dict:
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    agents = selectors.agents_overview(list(Agent.objects.select_related("game", "owner")[:50]))
+    agents = selectors.agents_overview(list(Agent.objects.active().select_related("game", "owner")[:50]))
     context = {
         "games": Game.objects.all(),
         "agents": agents,

@@ -24,7 +24,7 @@ def game_detail(request: HttpRequest, name: str) -> HttpResponse:
         .select_related("player__checkpoint__agent", "player__user")
         .order_by("-mu")[:50]
     )
-    agents = selectors.agents_overview(list(game.agents.select_related("game", "owner")[:50]))
+    agents = selectors.agents_overview(list(game.agents.active().select_related("game", "owner")[:50]))
     context = {
         "game": game,
         "agents": agents,
