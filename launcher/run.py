@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import datetime
 import importlib.util
+import ipaddress
 import json
 import multiprocessing.queues
 import os
@@ -60,7 +61,7 @@ django.setup()
 from django.conf import settings
 from django.core.management import get_commands
 print(json.dumps({"static_root": str(getattr(settings, "STATIC_ROOT", "") or ""),
-                  "seed_demo": "seed_demo" in get_commands()}))
+                  "seed_demo": "seed_demo" in get_commands(), "debug": bool(settings.DEBUG)}))
 """
 
 
@@ -98,6 +99,24 @@ def http_answers(url: str, timeout: float = 2.0) -> bool:
     except urllib.error.HTTPError as exc:
         return exc.code < 500
     except (urllib.error.URLError, OSError):
+        return False
+
+
+DEBUG_EXPOSED = """
+!!! WARNING: DJANGO_DEBUG is on and the web server listens on {host}, beyond this machine.
+!!! Debug pages show settings and code to anyone who can reach it, and the secret key is the
+!!! development one. Set DJANGO_DEBUG=0 (with DJANGO_SECRET_KEY) or HOST=127.0.0.1.
+"""
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` names only this machine (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
         return False
 
 
@@ -241,6 +260,8 @@ class Launcher:
         check_port_free(args.host, args.port)
         (REPO_ROOT / "var" / "run").mkdir(parents=True, exist_ok=True)  # beat's pidfile
         project = probe_project(self.env)
+        if project.get("debug") and not is_loopback(args.host):
+            self.say(DEBUG_EXPOSED.format(host=args.host))
 
         self.step("migrate", "migrate", "--noinput")
         if project.get("static_root"):

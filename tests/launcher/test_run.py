@@ -22,7 +22,7 @@ import pytest
 from launcher.procfile import procfile_commands
 from launcher.redis_server import free_port, stop_embedded
 from launcher.redis_urls import ping
-from launcher.run import display_host, main, parse_args
+from launcher.run import DEBUG_EXPOSED, display_host, is_loopback, main, parse_args, probe_project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -238,3 +238,28 @@ def test_a_process_that_dies_stops_the_others_and_the_exit_status_says_so(arena:
     assert arena.process.wait(60) == 1
     assert "a process stopped on its own" in arena.output
     assert [name for name, pid in pids.items() if not _group_gone(pid)] == []
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.0.2.7", False),
+        ("arena.example", False),
+    ],
+)
+def test_hosts_beyond_this_machine_are_told_apart(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_the_probe_reports_debug_so_the_launcher_can_warn_when_it_is_exposed() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "arena.settings"}
+    assert probe_project({**env, "DJANGO_DEBUG": "1"})["debug"] is True
+    assert probe_project({**env, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 50})["debug"] is False
+    assert "DJANGO_DEBUG is on" in DEBUG_EXPOSED.format(host="0.0.0.0")
