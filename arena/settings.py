@@ -250,6 +250,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 ARENA_MAX_RUNS_PER_USER = env_int("ARENA_MAX_RUNS_PER_USER", 2, minimum=1)
 # The largest network (in weights) an agent may ask for: a spec is counted, never built, to check it.
 ARENA_MAX_NETWORK_PARAMETERS = env_int("ARENA_MAX_NETWORK_PARAMETERS", 2_000_000, minimum=1000)
+# The most matches one tournament may play, and the shortest interval between a league's ticks.
+ARENA_MAX_TOURNAMENT_MATCHES = env_int("ARENA_MAX_TOURNAMENT_MATCHES", 500, minimum=1)
+ARENA_LEAGUE_MIN_INTERVAL = env_int("ARENA_LEAGUE_MIN_INTERVAL", 60, minimum=1)
 ARENA_MAX_TRAIN_STEPS = env_int("ARENA_MAX_TRAIN_STEPS", 2_000_000, minimum=100)
 ARENA_MOVE_DELAY = env_float("ARENA_MOVE_DELAY", 0.5)
 ARENA_LEASE_SECONDS = env_int("ARENA_LEASE_SECONDS", 60, minimum=2)

@@ -38,6 +38,7 @@ from arena.services.anchors import anchor_bots, anchors_pin
 from arena.services.games import game_get
 from arena.services.league_members import DEFAULT_OVERRIDES, member_evaluate, member_snapshot, member_train
 from arena.services.leases import lease_claim, lease_kept, lease_release
+from arena.services.training import training_jobs_check
 from marl.errors import MarlError
 
 logger = logging.getLogger(__name__)
@@ -53,12 +54,17 @@ FORBIDDEN_OVERRIDES = {
     "pool_weights",
     "env_steps",
 }
-LIMITS = {
-    "interval_seconds": (10, 7 * 86400),
-    "env_steps_per_tick": (10, 10_000_000),
-    "pool_size": (1, 100),
-    "eval_games": (1, 10_000),
-}
+
+
+def _limits() -> dict[str, tuple[int, int]]:
+    """A league's numbers, bounded like a training run's: steps per tick as a run's steps, ticks no
+    more often than `ARENA_LEAGUE_MIN_INTERVAL` (read per call: settings can change in tests)."""
+    return {
+        "interval_seconds": (settings.ARENA_LEAGUE_MIN_INTERVAL, 7 * 86400),
+        "env_steps_per_tick": (10, settings.ARENA_MAX_TRAIN_STEPS),
+        "pool_size": (1, 100),
+        "eval_games": (1, 1000),
+    }
 
 
 def _validate(fields: dict[str, Any], game: str) -> dict[str, Any]:
@@ -70,7 +76,7 @@ def _validate(fields: dict[str, Any], game: str) -> dict[str, Any]:
 
 
 def _check_limits(fields: dict[str, Any]) -> None:
-    for name, (lo, hi) in LIMITS.items():
+    for name, (lo, hi) in _limits().items():
         value = fields.get(name)
         if name in fields and (
             isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi
@@ -116,6 +122,8 @@ def league_create(*, user, game: str, name: str, members: list[int], **fields: A
         raise ValidationError(f"there is already a league called {name!r}")
     _check_members(user, game_row, members)
     _validate(fields, game_row.name)
+    if fields.get("status", League.ACTIVE) == League.ACTIVE:
+        training_jobs_check(user=user)
     anchors_pin(game=game_row)
     with transaction.atomic():
         league = League.objects.create(game=game_row, name=name, owner=user, **fields)
@@ -145,7 +153,7 @@ def _check_members(user, game: Game, members: Any) -> None:
 
 def league_update(*, user, league_id: int, **fields: Any) -> League:
     """Change a league's settings (owner only) and its beat schedule with them."""
-    allowed = set(LIMITS) | {"status", "pfsp_mode", "pfsp_p", "pool_bots", "train_overrides"}
+    allowed = set(_limits()) | {"status", "pfsp_mode", "pfsp_p", "pool_bots", "train_overrides"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(f"cannot change {', '.join(sorted(unknown))}")
@@ -154,6 +162,8 @@ def league_update(*, user, league_id: int, **fields: Any) -> League:
         if user is None or league.owner_id != user.pk:
             raise PermissionDenied("only the league's owner may change it")
         _validate(fields, league.game.name)
+        if fields.get("status") == League.ACTIVE and league.status != League.ACTIVE:
+            training_jobs_check(user=user)
         for key, value in fields.items():
             setattr(league, key, value)
         league.save(update_fields=list(fields))

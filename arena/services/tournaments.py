@@ -20,6 +20,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -87,6 +88,7 @@ def tournament_create(
     _int_in("batch_size", batch_size, 1, 1000)
     _int_in("max_attempts", max_attempts, 1, 10)
     rounds = _rounds(format, rounds, len(participants), label)
+    _check_size(format, len(participants), games_per_pair, rounds)
     players = _players(game_row, participants, user)
     anchors_pin(game=game_row)
     with transaction.atomic():
@@ -124,6 +126,26 @@ def _check_count(participants: Any, label: str) -> None:
         )
     if len(participants) > MAX_PARTICIPANTS:
         raise ValidationError(f"at most {MAX_PARTICIPANTS} participants")
+
+
+def tournament_match_count(format: str, players: int, games_per_pair: int, rounds: int | None) -> int:
+    """How many matches a tournament of this shape plays (at most, for a knockout's byes)."""
+    pairs = {
+        Tournament.ROUND_ROBIN: players * (players - 1) // 2,
+        Tournament.GAUNTLET: players - 1,
+        Tournament.KNOCKOUT: players - 1,
+        Tournament.SWISS: (rounds or 1) * (players // 2),
+    }[format]
+    return pairs * games_per_pair
+
+
+def _check_size(format: str, players: int, games_per_pair: int, rounds: int | None) -> None:
+    matches = tournament_match_count(format, players, games_per_pair, rounds)
+    if matches > settings.ARENA_MAX_TOURNAMENT_MATCHES:
+        raise ValidationError(
+            f"that tournament would play {matches:,} matches; the limit is {settings.ARENA_MAX_TOURNAMENT_MATCHES:,}"
+            " (fewer participants or games per pair)"
+        )
 
 
 def _rounds(format: str, rounds: int | None, players: int, label: str) -> int | None:

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from arena import live
 from arena.dispatch import task_send_on_commit
-from arena.models import Agent, Checkpoint, TrainingRun, TrainingStat
+from arena.models import Agent, Checkpoint, League, TrainingRun, TrainingStat
 from arena.models.agents import newest_per_seat
 from arena.ratelimit import rate_hit
 from arena.services.agents import agent_check_active, agent_check_owner
@@ -147,18 +147,22 @@ def training_run_create(*, user, agent_id: int, config: dict[str, Any]) -> Train
         agent = Agent.objects.select_related("game").select_for_update().get(pk=agent_id)
         agent_check_owner(agent=agent, user=user)
         agent_check_active(agent=agent)
-        _check_active_runs(user)
+        training_jobs_check(user=user)
         run = _run_insert(agent, training_config_build(agent=agent, config=config))
         _dispatch(run)
     live.publish(live.DASHBOARD_GROUP, {"type": "runs_changed"})
     return run
 
 
-def _check_active_runs(user) -> None:
-    active = TrainingRun.objects.filter(agent__owner=user, status__in=TrainingRun.ACTIVE).count()
-    if active >= settings.ARENA_MAX_RUNS_PER_USER:
+def training_jobs_check(*, user) -> None:
+    """Refuse one more training job when the user's queued or running runs and active leagues (each
+    trains on a schedule) already reach `ARENA_MAX_RUNS_PER_USER`."""
+    runs = TrainingRun.objects.filter(agent__owner=user, status__in=TrainingRun.ACTIVE).count()
+    leagues = League.objects.filter(owner=user, status=League.ACTIVE).count()
+    if runs + leagues >= settings.ARENA_MAX_RUNS_PER_USER:
         raise ValidationError(
-            f"you already have {active} training runs going (the limit is {settings.ARENA_MAX_RUNS_PER_USER})"
+            f"you already have {runs} training runs and {leagues} active leagues going (the limit is "
+            f"{settings.ARENA_MAX_RUNS_PER_USER}, leagues included); pause a league or wait for a run"
         )
 
 
