@@ -72,7 +72,7 @@ def test_tictactoe_against_minimax_by_clicks_and_keys(server: str, player) -> No
     page.keyboard.press("ArrowDown")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("Row 2, column 2")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelectorAll('[data-board] [data-piece]').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('[data-board] [data-piece]').length === 2")
     assert page.locator("[data-heat] [data-heat-cell]").count() == 9  # minimax's values, per cell
     page.screenshot(path=str(ARTIFACTS / "play-tictactoe-thinking.png"), full_page=True)
 
@@ -129,7 +129,7 @@ def test_an_illegal_click_is_refused_and_a_reload_resumes(server: str, player) -
     errors: list[str] = []
     page = _start(player, server, "tictactoe", "bot:minimax", "player_1", errors)
     page.locator('[data-board] rect.target[data-action="4"]').click()
-    page.wait_for_function("document.querySelectorAll('[data-board] [data-piece]').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('[data-board] [data-piece]').length === 2")
     _my_turn_or_over(page)
     match_id = _match_id(page)
     before = stored_states(server, match_id)["states"][-1]
