@@ -206,9 +206,26 @@ def calibration_json(checkpoint: Checkpoint) -> dict[str, Any]:
     }
 
 
+def calibration_text(calibration: dict[str, Any]) -> str:
+    """The line a page shows: "rating pending" with the interval so far, then the rating with its
+    interval (the same words as `training.js`)."""
+    fitted = calibration["elo"] is not None
+    rating = f"{calibration['elo']:.0f} ±{calibration['half_width']:.0f}" if fitted else ""
+    if calibration["status"] == Checkpoint.PENDING:
+        return f"rating pending ({rating})" if fitted else "rating pending"
+    if calibration["status"] == Checkpoint.BUDGET_SPENT:
+        return f"{rating} (budget spent)"
+    return rating
+
+
 def _publish(checkpoint: Checkpoint) -> None:
     rows = entrant_rows(checkpoint).values_list("pk", flat=True)
     live.publish(
         live.agent_group(checkpoint.agent_id),
-        {"type": "calibration", "checkpoints": list(rows), "calibration": calibration_json(checkpoint)},
+        {
+            "type": "calibration",
+            "checkpoints": list(rows),
+            "version": checkpoint.version,
+            "calibration": calibration_json(checkpoint),
+        },
     )

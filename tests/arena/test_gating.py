@@ -126,3 +126,14 @@ def test_a_gated_league_tick_makes_the_first_snapshot_champion_then_tests_the_ne
     gate = LeagueGate.objects.get(league=league)
     assert gate.tick == 2 and gate.status in (LeagueGate.ACCEPTED, LeagueGate.REJECTED) and gate.pairs <= 8
     assert member.champions == (gate.challenger if gate.status == LeagueGate.ACCEPTED else gate.champion)
+
+
+def test_the_league_page_shows_each_gates_llr_bounds_and_verdict(member, user_client, settings):
+    settings.ARENA_GATE_BATCH_PAIRS = 8
+    gate = _gate(member, challenger="minimax", champion="random")
+    league_gate_run(gate_id=gate.pk)
+    summary = gate_json(LeagueGate.objects.get(pk=gate.pk))
+    page = user_client.get(f"/leagues/{member.league_id}/").content.decode()
+    assert "Gating" in page and f'data-gate="{gate.pk}"' in page
+    assert f"[{summary['lower']:.2f}, {summary['upper']:.2f}]" in page and "accepted" in page
+    assert f"{summary['games']}</td>" in page
