@@ -27,6 +27,7 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         checkpoint.rating = ratings.get(checkpoint.pk)
         checkpoint.calibration_line = calibration_text(calibration_json(checkpoint))
         checkpoint.strength_line = strength_summary(checkpoint.strength)
+        checkpoint.opponent_seat = next((s for s in agent.game.seats if s != checkpoint.seat), "")
     context = {
         "agent": agent,
         "is_owner": request.user.is_authenticated and agent.owner_id == request.user.pk,

@@ -110,3 +110,29 @@ def test_entrants_play_game_pairs_with_seats_swapped():
     assert sorted(g.a_seat for g in played) == ["player_1"] * 3 + ["player_2"] * 3
     scores = pair_scores(played)
     assert len(scores) == 3 and all(1.0 <= s <= 2.0 for s in scores)
+
+
+def test_a_person_cannot_face_a_checkpoint_in_a_seat_it_did_not_learn(media_root, user):
+    from arena.services.play import human_game_create
+
+    checkpoint = CheckpointFactory(agent=AgentFactory(seat="player_1"), seat="player_1")
+    with pytest.raises(ValidationError, match="learned player_1, not player_2"):
+        human_game_create(
+            user=user, game="tictactoe", opponent=f"checkpoint:{checkpoint.pk}", seat="player_1"
+        )
+    match = human_game_create(
+        user=user, game="tictactoe", opponent=f"checkpoint:{checkpoint.pk}", seat="player_2"
+    )
+    assert len(match.moves) == 1  # the checkpoint moved first, in the seat it learned
+
+
+def test_a_rematch_with_seats_swapped_plays_the_entrants_other_seat(media_root, user):
+    from arena.services.play import human_game_create, human_game_rematch
+
+    agent = AgentFactory()
+    first = CheckpointFactory(agent=agent, seat="player_1", version=1, seed=1)
+    CheckpointFactory(agent=agent, seat="player_2", version=1, seed=2)
+    match = human_game_create(user=user, game="tictactoe", opponent=f"checkpoint:{first.pk}", seat="player_2")
+    rematch = human_game_rematch(match_id=match.pk, user=user)
+    seats = rematch.seats_by_name()
+    assert seats["player_1"].player.kind == Player.HUMAN and seats["player_2"].player.checkpoint == first
