@@ -16,7 +16,8 @@ import math
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, FloatField, QuerySet, Value
+from django.db.models.functions import Abs
 
 from arena import live
 from arena.models import Checkpoint, Game, Player
@@ -109,8 +110,8 @@ def _status(record: dict[str, Any], fit: tuple[float, float, float] | None) -> s
 
 
 def _candidates(checkpoint: Checkpoint, estimate: float) -> list[tuple[Player, float, float]]:
-    """(player, Elo, half width): the anchors, then the rated checkpoints nearest `estimate` that have
-    a policy for every seat (one per entrant)."""
+    """(player, Elo, half width): the anchors, then the rated checkpoints nearest `estimate` whose
+    entrant has a policy for every seat, so it can face any entrant (one candidate per entrant)."""
     game: Game = checkpoint.agent.game
     found = [
         (player_for_bot(game=game, bot=bot), elo, 0.0) for bot, elo in ANCHOR_ELO.get(game.name, {}).items()
@@ -119,13 +120,17 @@ def _candidates(checkpoint: Checkpoint, estimate: float) -> list[tuple[Player, f
         Checkpoint.objects.filter(agent__game=game, calibration_elo__isnull=False, seat=game.seats[0])
         .exclude(calibration_status=Checkpoint.PENDING)
         .exclude(agent_id=checkpoint.agent_id, version=checkpoint.version)
+        .annotate(gap=Abs(F("calibration_elo") - Value(float(estimate), output_field=FloatField())))
+        .order_by("gap")
         .select_related("agent__game")
     )
-    nearest = sorted(rated, key=lambda c: abs(c.calibration_elo - estimate))
-    for other in [c for c in nearest if entrant_complete(c)][:NEAREST]:
-        found.append(
-            (player_for_checkpoint(checkpoint=other), other.calibration_elo, other.calibration_half_width)
-        )
+    for other in rated[: 8 * NEAREST]:
+        if len(found) == len(ANCHOR_ELO.get(game.name, {})) + NEAREST:
+            break
+        if len(entrant_checkpoints(agent=other.agent, version=other.version)) == len(game.seats):
+            found.append(
+                (player_for_checkpoint(checkpoint=other), other.calibration_elo, other.calibration_half_width)
+            )
     return found
 
 
