@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from arena.models import Checkpoint
 from arena.services.calibration import checkpoint_calibrate, expected_information, next_opponent
 from arena.services.checkpoints import checkpoint_record
+from tests.arena.conftest import wait_until
 from tests.factories import AgentFactory, CheckpointFactory, TrainingRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +123,46 @@ def test_a_recorded_checkpoint_queues_its_calibration_and_strength_jobs(media_ro
     checkpoint = checkpoint_record(run_id=run.pk, seat="player_1", path=path, meta={"env_steps": 64})
     assert checkpoint.calibration_status == Checkpoint.PENDING
     assert broker.llen("evaluation") == before + 2
+
+
+@pytest.fixture
+def evaluation_worker(transactional_db):
+    """A real Celery worker in a thread of this process that consumes the evaluation queue only."""
+    from celery.contrib.testing.worker import start_worker
+
+    from arena.celery import app
+
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=1,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["evaluation"],
+    ) as worker:
+        yield worker
+    app.control.purge()
+
+
+def test_a_worker_rates_and_measures_a_recorded_checkpoint_on_the_evaluation_queue(
+    evaluation_worker, media_root, settings
+):
+    from tests.factories import _untrained_checkpoint_file
+
+    settings.ARENA_CALIBRATION_BATCH_PAIRS = 3
+    settings.ARENA_CALIBRATION_GAMES = 6
+    run = TrainingRunFactory(agent=AgentFactory(seat="player_2"))
+    path = _untrained_checkpoint_file(run.agent, "player_2", 1, 0, 64)
+    checkpoint = checkpoint_record(run_id=run.pk, seat="player_2", path=path, meta={"env_steps": 64})
+    rated = wait_until(
+        lambda: (
+            Checkpoint.objects.filter(pk=checkpoint.pk, strength__kind="perfect_play")
+            .exclude(calibration_status=Checkpoint.PENDING)
+            .first()
+        ),
+        timeout=120,
+        message="the worker to calibrate and measure the checkpoint",
+    )
+    assert rated.calibration_games == 6 and rated.calibration_elo is not None
+    assert rated.strength["seat"] == "player_2"

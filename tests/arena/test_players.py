@@ -136,3 +136,16 @@ def test_a_rematch_with_seats_swapped_plays_the_entrants_other_seat(media_root, 
     rematch = human_game_rematch(match_id=match.pk, user=user)
     seats = rematch.seats_by_name()
     assert seats["player_1"].player.kind == Player.HUMAN and seats["player_2"].player.checkpoint == first
+
+
+def test_a_tournament_refuses_an_entrant_that_learned_one_seat(media_root, user):
+    from arena.services.tournaments import tournament_create
+
+    checkpoint = CheckpointFactory(agent=AgentFactory(owner=user, seat="player_2"), seat="player_2")
+    with pytest.raises(ValidationError, match="no policy for player_1: it learned player_2"):
+        tournament_create(
+            user=user,
+            game="tictactoe",
+            format="round_robin",
+            participants=["bot:random", f"checkpoint:{checkpoint.pk}"],
+        )
