@@ -14,8 +14,9 @@ from typing import Any
 from django.conf import settings
 
 from arena import live
+from arena.dispatch import task_send
 from arena.models import Checkpoint, Player
-from arena.services.calibration import entrant_complete, entrant_rows
+from arena.services.calibration import checkpoint_calibrate, entrant_complete, entrant_rows
 from arena.services.players import entrants_play, player_agent, player_agents, player_for_checkpoint
 from marl.bots import make_bot
 
@@ -69,6 +70,27 @@ def _ladder(game: str, me: dict[str, Any], seats: list[str]) -> dict[str, Any]:
         played = entrants_play(game, me, dict.fromkeys(seats, bot), seeds)
         scores[str(depth)] = round(sum(g.score for g in played) / len(played), 4)
     return {"kind": "alphabeta_ladder", "pairs": len(seeds), "seats": sorted(me), "scores": scores}
+
+
+def checkpoints_measure_waiting(*, in_process: bool = False) -> dict[str, int]:
+    """Rate and measure the checkpoints still waiting (rows from before these jobs, or whose message was
+    lost): queue their jobs on the evaluation queue, or run them here with `in_process`."""
+    waiting = Checkpoint.objects.filter(calibration_status=Checkpoint.PENDING).order_by("pk")
+    entrants: dict[tuple[int, int], int] = {}
+    for checkpoint in waiting.select_related("agent__game"):
+        if entrant_complete(checkpoint):
+            entrants.setdefault((checkpoint.agent_id, checkpoint.version), checkpoint.pk)
+    unmeasured = Checkpoint.objects.filter(strength={}, agent__game__name__in=("tictactoe", "connect_four"))
+    jobs = [("checkpoint_calibrate", pk) for pk in entrants.values()]
+    jobs += [("checkpoint_strength", pk) for pk in unmeasured.order_by("pk").values_list("pk", flat=True)]
+    for name, pk in jobs:
+        if not in_process:
+            task_send(f"arena.tasks.{name}", pk)
+        elif name == "checkpoint_calibrate":
+            checkpoint_calibrate(checkpoint_id=pk)
+        else:
+            checkpoint_strength(checkpoint_id=pk)
+    return {"calibrations": len(entrants), "strengths": len(jobs) - len(entrants)}
 
 
 def strength_summary(strength: dict[str, Any]) -> str:

@@ -53,3 +53,16 @@ def test_a_connect_four_entrant_waits_for_its_other_seat(media_root, settings):
     strength = checkpoint_strength(checkpoint_id=second.pk)
     assert strength["kind"] == "alphabeta_ladder" and strength["seats"] == ["player_0", "player_1"]
     assert Checkpoint.objects.get(pk=first.pk).strength == strength
+
+
+def test_checkpoints_from_before_the_jobs_are_rated_and_measured_on_request(media_root, settings):
+    from django.core.management import call_command
+
+    settings.ARENA_CALIBRATION_BATCH_PAIRS = 2
+    settings.ARENA_CALIBRATION_GAMES = 4
+    agent = AgentFactory()
+    rows = [CheckpointFactory(agent=agent, seat=s, version=1, seed=i) for i, s in enumerate(agent.game.seats)]
+    call_command("calibrate", "--here")
+    for row in rows:
+        row.refresh_from_db()
+        assert row.calibration_status != Checkpoint.PENDING and row.strength["seat"] == row.seat
