@@ -166,3 +166,18 @@ def test_a_worker_rates_and_measures_a_recorded_checkpoint_on_the_evaluation_que
     )
     assert rated.calibration_games == 6 and rated.calibration_elo is not None
     assert rated.strength["seat"] == "player_2"
+
+
+def test_the_agent_page_shows_rating_pending_then_the_rating_with_its_interval(
+    client, small_batches, media_root
+):
+    small_batches.ARENA_CALIBRATION_HALF_WIDTH = 5000.0
+    first, second = _entrant(AgentFactory())
+    page = client.get(f"/agents/{first.agent_id}/").content.decode()
+    assert page.count(">rating pending</td>") == 2
+    checkpoint_calibrate(checkpoint_id=first.pk)
+    first.refresh_from_db()
+    shown = f"{first.calibration_elo:.0f} ±{first.calibration_half_width:.0f}"
+    page = client.get(f"/agents/{first.agent_id}/").content.decode()
+    assert page.count(f">{shown}</td>") == 2 and "rating pending" not in page
+    assert f'"Elo": [[1, {round(first.calibration_elo, 1)}]]' in page  # the curve over versions

@@ -66,3 +66,11 @@ def test_checkpoints_from_before_the_jobs_are_rated_and_measured_on_request(medi
     for row in rows:
         row.refresh_from_db()
         assert row.calibration_status != Checkpoint.PENDING and row.strength["seat"] == row.seat
+
+
+def test_the_agent_page_shows_each_checkpoints_strength_and_its_curve(client, media_root):
+    checkpoint = CheckpointFactory(agent=AgentFactory(), seat="player_1")
+    strength = checkpoint_strength(checkpoint_id=checkpoint.pk)
+    page = client.get(f"/agents/{checkpoint.agent_id}/").content.decode()
+    assert strength_summary(strength) in page
+    assert f'"mistakes player_1": [[1, {strength["mistake_share"]}' in page
