@@ -156,7 +156,8 @@ def player_agents(
 ) -> dict[str, Agent]:
     """A `marl` agent per seat this player can take (of `seats`, all the game's by default); a bot is one
     agent for every seat."""
-    wanted = [s for s in (seats or player.game.seats) if s in player_seats(player=player)]
+    can_take = player_seats(player=player)
+    wanted = [s for s in (seats or player.game.seats) if s in can_take]
     if player.kind == Player.BOT:
         bot = player_agent(player=player, seed=seed)
         return dict.fromkeys(wanted, bot)
