@@ -181,3 +181,14 @@ def test_the_agent_page_shows_rating_pending_then_the_rating_with_its_interval(
     page = client.get(f"/agents/{first.agent_id}/").content.decode()
     assert page.count(f">{shown}</td>") == 2 and "rating pending" not in page
     assert f'"Elo": [[1, {round(first.calibration_elo, 1)}]]' in page  # the curve over versions
+
+
+def test_the_api_gives_a_checkpoints_calibration(client, small_batches, media_root):
+    small_batches.ARENA_CALIBRATION_HALF_WIDTH = 5000.0
+    first, _ = _entrant(AgentFactory())
+    assert client.get(f"/api/checkpoints/{first.pk}").json()["calibration"]["status"] == "pending"
+    checkpoint_calibrate(checkpoint_id=first.pk)
+    calibration = client.get(f"/api/checkpoints/{first.pk}").json()["calibration"]
+    assert (
+        calibration["status"] == "rated" and calibration["low"] <= calibration["elo"] <= calibration["high"]
+    )
