@@ -143,12 +143,21 @@ class LeagueForm(forms.Form):
     eval_games = forms.IntegerField(min_value=1, initial=20)
     status = forms.ChoiceField(choices=League.STATUSES)
     train_overrides = JSONObjectField(required=False, initial=dict, widget=forms.Textarea(attrs={"rows": 2}))
+    gating = forms.BooleanField(required=False, initial=False, help_text="a new snapshot must pass an SPRT")
+    # Optional: a form without them keeps the league's test settings.
+    gate_elo0 = forms.FloatField(required=False, initial=0.0, label="SPRT elo0")
+    gate_elo1 = forms.FloatField(required=False, initial=10.0, label="SPRT elo1")
+    gate_alpha = forms.FloatField(required=False, initial=0.05, label="SPRT alpha")
+    gate_beta = forms.FloatField(required=False, initial=0.05, label="SPRT beta")
+    gate_max_pairs = forms.IntegerField(
+        required=False, min_value=1, initial=400, label="SPRT game pairs at most"
+    )
 
     def league_settings(self) -> dict[str, Any]:
         """The settings as the league service takes them (no overrides is an empty dict)."""
         data = {name: self.cleaned_data[name] for name in LeagueForm.base_fields}
         data["train_overrides"] = data.get("train_overrides") or {}
-        return data
+        return {name: value for name, value in data.items() if value is not None}
 
 
 class LeagueCreateForm(LeagueForm):

@@ -40,6 +40,14 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
         "metrics": checkpoint.metrics,
         "parent": checkpoint.parent_id,
         "created_at": checkpoint.created_at.isoformat(),
+        "calibration": {
+            "status": checkpoint.calibration_status,
+            "elo": checkpoint.calibration_elo,
+            "low": checkpoint.calibration_low,
+            "high": checkpoint.calibration_high,
+            "games": checkpoint.calibration_games,
+        },
+        "strength": checkpoint.strength,
     }
 
 

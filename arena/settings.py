@@ -240,13 +240,25 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD",
 ARENA_TRAINING_SOFT_TIME_LIMIT = env_int("ARENA_TRAINING_SOFT_TIME_LIMIT", 6 * 3600, minimum=10)
 # Longer than any task, so Redis never redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": ARENA_TRAINING_SOFT_TIME_LIMIT + 3600}
-CELERY_TASK_ROUTES = {"arena.tasks.train_run": {"queue": "training"}}
+# Calibration, strength and gating games wait behind the games people watch: a queue of their own.
+CELERY_TASK_ROUTES = {
+    "arena.tasks.train_run": {"queue": "training"},
+    "arena.tasks.checkpoint_calibrate": {"queue": "evaluation"},
+    "arena.tasks.checkpoint_strength": {"queue": "evaluation"},
+    "arena.tasks.league_gate": {"queue": "evaluation"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-# Declared so a plain `celery worker` consumes both, and purge empties both.
-CELERY_TASK_QUEUES = [Queue("celery"), Queue("training")]
+# Declared so a plain `celery worker` consumes them all, and purge empties them all.
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("training"), Queue("evaluation")]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Arena's own knobs.
+# Calibration: a new checkpoint plays until its rating interval is this narrow (+- Elo) or the budget is spent.
+ARENA_CALIBRATION_HALF_WIDTH = env_float("ARENA_CALIBRATION_HALF_WIDTH", 50.0, minimum=1.0)
+ARENA_CALIBRATION_GAMES = env_int("ARENA_CALIBRATION_GAMES", 200, minimum=2)
+ARENA_CALIBRATION_BATCH_PAIRS = env_int("ARENA_CALIBRATION_BATCH_PAIRS", 10, minimum=1)
+ARENA_STRENGTH_PAIRS = env_int("ARENA_STRENGTH_PAIRS", 10, minimum=1)  # per rung of the alpha-beta ladder
+ARENA_GATE_BATCH_PAIRS = env_int("ARENA_GATE_BATCH_PAIRS", 16, minimum=1)
 ARENA_MAX_RUNS_PER_USER = env_int("ARENA_MAX_RUNS_PER_USER", 2, minimum=1)
 # The largest network (in weights) an agent may ask for: a spec is counted, never built, to check it.
 ARENA_MAX_NETWORK_PARAMETERS = env_int("ARENA_MAX_NETWORK_PARAMETERS", 2_000_000, minimum=1000)

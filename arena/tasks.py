@@ -7,7 +7,18 @@ import os
 from celery import shared_task
 from django.conf import settings
 
-from arena.services import checkpoints, demo, leagues, match_batches, matches, play, tournaments, training
+from arena.services import (
+    calibration,
+    checkpoints,
+    demo,
+    leagues,
+    match_batches,
+    matches,
+    play,
+    strength,
+    tournaments,
+    training,
+)
 
 
 def _worker(request) -> str:
@@ -78,3 +89,19 @@ def reap_stuck_matches() -> int:
 @shared_task
 def clean_checkpoint_orphans() -> dict[str, int]:
     return checkpoints.checkpoint_orphans_clean()
+
+
+# Evaluation queue (settings.CELERY_TASK_ROUTES): games nobody watches, behind the ones people do.
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3700)
+def checkpoint_calibrate(checkpoint_id: int) -> str:
+    return calibration.checkpoint_calibrate(checkpoint_id=checkpoint_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3700)
+def checkpoint_strength(checkpoint_id: int) -> dict:
+    return strength.checkpoint_strength(checkpoint_id=checkpoint_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3700)
+def league_gate(gate_id: int) -> str:
+    return leagues.league_gate_run(gate_id=gate_id)

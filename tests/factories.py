@@ -107,9 +107,17 @@ class CheckpointFactory(DjangoModelFactory):
 
 
 def checkpoint_specs(owner, count: int, game: str = "tictactoe") -> list[str]:
-    """`checkpoint:<id>` participant specs of `count` different checkpoints of one new agent."""
+    """`checkpoint:<id>` participant specs of `count` versions of one new agent, each with a checkpoint
+    for every seat (an entrant plays both seats)."""
     agent = AgentFactory(owner=owner, game=game)
-    return [f"checkpoint:{CheckpointFactory(agent=agent, version=v, seed=v).pk}" for v in range(1, count + 1)]
+    specs = []
+    for v in range(1, count + 1):
+        checkpoints = [
+            CheckpointFactory(agent=agent, seat=s, version=v, seed=10 * v + i)
+            for i, s in enumerate(agent.game.seats)
+        ]
+        specs.append(f"checkpoint:{checkpoints[0].pk}")
+    return specs
 
 
 class TrainingRunFactory(DjangoModelFactory):

@@ -3,6 +3,7 @@
 from .agents import Agent, Checkpoint, Game, Player
 from .competitions import (
     League,
+    LeagueGate,
     LeagueMember,
     LeagueResult,
     LeagueSnapshot,
@@ -30,6 +31,7 @@ __all__ = [
     "TrainingRun",
     "TrainingStat",
     "League",
+    "LeagueGate",
     "LeagueMember",
     "LeagueResult",
     "LeagueSnapshot",

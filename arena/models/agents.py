@@ -98,6 +98,22 @@ class Checkpoint(models.Model):
     training_run = models.ForeignKey(
         "arena.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="checkpoints"
     )
+    # Calibration: a rating measured for every checkpoint against the anchors and its nearest rivals.
+    PENDING, RATED, BUDGET_SPENT = "pending", "rated", "budget_spent"
+    CALIBRATION_STATUSES = [
+        (PENDING, "Rating pending"),
+        (RATED, "Rated"),
+        (BUDGET_SPENT, "Game budget spent"),
+    ]
+    calibration_status = models.CharField(max_length=16, choices=CALIBRATION_STATUSES, default=PENDING)
+    calibration_elo = models.FloatField(null=True, blank=True, help_text="Elo above the random bot")
+    calibration_low = models.FloatField(null=True, blank=True)
+    calibration_high = models.FloatField(null=True, blank=True)
+    calibration_games = models.PositiveIntegerField(default=0)
+    # The games so far as [first, second, score] with the opponents' fixed Elo: a restart resumes here.
+    calibration_record = models.JSONField(default=dict, blank=True)
+    # Strength against perfect play (tic-tac-toe) or the alpha-beta ladder (connect four).
+    strength = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -116,6 +132,13 @@ class Checkpoint(models.Model):
 
     def absolute_path(self):
         return settings.MEDIA_ROOT / self.path
+
+    @property
+    def calibration_half_width(self) -> float | None:
+        """Half the width of the rating interval, in Elo (None before the first fit)."""
+        if self.calibration_low is None or self.calibration_high is None:
+            return None
+        return (self.calibration_high - self.calibration_low) / 2
 
 
 class Player(models.Model):

@@ -121,6 +121,15 @@ class League(models.Model):
     pfsp_p = models.FloatField(default=2.0)
     eval_games = models.PositiveIntegerField(default=20, help_text="games per opponent when evaluating")
     train_overrides = models.JSONField(default=dict, blank=True, help_text="extra TrainConfig keys")
+    # Gating: a member's new snapshot replaces its champion only when a pentanomial SPRT accepts it.
+    gating = models.BooleanField(
+        default=False, help_text="new snapshots must pass an SPRT to become champion"
+    )
+    gate_elo0 = models.FloatField(default=0.0)
+    gate_elo1 = models.FloatField(default=10.0)
+    gate_alpha = models.FloatField(default=0.05)
+    gate_beta = models.FloatField(default=0.05)
+    gate_max_pairs = models.PositiveIntegerField(default=400, help_text="game pairs before a test gives up")
     # The tick lease: one tick at a time, claimed by a conditional UPDATE on these columns.
     tick_count = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=128, blank=True, default="")
@@ -144,6 +153,8 @@ class League(models.Model):
 class LeagueMember(models.Model):
     league = models.ForeignKey(League, on_delete=models.CASCADE, related_name="memberships")
     agent = models.ForeignKey("arena.Agent", on_delete=models.CASCADE, related_name="league_memberships")
+    # The member's champion under gating: a checkpoint id per seat (empty until its first snapshot).
+    champions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["league", "id"]
@@ -211,3 +222,32 @@ class LeagueResult(models.Model):
     @property
     def score(self) -> float:
         return (self.wins + 0.5 * self.draws) / self.games if self.games else 0.5
+
+
+class LeagueGate(models.Model):
+    """One SPRT of a member's new snapshot (a checkpoint per seat) against its champion, over game pairs.
+
+    `state` is `marl.sprt.SprtState.to_json()` after the last batch, so a restarted worker resumes it.
+    """
+
+    RUNNING, ACCEPTED, REJECTED = "running", "accepted", "rejected"
+    STATUSES = [(RUNNING, "Running"), (ACCEPTED, "Accepted"), (REJECTED, "Rejected")]
+
+    league = models.ForeignKey(League, on_delete=models.CASCADE, related_name="gates")
+    member = models.ForeignKey(LeagueMember, on_delete=models.CASCADE, related_name="gates")
+    tick = models.PositiveIntegerField()
+    challenger = models.JSONField(help_text="checkpoint id per seat")
+    champion = models.JSONField(help_text="checkpoint id per seat")
+    state = models.JSONField()
+    pairs = models.PositiveIntegerField(default=0)
+    llr = models.FloatField(default=0.0)
+    status = models.CharField(max_length=16, choices=STATUSES, default=RUNNING, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["league", "-id"]
+
+    @property
+    def games(self) -> int:
+        return 2 * self.pairs

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from arena import live
+from arena.dispatch import task_send_on_commit
 from arena.models import Agent, Checkpoint, TrainingRun
 from arena.ratelimit import rate_hit
 from arena.serializers import checkpoint_json
@@ -61,7 +62,7 @@ def _next_version(
     """A new row one version past the seat's newest, which becomes its parent."""
     siblings = Checkpoint.objects.select_for_update().filter(agent=agent, seat=seat)
     last = siblings.aggregate(Max("version"))["version__max"] or 0
-    return Checkpoint.objects.create(
+    checkpoint = Checkpoint.objects.create(
         agent=agent,
         seat=seat,
         version=last + 1,
@@ -72,6 +73,10 @@ def _next_version(
         parent=siblings.filter(version=last).first() if last else None,
         training_run=run,
     )
+    # Every checkpoint is rated and measured without anyone asking (the evaluation queue).
+    task_send_on_commit("arena.tasks.checkpoint_calibrate", checkpoint.pk)
+    task_send_on_commit("arena.tasks.checkpoint_strength", checkpoint.pk)
+    return checkpoint
 
 
 # ------------------------------------------------------------------------------------------- import

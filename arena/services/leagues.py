@@ -9,7 +9,9 @@ A tick, for each member and each seat it learns:
 2. snapshot the new checkpoint into the pool (the `pool_size` newest per member and seat stay active);
 3. evaluate it with batched `play_matches` against the pool and every reference bot, store one
    `LeagueResult` summary per opponent (not a Match per game) and rate the games (bots are anchors);
-4. publish the tick's results to `league-<id>`.
+4. publish the tick's results to `league-<id>`;
+5. with `gating`, test the member's new snapshot (a checkpoint per seat) against its champion with a
+   pentanomial SPRT (`services/league_gates.py`); only an accepted snapshot becomes champion.
 
 Ticks never overlap: a tick claims the league's lease row with one conditional UPDATE (free or expired
 lease) that also bumps `tick_count`, so each tick number is claimed once; a heartbeat renews the lease
@@ -33,9 +35,15 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from arena import live
 from arena.dispatch import task_send_on_commit
-from arena.models import Agent, Game, League, LeagueMember, LeagueTick
+from arena.models import Agent, Checkpoint, Game, League, LeagueGate, LeagueMember, LeagueTick
 from arena.services.anchors import anchor_bots, anchors_pin
 from arena.services.games import game_get
+from arena.services.league_gates import (
+    gate_members_check,
+    gate_open,
+    gate_settings_check,
+    league_gate_run,
+)
 from arena.services.league_members import DEFAULT_OVERRIDES, member_evaluate, member_snapshot, member_train
 from arena.services.leases import lease_claim, lease_kept, lease_release
 from arena.services.training import training_jobs_check
@@ -64,12 +72,19 @@ def _limits() -> dict[str, tuple[int, int]]:
         "env_steps_per_tick": (10, settings.ARENA_MAX_TRAIN_STEPS),
         "pool_size": (1, 100),
         "eval_games": (1, 1000),
+        "gate_max_pairs": (1, 100_000),
     }
+
+
+GATE_FIELDS = {"gating", "gate_elo0", "gate_elo1", "gate_alpha", "gate_beta", "gate_max_pairs"}
 
 
 def _validate(fields: dict[str, Any], game: str) -> dict[str, Any]:
     _check_limits(fields)
     _check_choices(fields)
+    if "gating" in fields and not isinstance(fields["gating"], bool):
+        raise ValidationError("gating must be true or false")
+    gate_settings_check(fields)
     if fields.get("train_overrides") is not None:
         _check_overrides(fields["train_overrides"], game)
     return fields
@@ -124,6 +139,8 @@ def league_create(*, user, game: str, name: str, members: list[int], **fields: A
     _validate(fields, game_row.name)
     if fields.get("status", League.ACTIVE) == League.ACTIVE:
         training_jobs_check(user=user)
+    if fields.get("gating"):
+        gate_members_check(list(Agent.objects.filter(pk__in=members)))
     anchors_pin(game=game_row)
     with transaction.atomic():
         league = League.objects.create(game=game_row, name=name, owner=user, **fields)
@@ -153,7 +170,7 @@ def _check_members(user, game: Game, members: Any) -> None:
 
 def league_update(*, user, league_id: int, **fields: Any) -> League:
     """Change a league's settings (owner only) and its beat schedule with them."""
-    allowed = set(_limits()) | {"status", "pfsp_mode", "pfsp_p", "pool_bots", "train_overrides"}
+    allowed = set(_limits()) | GATE_FIELDS | {"status", "pfsp_mode", "pfsp_p", "pool_bots", "train_overrides"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(f"cannot change {', '.join(sorted(unknown))}")
@@ -161,9 +178,11 @@ def league_update(*, user, league_id: int, **fields: Any) -> League:
         league = League.objects.select_for_update().select_related("game").get(pk=league_id)
         if user is None or league.owner_id != user.pk:
             raise PermissionDenied("only the league's owner may change it")
-        _validate(fields, league.game.name)
+        _validate({**{f: getattr(league, f) for f in GATE_FIELDS}, **fields}, league.game.name)
         if fields.get("status") == League.ACTIVE and league.status != League.ACTIVE:
             training_jobs_check(user=user)
+        if fields.get("gating"):
+            gate_members_check([m.agent for m in league.memberships.select_related("agent")])
         for key, value in fields.items():
             setattr(league, key, value)
         league.save(update_fields=list(fields))
@@ -273,18 +292,35 @@ def league_tick(*, league_id: int, worker: str, force: bool = False) -> int | No
 
 
 def _tick_members(league: League, tick: LeagueTick, worker: str, results: dict[str, Any]) -> None:
-    """Train, snapshot and evaluate every member's learning seats; each seat's summary into `results`."""
+    """Train, snapshot and evaluate every member's learning seats (each seat's summary into `results`),
+    then gate each member's new snapshot when the league gates."""
+    for gate in league.gates.filter(status=LeagueGate.RUNNING).order_by("pk"):  # a stopped tick's test
+        league_gate_run(gate_id=gate.pk)
     for member in league.memberships.select_related("agent__game").order_by("pk"):
         seats = member.agent.learning_seats
+        snapshot: dict[str, Checkpoint] = {}
         for seat in seats:
             steps = max(1, league.env_steps_per_tick // len(seats))
             checkpoint = member_train(
                 league=league, tick=tick, member=member, seat=seat, steps=steps, worker=worker
             )
             member_snapshot(league=league, tick=tick, member=member, checkpoint=checkpoint)
+            snapshot[seat] = checkpoint
             results[f"{member.pk}:{seat}"] = member_evaluate(
                 league=league, tick=tick, member=member, checkpoint=checkpoint
             )
+        if league.gating:
+            _gate(league, tick, member, snapshot)
+
+
+def _gate(league: League, tick: LeagueTick, member: LeagueMember, snapshot: dict[str, Checkpoint]) -> None:
+    """Test the member's new snapshot against its champion (its first snapshot is champion at once);
+    the test's rows (`LeagueGate`) are its record."""
+    gate = gate_open(league=league, member=member, tick=tick.number, checkpoints=snapshot)
+    if gate is None:
+        _publish(league.pk, "gate_finished", member=member.pk, tick=tick.number, status="first_champion")
+        return
+    league_gate_run(gate_id=gate.pk)
 
 
 def _publish(league_id: int, kind: str, **data: Any) -> None:

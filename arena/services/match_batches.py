@@ -66,17 +66,17 @@ def _play(
 ) -> tuple[dict[int, MatchResult], dict[int, str]]:
     """Play the matches, one batched loop per seating of players; results and errors by match id."""
     game = matches[0].game
-    agents: dict[int, Agent] = {}  # each player loaded once for the whole batch
+    agents: dict[tuple[int, str], Agent] = {}  # each player's policy per seat loaded once for the batch
     results: dict[int, MatchResult] = {}
     errors: dict[int, str] = {}
     for group in _seatings(matches, seat_rows):
         try:
             seated = {seat.seat: seat.player for seat in seat_rows[group[0].pk].values()}
-            for player in seated.values():
-                if player.pk not in agents:
-                    agents[player.pk] = player_agent(player=player, seed=group[0].seed)
+            for seat, player in seated.items():
+                if (player.pk, seat) not in agents:
+                    agents[player.pk, seat] = player_agent(player=player, seed=group[0].seed, seat=seat)
             played = play_matches(
-                game.name, {s: agents[p.pk] for s, p in seated.items()}, [m.seed for m in group]
+                game.name, {s: agents[p.pk, s] for s, p in seated.items()}, [m.seed for m in group]
             )
             results.update({m.pk: r for m, r in zip(group, played, strict=True)})
         except Exception as exc:  # one broken checkpoint must not sink the other pairings of the batch

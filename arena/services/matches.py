@@ -50,7 +50,9 @@ def match_create(
     """
     game_row = game_get(game)
     seed = _checked_input(game_row, seats, move_delay, seed)
-    players = {seat: player_from_spec(game=game_row, spec=spec, user=user) for seat, spec in seats.items()}
+    players = {
+        seat: player_from_spec(game=game_row, spec=spec, user=user, seat=seat) for seat, spec in seats.items()
+    }
     if any(player.kind == Player.HUMAN for player in players.values()):
         raise ValidationError("games with a person are started from the play page")
     creator = user if user and user.is_authenticated else None
@@ -100,7 +102,9 @@ def match_play(*, match_id: int) -> str | None:
         return None
     seats = match.seats_by_name()
     try:
-        agents = {name: player_agent(player=seat.player, seed=match.seed) for name, seat in seats.items()}
+        agents = {
+            name: player_agent(player=seat.player, seed=match.seed, seat=name) for name, seat in seats.items()
+        }
     except Exception as exc:
         logger.exception("match %s: could not load its players", match.pk)
         return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")

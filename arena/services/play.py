@@ -25,7 +25,7 @@ from arena import live
 from arena.models import Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
-from arena.services.players import player_agent, player_for_user, player_from_spec
+from arena.services.players import entrant_checkpoint, player_agent, player_for_user, player_from_spec
 from arena.services.ratings import ratings_record_match
 from marl.errors import IllegalMoveError
 from marl.match import MatchState, Step, advance
@@ -58,16 +58,18 @@ _AGENTS_LOCK = threading.Lock()
 _AGENTS_MAX = 32
 
 
-def _agent_for(player: Player, seed: int):
+def _agent_for(player: Player, seed: int, seat: str):
+    """The player's policy for `seat` (an entrant's checkpoint for it), kept warm."""
     if player.kind == Player.BOT:
         return player_agent(player=player, seed=seed)
-    key = (player.checkpoint_id, player.checkpoint.sha256)
+    checkpoint = entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
+    key = (checkpoint.pk, checkpoint.sha256)
     with _AGENTS_LOCK:
         agent = _AGENTS.get(key)
         if agent is not None:
             _AGENTS.move_to_end(key)
             return agent
-    agent = player_agent(player=player, seed=seed)
+    agent = player_agent(player=player, seed=seed, seat=seat)
     with _AGENTS_LOCK:
         _AGENTS[key] = agent
         while len(_AGENTS) > _AGENTS_MAX:
@@ -97,7 +99,8 @@ def human_game_create(
     if seat not in game_row.seats:
         raise ValidationError(f"seat must be one of {', '.join(game_row.seats)}")
     _check_open_games(user)
-    agent_player = player_from_spec(game=game_row, spec=opponent, user=None)
+    agent_seat = next(s for s in game_row.seats if s != seat)
+    agent_player = player_from_spec(game=game_row, spec=opponent, user=None, seat=agent_seat)
     human = player_for_user(game=game_row, user=user)
     with transaction.atomic():
         match = Match.objects.create(
@@ -223,7 +226,7 @@ def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[st
     seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint")}
     reply = _Reply(match)
     agents = {
-        name: _Thinking(_agent_for(p, match.seed), state, reply.notes)
+        name: _Thinking(_agent_for(p, match.seed, name), state, reply.notes)
         for name, p in seats.items()
         if p.kind != Player.HUMAN
     }
@@ -287,8 +290,9 @@ def human_game_rematch(*, match_id: int, user, swap: bool = True) -> Match:
     seats = match.seats_by_name()
     other = next(name for name in match.game.seats if name != seat)
     opponent = seats[other].player
-    spec = (
-        f"checkpoint:{opponent.checkpoint_id}"
+    checkpoint = opponent.checkpoint
+    spec = (  # the agent version: in the other seat it plays its checkpoint for that seat
+        f"agent:{checkpoint.agent_id}@{checkpoint.version}"
         if opponent.kind == Player.CHECKPOINT
         else f"bot:{opponent.bot}"
     )

@@ -1,15 +1,27 @@
-"""Players: what sits in a seat (a checkpoint, a reference bot or a person), and turning one into a
-`marl` agent that can move."""
+"""Players: what sits in a seat (an agent version, a reference bot or a person), and turning one into a
+`marl` agent that can move in that seat.
+
+An agent version is an **entrant**: the agent's checkpoint for each seat at that version. A checkpoint
+player stands for its entrant; in a game it plays each seat with the entrant's checkpoint for that seat
+(the checkpoint itself in the seat it learned, a sibling of the same version elsewhere). An entrant with
+no policy for a seat is refused for it, naming the seats it learned.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 
+from arena.models import Agent as AgentRow
 from arena.models import Checkpoint, Game, Player
 from arena.services.agents import agent_check_active
 from marl.agents import Agent
 from marl.bots import make_bot
 from marl.errors import MarlError
+from marl.games import get_game
+from marl.match import MatchResult, opening_for_seed, play_matches
 
 
 def player_for_checkpoint(*, checkpoint: Checkpoint) -> Player:
@@ -35,9 +47,16 @@ def player_for_user(*, game: Game, user) -> Player:
     return player
 
 
-def player_from_spec(*, game: Game, spec: str, user=None) -> Player:
-    """Parse a seat spec: `checkpoint:<id>`, `bot:<name>` or `human` (the requesting user)."""
+def player_from_spec(*, game: Game, spec: str, user=None, seat: str | None = None) -> Player:
+    """Parse a seat spec: `checkpoint:<id>`, `agent:<id>@<version>`, `bot:<name>` or `human` (the
+    requesting user). With `seat`, a checkpoint must be one learned for that seat, and an agent version
+    must have a policy for it."""
     kind, _, value = str(spec).partition(":")
+    if kind == "agent":
+        player = player_for_entrant(game=game, spec=value)
+        if seat is not None:
+            entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
+        return player
     if kind == "checkpoint":
         try:
             checkpoint = Checkpoint.objects.select_related("agent__game").get(pk=int(value))
@@ -48,6 +67,11 @@ def player_from_spec(*, game: Game, spec: str, user=None) -> Player:
                 f"checkpoint {checkpoint.pk} is for {checkpoint.agent.game.name}, not {game.name}"
             )
         agent_check_active(agent=checkpoint.agent)
+        if seat is not None and checkpoint.seat != seat:
+            raise ValidationError(
+                f"checkpoint {checkpoint.label} learned {checkpoint.seat}, not {seat}: "
+                f"put it in {checkpoint.seat}, or enter agent:{checkpoint.agent_id}@{checkpoint.version}"
+            )
         return player_for_checkpoint(checkpoint=checkpoint)
     if kind == "bot":
         return player_for_bot(game=game, bot=value)
@@ -55,15 +79,134 @@ def player_from_spec(*, game: Game, spec: str, user=None) -> Player:
         if user is None or not user.is_authenticated:
             raise ValidationError("a human seat needs a signed-in user")
         return player_for_user(game=game, user=user)
-    raise ValidationError(f"bad seat {spec!r}: use checkpoint:<id>, bot:<name> or human")
+    raise ValidationError(
+        f"bad seat {spec!r}: use checkpoint:<id>, agent:<id>@<version>, bot:<name> or human"
+    )
 
 
-def player_agent(*, player: Player, seed: int | None = None) -> Agent:
-    """A `marl` agent that plays for this player. Checkpoints are loaded (and verified) from disk."""
+def player_for_entrant(*, game: Game, spec: str) -> Player:
+    """The player for `<agent id>@<version>`: the version's checkpoint in the agent's first seat."""
+    agent_part, _, version_part = str(spec).partition("@")
+    try:
+        agent = AgentRow.objects.select_related("game").get(pk=int(agent_part))
+        version = int(version_part)
+    except (ValueError, AgentRow.DoesNotExist):
+        raise ValidationError(f"bad entrant {spec!r}: use agent:<id>@<version>") from None
+    if agent.game_id != game.pk:
+        raise ValidationError(f"agent {agent.name} plays {agent.game.name}, not {game.name}")
+    checkpoints = entrant_checkpoints(agent=agent, version=version)
+    if not checkpoints:
+        raise ValidationError(f"agent {agent.name} has no checkpoint at version {version}")
+    return player_for_checkpoint(checkpoint=next(iter(checkpoints.values())))
+
+
+def entrant_checkpoints(*, agent: AgentRow, version: int) -> dict[str, Checkpoint]:
+    """The agent's checkpoint for each seat at `version`, in the game's seat order."""
+    rows = {c.seat: c for c in agent.checkpoints.filter(version=version).select_related("agent__game")}
+    return {seat: rows[seat] for seat in agent.game.seats if seat in rows}
+
+
+def entrant_checkpoint(*, checkpoint: Checkpoint, seat: str) -> Checkpoint:
+    """The checkpoint that plays `seat` for `checkpoint`'s entrant (its agent at its version).
+
+    Raises ValidationError naming the seats the entrant learned when it has no policy for `seat`.
+    """
+    if checkpoint.seat == seat:
+        return checkpoint
+    siblings = entrant_checkpoints(agent=checkpoint.agent, version=checkpoint.version)
+    if seat not in siblings:
+        raise ValidationError(
+            f"{checkpoint.agent.name}@v{checkpoint.version} has no policy for {seat}: "
+            f"it learned {', '.join(siblings) or checkpoint.seat}"
+        )
+    return siblings[seat]
+
+
+def player_seats(*, player: Player) -> list[str]:
+    """The seats this player can take: every seat for a bot or a person, an entrant's learned seats."""
+    seats = list(player.game.seats)
+    if player.kind != Player.CHECKPOINT:
+        return seats
+    checkpoint = player.checkpoint
+    return list(entrant_checkpoints(agent=checkpoint.agent, version=checkpoint.version)) or [checkpoint.seat]
+
+
+def player_check_seats(*, player: Player, seats: Sequence[str]) -> None:
+    """Refuse a player that has no policy for one of `seats` (a tournament plays both seats)."""
+    for seat in seats:
+        if player.kind == Player.CHECKPOINT:
+            entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
+
+
+def player_agent(*, player: Player, seed: int | None = None, seat: str | None = None) -> Agent:
+    """A `marl` agent that plays `seat` for this player. Checkpoints are loaded (and verified) from disk:
+    in `seat`, the entrant's checkpoint for it (without `seat`, the player's own checkpoint)."""
     if player.kind == Player.BOT:
         return make_bot(player.game.name, player.bot, seed=seed)
     if player.kind == Player.CHECKPOINT:
         from marl.checkpoints import load_agent  # lazy: torch
 
-        return load_agent(player.checkpoint.absolute_path())
+        checkpoint = (
+            player.checkpoint if seat is None else entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
+        )
+        return load_agent(checkpoint.absolute_path())
     raise ValueError(f"{player} is a person; people move through the play service")
+
+
+def player_agents(
+    *, player: Player, seats: Sequence[str] | None = None, seed: int | None = None
+) -> dict[str, Agent]:
+    """A `marl` agent per seat this player can take (of `seats`, all the game's by default); a bot is one
+    agent for every seat."""
+    can_take = player_seats(player=player)
+    wanted = [s for s in (seats or player.game.seats) if s in can_take]
+    if player.kind == Player.BOT:
+        bot = player_agent(player=player, seed=seed)
+        return dict.fromkeys(wanted, bot)
+    return {seat: player_agent(player=player, seed=seed, seat=seat) for seat in wanted}
+
+
+# ------------------------------------------------------------------------------------- game pairs
+@dataclass(frozen=True)
+class EntrantGame:
+    """One game between two entrants: `a_seat` is the seat entrant A played; `score` is A's."""
+
+    opening: int
+    a_seat: str
+    result: MatchResult
+
+    @property
+    def score(self) -> float:
+        return self.result.score(self.a_seat)
+
+
+def entrants_play(
+    game: str,
+    a: Mapping[str, Agent],
+    b: Mapping[str, Agent],
+    seeds: Sequence[int],
+    *,
+    plies: int | None = None,
+) -> list[EntrantGame]:
+    """Each seed's opening played once per seat A can take against B in the other seat: a game pair
+    (seats swapped) when both have policies for both seats. Two-player games; batched per seat."""
+    spec = get_game(game)
+    one, two = spec.seats[:2]
+    openings = [opening_for_seed(spec, seed, plies) for seed in seeds]
+    played: list[EntrantGame] = []
+    for a_seat, b_seat in ((one, two), (two, one)):
+        if a_seat not in a or b_seat not in b:
+            continue
+        results = play_matches(spec, {a_seat: a[a_seat], b_seat: b[b_seat]}, list(seeds), openings=openings)
+        played += [EntrantGame(i, a_seat, r) for i, r in enumerate(results)]
+    if not played:
+        raise ValidationError("these two entrants have no seats to play each other in")
+    return played
+
+
+def pair_scores(games: Sequence[EntrantGame]) -> list[float]:
+    """A's points per opening over both seats (0..2), for openings played in both seats."""
+    by_opening: dict[int, list[float]] = {}
+    for g in games:
+        by_opening.setdefault(g.opening, []).append(g.score)
+    return [sum(scores) for scores in by_opening.values() if len(scores) == 2]

@@ -39,7 +39,7 @@ from arena.models import (
 )
 from arena.services.anchors import anchors_pin
 from arena.services.games import game_get
-from arena.services.players import player_from_spec
+from arena.services.players import player_check_seats, player_from_spec
 from arena.services.tournament_tables import tournament_results, tournament_table
 from marl.pairing import (
     gauntlet,
@@ -163,6 +163,8 @@ def _players(game: Game, participants: list[str], user) -> list[Player]:
     players = [player_from_spec(game=game, spec=spec, user=user) for spec in participants]
     if any(p.kind == Player.HUMAN for p in players):
         raise ValidationError("tournaments are between checkpoints and bots, not people")
+    for player in players:  # every game pair plays both seats: an entrant needs a policy for each
+        player_check_seats(player=player, seats=game.seats[:2])
     ids = [p.pk for p in players]
     twice = next((spec for i, spec in enumerate(participants) if ids[i] in ids[:i]), None)
     if twice is not None:

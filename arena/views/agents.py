@@ -11,9 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from arena import selectors
 from arena.forms import AgentForm, RunForm
-from arena.models import Agent
+from arena.models import Agent, Checkpoint
 from arena.services.agents import agent_create as agent_create_service
 from arena.services.agents import agent_delete as agent_delete_service
+from arena.services.calibration import calibration_json, calibration_text
+from arena.services.strength import strength_summary
 
 
 @require_GET
@@ -23,6 +25,9 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ratings = selectors.ratings_by_checkpoint(checkpoints) if checkpoints else {}
     for checkpoint in checkpoints:
         checkpoint.rating = ratings.get(checkpoint.pk)
+        checkpoint.calibration_line = calibration_text(calibration_json(checkpoint))
+        checkpoint.strength_line = strength_summary(checkpoint.strength)
+        checkpoint.opponent_seat = next((s for s in agent.game.seats if s != checkpoint.seat), "")
     context = {
         "agent": agent,
         # An archived agent is read-only, for its owner too: no training, import or deletion.
@@ -34,8 +39,31 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "matches": selectors.matches_recent(agent=agent, limit=20),
         "run_form": RunForm(),
         "socket": f"/ws/agents/{agent.pk}/",
+        "version_curves": version_curves(checkpoints),
     }
     return render(request, "arena/agents/detail.html", context)
+
+
+def version_curves(checkpoints: list[Checkpoint]) -> dict[str, dict[str, list[list[float]]]]:
+    """Chart series over the agent's versions: calibrated Elo, and strength against perfect play (the
+    mistake share and loss rate per seat) or against each alpha-beta depth."""
+    elo: dict[str, list[list[float]]] = {}
+    strength: dict[str, list[list[float]]] = {}
+    for checkpoint in sorted(checkpoints, key=lambda c: (c.version, c.seat)):
+        if checkpoint.calibration_elo is not None and checkpoint.seat == checkpoint.agent.game.seats[0]:
+            elo.setdefault("Elo", []).append([checkpoint.version, round(checkpoint.calibration_elo, 1)])
+        for name, value in _strength_points(checkpoint):
+            strength.setdefault(name, []).append([checkpoint.version, value])
+    return {"elo": elo, "strength": strength}
+
+
+def _strength_points(checkpoint: Checkpoint) -> list[tuple[str, float]]:
+    data = checkpoint.strength or {}
+    if data.get("kind") == "perfect_play":
+        return [(f"mistakes {data['seat']}", data["mistake_share"]), (f"loss {data['seat']}", data["loss"])]
+    if data.get("kind") == "alphabeta_ladder" and checkpoint.seat == checkpoint.agent.game.seats[0]:
+        return [(f"vs alpha-beta {depth}", score) for depth, score in data["scores"].items()]
+    return []
 
 
 @login_required

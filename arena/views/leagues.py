@@ -17,6 +17,7 @@ from arena.forms import LeagueCreateForm, LeagueForm
 from arena.models import League, LeagueSnapshot, Rating
 from arena.services import leagues
 from arena.services.anchors import display_elo
+from arena.services.league_gates import gate_json
 from arena.views import error_report
 
 
@@ -66,7 +67,14 @@ def _league_context(league: League) -> dict[str, Any]:
         "pool": pool,
         "ticks": league.ticks.order_by("-number")[:30],
         "history": leagues.league_history(league=league),
+        "gates": _gates(league),
     }
+
+
+def _gates(league: League) -> list[dict[str, Any]]:
+    """The newest SPRT gates with their LLR, bounds and verdict, and the member and tick they test."""
+    rows = league.gates.select_related("member__agent").order_by("-pk")[:20]
+    return [{**gate_json(gate), "agent": gate.member.agent.name} for gate in rows]
 
 
 @require_GET

@@ -24,8 +24,9 @@ def play_new(request: HttpRequest) -> HttpResponse:
     game = next((g for g in games if g.name == wanted), games[0] if games else None)
     if game is None:
         return render(request, "arena/play/form.html", {"games": games, "form": None, "game": None})
-    # `?opponent=checkpoint:<id>` comes from an agent page's "Play against this checkpoint".
-    form = PlayForm(request.POST or None, game=game, initial={"opponent": request.GET.get("opponent")})
+    # `?opponent=checkpoint:<id>&seat=<yours>` comes from an agent page's "Play against this checkpoint".
+    initial = {"opponent": request.GET.get("opponent"), "seat": request.GET.get("seat")}
+    form = PlayForm(request.POST or None, game=game, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             match = human_game_create(

@@ -62,7 +62,7 @@ def test_web_listens_on_loopback_port_8000_unless_host_and_port_say_otherwise() 
 
 def test_worker_serves_both_queues_with_the_concurrency_asked_for() -> None:
     argv = _argv("worker", CELERY_WORKER_CONCURRENCY="5")
-    assert (_after(argv, "--concurrency"), _after(argv, "-Q")) == ("5", "celery,training")
+    assert (_after(argv, "--concurrency"), _after(argv, "-Q")) == ("5", "celery,training,evaluation")
     assert _after(_argv("worker"), "--concurrency") == "2"
 
 

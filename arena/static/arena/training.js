@@ -58,6 +58,57 @@ function showRun(run) {
   }
 }
 
+// Agent page: calibrated Elo and strength over the versions, and each checkpoint's cells, kept live.
+const versionCharts = {};
+for (const node of document.querySelectorAll("[data-version-chart]")) {
+  versionCharts[node.dataset.versionChart] = new LineChart(node, { xLabel: "version" });
+}
+const curves = document.getElementById("version-curves");
+if (curves) {
+  const data = JSON.parse(curves.textContent);
+  for (const [chart, series] of Object.entries(data)) versionCharts[chart]?.setSeries(series);
+}
+
+// The same words as arena.services.calibration.calibration_text.
+function calibrationText(c) {
+  const rating = c.elo === null ? "" : `${Math.round(c.elo)} ±${Math.round(c.half_width)}`;
+  if (c.status === "pending") return rating ? `rating pending (${rating})` : "rating pending";
+  if (c.status === "budget_spent") return `${rating} (budget spent)`;
+  return rating;
+}
+
+function showCalibration(msg) {
+  for (const id of msg.checkpoints || []) {
+    const cell = document.querySelector(`[data-calibration="${id}"]`);
+    if (!cell) continue;
+    cell.textContent = calibrationText(msg.calibration);
+    cell.dataset.calibrationStatus = msg.calibration.status;
+  }
+  const c = msg.calibration;
+  if (c.status !== "pending" && c.elo !== null) versionCharts.elo?.addPoint("Elo", msg.version, c.elo);
+}
+
+function strengthText(s) {
+  if (s.kind === "perfect_play") {
+    const pct = (x) => `${(100 * x).toFixed(1)}%`;
+    return `${pct(s.mistake_share)} mistakes, loses ${pct(s.loss)} vs perfect play`;
+  }
+  if (s.kind === "alphabeta_ladder") {
+    return `vs alpha-beta: ${Object.entries(s.scores).map(([d, v]) => `d${d} ${v.toFixed(2)}`).join(", ")}`;
+  }
+  return "–";
+}
+
+function showStrength(msg) {
+  const cell = document.querySelector(`[data-strength="${msg.checkpoint}"]`);
+  if (cell) cell.textContent = strengthText(msg.strength);
+  const s = msg.strength;
+  if (s.kind === "perfect_play") {
+    versionCharts.strength?.addPoint(`mistakes ${s.seat}`, msg.version, s.mistake_share);
+    versionCharts.strength?.addPoint(`loss ${s.seat}`, msg.version, s.loss);
+  }
+}
+
 new LiveSocket(root.dataset.socket, {
   onStatus: statusDot,
   onSnapshot: (msg) => {
@@ -65,6 +116,8 @@ new LiveSocket(root.dataset.socket, {
     for (const run of msg.runs || (msg.run ? [msg.run] : [])) showRun(run);
   },
   onMessage: (msg) => {
+    if (msg.type === "calibration") showCalibration(msg);
+    if (msg.type === "strength") showStrength(msg);
     if (msg.type !== "stats") return;
     const stats = msg.stats || {};
     addStats(stats);
