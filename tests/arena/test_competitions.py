@@ -233,7 +233,7 @@ def test_a_second_tick_started_while_one_runs_does_nothing(user, monkeypatch):
         release.wait(30)
         raise RuntimeError("stopped by the test")
 
-    monkeypatch.setattr(leagues, "_train_member_seat", slow_training)
+    monkeypatch.setattr(leagues, "member_train", slow_training)
     first = threading.Thread(
         target=lambda: (leagues.league_tick(league_id=league.pk, worker="one"), connection.close())
     )
