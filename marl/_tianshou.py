@@ -358,6 +358,14 @@ def build_ppo(actor: nn.Module, critic: nn.Module, env: PettingZooEnv, cfg: Any)
     )
 
 
+def epoch_losses(stats: Any) -> dict[str, float]:
+    """An epoch's loss stats as floats, keyed ``agent_id/loss...`` (``MapTrainingStats``)."""
+    if stats.training_stat is None:
+        return {}
+    raw = stats.training_stat.smoothed_loss or stats.training_stat.get_loss_stats_dict()
+    return {k: float(v) for k, v in raw.items()}
+
+
 def set_eps_training(algorithm: DQN, eps: float) -> None:
     algorithm.policy.set_eps_training(eps)
 

@@ -185,13 +185,57 @@ class _Session:
         self.parents[seat] = (name, meta["sha256"])
         return path, meta
 
+    def checkpoint_all(
+        self,
+        out: Path,
+        epoch: int,
+        env_steps: int,
+        losses: dict[str, float],
+        on_checkpoint: CheckpointFn | None,
+    ) -> dict[str, tuple[Path, dict[str, Any]]]:
+        """Evaluate and save every learning seat; each seat's checkpoint path and metrics."""
+        saved = {}
+        for seat in self.cfg.learn_seats:
+            metrics = self.evaluate(seat, epoch)
+            metrics["losses"] = {k: v for k, v in losses.items() if k.startswith(f"{seat}/")}
+            path, meta = self.save(out, seat, env_steps, metrics)
+            saved[seat] = (path, metrics)
+            if on_checkpoint is not None:
+                on_checkpoint(seat, path, meta)
+        return saved
 
-def _losses(stats: Any) -> dict[str, float]:
-    """The epoch's loss stats, keyed `agent_id/loss...` (Tianshou's MapTrainingStats)."""
-    if stats.training_stat is None:
-        return {}
-    raw = stats.training_stat.smoothed_loss or stats.training_stat.get_loss_stats_dict()
-    return {k: float(v) for k, v in raw.items()}
+
+def _progress(
+    session: _Session,
+    result: TrainResult,
+    epoch: int,
+    epochs: int,
+    env_steps: int,
+    per_seat: dict[str, dict[str, Any]],
+    losses: dict[str, float],
+    n_returns: int,
+    t_epoch: float,
+) -> dict[str, Any]:
+    """What ``on_progress`` gets after an epoch: steps, rates, returns, losses, speed, checkpoints."""
+    cfg, collector = session.cfg, session.collector
+    elapsed = time.perf_counter() - t_epoch
+    train_returns = collector.returns[n_returns:]
+    progress = {
+        "epoch": epoch,
+        "epochs": epochs,
+        "env_steps": env_steps,
+        "total_env_steps": cfg.env_steps,
+        "episodes": int(collector.collect_episode),
+        **mean_rates(per_seat),
+        "mean_return": float(np.mean(train_returns)) if train_returns else None,
+        "losses": losses,
+        "steps_per_second": (env_steps - result.env_steps) / elapsed if elapsed > 0 else 0.0,
+        "seats": per_seat,
+        "checkpoints": {s: str(p) for s, p in result.checkpoints.items()},
+    }
+    if cfg.algorithm == "dqn":
+        progress["epsilon"] = cfg.epsilon_at(env_steps)
+    return progress
 
 
 def train(
@@ -222,33 +266,12 @@ def train(
         t_epoch = time.perf_counter()
         trainer.params.epoch_num_steps = min(cfg.steps_per_epoch, cfg.env_steps - result.env_steps)
         n_returns = len(session.collector.returns)
-        losses = _losses(trainer.execute_epoch())
+        losses = session.ts.epoch_losses(trainer.execute_epoch())
         env_steps = start_steps + session.collector.collect_step
-        per_seat: dict[str, dict[str, Any]] = {}
-        for seat in cfg.learn_seats:
-            metrics = session.evaluate(seat, epoch)
-            metrics["losses"] = {k: v for k, v in losses.items() if k.startswith(f"{seat}/")}
-            path, meta = session.save(out, seat, env_steps, metrics)
-            result.checkpoints[seat], per_seat[seat] = path, metrics
-            if on_checkpoint is not None:
-                on_checkpoint(seat, path, meta)
-        elapsed = time.perf_counter() - t_epoch
-        train_returns = session.collector.returns[n_returns:]
-        progress = {
-            "epoch": epoch,
-            "epochs": epochs,
-            "env_steps": env_steps,
-            "total_env_steps": cfg.env_steps,
-            "episodes": int(session.collector.collect_episode),
-            **mean_rates(per_seat),
-            "mean_return": float(np.mean(train_returns)) if train_returns else None,
-            "losses": losses,
-            "steps_per_second": (env_steps - result.env_steps) / elapsed if elapsed > 0 else 0.0,
-            "seats": per_seat,
-            "checkpoints": {s: str(p) for s, p in result.checkpoints.items()},
-        }
-        if cfg.algorithm == "dqn":
-            progress["epsilon"] = cfg.epsilon_at(env_steps)
+        per_seat = session.checkpoint_all(out, epoch, env_steps, losses, on_checkpoint)
+        result.checkpoints.update({seat: path for seat, (path, _) in per_seat.items()})
+        metrics = {seat: m for seat, (_, m) in per_seat.items()}
+        progress = _progress(session, result, epoch, epochs, env_steps, metrics, losses, n_returns, t_epoch)
         result.env_steps, result.epochs = env_steps, epoch
         result.history.append(progress)
         if on_progress is not None:

@@ -334,14 +334,14 @@ def _train(run: TrainingRun, reporter: _Reporter) -> tuple[str | None, str]:
             on_checkpoint=reporter.checkpoint,
             resume_from=_resume_paths(run) or None,
         )
+        if reporter.heartbeat.lost:
+            return None, ""
+        return (TrainingRun.CANCELLED if reporter.cancelled() else TrainingRun.COMPLETED), ""
     except SoftTimeLimitExceeded:
         return TrainingRun.TIMED_OUT, "stopped by the soft time limit; resumable from its checkpoints"
     except Exception as exc:
         logger.exception("training run %s failed", run.pk)
         return TrainingRun.FAILED, f"{type(exc).__name__}: {exc}"
-    if reporter.heartbeat.lost:
-        return None, ""
-    return (TrainingRun.CANCELLED if reporter.cancelled() else TrainingRun.COMPLETED), ""
 
 
 def training_runs_reap() -> dict[str, int]:
