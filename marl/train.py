@@ -171,6 +171,26 @@ class _Session:
         self.parents[seat] = (name, meta["sha256"])
         return path, meta
 
+    def checkpoint_seats(
+        self,
+        out: Path,
+        epoch: int,
+        env_steps: int,
+        losses: dict[str, float],
+        result: TrainResult,
+        on_checkpoint: CheckpointFn | None,
+    ) -> dict[str, dict[str, Any]]:
+        """Evaluate and save every learning seat after an epoch; the metrics per seat."""
+        per_seat: dict[str, dict[str, Any]] = {}
+        for seat in self.cfg.learn_seats:
+            metrics = self.evaluate(seat, epoch)
+            metrics["losses"] = {k: v for k, v in losses.items() if k.startswith(f"{seat}/")}
+            path, meta = self.save(out, seat, env_steps, metrics)
+            result.checkpoints[seat], per_seat[seat] = path, metrics
+            if on_checkpoint is not None:
+                on_checkpoint(seat, path, meta)
+        return per_seat
+
 
 def _losses(stats: Any) -> dict[str, float]:
     """The epoch's loss stats, keyed `agent_id/loss...` (Tianshou's MapTrainingStats)."""
@@ -194,14 +214,8 @@ def train(
     if cfg.algorithm == "az":
         from marl.az import train_az  # lazy: the search loop is only needed by az runs
 
-        return train_az(
-            cfg,
-            out_dir=out_dir,
-            on_progress=on_progress,
-            should_stop=should_stop,
-            on_checkpoint=on_checkpoint,
-            resume_from=resume_from,
-        )
+        hooks = {"on_progress": on_progress, "should_stop": should_stop, "on_checkpoint": on_checkpoint}
+        return train_az(cfg, out_dir=out_dir, resume_from=resume_from, **hooks)
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -221,14 +235,7 @@ def train(
         n_returns = len(session.collector.returns)
         losses = _losses(trainer.execute_epoch())
         env_steps = start_steps + session.collector.collect_step
-        per_seat: dict[str, dict[str, Any]] = {}
-        for seat in cfg.learn_seats:
-            metrics = session.evaluate(seat, epoch)
-            metrics["losses"] = {k: v for k, v in losses.items() if k.startswith(f"{seat}/")}
-            path, meta = session.save(out, seat, env_steps, metrics)
-            result.checkpoints[seat], per_seat[seat] = path, metrics
-            if on_checkpoint is not None:
-                on_checkpoint(seat, path, meta)
+        per_seat = session.checkpoint_seats(out, epoch, env_steps, losses, result, on_checkpoint)
         elapsed = time.perf_counter() - t_epoch
         train_returns = session.collector.returns[n_returns:]
         progress = {

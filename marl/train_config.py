@@ -153,6 +153,28 @@ class TrainConfig:
             raise ConfigError(f"device must be null, 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
         seats = list(spec.seats)
+        self.learn_seats = self._learning_seats(seats)
+
+        if self.algorithm == "dqn":
+            if self.n_step % len(seats):
+                raise ConfigError(
+                    f"n_step must be a multiple of {len(seats)} (the seats of {self.game}) so that DQN's "
+                    f"return includes the opponents' replies and bootstraps from its own turn; got {self.n_step}"
+                )
+            collected = math.ceil(self.step_per_collect / self.num_envs) * self.num_envs
+            if round(self.update_per_step * collected) < 1:
+                raise ConfigError(
+                    f"update_per_step {self.update_per_step} x {collected} steps per collect rounds to 0 "
+                    "gradient steps; raise update_per_step or step_per_collect"
+                )
+        elif self.algorithm == "ppo" and self.episode_per_collect < self.num_envs:
+            raise ConfigError(
+                f"episode_per_collect ({self.episode_per_collect}) must be at least num_envs ({self.num_envs})"
+            )
+        self._validate_opponents(len(self.learn_seats) == len(seats))
+
+    def _learning_seats(self, seats: list[str]) -> list[str]:
+        """``learn_seats`` normalized to a list in turn order; self-play (and az) means every seat."""
         learn = self.learn_seats
         if self.algorithm == "az" and self.opponent != SELF:
             raise ConfigError(f"algorithm 'az' learns by self-play only: set opponent {SELF!r}")
@@ -172,25 +194,7 @@ class TrainConfig:
         bad = [s for s in learn if s not in seats]
         if bad:
             raise ConfigError(f"learn_seats {bad} are not seats of {self.game}; its seats are {seats}")
-        self.learn_seats = [s for s in seats if s in learn]  # turn order
-
-        if self.algorithm == "dqn":
-            if self.n_step % len(seats):
-                raise ConfigError(
-                    f"n_step must be a multiple of {len(seats)} (the seats of {self.game}) so that DQN's "
-                    f"return includes the opponents' replies and bootstraps from its own turn; got {self.n_step}"
-                )
-            collected = math.ceil(self.step_per_collect / self.num_envs) * self.num_envs
-            if round(self.update_per_step * collected) < 1:
-                raise ConfigError(
-                    f"update_per_step {self.update_per_step} x {collected} steps per collect rounds to 0 "
-                    "gradient steps; raise update_per_step or step_per_collect"
-                )
-        elif self.algorithm == "ppo" and self.episode_per_collect < self.num_envs:
-            raise ConfigError(
-                f"episode_per_collect ({self.episode_per_collect}) must be at least num_envs ({self.num_envs})"
-            )
-        self._validate_opponents(len(self.learn_seats) == len(seats))
+        return [s for s in seats if s in learn]  # turn order
 
     def _validate_opponents(self, all_learn: bool) -> None:
         if not isinstance(self.opponent, str):
