@@ -7,13 +7,16 @@ game ends, the outcome for the seat that moved (the value target). No bot takes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from torch import nn
 
 from marl.fastgames import FastGame, fast_game
+from marl.nets import MLP
 from marl.search import MCTS
 
 if TYPE_CHECKING:
@@ -26,16 +29,61 @@ MIRROR_ACTIONS: dict[str, tuple[int, ...]] = {
 }
 
 
+Forward = Callable[[np.ndarray], np.ndarray]
+
+
+def numpy_forward(network: torch.nn.Module) -> Forward | None:
+    """The forward pass of an ``MLP`` in plain numpy, for one flat observation; None for other networks.
+
+    Search evaluates one position at a time, where torch's per-call overhead costs several times the
+    arithmetic of a small MLP.
+    """
+    if not isinstance(network, MLP):
+        return None
+    steps: list[tuple[np.ndarray, np.ndarray] | Callable[[np.ndarray], np.ndarray]] = []
+    for layer in network.layers:
+        if isinstance(layer, nn.Linear):
+            steps.append(
+                (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
+            )
+        elif isinstance(layer, nn.ReLU | nn.Tanh):
+            steps.append(_relu if isinstance(layer, nn.ReLU) else np.tanh)
+        else:
+            return None
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        for step in steps:
+            x = x @ step[0] + step[1] if isinstance(step, tuple) else step(x)
+        return x
+
+    return forward
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _torch_forward(network: torch.nn.Module) -> Forward:
+    def forward(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return network(torch.as_tensor(x[None], dtype=torch.float32))[0].numpy()
+
+    return forward
+
+
 class CachedNetworkEvaluator:
     """A policy network's prior and a value network's value, cached per position.
 
     The networks are frozen while a batch of self-play games is generated, so a position seen again
     (transpositions, the same opening in the next game) costs a dict lookup instead of two forwards.
+    MLPs run in numpy (``numpy_forward``), other networks in torch.
     """
 
     def __init__(self, policy: torch.nn.Module, value: torch.nn.Module) -> None:
         self.policy = policy.eval()
         self.value = value.eval()
+        self._policy = numpy_forward(self.policy) or _torch_forward(self.policy)
+        self._value = numpy_forward(self.value) or _torch_forward(self.value)
         self.cache: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
 
     def reset(self, seed: int | None) -> None:
@@ -46,11 +94,10 @@ class CachedNetworkEvaluator:
         key = (game.bits[game.to_move], game.bits[1 - game.to_move])
         hit = self.cache.get(key)
         if hit is None:
-            with torch.inference_mode():
-                obs = torch.as_tensor(game.observation()[None], dtype=torch.float32)
-                logits = self.policy(obs)[0].double().numpy()
-                value = float(self.value(obs)[0, 0])
-            hit = self.cache[key] = (logits, min(1.0, max(-1.0, value)))
+            obs = game.observation().astype(np.float32).reshape(-1)  # both network kinds take it flat
+            logits = self._policy(obs)
+            value = float(self._value(obs)[0])
+            hit = self.cache[key] = (logits.astype(np.float64), min(1.0, max(-1.0, value)))
         logits, value = hit
         scores = logits[actions]
         prior = np.exp(scores - scores.max())
