@@ -123,9 +123,11 @@ def ttt_check(path: Path, random_games: int) -> dict[str, Any]:
             "random_win": win_rate("tictactoe", seat, agent, RandomAgent(1), random_games),
             "random_win_exact": exact_win_against_random(agent, first),
         }
-    out["holds"] = all(
-        out[s]["perfect_loss"] == 0 and out[s]["random_win"] >= 0.9 and out[s]["random_win_exact"] >= 0.9
-        for s in ("player_1", "player_2")
+    seats = ("player_1", "player_2")
+    # The target as the issue states it (games against random); the exact figure is printed beside it.
+    out["holds"] = all(out[s]["perfect_loss"] == 0 and out[s]["random_win"] >= 0.9 for s in seats)
+    out["holds_exactly"] = all(
+        out[s]["perfect_loss"] == 0 and out[s]["random_win_exact"] >= 0.9 for s in seats
     )
     return out
 
@@ -173,9 +175,15 @@ def run_tictactoe(minutes: float, random_games: int, out: Path) -> None:
         )
     held = "never" if first_held is None else f"at {first_held:.2f} min"
     print(f"  target first held {held}; final checkpoint {'holds' if last['holds'] else 'does NOT hold'}")
-    if not last["holds"]:
+    exact = "holds" if last["holds_exactly"] else "does NOT hold"
+    print(
+        f"  with the exact win probability against random instead of {random_games} games, the final "
+        f"checkpoint {exact} (a second player that never loses to perfect play wins at most 0.916)"
+    )
+    if not last["holds_exactly"]:
         print(
-            "  to close it: more self-play moves (a longer run), more simulations per move, or a larger replay window"
+            "  to close it: the second seat must also punish random mistakes, which self-play shows it rarely; "
+            "more exploration in self-play (root noise, sampled moves) or a longer run"
         )
 
 
