@@ -2,8 +2,10 @@
 
 One Tianshou sub-algorithm per seat, combined with the multi-agent off-policy (DQN) or on-policy (PPO)
 algorithm. Learning seats get DQN/PPO; other seats are frozen opponents (random, a bot or checkpoints
-sampled from a pool). After every epoch: one checkpoint per learning seat, a quick evaluation through
-``marl.match.play_matches``, ``on_progress`` and a ``should_stop`` check (cooperative cancel).
+sampled from a pool; with ``opponent: "self"`` every seat learns and no bot plays). Algorithm ``az``
+(expert iteration by self-play with search) has a loop of its own in ``marl.az``. After every epoch:
+one checkpoint per learning seat, a quick evaluation through ``marl.match.play_matches``,
+``on_progress`` and a ``should_stop`` check (cooperative cancel).
 
 Tianshou is imported lazily (when a run builds its ``_Session``, via ``marl._tianshou``): importing this
 module costs torch, not Tianshou.
