@@ -3,7 +3,8 @@
     python bench/bench_match.py --games 256
 
 A PolicyAgent with a randomly initialised MLP plays a RandomAgent (half the games with seats swapped).
-(a) play_matches (one forward per step for all games) against the same games via play_match;
+(a) play_matches (one forward per step for all games; on the game's fast core when nobody watches)
+    against the same batch kept on the PettingZoo env and against the same games via play_match;
 (b) both against a loop of random legal moves in the raw PettingZoo env, the ceiling for any loop.
 """
 
@@ -63,6 +64,13 @@ def run_loops(spec: GameSpec, games: int, device: str, repeat: int) -> dict[str,
             results += play_matches(spec, agents, list(seeds))
         return sum(len(r.moves) for r in results)
 
+    def batched_env() -> int:
+        # A no-op on_step keeps the batch on the PettingZoo env, as when someone watches the games.
+        results: list[MatchResult] = []
+        for agents, seeds in halves:
+            results += play_matches(spec, agents, list(seeds), lambda step: None)
+        return sum(len(r.moves) for r in results)
+
     def one_at_a_time() -> int:
         return sum(len(play_match(spec, agents, s).moves) for agents, seeds in halves for s in seeds)
 
@@ -84,6 +92,7 @@ def run_loops(spec: GameSpec, games: int, device: str, repeat: int) -> dict[str,
     batched()  # warm-up: first torch call, lazy imports, minimax-free caches
     loops = {
         "play_matches (batched)": batched,
+        "play_matches on the env": batched_env,
         "play_match (one at a time)": one_at_a_time,
         "raw PettingZoo random loop": raw_pettingzoo,
     }

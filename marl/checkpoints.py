@@ -39,7 +39,8 @@ from marl.tensor_files import (
 
 FORMAT = 1
 MAX_SIDECAR_BYTES = 1024 * 1024
-AGENT_KINDS = {"dqn": "q", "ppo": "logits"}  # algorithm -> how PolicyAgent reads the network output
+# algorithm -> how PolicyAgent reads the network output (az: a policy head, like PPO's actor)
+AGENT_KINDS = {"dqn": "q", "ppo": "logits", "az": "logits"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -258,6 +259,13 @@ def network_from_checkpoint(ckpt: Checkpoint, device: str | torch.device | None 
     if device is not None:
         net.to(device)
     return net.eval()
+
+
+def seats_served(meta: Mapping[str, Any]) -> list[str]:
+    """The seats a checkpoint's network plays: its sidecar's ``seats`` (one network for several seats,
+    as self-play writes) or else its one ``agent_id``."""
+    seats = meta.get("seats")
+    return list(seats) if isinstance(seats, list) and seats else [meta["agent_id"]]
 
 
 def load_agent(path: str | os.PathLike[str], device: str | torch.device | None = None) -> PolicyAgent:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -186,11 +187,22 @@ class MCTS:
             parent.value_sum[i] += value
             parent.total += 1
 
-    def search(self, game: FastGame, actions: list[int]) -> SearchResult:
-        """Search from ``game`` among ``actions`` and pick the most visited one (ties: best value)."""
+    def search(
+        self,
+        game: FastGame,
+        actions: list[int],
+        root_noise: Callable[[list[float]], list[float]] | None = None,
+    ) -> SearchResult:
+        """Search from ``game`` among ``actions`` and pick the most visited one (ties: best value).
+
+        ``root_noise`` reshapes the root's prior (self-play training mixes in Dirichlet noise there so
+        that every opening move keeps being tried); it is ignored under UCT, which has no prior.
+        """
         if game.terminal or not actions:
             raise MarlError("cannot search a finished game or a position without legal actions")
         root, _ = self._expand(game, actions)
+        if root_noise is not None and root.prior is not None:
+            root.prior = root_noise(root.prior)
         for _ in range(self.simulations):
             self._simulate(root, game.clone())
         visits = np.zeros(game.n_actions, dtype=np.int64)

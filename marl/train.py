@@ -2,8 +2,10 @@
 
 One Tianshou sub-algorithm per seat, combined with the multi-agent off-policy (DQN) or on-policy (PPO)
 algorithm. Learning seats get DQN/PPO; other seats are frozen opponents (random, a bot or checkpoints
-sampled from a pool). After every epoch: one checkpoint per learning seat, a quick evaluation through
-``marl.match.play_matches``, ``on_progress`` and a ``should_stop`` check (cooperative cancel).
+sampled from a pool; with ``opponent: "self"`` every seat learns and no bot plays). Algorithm ``az``
+(expert iteration by self-play with search) has a loop of its own in ``marl.az``. After every epoch:
+one checkpoint per learning seat, a quick evaluation through ``marl.match.play_matches``,
+``on_progress`` and a ``should_stop`` check (cooperative cancel).
 
 Tianshou is imported lazily (when a run builds its ``_Session``, via ``marl._tianshou``): importing this
 module costs torch, not Tianshou.
@@ -19,7 +21,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,30 +31,14 @@ from marl.checkpoints import AGENT_KINDS, Checkpoint, load_checkpoint, read_meta
 from marl.errors import CheckpointError, ConfigError, MarlError
 from marl.games import get_game
 from marl.nets import build_critic, build_network, select_device
-from marl.train_config import TrainConfig
+from marl.train_config import SELF, TrainConfig, TrainResult
 from marl.train_eval import evaluate_seat, mean_rates, opponent_agents
 
 __all__ = ["TrainConfig", "TrainResult", "train", "main"]
 
+EVAL_OPPONENT = "random"  # what pure self-play is measured against (evaluation only)
 ProgressFn = Callable[[dict[str, Any]], None]
 CheckpointFn = Callable[[str, Path, dict[str, Any]], None]
-
-
-@dataclass
-class TrainResult:
-    """What a run produced: the latest checkpoint per learning seat and the per-epoch progress."""
-
-    config: TrainConfig
-    env_steps: int
-    epochs: int
-    stopped: bool  # True when should_stop() ended the run early
-    checkpoints: dict[str, Path] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    wall_time_s: float = 0.0
-
-    @property
-    def final(self) -> dict[str, Any] | None:
-        return self.history[-1] if self.history else None
 
 
 def _seed_everything(seed: int) -> None:
@@ -91,14 +76,17 @@ class _Session:
         self.ts, self.cfg, self.start_steps = ts, cfg, start_steps
         self.spec = get_game(cfg.game)
         self.env = ts.make_env(self.spec)
-        self.opponents = cfg.pool if cfg.opponent == "pool" else [cfg.opponent]
+        # Pure self-play has no opponent in training; its greedy policy is measured against random.
+        self.opponents = (
+            cfg.pool if cfg.opponent == "pool" else [EVAL_OPPONENT if cfg.opponent == SELF else cfg.opponent]
+        )
         self.nets: dict[
             str, torch.nn.Module
         ] = {}  # inference network per learning seat (what checkpoints hold)
         self.frozen: list[Any] = []
         algorithms = [self._seat_algorithm(i, seat, seed) for i, seat in enumerate(self.env.agents)]
         # Evaluation gets its own opponent objects: play_matches re-seeds agents, training's must not be.
-        self.eval_opponents = opponent_agents(cfg, self.opponents, seed + 104_729)
+        self.eval_opponents = opponent_agents(cfg, self.opponents, seed + 104_729) if cfg.eval_games else []
         marl = ts.MarlOffPolicy if cfg.algorithm == "dqn" else ts.MarlOnPolicy
         self.algorithm = marl(algorithms=algorithms, env=self.env)
         self.algorithm.to(select_device(cfg.device))
@@ -249,6 +237,11 @@ def train(
 ) -> TrainResult:
     """Train the learning seats of ``config``; write a checkpoint per learning seat every epoch."""
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    if cfg.algorithm == "az":
+        from marl.az import train_az  # lazy: the search loop is only needed by az runs
+
+        hooks = {"on_progress": on_progress, "should_stop": should_stop, "on_checkpoint": on_checkpoint}
+        return train_az(cfg, out_dir=out_dir, resume_from=resume_from, **hooks)
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -293,7 +286,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seat", default=None, help="learning seat (e.g. player_1) or 'both'; default: first seat"
     )
-    p.add_argument("--opponent", default="random", help="random | a bot (minimax, alphabeta:2) | pool")
+    p.add_argument(
+        "--opponent", default="random", help="random | a bot (minimax, alphabeta:2) | pool | self (self-play)"
+    )
     p.add_argument("--pool", nargs="*", default=[], help="opponent pool: checkpoint paths or bot names")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epoch-steps", type=int, default=None, help="env steps per epoch (one checkpoint each)")

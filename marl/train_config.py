@@ -14,7 +14,8 @@ from typing import Any
 from marl.errors import ConfigError, MarlError
 from marl.nets import DEFAULT_NETWORK, validate_network_spec
 
-ALGORITHMS = ("dqn", "ppo")
+ALGORITHMS = ("dqn", "ppo", "az")
+SELF = "self"  # the opponent of pure self-play: the learner itself, never a bot
 
 
 @dataclass
@@ -25,6 +26,9 @@ class TrainConfig:
     seats play ``opponent``: ``"random"``, a bot name (``"minimax"``, ``"alphabeta:2"``) or
     ``"pool"``, whose members (checkpoint paths or bot names) are sampled with ``pool_weights`` (PFSP)
     before every collect step. When every seat learns, ``opponent`` is only the evaluation opponent.
+    ``opponent: "self"`` is pure self-play: every seat learns and no bot plays in training (the
+    greedy policy is evaluated against ``random``). Algorithm ``"az"`` (expert iteration with PUCT
+    search, ``marl.az``) is always self-play, with one network serving every seat.
     """
 
     game: str = "tictactoe"
@@ -61,6 +65,12 @@ class TrainConfig:
     gae_lambda: float = 0.95
     eps_clip: float = 0.2
     max_grad_norm: float | None = 0.5
+    # AZ (steps_per_epoch: self-play moves per iteration; buffer_size: the replay window in positions;
+    # repeat_per_collect: passes over each iteration's new positions)
+    simulations: int = 50  # PUCT simulations per self-play move
+    temperature_moves: int = 4  # opening moves sampled from the visit shares, then the most visited
+    dirichlet_alpha: float = 0.5  # root noise, mixed in with weight dirichlet_frac
+    dirichlet_frac: float = 0.25
 
     @classmethod
     def from_dict(cls, data: Any) -> TrainConfig:
@@ -132,6 +142,10 @@ class TrainConfig:
         _num(self, "eps_clip", 1e-6, 10.0)
         if self.max_grad_norm is not None:
             _num(self, "max_grad_norm", 1e-6, 1e6)
+        _int(self, "simulations", 1, 100_000)
+        _int(self, "temperature_moves", 0, 1_000)
+        _num(self, "dirichlet_alpha", 1e-3, 100.0)
+        _num(self, "dirichlet_frac", 0.0, 1.0)
         if self.device is not None and not (
             isinstance(self.device, str)
             and (self.device in ("cpu", "cuda") or self.device.startswith("cuda:"))
@@ -139,19 +153,7 @@ class TrainConfig:
             raise ConfigError(f"device must be null, 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
         seats = list(spec.seats)
-        learn = self.learn_seats
-        if learn is None:
-            learn = [seats[0]]
-        elif learn in ("both", "all"):
-            learn = list(seats)
-        elif isinstance(learn, str):
-            learn = [learn]
-        if not isinstance(learn, list | tuple) or not learn or len(set(learn)) != len(learn):
-            raise ConfigError(f"learn_seats must be a non-empty list of distinct seats of {seats}, or 'both'")
-        bad = [s for s in learn if s not in seats]
-        if bad:
-            raise ConfigError(f"learn_seats {bad} are not seats of {self.game}; its seats are {seats}")
-        self.learn_seats = [s for s in seats if s in learn]  # turn order
+        self.learn_seats = self._learning_seats(seats)
 
         if self.algorithm == "dqn":
             if self.n_step % len(seats):
@@ -165,17 +167,44 @@ class TrainConfig:
                     f"update_per_step {self.update_per_step} x {collected} steps per collect rounds to 0 "
                     "gradient steps; raise update_per_step or step_per_collect"
                 )
-        elif self.episode_per_collect < self.num_envs:
+        elif self.algorithm == "ppo" and self.episode_per_collect < self.num_envs:
             raise ConfigError(
                 f"episode_per_collect ({self.episode_per_collect}) must be at least num_envs ({self.num_envs})"
             )
         self._validate_opponents(len(self.learn_seats) == len(seats))
+
+    def _learning_seats(self, seats: list[str]) -> list[str]:
+        """``learn_seats`` normalized to a list in turn order; self-play (and az) means every seat."""
+        learn = self.learn_seats
+        if self.algorithm == "az" and self.opponent != SELF:
+            raise ConfigError(f"algorithm 'az' learns by self-play only: set opponent {SELF!r}")
+        if self.opponent == SELF:
+            listed = [learn] if isinstance(learn, str) else learn
+            if learn not in (None, "both", "all") and sorted(listed) != sorted(seats):
+                raise ConfigError(f"opponent {SELF!r} means every seat learns; learn_seats must be 'both'")
+            learn = list(seats)
+        if learn is None:
+            learn = [seats[0]]
+        elif learn in ("both", "all"):
+            learn = list(seats)
+        elif isinstance(learn, str):
+            learn = [learn]
+        if not isinstance(learn, list | tuple) or not learn or len(set(learn)) != len(learn):
+            raise ConfigError(f"learn_seats must be a non-empty list of distinct seats of {seats}, or 'both'")
+        bad = [s for s in learn if s not in seats]
+        if bad:
+            raise ConfigError(f"learn_seats {bad} are not seats of {self.game}; its seats are {seats}")
+        return [s for s in seats if s in learn]  # turn order
 
     def _validate_opponents(self, all_learn: bool) -> None:
         if not isinstance(self.opponent, str):
             raise ConfigError(f"opponent must be a string, got {self.opponent!r}")
         if not isinstance(self.pool, list) or not all(isinstance(p, str) and p for p in self.pool):
             raise ConfigError("pool must be a list of checkpoint paths or bot names")
+        if self.opponent == SELF:
+            if self.pool or self.pool_weights is not None:
+                raise ConfigError(f"opponent {SELF!r} plays no pool; leave pool and pool_weights empty")
+            return
         if self.opponent == "pool":
             if all_learn:
                 raise ConfigError("opponent 'pool' needs a seat that does not learn")
@@ -215,6 +244,23 @@ class TrainConfig:
             raise ConfigError(f"pool member {member!r}: {exc}") from None
         if meta["game"] != self.game:
             raise ConfigError(f"pool member {member!r} is a {meta['game']} checkpoint, not {self.game}")
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the latest checkpoint per learning seat and the per-epoch progress."""
+
+    config: TrainConfig
+    env_steps: int
+    epochs: int
+    stopped: bool  # True when should_stop() ended the run early
+    checkpoints: dict[str, Path] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+    @property
+    def final(self) -> dict[str, Any] | None:
+        return self.history[-1] if self.history else None
 
 
 def _check_float(name: str, value: Any, lo: float, hi: float) -> float:

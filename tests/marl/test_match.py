@@ -283,3 +283,53 @@ def test_a_sampling_player_varies_its_games_and_repeats_them_per_seed() -> None:
     assert cold.act(obs, mask) == greedy.act(obs, mask)
     with pytest.raises(MarlError):
         SoftmaxAgent(greedy, temperature=0.0)
+
+
+class RecordingAgent(RandomAgent):
+    """A random agent that records every batch of observations and masks it is shown."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.batches: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        self.batches.append((observations.copy(), masks.copy()))
+        return super().act_batch(observations, masks)
+
+
+def _ignore(step: Step) -> None:
+    """An on_step callback that keeps play_matches on the PettingZoo env (someone watches)."""
+
+
+@pytest.mark.parametrize("game", ["tictactoe", "connect_four"])
+def test_batched_games_on_the_fast_core_equal_the_env_move_for_move(game: str) -> None:
+    seats = GAMES[game].seats
+    seeds = list(range(300))
+    openings = [opening_for_seed(game, s) for s in seeds]
+    fast_agents = {seat: RecordingAgent(i) for i, seat in enumerate(seats)}
+    env_agents = {seat: RecordingAgent(i) for i, seat in enumerate(seats)}
+    fast = play_matches(game, fast_agents, seeds, openings=openings)
+    slow = play_matches(game, env_agents, seeds, _ignore, openings=openings)
+    assert fast == slow
+    assert {r.reason for r in fast} <= {"win", "draw"} and len({tuple(r.moves) for r in fast}) > 250
+    for seat in seats:
+        for (obs_a, mask_a), (obs_b, mask_b) in zip(
+            fast_agents[seat].batches, env_agents[seat].batches, strict=True
+        ):
+            assert obs_a.dtype == obs_b.dtype and np.array_equal(obs_a, obs_b)
+            assert mask_a.dtype == mask_b.dtype and np.array_equal(mask_a, mask_b)
+
+
+@pytest.mark.parametrize("game", ["tictactoe", "connect_four"])
+def test_an_illegal_move_forfeits_the_same_way_on_the_fast_core(game: str) -> None:
+    seats = GAMES[game].seats
+
+    class IllegalInBatches(RandomAgent):
+        def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+            illegal = np.asarray(masks) == 0  # the first illegal action of each row, else one out of range
+            return np.where(illegal.any(axis=1), illegal.argmax(axis=1), illegal.shape[1])
+
+    agents = {seats[0]: RandomAgent(0), seats[1]: IllegalInBatches(1)}
+    fast = play_matches(game, agents, [0, 1, 2])
+    assert fast == play_matches(game, agents, [0, 1, 2], _ignore)
+    assert {r.reason for r in fast} == {"illegal_move"}

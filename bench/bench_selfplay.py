@@ -1,0 +1,245 @@
+"""Strength from self-play alone: expert iteration (``algorithm: "az"``) with no bot in training.
+
+    python bench/bench_selfplay.py                      # tic-tac-toe 10 min, connect four 30 min
+    python bench/bench_selfplay.py --minutes 10 --quick # connect four shorter, fewer games
+
+(a) tic-tac-toe, pure self-play for ``--ttt-minutes``: every iteration's checkpoint is measured
+    against perfect play (exact loss probability against a perfect player that breaks ties at
+    random, ``marl.solved``) and against random (``--random-games`` per seat). Target: no loss to
+    perfect play and >= 90% wins against random in each seat. Prints the training minute at which
+    it first held and whether the final checkpoint (not a best-of-run pick) still holds.
+(b) connect four, pure self-play for ``--minutes``: the final network alone (greedy) against
+    ``alphabeta:2`` per seat (target >= 50% wins), and network + ``mcts:200`` as the first player
+    against pure ``mcts:400`` (target >= 50% wins).
+
+Training time excludes the measurements, which run between iterations. Torch uses one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from marl.agents import RandomAgent  # noqa: E402
+from marl.bots import make_bot  # noqa: E402
+from marl.checkpoints import load_agent  # noqa: E402
+from marl.fastgames import FastGame, fast_game  # noqa: E402
+from marl.games import get_game  # noqa: E402
+from marl.match import play_matches  # noqa: E402
+from marl.search import checkpoint_search_agent, rollout_agent  # noqa: E402
+from marl.solved import tictactoe_against_perfect_play  # noqa: E402
+from marl.train import train  # noqa: E402
+
+TTT_CONFIG: dict[str, Any] = {
+    "game": "tictactoe",
+    "algorithm": "az",
+    "opponent": "self",
+    "network": {"kind": "mlp", "hidden": [64, 64]},
+    "simulations": 40,
+    # Every move sampled from the visit shares: the value head learns what wins against a fallible
+    # opponent too, so the greedy policy also punishes mistakes (a win-maximizing line among the safe ones).
+    "temperature_moves": 9,
+    "steps_per_epoch": 1000,
+    "batch_size": 128,
+    "buffer_size": 20_000,
+    "lr": 1e-3,
+    "eval_games": 0,
+    "device": "cpu",
+}
+C4_CONFIG: dict[str, Any] = {
+    **TTT_CONFIG,
+    "game": "connect_four",
+    "network": {"kind": "mlp", "hidden": [256, 256]},
+    "simulations": 50,
+    "temperature_moves": 8,
+    "steps_per_epoch": 2000,
+    "buffer_size": 60_000,
+}
+
+
+class Clock:
+    """Training time: wall time minus the measurements taken between iterations."""
+
+    def __init__(self, minutes: float) -> None:
+        self.start = time.perf_counter()
+        self.paused = 0.0
+        self.limit = minutes * 60
+
+    def minutes(self) -> float:
+        return (time.perf_counter() - self.start - self.paused) / 60
+
+    def over(self) -> bool:
+        return self.minutes() * 60 >= self.limit
+
+
+def win_rate(spec_name: str, seat: str, me: Any, opponent: Any, games: int, seed: int = 0) -> float:
+    """The share of ``games`` that ``me`` wins in ``seat`` against ``opponent``."""
+    spec = get_game(spec_name)
+    agents = {s: (me if s == seat else opponent) for s in spec.seats}
+    results = play_matches(spec, agents, list(range(seed, seed + games)))
+    return sum(r.winner == seat for r in results) / games
+
+
+def exact_win_against_random(agent: Any, first: bool) -> float:
+    """The exact probability that a greedy tic-tac-toe ``agent`` beats a uniformly random player."""
+    choice: dict[tuple[int, int], int] = {}
+
+    def value(game: FastGame, ours: bool) -> float:
+        if game.terminal:
+            return 1.0 if game.winner is not None and not ours else 0.0  # the last mover won
+        if ours:
+            key = (game.bits[0], game.bits[1])
+            if key not in choice:
+                choice[key] = agent.act(game.observation(), game.legal_mask())
+            actions = [choice[key]]
+        else:
+            actions = game.legal_actions()
+        total = 0.0
+        for action in actions:
+            after = game.clone()
+            after.play(action)
+            total += value(after, not ours)
+        return total / len(actions)
+
+    return value(fast_game("tictactoe")(), first)
+
+
+def ttt_check(path: Path, random_games: int) -> dict[str, Any]:
+    """Exact loss probability against perfect play and wins against random (exact and in games), per seat."""
+    agent = load_agent(path, device="cpu")
+    out: dict[str, Any] = {}
+    for first, seat in zip((True, False), get_game("tictactoe").seats, strict=True):
+        report = tictactoe_against_perfect_play(agent, seat)
+        out[seat] = {
+            "perfect_loss": report.loss,
+            "random_win": win_rate("tictactoe", seat, agent, RandomAgent(1), random_games),
+            "random_win_exact": exact_win_against_random(agent, first),
+        }
+    seats = ("player_1", "player_2")
+    # The target as the issue states it (games against random); the exact figure is printed beside it.
+    out["holds"] = all(out[s]["perfect_loss"] == 0 and out[s]["random_win"] >= 0.9 for s in seats)
+    out["holds_exactly"] = all(
+        out[s]["perfect_loss"] == 0 and out[s]["random_win_exact"] >= 0.9 for s in seats
+    )
+    return out
+
+
+def run_tictactoe(minutes: float, random_games: int, out: Path) -> None:
+    print(f"(a) tic-tac-toe, pure self-play (az), {minutes:g} training minutes, 2-core shared machine")
+    clock, first_held, last = Clock(minutes), None, {}
+    seen: set[Path] = set()
+
+    def on_checkpoint(seat: str, path: Path, meta: dict[str, Any]) -> None:
+        nonlocal first_held, last
+        if path in seen:  # one shared network: reported once per seat it serves
+            return
+        seen.add(path)
+        t0 = time.perf_counter()
+        trained = clock.minutes()
+        last = ttt_check(path, random_games)
+        if last["holds"] and first_held is None:
+            first_held = trained
+        p1, p2 = last["player_1"], last["player_2"]
+        print(
+            f"  {trained:5.2f} min {meta['env_steps']:>8} moves  loss vs perfect P1 {p1['perfect_loss']:.3f} "
+            f"P2 {p2['perfect_loss']:.3f}  win vs random P1 {p1['random_win']:.2f} P2 {p2['random_win']:.2f} "
+            f"(exact {p1['random_win_exact']:.3f} {p2['random_win_exact']:.3f})"
+            f"  {'holds' if last['holds'] else ''}",
+            flush=True,
+        )
+        clock.paused += time.perf_counter() - t0
+
+    result = train(
+        {**TTT_CONFIG, "env_steps": 10**8},
+        out_dir=out / "ttt",
+        on_checkpoint=on_checkpoint,
+        should_stop=clock.over,
+    )
+    print(
+        f"  trained {clock.minutes():.2f} min, {result.env_steps} self-play moves, {result.epochs} iterations"
+    )
+    print(f"  final checkpoint: {result.checkpoints['player_1'].name}")
+    for seat in ("player_1", "player_2"):
+        m = last[seat]
+        print(
+            f"  {seat}: loss vs perfect play {m['perfect_loss']:.4f} (target 0), win vs random "
+            f"{m['random_win']:.3f} in {random_games} games, exactly {m['random_win_exact']:.3f} (target >= 0.90)"
+        )
+    held = "never" if first_held is None else f"at {first_held:.2f} min"
+    print(f"  target first held {held}; final checkpoint {'holds' if last['holds'] else 'does NOT hold'}")
+    exact = "holds" if last["holds_exactly"] else "does NOT hold"
+    print(
+        f"  with the exact win probability against random instead of {random_games} games, the final "
+        f"checkpoint {exact} (a second player that never loses to perfect play wins at most 0.916)"
+    )
+    if not last["holds_exactly"]:
+        print(
+            "  to close it: the second seat must also punish random mistakes, which self-play shows it rarely; "
+            "more exploration in self-play (root noise, sampled moves) or a longer run"
+        )
+
+
+def run_connect_four(minutes: float, quick: bool, out: Path) -> None:
+    print(f"\n(b) connect four, pure self-play (az), {minutes:g} training minutes, 2-core shared machine")
+    clock = Clock(minutes)
+
+    def on_progress(p: dict[str, Any]) -> None:
+        losses = p["losses"]
+        print(
+            f"  {clock.minutes():5.2f} min {p['env_steps']:>8} moves {p['episodes']:>6} games  "
+            f"policy loss {losses['player_1/policy_loss']:.3f} value loss {losses['player_1/value_loss']:.3f}",
+            flush=True,
+        )
+
+    result = train(
+        {**C4_CONFIG, "env_steps": 10**9}, out_dir=out / "c4", on_progress=on_progress, should_stop=clock.over
+    )
+    path = result.checkpoints["player_1"]
+    print(
+        f"  trained {clock.minutes():.2f} min, {result.env_steps} self-play moves, {result.epochs} iterations"
+    )
+    games = 20 if quick else 100
+    agent = load_agent(path, device="cpu")
+    for seat in ("player_1", "player_2"):
+        rate = win_rate("connect_four", seat, agent, make_bot("connect_four", "alphabeta:2", seed=3), games)
+        miss = "" if rate >= 0.5 else "  (missed: longer self-play, a CNN, more simulations per move)"
+        print(
+            f"  greedy network as {seat} vs alphabeta:2: win {rate:.2f} over {games} games (target >= 0.50){miss}"
+        )
+    games = 10 if quick else 200
+    searcher = checkpoint_search_agent("connect_four", path, 200)
+    t0 = time.perf_counter()
+    rate = win_rate("connect_four", "player_1", searcher, rollout_agent("connect_four", 400, seed=5), games)
+    miss = "" if rate >= 0.5 else "  (missed: a stronger value head from longer self-play)"
+    print(
+        f"  network + mcts:200 as player_1 vs mcts:400: win {rate:.2f} over {games} games "
+        f"(target >= 0.50, {time.perf_counter() - t0:.0f} s){miss}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ttt-minutes", type=float, default=10.0)
+    parser.add_argument("--minutes", type=float, default=30.0, help="connect four training minutes")
+    parser.add_argument("--random-games", type=int, default=200, help="tic-tac-toe games per seat vs random")
+    parser.add_argument("--quick", action="store_true", help="fewer connect four evaluation games")
+    parser.add_argument("--skip", choices=["tictactoe", "connect_four"], default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.skip != "tictactoe":
+            run_tictactoe(args.ttt_minutes, args.random_games, Path(tmp))
+        if args.skip != "connect_four":
+            run_connect_four(args.minutes, args.quick, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Expert iteration, AlphaZero-style (``algorithm: "az"``): strength from self-play alone.
+
+Each iteration plays self-play games with PUCT search guided by the current network
+(``marl.selfplay``), then trains the policy head on the search's visit shares and the value head on
+the game outcomes, over a sliding window of recent positions (mirrored too). One network serves
+every seat: its checkpoint is the policy (the inference weights, played greedily like PPO's actor)
+plus the value network in the training state under ``critic.net.*``, where ``marl.search`` finds a
+critic for ``<checkpoint> + mcts:N``. The sidecar lists the seats it serves; env steps count
+self-play moves. The replay window is not stored: a resumed run refills it from new games.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from marl.agents import RandomAgent
+from marl.checkpoints import Checkpoint, load_checkpoint, read_meta, save_checkpoint
+from marl.errors import CheckpointError, ConfigError
+from marl.games import get_game
+from marl.nets import build_critic, build_network, select_device
+from marl.selfplay import CachedNetworkEvaluator, Positions, SelfPlay
+from marl.train_config import TrainConfig, TrainResult
+from marl.train_eval import evaluate_seat, mean_rates
+
+CRITIC_PREFIX = "critic.net."  # where marl.search looks for a value network in the training state
+WEIGHT_DECAY = 1e-4
+EVAL_OPPONENT = "random"  # evaluation only: no bot plays in training
+
+
+class AzLearner:
+    """The policy and value networks of one self-play run and their optimizer."""
+
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+        spec = get_game(cfg.game)
+        self.policy = build_network(cfg.network, spec.obs_shape, spec.n_actions).to(device)
+        self.value = build_critic(cfg.network, spec.obs_shape).to(device)
+        params = [*self.policy.parameters(), *self.value.parameters()]
+        self.optim = torch.optim.Adam(params, lr=cfg.lr, weight_decay=WEIGHT_DECAY)
+        self.device = device
+
+    def state(self) -> dict[str, Any]:
+        """The training state: value network weights (``critic.net.*``) and the optimizer."""
+        critic = {CRITIC_PREFIX + k: v for k, v in self.value.state_dict().items()}
+        return {**critic, "optim": self.optim.state_dict()}
+
+    def load(self, ckpt: Checkpoint) -> None:
+        """Continue from a checkpoint: policy weights, value weights and optimizer moments."""
+        state = ckpt.state or {}
+        critic = {k[len(CRITIC_PREFIX) :]: v for k, v in state.items() if k.startswith(CRITIC_PREFIX)}
+        if not critic or "optim" not in state:
+            raise CheckpointError(f"{ckpt.path.name} lacks the value network or optimizer state of an az run")
+        self.policy.load_state_dict(ckpt.weights)
+        self.value.load_state_dict(critic)
+        self.optim.load_state_dict(state["optim"])
+
+    def evaluator(self) -> CachedNetworkEvaluator:
+        """Frozen CPU copies for self-play: one position per forward is faster on CPU than on a GPU."""
+        return CachedNetworkEvaluator(copy.deepcopy(self.policy).cpu(), copy.deepcopy(self.value).cpu())
+
+    def update(
+        self, window: Positions, steps: int, batch_size: int, rng: np.random.Generator
+    ) -> dict[str, float]:
+        """``steps`` gradient steps on minibatches drawn from ``window``; the mean losses."""
+        self.policy.train()
+        self.value.train()
+        sums = {"policy_loss": 0.0, "value_loss": 0.0}
+        for _ in range(steps):
+            idx = rng.integers(0, len(window), size=min(batch_size, len(window)))
+            policy_loss, value_loss = self._losses(window, idx)
+            self.optim.zero_grad()
+            (policy_loss + value_loss).backward()
+            self.optim.step()
+            sums["policy_loss"] += float(policy_loss.detach())
+            sums["value_loss"] += float(value_loss.detach())
+        self.policy.eval()
+        self.value.eval()
+        return {k: v / max(steps, 1) for k, v in sums.items()}
+
+    def _losses(self, window: Positions, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        def tensor(a: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(a[idx], device=self.device)
+
+        obs = tensor(window.obs).float()
+        # A large negative, not -inf: 0 * -inf would be NaN where the target is zero.
+        logits = self.policy(obs).masked_fill(~tensor(window.masks), -1e9)
+        policy_loss = -(tensor(window.policy) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+        value_loss = torch.nn.functional.mse_loss(self.value(obs)[:, 0], tensor(window.outcome))
+        return policy_loss, value_loss
+
+
+def _resume(cfg: TrainConfig, resume_from: Mapping[str, str | Path] | None) -> Checkpoint | None:
+    """The checkpoint to continue from; every seat's entry names the same shared network."""
+    paths = {str(p) for p in (resume_from or {}).values()}
+    if not paths:
+        return None
+    if len(paths) != 1:
+        raise ConfigError(f"an az run has one network for every seat; got {len(paths)} checkpoints to resume")
+    ckpt = load_checkpoint(paths.pop(), game=cfg.game)
+    if ckpt.meta["algorithm"] != "az" or ckpt.meta["network"] != cfg.network:
+        raise ConfigError(
+            f"{ckpt.path.name} is {ckpt.meta['algorithm']} {ckpt.meta['network']}; this run is az {cfg.network}"
+        )
+    return ckpt
+
+
+class _Run:
+    """One az run's learner, replay window, checkpoint lineage and per-iteration bookkeeping."""
+
+    def __init__(self, cfg: TrainConfig, out: Path, ckpt: Checkpoint | None) -> None:
+        self.cfg, self.out = cfg, out
+        self.spec = get_game(cfg.game)
+        self.learner = AzLearner(cfg, select_device(cfg.device))
+        self.parent: tuple[str, str] | None = None
+        if ckpt is not None:
+            self.learner.load(ckpt)
+            self.parent = (ckpt.name, ckpt.meta["sha256"])
+        self.window: Positions | None = None
+        self.games = 0
+
+    def iterate(self, moves: int, rng: np.random.Generator) -> tuple[int, dict[str, float]]:
+        """Self-play at least ``moves`` moves, then learn from the window; moves played and losses."""
+        cfg = self.cfg
+        fresh, games = SelfPlay(cfg, self.learner.evaluator(), rng).games(moves)
+        self.games += games
+        parts = [fresh, fresh.mirrored(cfg.game)]
+        if self.window is not None:
+            parts.insert(0, self.window)
+        self.window = Positions.concat(parts).tail(cfg.buffer_size)
+        steps = max(1, math.ceil(2 * len(fresh) * cfg.repeat_per_collect / cfg.batch_size))
+        return len(fresh), self.learner.update(self.window, steps, cfg.batch_size, rng)
+
+    def evaluate(self, seed: int) -> dict[str, dict[str, Any]]:
+        """The greedy policy against random in each seat (evaluation only, never training)."""
+        opponent = [RandomAgent(seed)] if self.cfg.eval_games else []
+        return {
+            seat: evaluate_seat(
+                self.spec, seat, self.learner.policy, "logits", opponent, self.cfg.eval_games, seed
+            )
+            for seat in self.spec.seats
+        }
+
+    def save(self, env_steps: int, metrics: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+        """Write the shared network's checkpoint; its path and stored sidecar."""
+        spec, parent = self.spec, self.parent
+        meta = {
+            "game": spec.name,
+            "env_id": spec.env_id,
+            "algorithm": "az",
+            "network": self.cfg.network,
+            "agent_id": spec.seats[0],  # the first seat it serves; "seats" lists them all
+            "seats": list(spec.seats),
+            "env_steps": env_steps,
+            "parent": parent[0] if parent else None,
+            "parent_sha256": parent[1] if parent else None,
+            "metrics": {**metrics, "eval_opponent": [EVAL_OPPONENT], "self_play_games": self.games},
+            "train_config": self.cfg.to_dict(),
+        }
+        name = f"selfplay-{env_steps:09d}"
+        path = save_checkpoint(
+            self.out, name, weights=self.learner.policy.state_dict(), state=self.learner.state(), meta=meta
+        )
+        meta = read_meta(path)
+        self.parent = (name, meta["sha256"])
+        return path, meta
+
+
+def train_az(
+    cfg: TrainConfig,
+    *,
+    out_dir: str | Path,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_checkpoint: Callable[[str, Path, dict[str, Any]], None] | None = None,
+    resume_from: Mapping[str, str | Path] | None = None,
+) -> TrainResult:
+    """Expert iteration by self-play; one checkpoint per iteration, reported once per seat it serves."""
+    t_start = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = _resume(cfg, resume_from)
+    start = ckpt.meta["env_steps"] if ckpt is not None else 0
+    result = TrainResult(config=cfg, env_steps=start, epochs=0, stopped=False)
+    if start >= cfg.env_steps:
+        return result
+    seed = cfg.seed + start  # a resumed run does not replay the random stream of its parent
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    run = _Run(cfg, out, ckpt)
+    epochs = math.ceil((cfg.env_steps - start) / cfg.steps_per_epoch)
+    for epoch in range(1, epochs + 1):
+        t_epoch = time.perf_counter()
+        moves, losses = run.iterate(min(cfg.steps_per_epoch, cfg.env_steps - result.env_steps), rng)
+        env_steps = result.env_steps + moves
+        per_seat = run.evaluate(cfg.seed * 1_000_003 + epoch * 10_007)
+        path, meta = run.save(env_steps, {"losses": losses, "seats": per_seat})
+        for seat in run.spec.seats:
+            per_seat[seat]["losses"] = {f"{seat}/{k}": v for k, v in losses.items()}
+            result.checkpoints[seat] = path
+            if on_checkpoint is not None:
+                on_checkpoint(seat, path, meta)
+        elapsed = time.perf_counter() - t_epoch
+        progress = {
+            "epoch": epoch,
+            "epochs": epochs,
+            "env_steps": env_steps,
+            "total_env_steps": cfg.env_steps,
+            "episodes": run.games,
+            **mean_rates(per_seat),
+            "mean_return": 0.0,  # self-play: one network on both sides, so its returns sum to zero
+            "losses": {k: v for m in per_seat.values() for k, v in m["losses"].items()},
+            "steps_per_second": moves / elapsed if elapsed > 0 else 0.0,
+            "seats": per_seat,
+            "checkpoints": {s: str(p) for s, p in result.checkpoints.items()},
+        }
+        result.env_steps, result.epochs = env_steps, epoch
+        result.history.append(progress)
+        if on_progress is not None:
+            on_progress(progress)
+        if should_stop is not None and should_stop():
+            result.stopped = epoch < epochs
+            break
+    result.wall_time_s = time.perf_counter() - t_start
+    return result

@@ -1,0 +1,180 @@
+"""Self-play games with PUCT search on the fast game cores: the data of expert iteration (``marl.az``).
+
+One network plays every seat (PettingZoo classic observations are from the mover's side). Each move
+records the position, its action mask, the search's visit shares (the policy target) and, once the
+game ends, the outcome for the seat that moved (the value target). No bot takes part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from marl.fastgames import FastGame, fast_game
+from marl.nets import MLP
+from marl.search import MCTS
+
+if TYPE_CHECKING:
+    from marl.train_config import TrainConfig
+
+# Left-right mirror of each game's actions: the board's one symmetry shared by both games.
+MIRROR_ACTIONS: dict[str, tuple[int, ...]] = {
+    "tictactoe": (2, 1, 0, 5, 4, 3, 8, 7, 6),
+    "connect_four": (6, 5, 4, 3, 2, 1, 0),
+}
+
+
+Forward = Callable[[np.ndarray], np.ndarray]
+
+
+def numpy_forward(network: torch.nn.Module) -> Forward | None:
+    """The forward pass of an ``MLP`` in plain numpy, for one flat observation; None for other networks.
+
+    Search evaluates one position at a time, where torch's per-call overhead costs several times the
+    arithmetic of a small MLP.
+    """
+    if not isinstance(network, MLP):
+        return None
+    steps: list[tuple[np.ndarray, np.ndarray] | Callable[[np.ndarray], np.ndarray]] = []
+    for layer in network.layers:
+        if isinstance(layer, nn.Linear):
+            steps.append(
+                (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
+            )
+        elif isinstance(layer, nn.ReLU | nn.Tanh):
+            steps.append(_relu if isinstance(layer, nn.ReLU) else np.tanh)
+        else:
+            return None
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        for step in steps:
+            x = x @ step[0] + step[1] if isinstance(step, tuple) else step(x)
+        return x
+
+    return forward
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _torch_forward(network: torch.nn.Module) -> Forward:
+    def forward(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return network(torch.as_tensor(x[None], dtype=torch.float32))[0].numpy()
+
+    return forward
+
+
+class CachedNetworkEvaluator:
+    """A policy network's prior and a value network's value, cached per position.
+
+    The networks are frozen while a batch of self-play games is generated, so a position seen again
+    (transpositions, the same opening in the next game) costs a dict lookup instead of two forwards.
+    MLPs run in numpy (``numpy_forward``), other networks in torch.
+    """
+
+    def __init__(self, policy: torch.nn.Module, value: torch.nn.Module) -> None:
+        self.policy = policy.eval()
+        self.value = value.eval()
+        self._policy = numpy_forward(self.policy) or _torch_forward(self.policy)
+        self._value = numpy_forward(self.value) or _torch_forward(self.value)
+        self.cache: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+
+    def reset(self, seed: int | None) -> None:
+        """A network search draws no random numbers."""
+
+    def evaluate(self, game: FastGame, actions: list[int]) -> tuple[list[float], float]:
+        """Softmax prior over ``actions`` and a value in [-1, 1] for the seat to move."""
+        key = (game.bits[game.to_move], game.bits[1 - game.to_move])
+        hit = self.cache.get(key)
+        if hit is None:
+            obs = game.observation().astype(np.float32).reshape(-1)  # both network kinds take it flat
+            logits = self._policy(obs)
+            value = float(self._value(obs)[0])
+            hit = self.cache[key] = (logits.astype(np.float64), min(1.0, max(-1.0, value)))
+        logits, value = hit
+        scores = logits[actions]
+        prior = np.exp(scores - scores.max())
+        return (prior / prior.sum()).tolist(), value
+
+
+@dataclass
+class Positions:
+    """Training positions as parallel arrays: observations, masks, visit shares and outcomes."""
+
+    obs: np.ndarray  # (n, *obs_shape) int8
+    masks: np.ndarray  # (n, n_actions) bool
+    policy: np.ndarray  # (n, n_actions) float32, zero on illegal actions
+    outcome: np.ndarray  # (n,) float32, the final reward of the seat to move
+
+    def __len__(self) -> int:
+        return len(self.outcome)
+
+    def mirrored(self, game: str) -> Positions:
+        """The same positions reflected left to right (columns reversed, actions permuted)."""
+        perm = list(MIRROR_ACTIONS[game])
+        return Positions(
+            self.obs[:, :, ::-1, :].copy(), self.masks[:, perm], self.policy[:, perm], self.outcome.copy()
+        )
+
+    @staticmethod
+    def concat(parts: list[Positions]) -> Positions:
+        """All positions of ``parts`` in order."""
+        return Positions(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
+
+    def tail(self, n: int) -> Positions:
+        """The newest ``n`` positions (the replay window)."""
+        return Positions(*(getattr(self, f)[-n:] for f in _FIELDS))
+
+
+_FIELDS = ("obs", "masks", "policy", "outcome")
+
+
+class SelfPlay:
+    """Plays self-play games with one network in every seat, searching every move."""
+
+    def __init__(self, cfg: TrainConfig, evaluator: CachedNetworkEvaluator, rng: np.random.Generator) -> None:
+        self.core = fast_game(cfg.game)
+        self.mcts = MCTS(evaluator, cfg.simulations)
+        self.cfg = cfg
+        self.rng = rng
+
+    def _noise(self, prior: list[float]) -> list[float]:
+        cfg = self.cfg
+        noise = self.rng.dirichlet([cfg.dirichlet_alpha] * len(prior))
+        return ((1 - cfg.dirichlet_frac) * np.asarray(prior) + cfg.dirichlet_frac * noise).tolist()
+
+    def game(self) -> Positions:
+        """One game from the empty board; its positions with visit shares and outcomes."""
+        game = self.core()
+        obs, masks, shares, movers = [], [], [], []
+        while not game.terminal:
+            actions = game.legal_actions()
+            result = self.mcts.search(game, actions, root_noise=self._noise)
+            pi = result.visits / result.visits.sum()
+            obs.append(game.observation())
+            masks.append(game.legal_mask().astype(bool))
+            shares.append(pi.astype(np.float32))
+            movers.append(game.to_move)
+            if game.moves < self.cfg.temperature_moves:
+                action = int(self.rng.choice(len(pi), p=pi))
+            else:
+                action = result.action
+            game.play(action)
+        outcome = np.array([game.reward(seat) for seat in movers], dtype=np.float32)
+        return Positions(np.stack(obs), np.stack(masks), np.stack(shares), outcome)
+
+    def games(self, moves: int) -> tuple[Positions, int]:
+        """Whole games until at least ``moves`` moves are played; the positions and the game count."""
+        parts: list[Positions] = []
+        played = 0
+        while played < moves:
+            parts.append(self.game())
+            played += len(parts[-1])
+        return Positions.concat(parts), len(parts)
