@@ -240,11 +240,23 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD",
 ARENA_TRAINING_SOFT_TIME_LIMIT = env_int("ARENA_TRAINING_SOFT_TIME_LIMIT", 6 * 3600, minimum=10)
 # Longer than any task, so Redis never redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": ARENA_TRAINING_SOFT_TIME_LIMIT + 3600}
-CELERY_TASK_ROUTES = {"arena.tasks.train_run": {"queue": "training"}}
+# Play never waits behind training: games (matches, tournament batches and their advance) and
+# training (runs, league ticks) have queues of their own, served by workers of their own (the
+# Procfile's worker-games takes games and celery, worker-training takes training). `celery` keeps the
+# short periodic tasks (reapers, the demo tick), which only queue games.
+CELERY_TASK_ROUTES = {
+    "arena.tasks.train_run": {"queue": "training"},
+    "arena.tasks.league_tick": {"queue": "training"},
+    "arena.tasks.play_match": {"queue": "games"},
+    "arena.tasks.tournament_play_batch": {"queue": "games"},
+    "arena.tasks.tournament_advance": {"queue": "games"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-# Declared so a plain `celery worker` consumes both, and purge empties both.
-CELERY_TASK_QUEUES = [Queue("celery"), Queue("training")]
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Declared so a plain `celery worker` consumes them all, and purge empties them all.
+CELERY_TASK_QUEUES = [Queue("games"), Queue("celery"), Queue("training")]
+# Beat sends a periodic task only when its previous message has been taken off the queue, and every
+# message expires after its period, so a busy worker never finds a backlog of ticks (arena.beat).
+CELERY_BEAT_SCHEDULER = "arena.beat:QueueBoundScheduler"
 
 # Arena's own knobs.
 ARENA_MAX_RUNS_PER_USER = env_int("ARENA_MAX_RUNS_PER_USER", 2, minimum=1)
@@ -303,13 +315,19 @@ LOGGING = {
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
 
+_REAP_SECONDS = env_float("ARENA_REAP_SECONDS", 30.0)
+# `expire_seconds`: a tick that waited a whole period is dropped; the next one is on its way.
 CELERY_BEAT_SCHEDULE = {
-    "reap-stuck-runs": {
-        "task": "arena.tasks.reap_stuck_runs",
-        "schedule": env_float("ARENA_REAP_SECONDS", 30.0),
-    },
-    "demo": {"task": "arena.tasks.demo_tick", "schedule": 5.0},
-    "expire-abandoned-games": {"task": "arena.tasks.expire_abandoned_games", "schedule": 60.0},
-    "reap-stuck-matches": {"task": "arena.tasks.reap_stuck_matches", "schedule": 60.0},
-    "clean-checkpoint-orphans": {"task": "arena.tasks.clean_checkpoint_orphans", "schedule": 3600.0},
+    name: {
+        "task": f"arena.tasks.{task}",
+        "schedule": every,
+        "options": {"expire_seconds": max(1, round(every))},
+    }
+    for name, task, every in [
+        ("reap-stuck-runs", "reap_stuck_runs", _REAP_SECONDS),
+        ("demo", "demo_tick", 5.0),
+        ("expire-abandoned-games", "expire_abandoned_games", 60.0),
+        ("reap-stuck-matches", "reap_stuck_matches", 60.0),
+        ("clean-checkpoint-orphans", "clean_checkpoint_orphans", 3600.0),
+    ]
 }
