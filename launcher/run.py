@@ -44,6 +44,7 @@ from honcho.compat import ProcessManager
 from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
+from launcher.leaders import watch_leaders
 from launcher.procfile import default_web_concurrency, procfile_commands
 from launcher.redis_server import DEFAULT_DATA_DIR, ResolvedRedis, resolve_redis, start_embedded
 from launcher.redis_urls import ping, redact
@@ -289,11 +290,14 @@ class Launcher:
             target=announce_when_up, args=(url, manager.events, done, self._owns_redis()), daemon=True
         )
         announcer.start()
+        watcher = threading.Thread(target=watch_leaders, args=(manager._processes, done), daemon=True)
+        watcher.start()
         try:
             self._loop(manager)
         finally:
             done.set()
             announcer.join(5)
+            watcher.join(5)
         if manager.returncode in SIGNAL_EXIT_CODES:
             return 0
         self.say("error: a process stopped on its own (see above), so everything was stopped")

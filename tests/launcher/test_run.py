@@ -191,7 +191,7 @@ class Arena:
 
     def pids(self) -> dict[str, int]:
         """The Procfile processes (each leads its own process group) and the embedded Redis."""
-        started = dict(re.findall(r"(\w+) started \(pid=(\d+)\)", self.output))
+        started = dict(re.findall(r"([\w-]+) started \(pid=(\d+)\)", self.output))
         found = {name: int(started[name]) for name in procfile_commands()}
         found["redis"] = int((self.redis_dir / "redis.pid").read_text())
         return found
