@@ -132,10 +132,15 @@ TEMPLATES = [
 ]
 
 # SQLite by default (the embedded setup); DATABASE_URL switches to PostgreSQL.
+_DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'arena.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'arena.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        _DATABASE_URL,
+        # A PostgreSQL connection costs a server process and a handshake: reuse it for a minute (every
+        # socket message is a short DB call; opening one each time made a resync flood slow a player's
+        # replies 5x). Checked before reuse, so a restarted server costs one error-free reconnect.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if _DATABASE_URL.startswith("sqlite") else 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
