@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for every Arena process: the Procfile's web (daphne, the default command), worker and
-# beat, one per container (`python -m launcher.procfile NAME`; see docker-compose.yml). It installs
+# One image for every Arena process: the Procfile's web (uvicorn in $WEB_CONCURRENCY processes, the
+# default command), worker-games, worker-training and beat, one per container (`python -m launcher.procfile NAME`; see docker-compose.yml). It installs
 # the runtime requirements only (no test or lint tools). Build: docker build -t arena .
 
 FROM python:3.11-slim AS build
@@ -39,8 +39,9 @@ RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only DJANGO_DEBUG=0 \
 ENV ARENA_MEDIA_ROOT=/app/media
 USER arena
 EXPOSE 8000
-# Healthy when the web server answers HTTP (any status below 500). Worker and beat override this.
+# Healthy when the web server answers HTTP (any status below 500). Workers and beat override this.
 HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=5 \
     CMD ["python", "-m", "launcher", "--healthcheck"]
-# The Procfile's web entry, in place of this process: daphne itself receives `docker stop`'s SIGTERM.
+# The Procfile's web entry, in place of this process: uvicorn itself receives `docker stop`'s SIGTERM
+# (and stops its worker processes). WEB_CONCURRENCY defaults to the container's cores, 2 to 4.
 CMD ["python", "-m", "launcher.procfile", "web"]

@@ -12,7 +12,7 @@ DEV_STAMP := $(VENV)/.requirements-dev.stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-browser run test test-marl test-arena test-launcher test-e2e lint format \
+.PHONY: help install install-dev install-browser run test test-postgres test-marl test-arena test-launcher test-e2e lint format \
 	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament \
 	bench-worker-memory bench-load bench-ratings bench-selfplay redis-stop clean distclean
 
@@ -53,10 +53,17 @@ install-browser: ## Debian chromium + chromium-driver for the browser tests (apt
 run: install ## Start Redis (if needed), migrate, seed the demo, then the Procfile's web + worker + beat
 	$(PYTHON) -m launcher
 
-test: install-dev install-browser ## Django checks, migrations up to date, the whole test suite
+test: install-dev install-browser ## Django checks, migrations up to date, the whole suite (on DATABASE_URL when set)
+	@$(PYTHON) -c 'import os; from launcher.redis_urls import redact; print("database:", redact(os.environ.get("DATABASE_URL") or "SQLite"))'
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+PG_TESTS ?= tests/arena
+test-postgres: install-dev ## The Django side on PostgreSQL: DATABASE_URL=postgres://... make test-postgres [PG_TESTS=tests]
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; *) echo "test-postgres: set DATABASE_URL=postgres://user:password@host:5432/name"; exit 2;; esac
+	$(PYTHON) manage.py check --database default
+	$(BIN)/pytest $(PG_TESTS) $(PYTEST_ARGS)
 
 test-marl: install-dev ## Tests of the game and learning core
 	$(BIN)/pytest tests/marl $(PYTEST_ARGS)

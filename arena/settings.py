@@ -132,10 +132,15 @@ TEMPLATES = [
 ]
 
 # SQLite by default (the embedded setup); DATABASE_URL switches to PostgreSQL.
+_DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'arena.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'arena.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        _DATABASE_URL,
+        # A PostgreSQL connection costs a server process and a handshake: reuse it for a minute (every
+        # socket message is a short DB call; opening one each time made a resync flood slow a player's
+        # replies 5x). Checked before reuse, so a restarted server costs one error-free reconnect.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if _DATABASE_URL.startswith("sqlite") else 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -240,17 +245,27 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD",
 ARENA_TRAINING_SOFT_TIME_LIMIT = env_int("ARENA_TRAINING_SOFT_TIME_LIMIT", 6 * 3600, minimum=10)
 # Longer than any task, so Redis never redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": ARENA_TRAINING_SOFT_TIME_LIMIT + 3600}
-# Calibration, strength and gating games wait behind the games people watch: a queue of their own.
+# Play never waits behind training: games (matches, tournament batches and their advance) and
+# training (runs, league ticks) have queues of their own, served by workers of their own (the
+# Procfile's worker-games takes games, celery and evaluation, worker-training takes training).
+# `celery` keeps the short periodic tasks (reapers, the demo tick), which only queue games; calibration,
+# strength and gating games wait in `evaluation`, behind nothing people watch.
 CELERY_TASK_ROUTES = {
     "arena.tasks.train_run": {"queue": "training"},
+    "arena.tasks.league_tick": {"queue": "training"},
+    "arena.tasks.play_match": {"queue": "games"},
+    "arena.tasks.tournament_play_batch": {"queue": "games"},
+    "arena.tasks.tournament_advance": {"queue": "games"},
     "arena.tasks.checkpoint_calibrate": {"queue": "evaluation"},
     "arena.tasks.checkpoint_strength": {"queue": "evaluation"},
     "arena.tasks.league_gate": {"queue": "evaluation"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Declared so a plain `celery worker` consumes them all, and purge empties them all.
-CELERY_TASK_QUEUES = [Queue("celery"), Queue("training"), Queue("evaluation")]
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_QUEUES = [Queue("games"), Queue("celery"), Queue("training"), Queue("evaluation")]
+# Beat sends a periodic task only when its previous message has been taken off the queue, and every
+# message expires after its period, so a busy worker never finds a backlog of ticks (arena.beat).
+CELERY_BEAT_SCHEDULER = "arena.beat:QueueBoundScheduler"
 
 # Arena's own knobs.
 # Calibration: a new checkpoint plays until its rating interval is this narrow (+- Elo) or the budget is spent.
@@ -320,13 +335,19 @@ LOGGING = {
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
 
+_REAP_SECONDS = env_float("ARENA_REAP_SECONDS", 30.0)
+# `expire_seconds`: a tick that waited a whole period is dropped; the next one is on its way.
 CELERY_BEAT_SCHEDULE = {
-    "reap-stuck-runs": {
-        "task": "arena.tasks.reap_stuck_runs",
-        "schedule": env_float("ARENA_REAP_SECONDS", 30.0),
-    },
-    "demo": {"task": "arena.tasks.demo_tick", "schedule": 5.0},
-    "expire-abandoned-games": {"task": "arena.tasks.expire_abandoned_games", "schedule": 60.0},
-    "reap-stuck-matches": {"task": "arena.tasks.reap_stuck_matches", "schedule": 60.0},
-    "clean-checkpoint-orphans": {"task": "arena.tasks.clean_checkpoint_orphans", "schedule": 3600.0},
+    name: {
+        "task": f"arena.tasks.{task}",
+        "schedule": every,
+        "options": {"expire_seconds": max(1, round(every))},
+    }
+    for name, task, every in [
+        ("reap-stuck-runs", "reap_stuck_runs", _REAP_SECONDS),
+        ("demo", "demo_tick", 5.0),
+        ("expire-abandoned-games", "expire_abandoned_games", 60.0),
+        ("reap-stuck-matches", "reap_stuck_matches", 60.0),
+        ("clean-checkpoint-orphans", "clean_checkpoint_orphans", 3600.0),
+    ]
 }

@@ -3,12 +3,12 @@
 What is Arena's own happens here; honcho supervises the processes of the ``Procfile``.
 
 1. Find Redis once (``REDIS_URL``, else a local server, else an embedded one; see
-   :mod:`launcher.redis_server`) and export ``REDIS_URL``, ``HOST``, ``PORT`` and
-   ``CELERY_WORKER_CONCURRENCY`` to every process.
+   :mod:`launcher.redis_server`) and export ``REDIS_URL``, ``HOST``, ``PORT``, ``WEB_CONCURRENCY``,
+   ``CELERY_GAMES_CONCURRENCY`` and ``CELERY_TRAINING_CONCURRENCY`` to every process.
 2. ``manage.py migrate``, ``collectstatic`` (when ``STATIC_ROOT`` is set) and ``seed_demo``; a
    failure stops the start.
-3. Run the Procfile's web (daphne), worker (queues ``celery`` and ``training``) and beat under
-   honcho, each line prefixed with the process's name; when one exits, honcho stops the others.
+3. Run the Procfile's web (uvicorn, several processes), worker-games (queues ``games`` and
+   ``celery``), worker-training (queue ``training``) and beat under honcho, each line prefixed with the process's name; when one exits, honcho stops the others.
 4. Print the dashboard URL once the web server answers.
 
 Ctrl-C (or SIGTERM, SIGHUP) stops every process (SIGTERM to its process group, SIGKILL after
@@ -45,7 +45,8 @@ from honcho.compat import ProcessManager
 from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
-from launcher.procfile import procfile_commands
+from launcher.leaders import watch_leaders
+from launcher.procfile import default_web_concurrency, procfile_commands
 from launcher.redis_server import DEFAULT_DATA_DIR, ResolvedRedis, resolve_redis, start_embedded
 from launcher.redis_urls import ping, redact
 
@@ -196,7 +197,7 @@ def announce_when_up(
     deadline = time.monotonic() + WEB_READY_TIMEOUT_S
     while not done.is_set() and time.monotonic() < deadline:
         if http_answers(url, timeout=1.0):
-            stops = "web, worker, beat" + (" and Redis" if with_redis else "")
+            stops = "web, workers, beat" + (" and Redis" if with_redis else "")
             for text in ("=" * 60, f"Arena is up: {url}", f"Ctrl-C stops {stops}", "=" * 60):
                 events.put(_line("arena", text))
             return
@@ -250,9 +251,11 @@ class Launcher:
             "REDIS_URL": self.redis.url,
             "HOST": args.host,
             "PORT": str(args.port),
-            "CELERY_WORKER_CONCURRENCY": str(args.concurrency),
+            "WEB_CONCURRENCY": str(args.web_processes),
+            "CELERY_GAMES_CONCURRENCY": str(args.concurrency),
+            "CELERY_TRAINING_CONCURRENCY": str(args.training_concurrency),
             "PYTHONUNBUFFERED": "1",  # lines reach the console as they happen
-            # The Procfile names `daphne` and `celery`: take this interpreter's, not another install's.
+            # The Procfile names `uvicorn` and `celery`: take this interpreter's, not another install's.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         }
         self.env.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
@@ -308,11 +311,14 @@ class Launcher:
             target=announce_when_up, args=(url, manager.events, done, self._owns_redis()), daemon=True
         )
         announcer.start()
+        watcher = threading.Thread(target=watch_leaders, args=(manager._processes, done), daemon=True)
+        watcher.start()
         try:
             self._loop(manager)
         finally:
             done.set()
             announcer.join(5)
+            watcher.join(5)
         if manager.returncode in SIGNAL_EXIT_CODES:
             return 0
         self.say("error: a process stopped on its own (see above), so everything was stopped")
@@ -349,20 +355,32 @@ def _env_int(name: str, default: int) -> int:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The options, with defaults from ``HOST``, ``PORT`` and ``CELERY_WORKER_CONCURRENCY``."""
+    """The options, with defaults from ``HOST``, ``PORT``, ``WEB_CONCURRENCY`` and ``CELERY_*_CONCURRENCY``."""
     parser = argparse.ArgumentParser(
         prog="python -m launcher",
-        description="The whole arena on one machine: Redis, migrations, the demo, then web, worker and beat.",
+        description="The whole arena on one machine: Redis, migrations, the demo, then web, workers and beat.",
     )
     parser.add_argument(
         "--host", default=os.environ.get("HOST", "127.0.0.1"), help="web bind address ($HOST)"
     )
     parser.add_argument("--port", type=int, default=_env_int("PORT", 8000), help="web port ($PORT, 8000)")
     parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=_env_int("WEB_CONCURRENCY", default_web_concurrency()),
+        help="uvicorn worker processes ($WEB_CONCURRENCY; one per core, 2 to 4)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
-        default=_env_int("CELERY_WORKER_CONCURRENCY", 2),
-        help="Celery worker processes ($CELERY_WORKER_CONCURRENCY, 2)",
+        default=_env_int("CELERY_GAMES_CONCURRENCY", 2),
+        help="processes of the games worker: matches, tournaments, periodic tasks ($CELERY_GAMES_CONCURRENCY, 2)",
+    )
+    parser.add_argument(
+        "--training-concurrency",
+        type=int,
+        default=_env_int("CELERY_TRAINING_CONCURRENCY", 1),
+        help="processes of the training worker: training runs, league ticks ($CELERY_TRAINING_CONCURRENCY, 1)",
     )
     parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_S, help="seconds before SIGKILL on stop")
     parser.add_argument("--no-demo", action="store_true", help="do not run `manage.py seed_demo`")

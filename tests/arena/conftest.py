@@ -19,6 +19,7 @@ from django.test import Client
 
 from tests.arena._faults import PrivateRedis
 from tests.factories import AgentFactory, UserFactory
+from tests.servers import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,7 +149,7 @@ def celery_worker(transactional_db) -> Iterator[object]:
         concurrency=2,
         perform_ping_check=False,
         loglevel="WARNING",
-        queues=["celery", "training"],
+        queues=["games", "celery", "training"],
         shutdown_timeout=30,
     ) as worker:
         yield worker
@@ -156,13 +157,13 @@ def celery_worker(transactional_db) -> Iterator[object]:
 
 
 class WorkerProcess:
-    """`celery worker` as a child process sharing the test database, so a test can SIGKILL it."""
+    """`celery worker` as a child process sharing the test database (SQLite or PostgreSQL), so a test can
+    SIGKILL it."""
 
     def __init__(self, media_root: Path, name: str, pool: str = "solo") -> None:
-        db = settings.DATABASES["default"]["NAME"]
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{db}",
+            "DATABASE_URL": subprocess_database_url(),
             "ARENA_MEDIA_ROOT": str(media_root),
             "ARENA_LEASE_SECONDS": str(settings.ARENA_LEASE_SECONDS),
             "ARENA_HEARTBEAT_SECONDS": str(settings.ARENA_HEARTBEAT_SECONDS),
@@ -182,7 +183,7 @@ class WorkerProcess:
                 "-c",
                 "1",
                 "-Q",
-                "celery,training",
+                "games,celery,training",
                 "-n",
                 f"{name}@%h",
                 "--without-gossip",

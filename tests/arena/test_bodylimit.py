@@ -14,7 +14,6 @@ from pathlib import Path
 import psutil
 import pytest
 import websockets
-from django.db import connection
 
 from tests.servers import asgi_server
 
@@ -26,9 +25,7 @@ HOSTILE_BYTES = 200 * MB
 
 @pytest.fixture
 def server(transactional_db, tmp_path: Path) -> Iterator[tuple[str, int]]:
-    with asgi_server(
-        database=connection.settings_dict["NAME"], media_root=tmp_path / "media", log=tmp_path / "server.log"
-    ) as (url, process):
+    with asgi_server(media_root=tmp_path / "media", log=tmp_path / "server.log") as (url, process):
         yield url, process.pid
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import websockets
 from channels.testing import WebsocketCommunicator
-from django.db import connection
 from django.test import Client
 
 from arena import consumers
@@ -186,7 +185,6 @@ def test_a_resync_flood_from_strangers_does_not_slow_a_players_reply(
     cookie = _cookie(user)
     columns = [0, 6, 1, 5, 0, 6]  # no four of mine in a row
     with asgi_server(
-        database=connection.settings_dict["NAME"],
         media_root=tmp_path / "media",
         log=tmp_path / "server.log",
         env={"ARENA_CHANNEL_PREFIX": private_channel_layer, "ARENA_MOVES_PER_SECOND": "1000"},

@@ -199,10 +199,10 @@ def test_a_rolled_back_transaction_dispatches_nothing(private_redis, agent, user
             match_create(user=user, game="tictactoe", seats=BOTS)
             raise RuntimeError("the request failed after creating them")
         assert not TrainingRun.objects.exists() and not Match.objects.exists()
-        assert redis_client.llen("training") == 0 and redis_client.llen("celery") == 0
+        assert redis_client.llen("training") == 0 and redis_client.llen("games") == 0
         training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
         match_create(user=user, game="tictactoe", seats=BOTS)
-        assert redis_client.llen("training") == 1 and redis_client.llen("celery") == 1
+        assert redis_client.llen("training") == 1 and redis_client.llen("games") == 1
 
 
 # --------------------------------------------------------------------------- (c) Redis restarted

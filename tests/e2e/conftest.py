@@ -1,34 +1,21 @@
-"""Shared browser-test fixtures: daphne in a subprocess on the test database, and headless Chromium.
+"""Shared browser-test fixtures: uvicorn in a subprocess on the test database, and headless Chromium.
 
-Daphne serves `arena.asgi` on a free port, reading and writing the test database (a SQLite file), with a
-channel prefix of its own shared with this process, so what a test publishes reaches the browser.
+Uvicorn serves `arena.asgi` on a free port as the Procfile does (`tests/servers.py`), reading and writing
+the test database (SQLite file or PostgreSQL), with a channel prefix of its own shared with this process,
+so what a test publishes reaches the browser.
 """
 
 from __future__ import annotations
 
 import copy
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from tests.e2e.browser import CHROMIUM
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import asgi_server
 
 
 @pytest.fixture
@@ -43,45 +30,13 @@ def channel_prefix(settings) -> str:
 
 @pytest.fixture
 def server(transactional_db, channel_prefix: str, tmp_path: Path) -> Iterator[str]:
-    """Daphne serving arena.asgi on a free port, reading and writing the test database."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "arena.settings",
-        "DJANGO_DEBUG": "1",  # static files through WhiteNoise's finders, no collectstatic needed
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-        "ARENA_CHANNEL_PREFIX": channel_prefix,
-        "ARENA_MEDIA_ROOT": str(tmp_path / "media"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "daphne.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "arena.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"daphne did not come up:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    """Uvicorn serving arena.asgi on a free port, reading and writing the test database."""
+    with asgi_server(
+        media_root=tmp_path / "media",
+        log=tmp_path / "server.log",
+        env={"ARENA_CHANNEL_PREFIX": channel_prefix},
+    ) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture

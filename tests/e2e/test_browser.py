@@ -1,7 +1,7 @@
 """A real browser against a real ASGI server: the dashboard loads, and a match between two bots,
 played by the same service a Celery worker runs, shows up move by move without a reload.
 
-Daphne runs in a subprocess on the test database (a SQLite file), with a channel prefix of its own
+Uvicorn runs in a subprocess on the test database (SQLite or PostgreSQL), with a channel prefix of its own
 shared with this process, which publishes the moves. Screenshots go to artifacts/.
 """
 

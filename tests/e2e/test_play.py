@@ -1,4 +1,4 @@
-"""A person plays an agent in a real browser against daphne: tic-tac-toe against perfect minimax by clicks
+"""A person plays an agent in a real browser against uvicorn: tic-tac-toe against perfect minimax by clicks
 and keys (never a win for the person), connect four to the end, an illegal click refused on both sides,
 and a reload that resumes the game. Screenshots go to artifacts/ (gitignored)."""
 

@@ -46,23 +46,34 @@ def test_help_lists_every_option_and_the_variables_behind_them() -> None:
     for word in (
         "--host",
         "--port",
+        "--web-processes",
         "--concurrency",
+        "--training-concurrency",
         "--grace",
         "--no-demo",
         "--embedded-redis",
         "--healthcheck",
     ):
         assert word in out.stdout
-    for variable in ("$HOST", "$PORT", "$CELERY_WORKER_CONCURRENCY"):
+    for variable in (
+        "$HOST",
+        "$PORT",
+        "$WEB_CONCURRENCY",
+        "$CELERY_GAMES_CONCURRENCY",
+        "$CELERY_TRAINING_CONCURRENCY",
+    ):
         assert variable in out.stdout
 
 
 def test_options_default_from_the_environment_and_flags_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOST", "0.0.0.0")
     monkeypatch.setenv("PORT", "8123")
-    monkeypatch.setenv("CELERY_WORKER_CONCURRENCY", "4")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("CELERY_GAMES_CONCURRENCY", "4")
+    monkeypatch.setenv("CELERY_TRAINING_CONCURRENCY", "5")
     args = parse_args([])
-    assert (args.host, args.port, args.concurrency) == ("0.0.0.0", 8123, 4)
+    assert (args.host, args.port, args.web_processes) == ("0.0.0.0", 8123, 3)
+    assert (args.concurrency, args.training_concurrency) == (4, 5)
     assert parse_args(["--port", "9000"]).port == 9000
 
 
@@ -180,7 +191,7 @@ class Arena:
 
     def pids(self) -> dict[str, int]:
         """The Procfile processes (each leads its own process group) and the embedded Redis."""
-        started = dict(re.findall(r"(\w+) started \(pid=(\d+)\)", self.output))
+        started = dict(re.findall(r"([\w-]+) started \(pid=(\d+)\)", self.output))
         found = {name: int(started[name]) for name in procfile_commands()}
         found["redis"] = int((self.redis_dir / "redis.pid").read_text())
         return found
@@ -220,7 +231,7 @@ def test_the_arena_comes_up_and_ctrl_c_stops_everything_with_its_redis(arena: Ar
     with urllib.request.urlopen(f"http://127.0.0.1:{arena.port}/healthz", timeout=10) as response:
         assert json.load(response)["status"] == "ok"
     pids = arena.pids()
-    assert set(pids) == {"web", "worker", "beat", "redis"}
+    assert set(pids) == {"web", "worker-games", "worker-training", "beat", "redis"}
     redis_url = (arena.redis_dir / "redis.url").read_text().strip()
 
     os.killpg(arena.process.pid, signal.SIGINT)
