@@ -38,6 +38,7 @@ from arena.models import (
 )
 from arena.services.anchors import anchors_pin
 from arena.services.games import game_get
+from arena.services.openings import opening_choose, openings_check, plies_check, temperature_check
 from arena.services.players import player_from_spec
 from arena.services.tournament_tables import tournament_results, tournament_table
 from marl.pairing import (
@@ -75,9 +76,14 @@ def tournament_create(
     max_attempts: int = 3,
     seed: int | None = None,
     start: bool = True,
+    opening_plies: int | None = None,
+    openings: list[list[int]] | None = None,
+    temperature: float = 0.0,
 ) -> Tournament:
     """Create a tournament between players given as specs (`checkpoint:<id>`, `bot:<name>`) and, with
-    `start`, queue its first round. Raises ValidationError (bad input) or PermissionDenied (no user)."""
+    `start`, queue its first round. Each pairing plays its games in pairs: one opening, seats swapped;
+    openings are `opening_plies` random plies (None: the game's default) or taken in turn from
+    `openings`. Raises ValidationError (bad input) or PermissionDenied (no user)."""
     if user is None or not user.is_authenticated:
         raise PermissionDenied("sign in to create a tournament")
     label = _format_label(format)
@@ -88,6 +94,9 @@ def tournament_create(
     _int_in("max_attempts", max_attempts, 1, 10)
     rounds = _rounds(format, rounds, len(participants), label)
     players = _players(game_row, participants, user)
+    plies = plies_check(game=game_row, plies=opening_plies)
+    book = openings_check(game=game_row, openings=openings or [])
+    temperature = temperature_check(temperature)
     anchors_pin(game=game_row)
     with transaction.atomic():
         tournament = Tournament.objects.create(
@@ -98,6 +107,9 @@ def tournament_create(
             seed=random.randrange(2**31) if seed is None else int(seed),
             **{"games_per_pair": games_per_pair, "rounds": rounds, "batch_size": batch_size},
             max_attempts=max_attempts,
+            opening_plies=plies,
+            openings=book,
+            temperature=temperature,
         )
         TournamentEntry.objects.bulk_create(
             [TournamentEntry(tournament=tournament, player=p, seed=i + 1) for i, p in enumerate(players)]
@@ -261,27 +273,50 @@ def _round_open(
     rnd = TournamentRound.objects.create(
         tournament=tournament, number=number, data={**data, "pairs": [list(p) for p in pairs]}
     )
-    plans = [(a, b) if g % 2 == 0 else (b, a) for a, b in pairs for g in range(tournament.games_per_pair)]
+    games = range(tournament.games_per_pair)
+    # Game g of a pairing plays opening g // 2: each opening twice, seats swapped (a game pair).
+    plans = [((a, b) if g % 2 == 0 else (b, a), (p, g // 2)) for p, (a, b) in enumerate(pairs) for g in games]
     matches = _round_matches(tournament, number, plans)
     TournamentMatch.objects.bulk_create([TournamentMatch(round=rnd, match=m) for m in matches])
     if dispatch:
-        _dispatch(tournament, [(m.pk, plan) for m, plan in zip(matches, plans, strict=True)])
+        _dispatch(tournament, [(m.pk, plan) for m, (plan, _) in zip(matches, plans, strict=True)])
     return rnd
 
 
-def _round_matches(tournament: Tournament, number: int, plans: list[tuple[str, str]]) -> list[Match]:
-    """One pending match per plan (player ids in seat order), seeded from the tournament and round."""
+def _round_matches(
+    tournament: Tournament, number: int, plans: list[tuple[tuple[str, str], tuple[int, int]]]
+) -> list[Match]:
+    """One pending match per plan (player ids in seat order, and the pairing and game pair it
+    belongs to). Both games of a game pair share a seed and so an opening; it is stored as their
+    leading moves."""
     base = tournament.seed * 1_000_003 + number * 10_007
+    seeds = [(base + p * MAX_GAMES_PER_PAIR + k) % 2**62 for _, (p, k) in plans]
+    book = tournament.openings or None
+    chosen: dict[int, list[int]] = {}
+    for seed, (_, (_, k)) in zip(seeds, plans, strict=True):
+        if seed not in chosen:
+            given = book[k % len(book)] if book else None
+            chosen[seed] = opening_choose(
+                game=tournament.game, seed=seed, plies=tournament.opening_plies, opening=given
+            )
     matches = Match.objects.bulk_create(
         [
-            Match(game=tournament.game, created_by=tournament.created_by, seed=(base + i) % 2**62, rated=True)
-            for i in range(len(plans))
+            Match(
+                game=tournament.game,
+                created_by=tournament.created_by,
+                seed=seed,
+                rated=True,
+                moves=chosen[seed],
+                opening_plies=len(chosen[seed]),
+                temperature=tournament.temperature,
+            )
+            for seed in seeds
         ]
     )
     MatchSeat.objects.bulk_create(
         [
             MatchSeat(match=m, seat=seat, player_id=int(pid))
-            for m, plan in zip(matches, plans, strict=True)
+            for m, (plan, _) in zip(matches, plans, strict=True)
             for seat, pid in zip(tournament.game.seats, plan, strict=True)
         ]
     )
