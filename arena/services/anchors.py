@@ -33,10 +33,11 @@ class Pin:
     games: int
 
 
-# Measured with `manage.py anchors measure` (seed 0): tic-tac-toe from 200 game pairs, connect four
+# Measured with `manage.py anchors measure` (seed 0): tic-tac-toe from 200 game pairs per two bots
+# (random, minimax and the mcts:8 ladder bot), connect four
 # from 100 pairs per two anchors, each pair one random opening with seats swapped.
 MEASURED: dict[str, dict[str, Pin]] = {
-    "tictactoe": {"random": Pin(0.0, 0.0, 0.0, 400), "minimax": Pin(582.3, 490.7, 673.9, 400)},
+    "tictactoe": {"random": Pin(0.0, 0.0, 0.0, 800), "minimax": Pin(563.9, 515.0, 612.9, 800)},
     # alpha-beta wins every game against random: the shallower searches in between are what lets
     # the fit place it (a record of only wins says "stronger", never by how much).
     "connect_four": {
@@ -47,6 +48,9 @@ MEASURED: dict[str, dict[str, Pin]] = {
     },
 }
 ANCHOR_SIGMA = 1.0
+# Bots measured beside the anchors but not pinned: with two players who never trade wins, the draw
+# parameter is free and the fit runs off; a middling third player pins it down.
+LADDER: dict[str, list[str]] = {"tictactoe": ["mcts:8"]}
 
 
 def anchor_pins(game: str) -> dict[str, Pin]:
@@ -97,9 +101,10 @@ def anchor_bots(game: str) -> list[str]:
 
 
 def anchors_measure(*, game: str, pairs: int, seed: int = 0) -> dict[str, Pin]:
-    """Play `pairs` game pairs between every two anchors of `game`, fit them with random at 0, and
-    store the pins. Returns them by bot name."""
-    bots = list(MEASURED.get(game, {}))
+    """Play `pairs` game pairs between every two of `game`'s anchors (and ladder bots), fit them with
+    random at 0, and store the anchors' pins. Returns them by bot name."""
+    anchors = list(MEASURED.get(game, {}))
+    bots = anchors + LADDER.get(game, [])
     records = []
     for i, a in enumerate(bots):
         for j, b in enumerate(bots[i + 1 :], start=i + 1):
@@ -108,7 +113,7 @@ def anchors_measure(*, game: str, pairs: int, seed: int = 0) -> dict[str, Pin]:
             records += [record for pair in played for record in pair.games(a, b)]
     fit = elo_fit(records, anchors={"random": 0.0}, prior_draws=PRIOR_DRAWS)
     pins = {}
-    for bot in bots:
+    for bot in anchors:
         elo, low, high = fit.ratings[bot]
         games = sum(bot in (first, second) for first, second, _ in records)
         pins[bot] = Pin(elo, low, high, games)

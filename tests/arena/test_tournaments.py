@@ -197,3 +197,63 @@ def test_the_pages_show_standings_crosstable_and_leaderboard(user_client, user):
     assert user_client.get(f"/tournaments/{tournament.pk}/fragment/").status_code == 200
     board = user_client.get("/games/tictactoe/leaderboard/").content.decode()
     assert "bot:minimax" in board and "anchor" in board and 'id="series"' in board
+
+
+@pytest.mark.django_db
+def test_games_between_two_greedy_checkpoints_vary_and_each_opening_is_played_twice_with_seats_swapped(user):
+    participants = checkpoint_specs(user, 2)
+    tournament = tournaments.tournament_create(
+        user=user,
+        game="tictactoe",
+        format="round_robin",
+        participants=participants,
+        games_per_pair=40,
+        batch_size=40,
+        seed=5,
+        start=False,
+    )
+    tournament_run(tournament_id=tournament.pk)
+    matches = list(
+        Match.objects.filter(tournament_match__round__tournament=tournament).prefetch_related("seats")
+    )
+    assert len(matches) == 40 and {m.status for m in matches} == {Match.FINISHED}
+    assert len({tuple(m.moves) for m in matches}) > 10  # greedy players, yet the games differ
+    pairs: dict[int, list[Match]] = {}
+    for match in matches:
+        assert match.opening_plies == 2 and match.moves[:2] == match.opening
+        pairs.setdefault(match.seed, []).append(match)
+    assert len(pairs) == 20 and all(len(pair) == 2 for pair in pairs.values())
+    for first, second in pairs.values():
+        assert first.opening == second.opening
+        seated = [{s.seat: s.player_id for s in m.seats.all()} for m in (first, second)]
+        assert (
+            seated[0]["player_1"] == seated[1]["player_2"] and seated[0]["player_2"] == seated[1]["player_1"]
+        )
+
+
+@pytest.mark.django_db
+def test_a_tournament_replays_a_given_book_of_openings_in_pairs(user):
+    tournament = tournaments.tournament_create(
+        user=user,
+        game="tictactoe",
+        format="round_robin",
+        participants=["bot:random", "bot:minimax"],
+        games_per_pair=4,
+        batch_size=4,
+        openings=[[4], [0, 8]],
+        seed=2,
+        start=False,
+    )
+    tournament_run(tournament_id=tournament.pk)
+    openings = sorted(
+        tuple(m.opening) for m in Match.objects.filter(tournament_match__round__tournament=tournament)
+    )
+    assert openings == [(0, 8), (0, 8), (4,), (4,)]
+    with pytest.raises(ValidationError):
+        tournaments.tournament_create(
+            user=user,
+            game="tictactoe",
+            format="round_robin",
+            participants=["bot:random", "bot:minimax"],
+            openings=[[9]],
+        )
