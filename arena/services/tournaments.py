@@ -1,5 +1,5 @@
 """Tournaments: create one, open its rounds as match tasks, advance exactly once per round, and build the
-final table (standings, head-to-head, Bradley-Terry with bootstrap intervals).
+final table (standings, head-to-head, Elo on the one scale with intervals).
 
 Advancing: a round advances when every match is recorded (finished, or failed after its retries). Any
 number of callers may try at once (each finishing match, duplicate task deliveries, `manage.py`): the

@@ -68,7 +68,7 @@ def _crosstable(table: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _tournament_context(tournament: Tournament) -> dict[str, Any]:
     # A finished tournament shows its stored table; a running one a fresh, cheaper one.
-    table = tournament.table or tournaments.tournament_table(tournament=tournament, n_boot=50)
+    table = tournament.table or tournaments.tournament_table(tournament=tournament)
     rounds = []
     for rnd in tournament.round_set.order_by("number"):
         matches = list(

@@ -50,7 +50,11 @@ def test_a_four_player_round_robin_finishes_with_the_standings_its_results_imply
     assert all(row["games"] == 6 for row in table)
     minimax = next(row for row in table if row["label"] == "bot:minimax")
     assert minimax["losses"] == 0 and minimax["rank"] == 1
-    assert all("bt_lo" in row and row["bt_lo"] <= row["bt"] <= row["bt_hi"] for row in table)
+    # Elo on the pool's one scale: random pinned at 0, the others with their 95% intervals.
+    assert all(row["elo_lo"] <= row["elo"] <= row["elo_hi"] for row in table)
+    assert next(row for row in table if row["label"] == "bot:random")["elo"] == 0.0
+    adv, low, high = tournament.table["seat_advantage"]
+    assert low <= adv <= high
     # The anchors kept their pinned ratings; the checkpoints were rated.
     assert Rating.objects.get(player__bot="minimax", pool="tictactoe").sigma == 1.0
     assert Rating.objects.filter(player__kind="checkpoint", games=6).count() == 2
