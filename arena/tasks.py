@@ -7,7 +7,17 @@ import os
 from celery import shared_task
 from django.conf import settings
 
-from arena.services import checkpoints, demo, leagues, match_batches, matches, play, tournaments, training
+from arena.services import (
+    checkpoints,
+    demo,
+    leagues,
+    match_batches,
+    matches,
+    play,
+    ratings,
+    tournaments,
+    training,
+)
 
 
 def _worker(request) -> str:
@@ -78,3 +88,8 @@ def reap_stuck_matches() -> int:
 @shared_task
 def clean_checkpoint_orphans() -> dict[str, int]:
     return checkpoints.checkpoint_orphans_clean()
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def rating_fit_refresh(pool: str) -> int:
+    return ratings.rating_fit_refresh(pool=pool).games

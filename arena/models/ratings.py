@@ -53,6 +53,8 @@ class RatingFit(models.Model):
     seat_advantage = models.JSONField(default=list, blank=True)
     draw_elo = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True, default="")
+    # When a worker was last asked to refit (a large pool is refitted there, not on a page read).
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

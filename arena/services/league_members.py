@@ -20,7 +20,7 @@ from arena.models import (
 from arena.models.agents import newest_per_seat
 from arena.services.anchors import anchor_bots, display_elo, display_sigma
 from arena.services.players import player_agent, player_for_bot, player_for_checkpoint
-from arena.services.ratings import RatedGame, rating_fit_refresh, ratings_record, score_of
+from arena.services.ratings import RatedGame, rating_fit_get, ratings_record, score_of
 from arena.services.training import training_run_execute
 from marl.match import MatchResult, opening_for_seed, play_matches
 from marl.pairing import pfsp_weights
@@ -150,7 +150,9 @@ def member_evaluate(
         games += _rated_games(league, checkpoint.seat, me, opponent, played)
     LeagueResult.objects.bulk_create(summaries)
     provisional = ratings_record(pool=league.game.name, games=games).get(me.pk)
-    fit = rating_fit_refresh(pool=league.game.name)  # the tick's chart point is the fitted Elo
+    fit = rating_fit_get(
+        pool=league.game.name
+    )  # the chart point: the fitted Elo (queued if the pool is large)
     return _tick_row(member, checkpoint, summaries, fit.interval(me.pk), provisional)
 
 

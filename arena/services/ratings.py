@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
+from arena.dispatch import task_send_on_commit
 from arena.models import (
     LeagueResult,
     Match,
@@ -136,6 +138,12 @@ def _rate_in_memory(rows: dict[int, Rating], games: list[RatedGame]) -> list[Rat
 
 # ------------------------------------------------------------------------------------- the Elo fit
 
+# Pools with up to this many rated games are refitted on read (well under a second); larger ones by
+# the `rating_fit_refresh` task, which a read that finds the fit stale queues.
+INLINE_REFIT_GAMES = 2000
+REFRESH_TASK = "arena.tasks.rating_fit_refresh"
+REFRESH_RETRY_SECONDS = 600
+
 FitGame = tuple[str, str, float]  # (first seat's player id, second's, first's score)
 
 
@@ -220,7 +228,7 @@ def rating_fit_refresh(*, pool: str) -> RatingFit:
     games, anchors = _anchored_component(pool_games(pool), _pool_anchors(pool))
     fit_row, _ = RatingFit.objects.get_or_create(pool=pool)
     previous = _games_per_player(fit_row)
-    fit_row.games, fit_row.error = count, ""
+    fit_row.games, fit_row.error, fit_row.refresh_requested_at = count, "", None
     fit_row.ratings, fit_row.seat_advantage, fit_row.draw_elo = {}, [], []
     if not games:
         fit_row.error = "no rated game against the reference bots yet"
@@ -252,8 +260,32 @@ def _history_points(fit_row: RatingFit, previous: dict[str, int], anchors: set[s
 
 
 def rating_fit_get(*, pool: str) -> RatingFit:
-    """The pool's stored fit, refitted first when rated games arrived since it was stored."""
+    """The pool's stored fit. When rated games arrived since, a small pool is refitted here; a large
+    one is refitted by a worker task while the last fit is served (a fit of many players takes
+    seconds)."""
     fit_row = RatingFit.objects.filter(pool=pool).first()
-    if fit_row is None or fit_row.games != pool_games_count(pool):
-        fit_row = rating_fit_refresh(pool=pool)
+    count = pool_games_count(pool)
+    if fit_row is not None and fit_row.games == count:
+        return fit_row
+    if count <= INLINE_REFIT_GAMES:
+        return rating_fit_refresh(pool=pool)
+    if fit_row is None:
+        fit_row, _ = RatingFit.objects.get_or_create(
+            pool=pool, defaults={"error": "the first fit is being computed"}
+        )
+    _request_refresh(fit_row)
     return fit_row
+
+
+def _request_refresh(fit_row: RatingFit) -> None:
+    """Queue one refit at a time: a request stands until the refit clears it, or for a while."""
+    now = timezone.now()
+    lapsed = now - timedelta(seconds=REFRESH_RETRY_SECONDS)
+    asked = (
+        RatingFit.objects.filter(pk=fit_row.pk)
+        .filter(Q(refresh_requested_at__isnull=True) | Q(refresh_requested_at__lt=lapsed))
+        .update(refresh_requested_at=now)
+    )
+    if asked:
+        fit_row.refresh_requested_at = now
+        task_send_on_commit(REFRESH_TASK, fit_row.pool)

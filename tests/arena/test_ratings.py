@@ -8,10 +8,12 @@ import pytest
 
 from arena.models import Game, Match, MatchSeat, Player, RatingFit, RatingFitPoint
 from arena.selectors import agent_rating_history, checkpoint_rating_json, leaderboard_json
+from arena.services import ratings
 from arena.services.anchors import anchor_elo
 from arena.services.games import game_get
 from arena.services.players import player_for_bot, player_from_spec
-from arena.services.ratings import pool_games_count, rating_fit_get
+from arena.services.ratings import pool_games_count, rating_fit_get, rating_fit_refresh
+from tests.arena.conftest import wait_until
 from tests.factories import checkpoint_specs
 
 TRUE_ELO = {"random": 0.0, "a": 250.0, "b": 450.0}
@@ -65,7 +67,7 @@ def _store(game: Game, players: dict[str, Player], plans: list[tuple[str, str, f
 @pytest.mark.django_db
 def test_the_fit_recovers_a_known_seat_advantage_from_seeded_synthetic_games(user):
     players = _synthetic_pool(user, 4000)
-    fit = rating_fit_get(pool="tictactoe")
+    fit = rating_fit_refresh(pool="tictactoe")
     assert fit.games == 4000 and not fit.error
     adv, low, high = fit.seat_advantage
     assert low <= TRUE_SEAT_ADVANTAGE <= high and high - low < 60
@@ -138,3 +140,24 @@ def test_a_pool_without_games_against_the_reference_bots_has_no_ratings(user):
     fit = rating_fit_get(pool="tictactoe")
     assert fit.ratings == {} and "reference bots" in fit.error
     assert leaderboard_json(game)["players"] == []
+
+
+def test_a_large_pool_is_refitted_by_a_worker_while_pages_show_the_last_fit(celery_worker, user, monkeypatch):
+    monkeypatch.setattr(ratings, "INLINE_REFIT_GAMES", 100)
+    players = _synthetic_pool(user, 300)
+    first = rating_fit_get(pool="tictactoe")  # no fit yet: a placeholder, and the worker is asked
+    assert first.ratings == {} and first.refresh_requested_at is not None
+    fitted = wait_until(
+        lambda: RatingFit.objects.filter(pool="tictactoe", games=300).exclude(ratings={}).first(),
+        timeout=60,
+        message="the worker's refit",
+    )
+    assert fitted.refresh_requested_at is None and str(players["a"].pk) in fitted.ratings
+    _store(game_get("tictactoe"), players, [("a", "random", 1.0)])
+    stale = rating_fit_get(pool="tictactoe")
+    assert stale.games == 300 and stale.ratings == fitted.ratings  # served while the worker refits
+    wait_until(
+        lambda: RatingFit.objects.filter(pool="tictactoe", games=301).exists(),
+        timeout=60,
+        message="the refit",
+    )
