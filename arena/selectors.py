@@ -296,3 +296,23 @@ def agent_rating_history(agent: Agent) -> dict[str, list[dict[str, Any]]]:
     for rows in series.values():
         rows.sort(key=lambda r: r["version"])
     return series
+
+
+def checkpoints_elo(checkpoints: list[Checkpoint]) -> dict[int, dict[str, float]]:
+    """Each checkpoint's Elo with its 95% interval from its pool's fit, keyed by checkpoint id."""
+    players = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint__in=checkpoints).select_related("game")
+    fits = {pool: rating_fit_get(pool=pool) for pool in {p.game.name for p in players}}
+    elo = {}
+    for player in players:
+        value = fits[player.game.name].ratings.get(str(player.pk))
+        if value:
+            elo[player.checkpoint_id] = _interval(value)
+    return elo
+
+
+def agent_rating_chart(agent: Agent) -> dict[str, list[list[float]]]:
+    """The agent page's chart: per seat, Elo by checkpoint version (`agent_rating_history`)."""
+    return {
+        f"Elo ({seat})": [[row["version"], round(row["elo"], 1)] for row in rows]
+        for seat, rows in agent_rating_history(agent).items()
+    }

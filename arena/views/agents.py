@@ -21,8 +21,9 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
     agent = get_object_or_404(Agent.objects.select_related("game", "owner"), pk=pk)
     checkpoints = list(agent.checkpoints.select_related("agent__game").order_by("seat", "-version")[:200])
     ratings = selectors.ratings_by_checkpoint(checkpoints) if checkpoints else {}
+    elo = selectors.checkpoints_elo(checkpoints) if checkpoints else {}
     for checkpoint in checkpoints:
-        checkpoint.rating = ratings.get(checkpoint.pk)
+        checkpoint.rating, checkpoint.elo = ratings.get(checkpoint.pk), elo.get(checkpoint.pk)
     context = {
         "agent": agent,
         "is_owner": request.user.is_authenticated and agent.owner_id == request.user.pk,
@@ -31,6 +32,7 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "matches": selectors.matches_recent(agent=agent, limit=20),
         "run_form": RunForm(),
         "socket": f"/ws/agents/{agent.pk}/",
+        "rating_chart": selectors.agent_rating_chart(agent),
     }
     return render(request, "arena/agents/detail.html", context)
 

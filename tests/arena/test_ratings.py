@@ -161,3 +161,14 @@ def test_a_large_pool_is_refitted_by_a_worker_while_pages_show_the_last_fit(cele
         timeout=60,
         message="the refit",
     )
+
+
+@pytest.mark.django_db
+def test_the_agent_page_charts_its_checkpoints_elo_by_version(user, client):
+    players = _synthetic_pool(user, 600)
+    rating_fit_get(pool="tictactoe")
+    agent = players["a"].checkpoint.agent
+    page = client.get(agent.get_absolute_url()).content.decode()
+    assert 'id="agent-rating-chart"' in page
+    a = checkpoint_rating_json(players["a"].checkpoint)["rating"]
+    assert f'{round(a["elo"])} <span class="muted">{round(a["low"])} … {round(a["high"])}</span>' in page
