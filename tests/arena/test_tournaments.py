@@ -261,3 +261,33 @@ def test_a_tournament_replays_a_given_book_of_openings_in_pairs(user):
             participants=["bot:random", "bot:minimax"],
             openings=[[9]],
         )
+
+
+@pytest.mark.django_db
+def test_the_form_takes_a_book_of_openings_one_a_line(user_client):
+    response = user_client.post(
+        "/tournaments/new/",
+        {
+            "game": "tictactoe",
+            "format": "round_robin",
+            "participants": "bot:random\nbot:minimax",
+            "games_per_pair": 4,
+            "batch_size": 4,
+            "openings": "4\n0, 8\n",
+            "temperature": 0,
+        },
+    )
+    tournament = Tournament.objects.get()
+    assert response.status_code == 302 and tournament.openings == [[4], [0, 8]]
+    refused = user_client.post(
+        "/tournaments/new/",
+        {
+            "game": "tictactoe",
+            "format": "round_robin",
+            "participants": "bot:random\nbot:minimax",
+            "games_per_pair": 2,
+            "batch_size": 1,
+            "openings": "4, 4",
+        },
+    )
+    assert refused.status_code == 200 and Tournament.objects.count() == 1
