@@ -316,3 +316,8 @@ def agent_rating_chart(agent: Agent) -> dict[str, list[list[float]]]:
         f"Elo ({seat})": [[row["version"], round(row["elo"], 1)] for row in rows]
         for seat, rows in agent_rating_history(agent).items()
     }
+
+
+def player_elo(player: Player, pool: str) -> dict[str, float] | None:
+    """A player's Elo with its 95% interval in `pool`'s fit, or None before it is in the fit."""
+    return _interval(rating_fit_get(pool=pool).ratings.get(str(player.pk)))
