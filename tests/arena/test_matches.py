@@ -16,7 +16,7 @@ from arena.selectors import match_state_json
 from arena.services.matches import match_create, match_play
 from marl.match import opening_for_seed
 from tests.arena.conftest import SAME_ORIGIN
-from tests.factories import MatchFactory, match_finished
+from tests.factories import MatchFactory, checkpoint_specs, match_finished
 
 
 def _bots(game: str = "tictactoe", first: str = "bot:minimax", second: str = "bot:random") -> dict[str, str]:
@@ -197,3 +197,17 @@ def test_a_given_opening_is_played_first_and_a_bad_one_is_refused(db, user):
         MatchFactory(user=user, game="tictactoe", seats=_bots(), opening=[0, 3, 1, 4, 2])  # a finished game
     plain = match_finished(user=user, game="tictactoe", seats=_bots(), seed=2, opening_plies=0)
     assert plain.opening_plies == 0 and plain.opening == []
+
+
+def test_a_temperature_varies_games_between_fixed_checkpoints_from_the_same_start(db, user):
+    first, second = checkpoint_specs(user, 2)
+    seats = _bots("tictactoe", first, second)
+    greedy = [match_finished(user=user, seats=seats, seed=s, opening_plies=0).moves for s in (1, 2)]
+    assert greedy[0] == greedy[1]  # no opening, no sampling: one game, however often it is played
+    sampled = {
+        tuple(match_finished(user=user, seats=seats, seed=s, opening_plies=0, temperature=2.0).moves)
+        for s in range(1, 7)
+    }
+    assert len(sampled) > 1
+    with pytest.raises(ValidationError):
+        MatchFactory(user=user, seats=seats, temperature=-1)
