@@ -82,6 +82,19 @@ class MatchForm(forms.Form):
     move_delay = forms.FloatField(min_value=0, max_value=10, help_text="seconds between moves, to watch")
     seed = forms.IntegerField(required=False, min_value=0)
     rated = forms.BooleanField(required=False, initial=True)
+    opening_plies = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=40,
+        help_text="random plies the game starts from; blank: the game's default",
+    )
+    temperature = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=10,
+        initial=0,
+        help_text="above 0 checkpoints sample their moves",
+    )
 
     def __init__(self, *args: Any, game: Game, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -124,6 +137,24 @@ class TournamentForm(forms.Form):
     rounds = forms.IntegerField(min_value=1, required=False, help_text="Swiss only")
     batch_size = forms.IntegerField(
         min_value=1, initial=1, help_text="1: each match live; more: batched, faster"
+    )
+    opening_plies = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=40,
+        help_text="random plies each opening has; blank: the game's default",
+    )
+    openings = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="or your own: one opening a line, actions separated by commas; each is played twice, seats swapped",
+    )
+    temperature = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=10,
+        initial=0,
+        help_text="above 0 checkpoints sample their moves",
     )
 
     def participant_specs(self) -> list[str]:

@@ -1,4 +1,5 @@
-"""Reads shared by views and consumers: what a page or a socket snapshot shows. No writes here."""
+"""Reads shared by views and consumers: what a page or a socket snapshot shows. No writes here, but
+for refilling the pool's cached Elo fit when rated games arrived since it was stored."""
 
 from __future__ import annotations
 
@@ -6,8 +7,21 @@ from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from arena.models import Agent, Checkpoint, Match, Rating, TrainingRun, TrainingStat
+from arena.models import (
+    Agent,
+    Checkpoint,
+    Game,
+    Match,
+    Player,
+    Rating,
+    RatingFit,
+    RatingFitPoint,
+    TrainingRun,
+    TrainingStat,
+)
 from arena.serializers import run_json
+from arena.services.anchors import anchor_elo, display_elo, display_sigma
+from arena.services.ratings import rating_fit_get
 from marl.match import MatchState
 
 # A curve needs a few hundred points at most; older points are thinned out rather than all sent.
@@ -109,7 +123,9 @@ def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:
 
 def match_state_json(match: Match) -> dict[str, Any]:
     """The match as the browser draws it: the board rebuilt from the stored moves, seats and result."""
-    with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:
+    with MatchState(
+        match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+    ) as state:
         board = state.state_json()
     return {
         "id": match.pk,
@@ -121,6 +137,7 @@ def match_state_json(match: Match) -> dict[str, Any]:
         },
         "state": board,
         "moves": list(match.moves),
+        "opening_plies": match.opening_plies,  # the leading moves that were the opening
         "result": match.result or None,
         "reason": match.reason,
         "winner": match.winner or None,
@@ -136,3 +153,171 @@ def match_replay_states(match: Match) -> list[dict[str, Any]]:
         state.apply(action)
         states.append(state.state_json())
     return states
+
+
+# ------------------------------------------------------------------------------------------ ratings
+
+
+def _interval(value: list[float] | None) -> dict[str, float] | None:
+    return {"elo": value[0], "low": value[1], "high": value[2]} if value else None
+
+
+def _provisional(rating: Rating | None) -> dict[str, float] | None:
+    """The online OpenSkill number, on the same scale but provisional (it lags and is not the fit)."""
+    if rating is None:
+        return None
+    return {"elo": display_elo(rating.mu), "sigma": display_sigma(rating.sigma), "games": rating.games}
+
+
+def leaderboard_rows(game: Game, fit: RatingFit, limit: int = 200) -> list[dict[str, Any]]:
+    """The fit's players, strongest first: Elo with its 95% interval, anchors marked, the provisional
+    rating beside it."""
+    ids = sorted(fit.ratings, key=lambda p: -fit.ratings[p][0])[:limit]
+    players = Player.objects.select_related("checkpoint__agent", "user").in_bulk([int(p) for p in ids])
+    provisional = {
+        r.player_id: r for r in Rating.objects.filter(pool=game.name, player_id__in=[int(p) for p in ids])
+    }
+    pins = anchor_elo(game.name)
+    rows = []
+    for pid in ids:
+        player = players.get(int(pid))
+        if player is None:
+            continue
+        elo, low, high, games = fit.ratings[pid]
+        rows.append(
+            {
+                "player": player,
+                "elo": elo,
+                "low": low,
+                "high": high,
+                "games": int(games),
+                "anchor": player.kind == Player.BOT and player.bot in pins,
+                "provisional": _provisional(provisional.get(player.pk)),
+            }
+        )
+    return rows
+
+
+def _player_json(player: Player) -> dict[str, Any]:
+    checkpoint = player.checkpoint if player.kind == Player.CHECKPOINT else None
+    return {
+        "id": player.pk,
+        "kind": player.kind,
+        "label": player.label,
+        "checkpoint": checkpoint.pk if checkpoint else None,
+        "agent": checkpoint.agent_id if checkpoint else None,
+    }
+
+
+def _fit_json(fit: RatingFit) -> dict[str, Any]:
+    return {
+        "games": fit.games,
+        "level": 0.95,
+        "seat_advantage": _interval(fit.seat_advantage),
+        "draw_elo": _interval(fit.draw_elo),
+        "error": fit.error or None,
+        "updated_at": fit.updated_at.isoformat() if fit.updated_at else None,
+    }
+
+
+def leaderboard_json(game: Game, limit: int = 200) -> dict[str, Any]:
+    """A game's leaderboard for the API: Elo with 95% intervals (random = 0), the anchors' pins, the
+    seat advantage and draw parameter of the pool's fit."""
+    fit = rating_fit_get(pool=game.name)
+    rows = [
+        {
+            **_player_json(row["player"]),
+            "elo": row["elo"],
+            "low": row["low"],
+            "high": row["high"],
+            "games": row["games"],
+            "anchor": row["anchor"],
+            "provisional": row["provisional"],
+        }
+        for row in leaderboard_rows(game, fit, limit)
+    ]
+    return {
+        "game": game.name,
+        "scale": "elo",
+        "anchors": anchor_elo(game.name),
+        **_fit_json(fit),
+        "players": rows,
+    }
+
+
+def checkpoint_rating_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A checkpoint's Elo with its 95% interval in its game's pool (None before it has rated games),
+    its provisional rating, and its history (one point per refit after it played)."""
+    game = checkpoint.agent.game
+    fit = rating_fit_get(pool=game.name)
+    player = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint=checkpoint).first()
+    value = fit.ratings.get(str(player.pk)) if player else None
+    rating = Rating.objects.filter(player=player, pool=game.name).first() if player else None
+    history = (
+        RatingFitPoint.objects.filter(player=player, fit=fit) if player else RatingFitPoint.objects.none()
+    )
+    return {
+        "checkpoint": checkpoint.pk,
+        "game": game.name,
+        "rating": {**_interval(value), "games": int(value[3])} if value else None,
+        "provisional": _provisional(rating),
+        "seat_advantage": _interval(fit.seat_advantage),
+        "history": [
+            {"games": p.games, "elo": p.elo, "low": p.low, "high": p.high, "at": p.created_at.isoformat()}
+            for p in history.order_by("id")
+        ],
+    }
+
+
+def agent_rating_history(agent: Agent) -> dict[str, list[dict[str, Any]]]:
+    """Per seat, each checkpoint's Elo over versions: its latest stored fit point (from the DB, not
+    refitted here), oldest version first."""
+    points = (
+        RatingFitPoint.objects.filter(player__checkpoint__agent=agent, fit__pool=agent.game.name)
+        .select_related("player__checkpoint")
+        .order_by("player__checkpoint__seat", "player__checkpoint__version", "id")
+    )
+    latest: dict[int, RatingFitPoint] = {}
+    for point in points:
+        latest[point.player.checkpoint_id] = point  # the newest point per checkpoint wins
+    series: dict[str, list[dict[str, Any]]] = {}
+    for point in latest.values():
+        checkpoint = point.player.checkpoint
+        series.setdefault(checkpoint.seat or "all", []).append(
+            {
+                "version": checkpoint.version,
+                "env_steps": checkpoint.env_steps,
+                "elo": point.elo,
+                "low": point.low,
+                "high": point.high,
+                "games": point.games,
+            }
+        )
+    for rows in series.values():
+        rows.sort(key=lambda r: r["version"])
+    return series
+
+
+def checkpoints_elo(checkpoints: list[Checkpoint]) -> dict[int, dict[str, float]]:
+    """Each checkpoint's Elo with its 95% interval from its pool's fit, keyed by checkpoint id."""
+    players = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint__in=checkpoints).select_related("game")
+    fits = {pool: rating_fit_get(pool=pool) for pool in {p.game.name for p in players}}
+    elo = {}
+    for player in players:
+        value = fits[player.game.name].ratings.get(str(player.pk))
+        if value:
+            elo[player.checkpoint_id] = _interval(value)
+    return elo
+
+
+def agent_rating_chart(agent: Agent) -> dict[str, list[list[float]]]:
+    """The agent page's chart: per seat, Elo by checkpoint version (`agent_rating_history`)."""
+    return {
+        f"Elo ({seat})": [[row["version"], round(row["elo"], 1)] for row in rows]
+        for seat, rows in agent_rating_history(agent).items()
+    }
+
+
+def player_elo(player: Player, pool: str) -> dict[str, float] | None:
+    """A player's Elo with its 95% interval in `pool`'s fit, or None before it is in the fit."""
+    return _interval(rating_fit_get(pool=pool).ratings.get(str(player.pk)))

@@ -15,6 +15,7 @@ from arena.services import (
     match_batches,
     matches,
     play,
+    ratings,
     strength,
     tournaments,
     training,
@@ -105,3 +106,8 @@ def checkpoint_strength(checkpoint_id: int) -> dict:
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3700)
 def league_gate(gate_id: int) -> str:
     return leagues.league_gate_run(gate_id=gate_id)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def rating_fit_refresh(pool: str) -> int:
+    return ratings.rating_fit_refresh(pool=pool).games

@@ -14,11 +14,12 @@ from .competitions import (
     TournamentRound,
 )
 from .matches import Match, MatchSeat
-from .ratings import Rating, RatingEvent
+from .ratings import AnchorPin, Rating, RatingEvent, RatingFit, RatingFitPoint
 from .tokens import ApiToken
 from .training import TrainingRun, TrainingStat
 
 __all__ = [
+    "AnchorPin",
     "ApiToken",
     "Agent",
     "Checkpoint",
@@ -28,6 +29,8 @@ __all__ = [
     "Player",
     "Rating",
     "RatingEvent",
+    "RatingFit",
+    "RatingFitPoint",
     "TrainingRun",
     "TrainingStat",
     "League",

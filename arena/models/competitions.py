@@ -35,6 +35,11 @@ class Tournament(models.Model):
     max_attempts = models.PositiveIntegerField(
         default=3, help_text="tries per match before it counts as failed"
     )
+    # Each opening is played twice, seats swapped. Random openings of `opening_plies` plies (None:
+    # the game's default) unless `openings` lists them (action lists, used in turn).
+    opening_plies = models.PositiveIntegerField(null=True, blank=True)
+    openings = models.JSONField(default=list, blank=True)
+    temperature = models.FloatField(default=0.0, help_text="softmax sampling temperature; 0 plays greedily")
     seed = models.BigIntegerField(default=0)
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING, db_index=True)
     table = models.JSONField(default=dict, blank=True, help_text="final standings and Bradley-Terry scores")

@@ -29,6 +29,11 @@ class Match(models.Model):
     seed = models.BigIntegerField(default=0)
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING, db_index=True)
     moves = models.JSONField(default=list, blank=True)
+    # The first `opening_plies` of `moves` are the opening (random or given plies the game starts
+    # from), not moves of the players: stored with the moves so a replay rebuilds the same game.
+    opening_plies = models.PositiveIntegerField(default=0)
+    # Above 0 the checkpoints sample moves from a softmax of their values at this temperature.
+    temperature = models.FloatField(default=0.0)
     # The number of the last event published for this match; the live stream's `seq`.
     seq = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
@@ -57,6 +62,11 @@ class Match(models.Model):
         return reverse("match_detail", args=[self.pk])
 
     @property
+    def opening(self) -> list[int]:
+        """The leading moves that were the opening."""
+        return list(self.moves[: self.opening_plies])
+
+    @property
     def is_live(self) -> bool:
         return self.status in (self.PENDING, self.RUNNING)
 
@@ -64,12 +74,23 @@ class Match(models.Model):
         return {seat.seat: seat for seat in self.seats.all()}
 
     # What `apply_result` changes on the row, for `save(update_fields=...)` and bulk writers.
-    RESULT_FIELDS = ("status", "result", "moves", "winner", "reason", "finished_at", "seq", "updated_at")
+    RESULT_FIELDS = (
+        "status",
+        "result",
+        "moves",
+        "opening_plies",
+        "winner",
+        "reason",
+        "finished_at",
+        "seq",
+        "updated_at",
+    )
 
     def apply_result(self, result: MatchResult, seats: list[MatchSeat]) -> None:
         """Mark the match finished with `result` and score each seat by its return; saves nothing, so a
         caller writes one match or a whole batch the way it needs."""
         self.status, self.result, self.moves = self.FINISHED, result.to_json(), list(result.moves)
+        self.opening_plies = result.opening_plies
         self.winner, self.reason = result.winner or "", result.reason
         self.finished_at = self.updated_at = timezone.now()
         self.seq += 1

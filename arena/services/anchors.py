@@ -1,32 +1,80 @@
-"""Pinned ratings of the reference bots: the fixed points of each game's rating scale.
+"""Pinned ratings of the reference bots: the fixed points of every game's one Elo scale.
 
-The scale is Elo points with the random bot at 0: `display = (mu - mu_random) * ELO_PER_MU`, so 100
-points ahead of a player means an expected score of 0.64 against it. The other bots are pinned at
-values measured once against random (perfect minimax scores about 0.97 against random in tic-tac-toe,
-alpha-beta depth 4 about 0.99 in connect four). Anchors never move (`Player.is_anchor`), so an agent's
-number means the same over weeks; their small sigma tells the rating update to trust them.
+The random bot is 0 in every game. Each other anchor's value is measured from game pairs between the
+anchors (`manage.py anchors measure`: one opening, seats swapped), fitted with random fixed at 0 by
+the same model as the pools (`marl.elo_fit`, same draw prior). The values measured when this file was
+written ship below (`MEASURED`, with the games behind them); a stored measurement (`AnchorPin`)
+replaces them. Anchors never move, so an agent's number means the same over weeks and on every page.
 """
 
 from __future__ import annotations
 
-from arena.models import Game, Player, Rating
+from dataclasses import dataclass
+
+from arena.models import AnchorPin, Game, Player, Rating
 from arena.services.players import player_for_bot
+from marl.bots import make_bot
+from marl.elo_fit import elo_fit
+from marl.game_pairs import play_pairs
 from marl.ratings import ELO_PER_MU, default_rating
 
-# Elo points above the random bot.
-ANCHOR_ELO: dict[str, dict[str, float]] = {
-    "tictactoe": {"random": 0.0, "minimax": 600.0},
-    "connect_four": {"random": 0.0, "alphabeta": 800.0},
+# BayesElo's prior: two virtual draws between every two players who met. It keeps a player that won
+# (or lost) every game finite; the pool fit and the anchor measurement use the same value.
+PRIOR_DRAWS = 2.0
+
+
+@dataclass(frozen=True)
+class Pin:
+    """An anchor's Elo (random = 0), its 95% interval and the games it was measured from."""
+
+    elo: float
+    low: float
+    high: float
+    games: int
+
+
+# Measured with `manage.py anchors measure` (seed 0): tic-tac-toe from 200 game pairs per two bots
+# (random, minimax and the mcts:8 ladder bot), connect four
+# from 100 pairs per two anchors, each pair one random opening with seats swapped.
+MEASURED: dict[str, dict[str, Pin]] = {
+    "tictactoe": {"random": Pin(0.0, 0.0, 0.0, 800), "minimax": Pin(563.9, 515.0, 612.9, 800)},
+    # alpha-beta wins every game against random: the shallower searches in between are what lets
+    # the fit place it (a record of only wins says "stronger", never by how much).
+    "connect_four": {
+        "random": Pin(0.0, 0.0, 0.0, 600),
+        "alphabeta:1": Pin(721.0, 598.0, 843.9, 600),
+        "alphabeta:2": Pin(883.1, 757.4, 1008.8, 600),
+        "alphabeta": Pin(917.1, 791.0, 1043.2, 600),
+    },
 }
 ANCHOR_SIGMA = 1.0
+# Bots measured beside the anchors but not pinned: with two players who never trade wins, the draw
+# parameter is free and the fit runs off; a middling third player pins it down.
+LADDER: dict[str, list[str]] = {"tictactoe": ["mcts:8"]}
+
+
+def anchor_pins(game: str) -> dict[str, Pin]:
+    """The game's anchors by bot name: stored measurements over the shipped ones; random is always 0."""
+    pins = dict(MEASURED.get(game, {}))
+    for row in AnchorPin.objects.filter(game=game, bot__in=list(pins)):
+        pins[row.bot] = Pin(row.elo, row.low, row.high, row.games)
+    if pins:
+        pins["random"] = Pin(0.0, 0.0, 0.0, pins["random"].games)
+    return pins
+
+
+def anchor_elo(game: str) -> dict[str, float]:
+    """Each anchor's pinned Elo by bot name."""
+    return {bot: pin.elo for bot, pin in anchor_pins(game).items()}
 
 
 def anchor_mu(elo: float) -> float:
+    """The OpenSkill mu that stands for `elo` (the provisional ratings use the same anchors)."""
     return default_rating().mu + elo / ELO_PER_MU
 
 
 def display_elo(mu: float) -> float:
-    """A rating's mu on the game's scale (random bot = 0)."""
+    """A provisional (OpenSkill) rating's mu on the game's scale (random bot = 0)."""
     return (mu - default_rating().mu) * ELO_PER_MU
 
 
@@ -37,7 +85,7 @@ def display_sigma(sigma: float) -> float:
 def anchors_pin(*, game: Game) -> list[Player]:
     """Create the game's reference-bot players with their pinned ratings (and reset drifted ones)."""
     players = []
-    for bot, elo in ANCHOR_ELO.get(game.name, {}).items():
+    for bot, elo in anchor_elo(game.name).items():
         player = player_for_bot(game=game, bot=bot)
         Rating.objects.update_or_create(
             player=player, pool=game.name, defaults={"mu": anchor_mu(elo), "sigma": ANCHOR_SIGMA}
@@ -48,4 +96,28 @@ def anchors_pin(*, game: Game) -> list[Player]:
 
 def anchor_bots(game: str) -> list[str]:
     """The reference bots of a game, weakest first."""
-    return sorted(ANCHOR_ELO.get(game, {}), key=lambda bot: ANCHOR_ELO[game][bot])
+    pins = anchor_elo(game)
+    return sorted(pins, key=lambda bot: pins[bot])
+
+
+def anchors_measure(*, game: str, pairs: int, seed: int = 0) -> dict[str, Pin]:
+    """Play `pairs` game pairs between every two of `game`'s anchors (and ladder bots), fit them with
+    random at 0, and store the anchors' pins. Returns them by bot name."""
+    anchors = list(MEASURED.get(game, {}))
+    bots = anchors + LADDER.get(game, [])
+    records = []
+    for i, a in enumerate(bots):
+        for j, b in enumerate(bots[i + 1 :], start=i + 1):
+            seeds = [seed * 1_000_003 + (i * 31 + j) * 100_003 + k for k in range(pairs)]
+            played = play_pairs(game, make_bot(game, a, seed=seed), make_bot(game, b, seed=seed + 1), seeds)
+            records += [record for pair in played for record in pair.games(a, b)]
+    fit = elo_fit(records, anchors={"random": 0.0}, prior_draws=PRIOR_DRAWS)
+    pins = {}
+    for bot in anchors:
+        elo, low, high = fit.ratings[bot]
+        games = sum(bot in (first, second) for first, second, _ in records)
+        pins[bot] = Pin(elo, low, high, games)
+        AnchorPin.objects.update_or_create(
+            game=game, bot=bot, defaults={"elo": elo, "low": low, "high": high, "games": games}
+        )
+    return pins

@@ -21,7 +21,7 @@ from django.db.models.functions import Abs
 
 from arena import live
 from arena.models import Checkpoint, Game, Player
-from arena.services.anchors import ANCHOR_ELO
+from arena.services.anchors import anchor_elo
 from arena.services.players import (
     entrant_checkpoints,
     entrants_play,
@@ -113,9 +113,7 @@ def _candidates(checkpoint: Checkpoint, estimate: float) -> list[tuple[Player, f
     """(player, Elo, half width): the anchors, then the rated checkpoints nearest `estimate` whose
     entrant has a policy for every seat, so it can face any entrant (one candidate per entrant)."""
     game: Game = checkpoint.agent.game
-    found = [
-        (player_for_bot(game=game, bot=bot), elo, 0.0) for bot, elo in ANCHOR_ELO.get(game.name, {}).items()
-    ]
+    found = [(player_for_bot(game=game, bot=bot), elo, 0.0) for bot, elo in anchor_elo(game.name).items()]
     rated = (
         Checkpoint.objects.filter(agent__game=game, calibration_elo__isnull=False, seat=game.seats[0])
         .exclude(calibration_status=Checkpoint.PENDING)
@@ -125,7 +123,7 @@ def _candidates(checkpoint: Checkpoint, estimate: float) -> list[tuple[Player, f
         .select_related("agent__game")
     )
     for other in rated[: 8 * NEAREST]:
-        if len(found) == len(ANCHOR_ELO.get(game.name, {})) + NEAREST:
+        if len(found) == len(anchor_elo(game.name)) + NEAREST:
             break
         if len(entrant_checkpoints(agent=other.agent, version=other.version)) == len(game.seats):
             found.append(

@@ -20,9 +20,9 @@ from arena.models import (
 from arena.models.agents import newest_per_seat
 from arena.services.anchors import anchor_bots, display_elo, display_sigma
 from arena.services.players import player_agent, player_for_bot, player_for_checkpoint
-from arena.services.ratings import RatedGame, ratings_record, score_of
+from arena.services.ratings import RatedGame, rating_fit_get, ratings_record, score_of
 from arena.services.training import training_pool_resolve, training_run_execute
-from marl.match import MatchResult, play_matches
+from marl.match import MatchResult, opening_for_seed, play_matches
 from marl.pairing import pfsp_weights
 
 # What a league's training runs use unless its `train_overrides` say otherwise.
@@ -152,8 +152,11 @@ def member_evaluate(
         summaries.append(_summary(tick, me, opponent, checkpoint.seat, played))
         games += _rated_games(league, checkpoint.seat, me, opponent, played)
     LeagueResult.objects.bulk_create(summaries)
-    rating = ratings_record(pool=league.game.name, games=games).get(me.pk)
-    return _tick_row(member, checkpoint, summaries, rating)
+    provisional = ratings_record(pool=league.game.name, games=games).get(me.pk)
+    fit = rating_fit_get(
+        pool=league.game.name
+    )  # the chart point: the fitted Elo (queued if the pool is large)
+    return _tick_row(member, checkpoint, summaries, fit.interval(me.pk), provisional)
 
 
 def _evaluation_opponents(league: League, seat: str) -> list[Player]:
@@ -174,7 +177,11 @@ def _summary(
 
 
 def _tick_row(
-    member: LeagueMember, checkpoint: Checkpoint, summaries: list[LeagueResult], rating: Rating | None
+    member: LeagueMember,
+    checkpoint: Checkpoint,
+    summaries: list[LeagueResult],
+    elo: tuple[float, float, float] | None,
+    provisional: Rating | None,
 ) -> dict[str, Any]:
     """What the tick stores and publishes for one member's seat: its record per opponent and rating."""
     return {
@@ -185,17 +192,22 @@ def _tick_row(
         "label": checkpoint.label,
         "env_steps": checkpoint.env_steps,
         "vs": {r.opponent.label: [r.wins, r.draws, r.losses] for r in summaries},
-        "rating": display_elo(rating.mu) if rating else None,
-        "rating_sigma": display_sigma(rating.sigma) if rating else None,
+        "rating": elo[0] if elo else None,
+        "rating_interval": [elo[1], elo[2]] if elo else None,
+        "provisional": display_elo(provisional.mu) if provisional else None,
+        "provisional_sigma": display_sigma(provisional.sigma) if provisional else None,
     }
 
 
 def _play_pairing(
     league: League, seat: str, me: marl.agents.Agent, opponent: marl.agents.Agent, seed0: int
 ) -> list[MatchResult]:
-    """`eval_games` batched games with the learner in `seat` and the opponent everywhere else."""
+    """`eval_games` batched games with the learner in `seat` and the opponent everywhere else, each from
+    its own random opening (a checkpoint plays only the seat it learned, so seats are not swapped)."""
     agents = {s: (me if s == seat else opponent) for s in league.game.seats}
-    return play_matches(league.game.name, agents, [seed0 + g for g in range(league.eval_games)])
+    seeds = [seed0 + g for g in range(league.eval_games)]
+    openings = [opening_for_seed(league.game.name, seed) for seed in seeds]
+    return play_matches(league.game.name, agents, seeds, openings=openings)
 
 
 def _rated_games(

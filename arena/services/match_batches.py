@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from arena import live
 from arena.models import Match, MatchSeat, TournamentMatch
+from arena.services.openings import agent_at_temperature
 from arena.services.players import player_agent
 from arena.services.ratings import rated_game, ratings_record
 from arena.services.tournaments import tournament_match_recorded
@@ -75,8 +76,13 @@ def _play(
             for seat, player in seated.items():
                 if (player.pk, seat) not in agents:
                     agents[player.pk, seat] = player_agent(player=player, seed=group[0].seed, seat=seat)
+            by_seat = {
+                s: agent_at_temperature(agents[p.pk, s], group[0].temperature, group[0].seed)
+                for s, p in seated.items()
+            }
+            # Each match starts from its stored opening (the leading moves it was created with).
             played = play_matches(
-                game.name, {s: agents[p.pk, s] for s, p in seated.items()}, [m.seed for m in group]
+                game.name, by_seat, [m.seed for m in group], openings=[m.opening for m in group]
             )
             results.update({m.pk: r for m, r in zip(group, played, strict=True)})
         except Exception as exc:  # one broken checkpoint must not sink the other pairings of the batch
@@ -86,10 +92,11 @@ def _play(
 
 
 def _seatings(matches: list[Match], seat_rows: dict[int, dict[str, MatchSeat]]) -> list[list[Match]]:
-    """The matches grouped by who sits where: each group plays in one batched loop."""
-    groups: dict[tuple[int, ...], list[Match]] = defaultdict(list)
+    """The matches grouped by who sits where (and how they sample): each group plays in one batched loop."""
+    groups: dict[tuple, list[Match]] = defaultdict(list)
     for match in matches:
-        groups[tuple(seat_rows[match.pk][s].player_id for s in match.game.seats)].append(match)
+        seated = tuple(seat_rows[match.pk][s].player_id for s in match.game.seats)
+        groups[(*seated, match.temperature)].append(match)
     return list(groups.values())
 
 

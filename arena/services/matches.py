@@ -24,9 +24,11 @@ from arena.dispatch import task_send_on_commit
 from arena.models import Game, Match, MatchSeat, Player
 from arena.selectors import match_state_json
 from arena.services.games import game_get
+from arena.services.openings import agent_at_temperature, opening_choose, plies_check, temperature_check
 from arena.services.players import player_agent, player_from_spec
 from arena.services.ratings import rated_game, ratings_record
 from arena.services.tournaments import tournament_match_recorded
+from marl.agents import Agent
 from marl.match import MatchResult, MatchState, Step, advance
 
 PLAY_MATCH = "arena.tasks.play_match"
@@ -43,13 +45,22 @@ def match_create(
     move_delay: float = 0.0,
     rated: bool = True,
     dispatch: bool = True,
+    opening_plies: int | None = None,
+    opening: list[int] | None = None,
+    temperature: float = 0.0,
 ) -> Match:
     """Create a match between players given as seat specs (`checkpoint:<id>`, `bot:<name>`), then queue it.
 
-    `seats` maps every seat of the game to a spec. Raises ValidationError on bad input.
+    `seats` maps every seat of the game to a spec. The game starts from `opening` when given, else from
+    `opening_plies` random plies of the seed (the game's default when None, 0 for none); checkpoints
+    sample their moves at `temperature` when it is above 0. Raises ValidationError on bad input.
     """
     game_row = game_get(game)
     seed = _checked_input(game_row, seats, move_delay, seed)
+    temperature = temperature_check(temperature)
+    start = opening_choose(
+        game=game_row, seed=seed, plies=plies_check(game=game_row, plies=opening_plies), opening=opening
+    )
     players = {
         seat: player_from_spec(game=game_row, spec=spec, user=user, seat=seat) for seat, spec in seats.items()
     }
@@ -58,7 +69,14 @@ def match_create(
     creator = user if user and user.is_authenticated else None
     with transaction.atomic():
         match = Match.objects.create(
-            game=game_row, created_by=creator, seed=seed, move_delay=float(move_delay), rated=rated
+            game=game_row,
+            created_by=creator,
+            seed=seed,
+            move_delay=float(move_delay),
+            rated=rated,
+            moves=start,
+            opening_plies=len(start),
+            temperature=temperature,
         )
         MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
         if dispatch:
@@ -102,13 +120,11 @@ def match_play(*, match_id: int) -> str | None:
         return None
     seats = match.seats_by_name()
     try:
-        agents = {
-            name: player_agent(player=seat.player, seed=match.seed, seat=name) for name, seat in seats.items()
-        }
+        agents = {name: _agent(match, seat.player, name) for name, seat in seats.items()}
     except Exception as exc:
         logger.exception("match %s: could not load its players", match.pk)
         return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
-    state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+    state = MatchState(match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies)
     _publish_event(match, "started", state=state.state_json())
     try:
         advance(state, agents, on_step=lambda step: _on_move(match, step))
@@ -116,6 +132,11 @@ def match_play(*, match_id: int) -> str | None:
         logger.exception("match %s failed", match.pk)
         return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
     return match_finish(match=match, result=state.result())
+
+
+def _agent(match: Match, player: Player, seat: str) -> Agent:
+    agent = player_agent(player=player, seed=match.seed, seat=seat)
+    return agent_at_temperature(agent, match.temperature, match.seed)
 
 
 def _on_move(match: Match, step: Step) -> None:

@@ -1,20 +1,39 @@
-"""Ratings: one pool per game; every rated game moves its players' ratings once.
+"""Ratings: one pool per game, one rating model, one scale.
 
-One entry point, `ratings_record`, rates one game or many (a live match, a tournament batch, a
-league evaluation) in one transaction: the ratings are read once, updated in memory game by game in
-the order given (OpenSkill, anchors fixed), and written back with bulk queries. Reference bots are
-anchors: their ratings never move, so an agent's number means the same over time.
+The rating is the pool's maximum-likelihood Elo fit over all its rated games (`marl.elo_fit`: draws
+and a seat advantage, intervals from the information in the games), with the reference bots pinned
+at their measured values (random = 0). `rating_fit_get` serves the stored fit (`RatingFit`) and
+refits when rated games arrived since; each refit stores a history point per player that played.
+
+`ratings_record` keeps the online OpenSkill numbers, shown only as "provisional": it rates one game
+or many (a live match, a tournament batch, a league evaluation) in one transaction, anchors fixed.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from arena.models import Match, MatchSeat, Player, Rating, RatingEvent
+from arena.dispatch import task_send_on_commit
+from arena.models import (
+    LeagueResult,
+    Match,
+    MatchSeat,
+    Player,
+    Rating,
+    RatingEvent,
+    RatingFit,
+    RatingFitPoint,
+)
+from arena.services.anchors import PRIOR_DRAWS, anchor_elo
+from marl.elo_fit import elo_fit
+from marl.errors import MarlError
 from marl.ratings import Rating as Skill
 from marl.ratings import default_rating, rate_match
 
@@ -115,3 +134,158 @@ def _rate_in_memory(rows: dict[int, Rating], games: list[RatedGame]) -> list[Rat
         row.mu, row.sigma, row.games = skills[pk].mu, skills[pk].sigma, row.games + counts[pk]
         row.updated_at = now  # bulk_update does not touch auto_now fields
     return events
+
+
+# ------------------------------------------------------------------------------------- the Elo fit
+
+# Pools with up to this many rated games are refitted on read (well under a second); larger ones by
+# the `rating_fit_refresh` task, which a read that finds the fit stale queues.
+INLINE_REFIT_GAMES = 2000
+REFRESH_TASK = "arena.tasks.rating_fit_refresh"
+REFRESH_RETRY_SECONDS = 600
+
+FitGame = tuple[str, str, float]  # (first seat's player id, second's, first's score)
+
+
+def pool_games(pool: str) -> list[FitGame]:
+    """Every rated game of the pool: finished rated matches, then league evaluation games."""
+    return _match_games(pool) + _league_games(pool)
+
+
+def pool_games_count(pool: str) -> int:
+    """How many rated games the pool has (two cheap counts): a fit that saw another number is stale."""
+    matches = Match.objects.filter(game__name=pool, rated=True, status=Match.FINISHED).count()
+    league = LeagueResult.objects.filter(tick__league__game__name=pool).aggregate(
+        n=Sum("wins") + Sum("draws") + Sum("losses")
+    )["n"]
+    return matches + (league or 0)
+
+
+def _match_games(pool: str) -> list[FitGame]:
+    rows = MatchSeat.objects.filter(
+        match__game__name=pool, match__rated=True, match__status=Match.FINISHED
+    ).values_list("match_id", "seat", "player_id", "score", "match__game__seats")
+    seated: dict[int, dict[str, tuple[int, float | None]]] = defaultdict(dict)
+    order: dict[int, list[str]] = {}
+    for match_id, seat, player_id, score, seats in rows:
+        seated[match_id][seat] = (player_id, score)
+        order[match_id] = seats
+    games = []
+    for match_id in sorted(seated):
+        first_seat, second_seat = order[match_id][:2]
+        (a, sa), (b, sb) = seated[match_id][first_seat], seated[match_id][second_seat]
+        games.append((str(a), str(b), score_of(sa, sb)))
+    return games
+
+
+def _league_games(pool: str) -> list[FitGame]:
+    """League evaluations are stored summed per opponent and seat; unrolled back into games."""
+    results = LeagueResult.objects.filter(tick__league__game__name=pool).select_related("tick__league__game")
+    games: list[FitGame] = []
+    for r in results.order_by("id"):
+        me, other = str(r.player_id), str(r.opponent_id)
+        first = r.seat == r.tick.league.game.seats[0]
+        pair = (me, other) if first else (other, me)
+        for outcome, count in ((1.0, r.wins), (0.5, r.draws), (0.0, r.losses)):
+            games += [(*pair, outcome if first else 1.0 - outcome)] * count
+    return games
+
+
+def _anchored_component(
+    games: list[FitGame], anchors: dict[str, float]
+) -> tuple[list[FitGame], dict[str, float]]:
+    """The games of the players connected to the random bot (the scale's zero), and the anchors among
+    them: a group that never met an anchor has no place on the scale."""
+    group: dict[str, str] = {}
+
+    def root(p: str) -> str:
+        group.setdefault(p, p)
+        while group[p] != p:
+            group[p] = group[group[p]]
+            p = group[p]
+        return p
+
+    for first, second, _ in games:
+        group[root(first)] = root(second)
+    zero = next((p for p, elo in anchors.items() if elo == 0.0 and p in group), None)
+    if zero is None:
+        return [], {}
+    home = root(zero)
+    kept = [g for g in games if g[0] != g[1] and root(g[0]) == home]
+    return kept, {p: elo for p, elo in anchors.items() if p in group and root(p) == home}
+
+
+def _pool_anchors(pool: str) -> dict[str, float]:
+    """Anchor player ids (strings) to their pinned Elo."""
+    pins = anchor_elo(pool)
+    bots = Player.objects.filter(game__name=pool, kind=Player.BOT, bot__in=list(pins))
+    return {str(p.pk): pins[p.bot] for p in bots}
+
+
+def rating_fit_refresh(*, pool: str) -> RatingFit:
+    """Fit the pool's rated games and store the fit, with a history point per player whose games grew."""
+    count = pool_games_count(pool)
+    games, anchors = _anchored_component(pool_games(pool), _pool_anchors(pool))
+    fit_row, _ = RatingFit.objects.get_or_create(pool=pool)
+    previous = _games_per_player(fit_row)
+    fit_row.games, fit_row.error, fit_row.refresh_requested_at = count, "", None
+    fit_row.ratings, fit_row.seat_advantage, fit_row.draw_elo = {}, [], []
+    if not games:
+        fit_row.error = "no rated game against the reference bots yet"
+    else:
+        try:
+            fit = elo_fit(games, anchors=anchors, prior_draws=PRIOR_DRAWS)
+        except MarlError as exc:
+            fit_row.error = str(exc)[:500]
+        else:
+            played = Counter(p for first, second, _ in games for p in (first, second))
+            fit_row.ratings = {p: [*v, played[p]] for p, v in fit.ratings.items()}
+            fit_row.seat_advantage, fit_row.draw_elo = list(fit.seat_advantage), list(fit.draw_elo)
+    with transaction.atomic():
+        fit_row.save()
+        RatingFitPoint.objects.bulk_create(_history_points(fit_row, previous, set(anchors)))
+    return fit_row
+
+
+def _games_per_player(fit_row: RatingFit) -> dict[str, int]:
+    return {p: int(v[3]) for p, v in (fit_row.ratings or {}).items() if len(v) > 3}
+
+
+def _history_points(fit_row: RatingFit, previous: dict[str, int], anchors: set[str]) -> list[RatingFitPoint]:
+    return [
+        RatingFitPoint(fit=fit_row, player_id=int(p), games=int(v[3]), elo=v[0], low=v[1], high=v[2])
+        for p, v in fit_row.ratings.items()
+        if p not in anchors and int(v[3]) != previous.get(p)
+    ]
+
+
+def rating_fit_get(*, pool: str) -> RatingFit:
+    """The pool's stored fit. When rated games arrived since, a small pool is refitted here; a large
+    one is refitted by a worker task while the last fit is served (a fit of many players takes
+    seconds)."""
+    fit_row = RatingFit.objects.filter(pool=pool).first()
+    count = pool_games_count(pool)
+    if fit_row is not None and fit_row.games == count:
+        return fit_row
+    if count <= INLINE_REFIT_GAMES:
+        return rating_fit_refresh(pool=pool)
+    if fit_row is None:
+        fit_row, _ = RatingFit.objects.get_or_create(
+            pool=pool, defaults={"error": "the first fit is being computed"}
+        )
+    _request_refresh(fit_row)
+    return fit_row
+
+
+def _request_refresh(fit_row: RatingFit) -> None:
+    """Queue one refit at a time: a request stands until the refit clears it, or for a while."""
+    now = timezone.now()
+    lapsed = now - timedelta(seconds=REFRESH_RETRY_SECONDS)
+    asked = (
+        RatingFit.objects.filter(pk=fit_row.pk)
+        .filter(Q(refresh_requested_at__isnull=True) | Q(refresh_requested_at__lt=lapsed))
+        .update(refresh_requested_at=now)
+    )
+    if asked:
+        fit_row.refresh_requested_at = now
+        task_send_on_commit(REFRESH_TASK, fit_row.pool)

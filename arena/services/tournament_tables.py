@@ -1,13 +1,18 @@
-"""Tournament tables: the finished games, standings, head to head and Bradley-Terry with intervals."""
+"""Tournament tables: the finished games, standings, head to head, and each entrant's Elo on the one
+scale (the game pool's fit, random = 0) with its 95% interval, plus the seat advantage measured in this
+tournament's own games."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
-from arena.models import Match, MatchSeat, Player, Tournament, TournamentEntry
-from arena.services.ratings import score_of
-from marl.ratings import bradley_terry_intervals, head_to_head, standings
+from arena.models import Match, MatchSeat, Tournament
+from arena.services.anchors import PRIOR_DRAWS
+from arena.services.ratings import rating_fit_get, score_of
+from marl.elo_fit import elo_fit
+from marl.errors import MarlError
+from marl.ratings import head_to_head, standings
 
 
 def tournament_results(*, tournament: Tournament) -> list[tuple[str, str, float]]:
@@ -31,28 +36,40 @@ def tournament_results(*, tournament: Tournament) -> list[tuple[str, str, float]
     return results
 
 
-def tournament_table(*, tournament: Tournament, n_boot: int = 200) -> dict[str, Any]:
-    """Standings, the head-to-head matrix and Bradley-Terry scores with 95% bootstrap intervals (Elo
-    points; the random bot is 0 when it plays, else the field's mean)."""
+def tournament_table(*, tournament: Tournament) -> dict[str, Any]:
+    """Standings, the head-to-head matrix, each entrant's Elo with its 95% interval from the pool's
+    fit (the same number as the leaderboard's), and the first seat's advantage in these games."""
     entries = list(tournament.entries.select_related("player__checkpoint__agent").order_by("seed"))
     ids = [str(e.player_id) for e in entries]
     labels = {str(e.player_id): e.player.label for e in entries}
     results = tournament_results(tournament=tournament)
     byes = _byes(tournament)
     table = standings(results, participants=ids)
-    bt = _bradley_terry(entries, results, seed=tournament.seed, n_boot=n_boot) if results else {}
+    fit = rating_fit_get(pool=tournament.game.name) if results else None
     for row in table:
         row["label"] = labels.get(row["player"], row["player"])
         row["byes"] = byes.get(row["player"], 0)
-        if row["player"] in bt:
-            row["bt"], row["bt_lo"], row["bt_hi"] = bt[row["player"]]
+        value = fit.ratings.get(row["player"]) if fit else None
+        if value:
+            row["elo"], row["elo_lo"], row["elo_hi"] = value[:3]
     return {
         "standings": table,
         "head_to_head": head_to_head(results) if results else {},
         "labels": labels,
         "order": [row["player"] for row in table],
         "games": len(results),
+        "seat_advantage": _seat_advantage(results),
     }
+
+
+def _seat_advantage(results: list[tuple[str, str, float]]) -> list[float] | None:
+    """The first seat's advantage in Elo with its 95% interval, from this tournament's games alone."""
+    if not results:
+        return None
+    try:
+        return list(elo_fit(results, prior_draws=PRIOR_DRAWS).seat_advantage)
+    except MarlError:  # players who never met (a knockout's first round): no joint fit
+        return None
 
 
 def _byes(tournament: Tournament) -> dict[str, int]:
@@ -61,19 +78,3 @@ def _byes(tournament: Tournament) -> dict[str, int]:
         for bye in data.get("byes", []):
             byes[bye] += 1
     return byes
-
-
-def _bradley_terry(
-    entries: list[TournamentEntry], results: list[tuple[str, str, float]], *, seed: int, n_boot: int
-) -> dict[str, tuple[float, float, float]]:
-    """Scores with bootstrap intervals, anchored on the random bot when it played."""
-    played = {p for a, b, _ in results for p in (a, b)}
-    anchor = next(
-        (
-            str(e.player_id)
-            for e in entries
-            if e.player.kind == Player.BOT and e.player.bot == "random" and str(e.player_id) in played
-        ),
-        None,
-    )
-    return bradley_terry_intervals(results, n_boot=n_boot, seed=seed, anchor=anchor)

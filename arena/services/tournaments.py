@@ -1,5 +1,5 @@
 """Tournaments: create one, open its rounds as match tasks, advance exactly once per round, and build the
-final table (standings, head-to-head, Bradley-Terry with bootstrap intervals).
+final table (standings, head-to-head, Elo on the one scale with intervals).
 
 Advancing: a round advances when every match is recorded (finished, or failed after its retries). Any
 number of callers may try at once (each finishing match, duplicate task deliveries, `manage.py`): the
@@ -39,16 +39,10 @@ from arena.models import (
 )
 from arena.services.anchors import anchors_pin
 from arena.services.games import game_get
+from arena.services.openings import opening_choose, openings_check, plies_check, temperature_check
 from arena.services.players import player_check_seats, player_from_spec
-from arena.services.tournament_tables import tournament_results, tournament_table
-from marl.pairing import (
-    gauntlet,
-    knockout_next_round,
-    knockout_round,
-    knockout_slots,
-    round_robin,
-    swiss_pairings,
-)
+from arena.services.tournament_pairings import tournament_next_pairs
+from arena.services.tournament_tables import tournament_table
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +70,14 @@ def tournament_create(
     max_attempts: int = 3,
     seed: int | None = None,
     start: bool = True,
+    opening_plies: int | None = None,
+    openings: list[list[int]] | None = None,
+    temperature: float = 0.0,
 ) -> Tournament:
     """Create a tournament between players given as specs (`checkpoint:<id>`, `bot:<name>`) and, with
-    `start`, queue its first round. Raises ValidationError (bad input) or PermissionDenied (no user)."""
+    `start`, queue its first round. Each pairing plays its games in pairs: one opening, seats swapped;
+    openings are `opening_plies` random plies (None: the game's default) or taken in turn from
+    `openings`. Raises ValidationError (bad input) or PermissionDenied (no user)."""
     if user is None or not user.is_authenticated:
         raise PermissionDenied("sign in to create a tournament")
     label = _format_label(format)
@@ -90,6 +89,9 @@ def tournament_create(
     rounds = _rounds(format, rounds, len(participants), label)
     _check_size(format, len(participants), games_per_pair, rounds)
     players = _players(game_row, participants, user)
+    plies = plies_check(game=game_row, plies=opening_plies)
+    book = openings_check(game=game_row, openings=openings or [])
+    temperature = temperature_check(temperature)
     anchors_pin(game=game_row)
     with transaction.atomic():
         tournament = Tournament.objects.create(
@@ -100,6 +102,9 @@ def tournament_create(
             seed=random.randrange(2**31) if seed is None else int(seed),
             **{"games_per_pair": games_per_pair, "rounds": rounds, "batch_size": batch_size},
             max_attempts=max_attempts,
+            opening_plies=plies,
+            openings=book,
+            temperature=temperature,
         )
         TournamentEntry.objects.bulk_create(
             [TournamentEntry(tournament=tournament, player=p, seed=i + 1) for i, p in enumerate(players)]
@@ -192,7 +197,7 @@ def tournament_start(*, user, tournament_id: int, dispatch: bool = True) -> Tour
         ):
             return None
         tournament.status = Tournament.RUNNING
-        pairs, data = _next_pairs(tournament, None)
+        pairs, data = tournament_next_pairs(tournament, None)
         opened = _round_open(tournament, 1, pairs, data, dispatch=dispatch)
     _publish(tournament.pk, "round_opened", round=1)
     return opened
@@ -216,68 +221,6 @@ def tournament_cancel(*, user, tournament_id: int) -> Tournament:
 # ------------------------------------------------------------------------------------------ rounds
 
 
-def _entries(tournament: Tournament) -> list[str]:
-    """Player ids (strings, as `marl.pairing` wants them) in seed order."""
-    return [str(pk) for pk in tournament.entries.order_by("seed").values_list("player_id", flat=True)]
-
-
-def _pair_points(tournament: Tournament) -> dict[tuple[str, str], float]:
-    """Points each player scored against each opponent, over all recorded games so far."""
-    points: dict[tuple[str, str], float] = defaultdict(float)
-    for a, b, score in tournament_results(tournament=tournament):
-        points[(a, b)] += score
-        points[(b, a)] += 1.0 - score
-    return points
-
-
-def _next_pairs(
-    tournament: Tournament, previous: TournamentRound | None
-) -> tuple[list[tuple[str, str]], dict] | None:
-    """The pairings of the round after `previous` (None: the first), or None when the tournament is over."""
-    ids = _entries(tournament)
-    number = 1 if previous is None else previous.number + 1
-    fmt = tournament.format
-    if fmt == Tournament.ROUND_ROBIN:
-        schedule = round_robin(ids, games_per_pair=1)  # each pairing plays games_per_pair games in its round
-        return (schedule[number - 1], {}) if number <= len(schedule) else None
-    if fmt == Tournament.GAUNTLET:
-        return (gauntlet(ids[0], ids[1:], games_per_opponent=1), {}) if number == 1 else None
-    if fmt == Tournament.SWISS:
-        return _swiss_pairs(tournament, ids, number) if number <= (tournament.rounds or 0) else None
-    return _knockout_pairs(tournament, ids, previous)
-
-
-def _swiss_pairs(tournament: Tournament, ids: list[str], number: int) -> tuple[list[tuple[str, str]], dict]:
-    """Swiss: players on equal points meet, no rematches, a bye for the odd one out."""
-    rounds = list(tournament.round_set.order_by("number"))
-    played = [tuple(p) for rd in rounds for p in rd.data.get("pairs", [])]
-    byes = [b for rd in rounds for b in rd.data.get("byes", [])]
-    points = defaultdict(float)
-    for (a, _), score in _pair_points(tournament).items():
-        points[a] += score
-    for bye in byes:  # a bye scores as a won pairing
-        points[bye] += tournament.games_per_pair
-    pairs, bye = swiss_pairings(ids, points, played, seed=tournament.seed + number, byes=byes)
-    return pairs, {"byes": [bye] if bye else []}
-
-
-def _knockout_pairs(
-    tournament: Tournament, ids: list[str], previous: TournamentRound | None
-) -> tuple[list[tuple[str, str]], dict] | None:
-    """Knockout: the better seed advances when a pairing's points are level."""
-    if previous is None:
-        pairs, byes = knockout_round(ids)
-        return pairs, {"slots": [list(s) for s in knockout_slots(ids)], "byes": byes}
-    rank = {pid: i for i, pid in enumerate(ids)}
-    points = _pair_points(tournament)
-    winners = set()
-    for a, b in (tuple(p) for p in previous.data.get("pairs", [])):
-        a_pts, b_pts = points.get((a, b), 0.0), points.get((b, a), 0.0)
-        winners.add(a if (a_pts, -rank[a]) > (b_pts, -rank[b]) else b)
-    pairs = knockout_next_round([tuple(s) for s in previous.data["slots"]], winners)
-    return (pairs, {"slots": [list(p) for p in pairs]}) if pairs else None
-
-
 def _round_open(
     tournament: Tournament, number: int, pairs: list[tuple[str, str]], data: dict, *, dispatch: bool
 ) -> TournamentRound:
@@ -285,27 +228,50 @@ def _round_open(
     rnd = TournamentRound.objects.create(
         tournament=tournament, number=number, data={**data, "pairs": [list(p) for p in pairs]}
     )
-    plans = [(a, b) if g % 2 == 0 else (b, a) for a, b in pairs for g in range(tournament.games_per_pair)]
+    games = range(tournament.games_per_pair)
+    # Game g of a pairing plays opening g // 2: each opening twice, seats swapped (a game pair).
+    plans = [((a, b) if g % 2 == 0 else (b, a), (p, g // 2)) for p, (a, b) in enumerate(pairs) for g in games]
     matches = _round_matches(tournament, number, plans)
     TournamentMatch.objects.bulk_create([TournamentMatch(round=rnd, match=m) for m in matches])
     if dispatch:
-        _dispatch(tournament, [(m.pk, plan) for m, plan in zip(matches, plans, strict=True)])
+        _dispatch(tournament, [(m.pk, plan) for m, (plan, _) in zip(matches, plans, strict=True)])
     return rnd
 
 
-def _round_matches(tournament: Tournament, number: int, plans: list[tuple[str, str]]) -> list[Match]:
-    """One pending match per plan (player ids in seat order), seeded from the tournament and round."""
+def _round_matches(
+    tournament: Tournament, number: int, plans: list[tuple[tuple[str, str], tuple[int, int]]]
+) -> list[Match]:
+    """One pending match per plan (player ids in seat order, and the pairing and game pair it
+    belongs to). Both games of a game pair share a seed and so an opening; it is stored as their
+    leading moves."""
     base = tournament.seed * 1_000_003 + number * 10_007
+    seeds = [(base + p * MAX_GAMES_PER_PAIR + k) % 2**62 for _, (p, k) in plans]
+    book = tournament.openings or None
+    chosen: dict[int, list[int]] = {}
+    for seed, (_, (_, k)) in zip(seeds, plans, strict=True):
+        if seed not in chosen:
+            given = book[k % len(book)] if book else None
+            chosen[seed] = opening_choose(
+                game=tournament.game, seed=seed, plies=tournament.opening_plies, opening=given
+            )
     matches = Match.objects.bulk_create(
         [
-            Match(game=tournament.game, created_by=tournament.created_by, seed=(base + i) % 2**62, rated=True)
-            for i in range(len(plans))
+            Match(
+                game=tournament.game,
+                created_by=tournament.created_by,
+                seed=seed,
+                rated=True,
+                moves=chosen[seed],
+                opening_plies=len(chosen[seed]),
+                temperature=tournament.temperature,
+            )
+            for seed in seeds
         ]
     )
     MatchSeat.objects.bulk_create(
         [
             MatchSeat(match=m, seat=seat, player_id=int(pid))
-            for m, plan in zip(matches, plans, strict=True)
+            for m, (plan, _) in zip(matches, plans, strict=True)
             for seat, pid in zip(tournament.game.seats, plan, strict=True)
         ]
     )
@@ -361,7 +327,7 @@ def _open_next_or_finish(
     tournament: Tournament, current: TournamentRound, *, dispatch: bool
 ) -> TournamentRound | None:
     """Open the round after `current`; with none left, finish the tournament and store its table."""
-    following = _next_pairs(tournament, current)
+    following = tournament_next_pairs(tournament, current)
     if following is not None:
         return _round_open(tournament, current.number + 1, *following, dispatch=dispatch)
     Tournament.objects.filter(pk=tournament.pk).update(

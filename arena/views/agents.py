@@ -23,8 +23,9 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
     agent = get_object_or_404(Agent.objects.select_related("game", "owner"), pk=pk)
     checkpoints = list(agent.checkpoints.select_related("agent__game").order_by("seat", "-version")[:200])
     ratings = selectors.ratings_by_checkpoint(checkpoints) if checkpoints else {}
+    elo = selectors.checkpoints_elo(checkpoints) if checkpoints else {}
     for checkpoint in checkpoints:
-        checkpoint.rating = ratings.get(checkpoint.pk)
+        checkpoint.rating, checkpoint.elo = ratings.get(checkpoint.pk), elo.get(checkpoint.pk)
         checkpoint.calibration_line = calibration_text(calibration_json(checkpoint))
         checkpoint.strength_line = strength_summary(checkpoint.strength)
         checkpoint.opponent_seat = next((s for s in agent.game.seats if s != checkpoint.seat), "")
@@ -40,6 +41,7 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run_form": RunForm(),
         "socket": f"/ws/agents/{agent.pk}/",
         "version_curves": version_curves(checkpoints),
+        "rating_chart": selectors.agent_rating_chart(agent),
     }
     return render(request, "arena/agents/detail.html", context)
 

@@ -13,10 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from arena import selectors
 from arena.forms import LeagueCreateForm, LeagueForm
-from arena.models import League, LeagueSnapshot, Rating
+from arena.models import League, LeagueSnapshot
 from arena.services import leagues
-from arena.services.anchors import display_elo
 from arena.services.league_gates import gate_json
 from arena.views import error_report
 
@@ -53,15 +53,9 @@ def _league_context(league: League) -> dict[str, Any]:
         .select_related("checkpoint__agent", "member__agent")
         .order_by("-tick")
     )
-    ratings = {
-        r.player.checkpoint_id: r
-        for r in Rating.objects.filter(
-            pool=league.game.name, player__checkpoint__in=[s.checkpoint for s in pool]
-        ).select_related("player")
-    }
+    elo = selectors.checkpoints_elo([s.checkpoint for s in pool])
     for snapshot in pool:
-        rating = ratings.get(snapshot.checkpoint_id)
-        snapshot.elo = display_elo(rating.mu) if rating else None
+        snapshot.elo = (elo.get(snapshot.checkpoint_id) or {}).get("elo")
     return {
         "league": league,
         "pool": pool,

@@ -57,6 +57,8 @@ def match_create(request: HttpRequest) -> HttpResponse:
                 seed=data["seed"],
                 move_delay=data["move_delay"],
                 rated=data["rated"],
+                opening_plies=data["opening_plies"],
+                temperature=data["temperature"] or 0.0,
             )
         except ValidationError as exc:
             form.add_error(None, exc)

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from arena import live
+from arena import live, selectors
 from arena.forms import PlayForm
 from arena.models import Game, Match, Player, Rating
 from arena.services.anchors import display_elo, display_sigma
@@ -61,6 +61,7 @@ def play_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "seats": seats,
         "opponent": opponent,
         "rating": rating,
+        "fit": selectors.player_elo(me.player, match.game.name),
         "elo": display_elo(rating.mu) if rating else None,
         "elo_spread": 2 * display_sigma(rating.sigma) if rating else None,
         "snapshot": {**live.match_snapshot(match), "seat": seat},

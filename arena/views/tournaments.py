@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from arena.forms import TournamentForm
 from arena.models import Checkpoint, Match, Tournament
 from arena.services import tournaments
+from arena.services.openings import openings_parse
 from arena.views import error_report
 
 
@@ -39,6 +40,9 @@ def tournament_create(request: HttpRequest) -> HttpResponse:
                 games_per_pair=data["games_per_pair"],
                 rounds=data["rounds"],
                 batch_size=data["batch_size"],
+                opening_plies=data["opening_plies"],
+                openings=openings_parse(game=data["game"], text=data["openings"]),
+                temperature=data["temperature"] or 0.0,
             )
         except (ValidationError, PermissionDenied) as exc:
             error_report(request, exc)
@@ -68,7 +72,7 @@ def _crosstable(table: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _tournament_context(tournament: Tournament) -> dict[str, Any]:
     # A finished tournament shows its stored table; a running one a fresh, cheaper one.
-    table = tournament.table or tournaments.tournament_table(tournament=tournament, n_boot=50)
+    table = tournament.table or tournaments.tournament_table(tournament=tournament)
     rounds = []
     for rnd in tournament.round_set.order_by("number"):
         matches = list(

@@ -152,7 +152,7 @@ def test_a_tampered_checkpoint_fails_its_match_cleanly(agent, db):
         dispatch=False,
     )
     assert match_play(match_id=match.pk) == Match.FAILED
-    assert "sha256" in refreshed(match).error and match.moves == []
+    assert "sha256" in refreshed(match).error and match.moves == match.opening  # no move past the opening
 
 
 # ------------------------------------------------------------------------------- (d) broker down

@@ -9,11 +9,14 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.exceptions import ValidationError
 
+from arena import selectors
 from arena.asgi import application
 from arena.models import Match, Rating, RatingEvent
 from arena.selectors import match_state_json
 from arena.services.matches import match_create, match_play
+from marl.match import opening_for_seed
 from tests.arena.conftest import SAME_ORIGIN
+from tests.factories import MatchFactory, checkpoint_specs, match_finished
 
 
 def _bots(game: str = "tictactoe", first: str = "bot:minimax", second: str = "bot:random") -> dict[str, str]:
@@ -49,7 +52,9 @@ async def test_match_task_events_reach_a_spectator_in_order(celery_worker, user)
     assert events[0]["event"] == "started" and events[-1]["event"] == "finished"
     stored = await database_sync_to_async(Match.objects.get)(pk=match.pk)
     moves = [e["action"] for e in events if e["event"] == "move"]
-    assert moves == stored.moves
+    # The match started from the game's default opening (stored with it); events carry the agents' moves.
+    assert stored.opening_plies == 2 and stored.moves == [*stored.opening, *moves]
+    assert events[0]["state"]["moves"] == stored.opening
     assert stored.seq == events[-1]["seq"]
     assert stored.status == Match.FINISHED and stored.winner in ("player_1", "")  # minimax never loses
 
@@ -163,3 +168,46 @@ def test_a_match_whose_worker_died_is_requeued_and_finished_from_its_stored_move
     assert match_play(match_id=match.pk) == Match.FINISHED
     match.refresh_from_db()
     assert match.moves[:2] == [4, 0] and match.seq > 3
+
+
+def test_a_replay_with_an_opening_reproduces_the_final_position(db, user):
+    match = match_finished(
+        user=user,
+        game="connect_four",
+        seats=_bots("connect_four", "bot:random", "bot:alphabeta:1"),
+        seed=11,
+        opening_plies=5,
+    )
+    assert match.opening_plies == 5 and match.opening == opening_for_seed("connect_four", 11, 5)
+    assert match.result["opening_plies"] == 5
+    states = selectors.match_replay_states(match)
+    final = selectors.match_state_json(match)
+    assert states[-1]["board"] == final["state"]["board"] and states[-1]["result"] == final["state"]["result"]
+    assert final["opening_plies"] == 5 and final["moves"][:5] == match.opening
+    # The opening's plies are on the board before the first agent move.
+    assert states[5]["moves"] == match.opening
+
+
+def test_a_given_opening_is_played_first_and_a_bad_one_is_refused(db, user):
+    match = match_finished(user=user, game="tictactoe", seats=_bots(), seed=2, opening=[4, 0])
+    assert match.moves[:2] == [4, 0] and match.opening_plies == 2
+    with pytest.raises(ValidationError):
+        MatchFactory(user=user, game="tictactoe", seats=_bots(), opening=[4, 4])
+    with pytest.raises(ValidationError):
+        MatchFactory(user=user, game="tictactoe", seats=_bots(), opening=[0, 3, 1, 4, 2])  # a finished game
+    plain = match_finished(user=user, game="tictactoe", seats=_bots(), seed=2, opening_plies=0)
+    assert plain.opening_plies == 0 and plain.opening == []
+
+
+def test_a_temperature_varies_games_between_fixed_checkpoints_from_the_same_start(db, user):
+    first, second = checkpoint_specs(user, 2)
+    seats = _bots("tictactoe", first, second)
+    greedy = [match_finished(user=user, seats=seats, seed=s, opening_plies=0).moves for s in (1, 2)]
+    assert greedy[0] == greedy[1]  # no opening, no sampling: one game, however often it is played
+    sampled = {
+        tuple(match_finished(user=user, seats=seats, seed=s, opening_plies=0, temperature=2.0).moves)
+        for s in range(1, 7)
+    }
+    assert len(sampled) > 1
+    with pytest.raises(ValidationError):
+        MatchFactory(user=user, seats=seats, temperature=-1)

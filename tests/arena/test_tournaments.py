@@ -50,7 +50,11 @@ def test_a_four_player_round_robin_finishes_with_the_standings_its_results_imply
     assert all(row["games"] == 6 for row in table)
     minimax = next(row for row in table if row["label"] == "bot:minimax")
     assert minimax["losses"] == 0 and minimax["rank"] == 1
-    assert all("bt_lo" in row and row["bt_lo"] <= row["bt"] <= row["bt_hi"] for row in table)
+    # Elo on the pool's one scale: random pinned at 0, the others with their 95% intervals.
+    assert all(row["elo_lo"] <= row["elo"] <= row["elo_hi"] for row in table)
+    assert next(row for row in table if row["label"] == "bot:random")["elo"] == 0.0
+    adv, low, high = tournament.table["seat_advantage"]
+    assert low <= adv <= high
     # The anchors kept their pinned ratings; the checkpoints were rated.
     assert Rating.objects.get(player__bot="minimax", pool="tictactoe").sigma == 1.0
     assert Rating.objects.filter(player__kind="checkpoint", games=6).count() == 2
@@ -199,3 +203,93 @@ def test_the_pages_show_standings_crosstable_and_leaderboard(user_client, user):
     assert user_client.get(f"/tournaments/{tournament.pk}/fragment/").status_code == 200
     board = user_client.get("/games/tictactoe/leaderboard/").content.decode()
     assert "bot:minimax" in board and "anchor" in board and 'id="series"' in board
+
+
+@pytest.mark.django_db
+def test_games_between_two_greedy_checkpoints_vary_and_each_opening_is_played_twice_with_seats_swapped(user):
+    participants = checkpoint_specs(user, 2)
+    tournament = tournaments.tournament_create(
+        user=user,
+        game="tictactoe",
+        format="round_robin",
+        participants=participants,
+        games_per_pair=40,
+        batch_size=40,
+        seed=5,
+        start=False,
+    )
+    tournament_run(tournament_id=tournament.pk)
+    matches = list(
+        Match.objects.filter(tournament_match__round__tournament=tournament).prefetch_related("seats")
+    )
+    assert len(matches) == 40 and {m.status for m in matches} == {Match.FINISHED}
+    assert len({tuple(m.moves) for m in matches}) > 10  # greedy players, yet the games differ
+    pairs: dict[int, list[Match]] = {}
+    for match in matches:
+        assert match.opening_plies == 2 and match.moves[:2] == match.opening
+        pairs.setdefault(match.seed, []).append(match)
+    assert len(pairs) == 20 and all(len(pair) == 2 for pair in pairs.values())
+    for first, second in pairs.values():
+        assert first.opening == second.opening
+        seated = [{s.seat: s.player_id for s in m.seats.all()} for m in (first, second)]
+        assert (
+            seated[0]["player_1"] == seated[1]["player_2"] and seated[0]["player_2"] == seated[1]["player_1"]
+        )
+
+
+@pytest.mark.django_db
+def test_a_tournament_replays_a_given_book_of_openings_in_pairs(user):
+    tournament = tournaments.tournament_create(
+        user=user,
+        game="tictactoe",
+        format="round_robin",
+        participants=["bot:random", "bot:minimax"],
+        games_per_pair=4,
+        batch_size=4,
+        openings=[[4], [0, 8]],
+        seed=2,
+        start=False,
+    )
+    tournament_run(tournament_id=tournament.pk)
+    openings = sorted(
+        tuple(m.opening) for m in Match.objects.filter(tournament_match__round__tournament=tournament)
+    )
+    assert openings == [(0, 8), (0, 8), (4,), (4,)]
+    with pytest.raises(ValidationError):
+        tournaments.tournament_create(
+            user=user,
+            game="tictactoe",
+            format="round_robin",
+            participants=["bot:random", "bot:minimax"],
+            openings=[[9]],
+        )
+
+
+@pytest.mark.django_db
+def test_the_form_takes_a_book_of_openings_one_a_line(user_client):
+    response = user_client.post(
+        "/tournaments/new/",
+        {
+            "game": "tictactoe",
+            "format": "round_robin",
+            "participants": "bot:random\nbot:minimax",
+            "games_per_pair": 4,
+            "batch_size": 4,
+            "openings": "4\n0, 8\n",
+            "temperature": 0,
+        },
+    )
+    tournament = Tournament.objects.get()
+    assert response.status_code == 302 and tournament.openings == [[4], [0, 8]]
+    refused = user_client.post(
+        "/tournaments/new/",
+        {
+            "game": "tictactoe",
+            "format": "round_robin",
+            "participants": "bot:random\nbot:minimax",
+            "games_per_pair": 2,
+            "batch_size": 1,
+            "openings": "4, 4",
+        },
+    )
+    assert refused.status_code == 200 and Tournament.objects.count() == 1

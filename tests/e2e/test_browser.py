@@ -54,7 +54,11 @@ def test_a_live_match_plays_out_in_the_browser(server: str, live_match, browser_
     page.on("pageerror", lambda exc: errors.append(f"match: {exc}"))
     page.goto(f"{server}/matches/{match.pk}/")
     page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)  # snapshot received
-    assert board_pieces(page) == 0
+    # The game starts from its opening: on the board already, and greyed apart in the move list.
+    assert match.opening_plies == 2 and board_pieces(page) == 2
+    opening = page.locator("[data-moves] [data-opening]")
+    assert opening.inner_text() == "opening " + " ".join(map(str, match.opening))
+    assert "muted" in (opening.get_attribute("class") or "")
 
     # The worker's job, in a thread of this process: it writes each move to the DB, then publishes it.
     def play() -> None:

@@ -3,7 +3,7 @@
     manage.py tournament create --user ada --game tictactoe --format round_robin \
         --participant bot:random --participant bot:minimax --participant checkpoint:3 [--queue]
     manage.py tournament run 7      # play it to the end in this process (batched, no worker needed)
-    manage.py tournament show 7     # standings, Bradley-Terry with intervals, head to head
+    manage.py tournament show 7     # standings, Elo with intervals, head to head
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class Command(BaseCommand):
 
     def _show(self, options: dict) -> None:
         tournament = Tournament.objects.select_related("game").get(pk=options["tournament_id"])
-        table = tournament.table or tournaments.tournament_table(tournament=tournament, n_boot=100)
+        table = tournament.table or tournaments.tournament_table(tournament=tournament)
         self.stdout.write(
             f"{tournament} ({tournament.get_format_display()}, {tournament.status}): {table['games']} games"
         )
@@ -101,7 +101,9 @@ class Command(BaseCommand):
             f"{'#':>3} {'player':<32} {'G':>4} {'W':>4} {'D':>4} {'L':>4} {'pts':>6} {'BT':>6}  95% interval"
         )
         for row in table["standings"]:
-            bt = f"{row['bt']:6.0f}  [{row['bt_lo']:.0f}, {row['bt_hi']:.0f}]" if "bt" in row else "     -"
+            bt = (
+                f"{row['elo']:6.0f}  [{row['elo_lo']:.0f}, {row['elo_hi']:.0f}]" if "elo" in row else "     -"
+            )
             self.stdout.write(
                 f"{row['rank']:>3} {row['label'][:32]:<32} {row['games']:>4} {row['wins']:>4} "
                 f"{row['draws']:>4} {row['losses']:>4} {row['points']:>6.1f} {bt}"

@@ -22,9 +22,26 @@ function describeResult(m) {
   return `${winner}${who} wins${reason && reason !== "win" ? ` by ${reason.replace("_", " ")}` : ""}.`;
 }
 
+// The first `opening_plies` moves were the opening (random or given plies the game started from), not
+// the players' choices: they are shown apart, greyed.
+function showMoves(moves) {
+  const node = root.querySelector("[data-moves]");
+  const opening = moves.slice(0, match.opening_plies || 0);
+  const played = moves.slice(opening.length);
+  node.replaceChildren();
+  if (opening.length) {
+    const span = document.createElement("span");
+    span.className = "muted opening";
+    span.dataset.opening = "";
+    span.textContent = `opening ${opening.join(" ")}`;
+    node.append(span, played.length ? " · " : "");
+  }
+  node.append(played.join(" ") || (opening.length ? "" : "none yet"));
+}
+
 function show(state) {
   renderBoard(boardNode, hint, state);
-  root.querySelector("[data-moves]").textContent = (state.moves || []).join(" ") || "none yet";
+  showMoves(state.moves || []);
   const turn = root.querySelector("[data-turn]");
   if (match.status === "pending") turn.textContent = "Waiting for a worker to start the match…";
   else if (state.to_move && match.status === "running") {
@@ -44,8 +61,9 @@ function setupReplay(states) {
   slider.oninput = () => {
     const ply = Number(slider.value);
     renderBoard(boardNode, hint, states[ply]);
-    root.querySelector("[data-moves]").textContent = states[ply].moves.join(" ") || "none yet";
-    label.textContent = `move ${ply} of ${slider.max}`;
+    showMoves(states[ply].moves);
+    const inOpening = ply > 0 && ply <= (match.opening_plies || 0);
+    label.textContent = `move ${ply} of ${slider.max}${inOpening ? " (opening)" : ""}`;
   };
   box.hidden = false;
 }

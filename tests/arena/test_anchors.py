@@ -1,0 +1,33 @@
+"""The reference bots' pins: measured from anchor-vs-anchor game pairs by `manage.py anchors measure`,
+random fixed at 0, stored, and then used by every page."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from arena.models import AnchorPin
+from arena.services.anchors import MEASURED, anchor_elo, anchor_pins
+
+
+@pytest.mark.django_db
+def test_the_measured_pins_come_from_the_command_and_replace_the_shipped_ones():
+    assert anchor_elo("tictactoe") == {bot: pin.elo for bot, pin in MEASURED["tictactoe"].items()}
+    out = io.StringIO()
+    call_command("anchors", "measure", "--game", "tictactoe", "--pairs", "30", stdout=out)
+    stored = {row.bot: row for row in AnchorPin.objects.filter(game="tictactoe")}
+    assert set(stored) == {"random", "minimax"}
+    minimax = stored["minimax"]
+    assert minimax.games == 120 and minimax.low < minimax.elo < minimax.high and minimax.elo > 200
+    assert stored["random"].elo == 0.0
+    assert anchor_pins("tictactoe")["minimax"].elo == minimax.elo
+    printed = out.getvalue()
+    assert "minimax" in printed and f"{minimax.elo:.1f}" in printed and "120 games" in printed
+
+
+def test_every_game_pins_random_at_zero_and_its_other_anchors_above_it():
+    for pins in MEASURED.values():
+        assert pins["random"].elo == 0.0
+        assert all(pin.elo > 0 and pin.games > 0 for bot, pin in pins.items() if bot != "random")
