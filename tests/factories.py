@@ -14,11 +14,25 @@ from pathlib import Path
 from typing import Any
 
 import factory
+import numpy as np
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from factory.django import DjangoModelFactory
 
-from arena.models import Agent, Checkpoint, League, Match, TrainingRun
+from arena.models import (
+    Agent,
+    Checkpoint,
+    Game,
+    League,
+    LeagueGate,
+    LeagueMember,
+    Match,
+    MatchSeat,
+    Player,
+    TrainingRun,
+)
+from arena.services.games import game_get
+from arena.services.players import player_for_bot, player_from_spec
 
 PASSWORD = "correct horse battery staple"
 # Small enough that a training test takes seconds; the app's default network is larger.
@@ -231,4 +245,75 @@ def checkpoint_uploaded(
         weights=SimpleUploadedFile("w.safetensors", weights),
         sidecar=SimpleUploadedFile("w.json", raw),
         state=SimpleUploadedFile("w.state.safetensors", state) if state is not None else None,
+    )
+
+
+# ---------------------------------------------------------------- rated pools and SPRT gates
+
+TRUE_ELO = {"random": 0.0, "a": 250.0, "b": 450.0}
+TRUE_SEAT_ADVANTAGE = 120.0
+TRUE_DRAW_ELO = 100.0
+
+
+def _outcome(rng: np.random.Generator, diff: float) -> float:
+    """The first seat's score under the fitted model (`marl.elo_fit`) with the true parameters."""
+    f = lambda x: 1.0 / (1.0 + 10 ** (-x / 400.0))  # noqa: E731
+    win = f(diff + TRUE_SEAT_ADVANTAGE - TRUE_DRAW_ELO)
+    loss = f(-diff - TRUE_SEAT_ADVANTAGE - TRUE_DRAW_ELO)
+    u = rng.random()
+    return 1.0 if u < win else 0.0 if u < win + loss else 0.5
+
+
+def synthetic_rated_pool(user, games: int, seed: int = 7) -> dict[str, Player]:
+    """Rated finished tic-tac-toe matches between the random bot and two checkpoints of known strength."""
+    game = game_get("tictactoe")
+    specs = checkpoint_specs(user, 2)
+    players = {
+        "random": player_for_bot(game=game, bot="random"),
+        "a": player_from_spec(game=game, spec=specs[0]),
+        "b": player_from_spec(game=game, spec=specs[1]),
+    }
+    rng = np.random.default_rng(seed)
+    names = list(players)
+    plans = []
+    for _ in range(games):
+        first, second = rng.choice(names, size=2, replace=False)
+        plans.append((first, second, _outcome(rng, TRUE_ELO[first] - TRUE_ELO[second])))
+    store_rated_games(game, players, plans)
+    return players
+
+
+def store_rated_games(game: Game, players: dict[str, Player], plans: list[tuple[str, str, float]]) -> None:
+    matches = Match.objects.bulk_create(
+        [Match(game=game, status=Match.FINISHED, rated=True, seed=i) for i in range(len(plans))]
+    )
+    one, two = game.seats
+    seats = []
+    for match, (first, second, score) in zip(matches, plans, strict=True):
+        back = {1.0: -1.0, 0.0: 1.0, 0.5: 0.0}[score]
+        seats += [
+            MatchSeat(match=match, seat=one, player=players[first], score=-back),
+            MatchSeat(match=match, seat=two, player=players[second], score=back),
+        ]
+    MatchSeat.objects.bulk_create(seats)
+
+
+def bots_in_both_seats(name: str) -> dict[str, int]:
+    player = player_for_bot(game=Game.objects.get(name="tictactoe"), bot=name)
+    return {"player_1": player.pk, "player_2": player.pk}
+
+
+def bot_gate(member: LeagueMember, challenger: str, champion: str) -> LeagueGate:
+    """A test of one bot against another as the member's champion (bots: very different strengths)."""
+    member.champions = bots_in_both_seats(champion)
+    member.save(update_fields=["champions"])
+    league = member.league
+    state = {"elo0": 0.0, "elo1": 10.0, "alpha": 0.05, "beta": 0.05, "model": "logistic", "counts": [0] * 5}
+    return LeagueGate.objects.create(
+        league=league,
+        member=member,
+        tick=1,
+        challenger=bots_in_both_seats(challenger),
+        champion=member.champions,
+        state=state,
     )

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from arena.models import Game, LeagueGate, LeagueMember, LeagueTick
+from arena.models import LeagueGate, LeagueMember, LeagueTick
 from arena.services import leagues
 from arena.services.league_gates import gate_json, gate_open, league_gate_run
-from arena.services.players import player_for_bot
-from tests.factories import AgentFactory, CheckpointFactory, LeagueFactory
+from tests.factories import AgentFactory, CheckpointFactory, LeagueFactory, bot_gate, bots_in_both_seats
 
 pytestmark = pytest.mark.django_db
 
@@ -21,30 +20,9 @@ def member(user) -> LeagueMember:
     return league.memberships.get()
 
 
-def _bots(name: str) -> dict[str, int]:
-    player = player_for_bot(game=Game.objects.get(name="tictactoe"), bot=name)
-    return {"player_1": player.pk, "player_2": player.pk}
-
-
-def _gate(member: LeagueMember, challenger: str, champion: str) -> LeagueGate:
-    """A test of one bot against another as the member's champion (bots: very different strengths)."""
-    member.champions = _bots(champion)
-    member.save(update_fields=["champions"])
-    league = member.league
-    state = {"elo0": 0.0, "elo1": 10.0, "alpha": 0.05, "beta": 0.05, "model": "logistic", "counts": [0] * 5}
-    return LeagueGate.objects.create(
-        league=league,
-        member=member,
-        tick=1,
-        challenger=_bots(challenger),
-        champion=member.champions,
-        state=state,
-    )
-
-
 def test_gating_accepts_a_clearly_stronger_snapshot(member, settings):
     settings.ARENA_GATE_BATCH_PAIRS = 8
-    gate = _gate(member, challenger="minimax", champion="random")
+    gate = bot_gate(member, challenger="minimax", champion="random")
     assert league_gate_run(gate_id=gate.pk) == LeagueGate.ACCEPTED
     gate.refresh_from_db()
     member.refresh_from_db()
@@ -55,17 +33,17 @@ def test_gating_accepts_a_clearly_stronger_snapshot(member, settings):
 
 def test_gating_rejects_a_weaker_snapshot_and_keeps_the_champion(member, settings):
     settings.ARENA_GATE_BATCH_PAIRS = 8
-    gate = _gate(member, challenger="random", champion="minimax")
+    gate = bot_gate(member, challenger="random", champion="minimax")
     assert league_gate_run(gate_id=gate.pk) == LeagueGate.REJECTED
     gate.refresh_from_db()
     member.refresh_from_db()
-    assert member.champions == _bots("minimax")
+    assert member.champions == bots_in_both_seats("minimax")
     assert gate.llr <= gate_json(gate)["lower"] and gate.finished_at is not None
 
 
 def test_a_gate_resumes_from_its_stored_counts_after_a_restart(member, settings):
     settings.ARENA_GATE_BATCH_PAIRS = 2
-    gate = _gate(member, challenger="minimax", champion="random")
+    gate = bot_gate(member, challenger="minimax", champion="random")
     assert league_gate_run(gate_id=gate.pk, max_batches=1) == LeagueGate.RUNNING  # the worker dies here
     gate.refresh_from_db()
     counts = gate.state["counts"]
@@ -82,7 +60,7 @@ def test_a_gate_gives_up_after_its_pair_budget(member, settings):
     settings.ARENA_GATE_BATCH_PAIRS = 2
     member.league.gate_max_pairs = 2
     member.league.save(update_fields=["gate_max_pairs"])
-    gate = _gate(member, challenger="minimax", champion="minimax")  # equal: the test cannot decide in 2
+    gate = bot_gate(member, challenger="minimax", champion="minimax")  # equal: the test cannot decide in 2
     assert league_gate_run(gate_id=gate.pk) == LeagueGate.REJECTED
     assert LeagueGate.objects.get(pk=gate.pk).pairs == 2
 
@@ -130,7 +108,7 @@ def test_a_gated_league_tick_makes_the_first_snapshot_champion_then_tests_the_ne
 
 def test_the_league_page_shows_each_gates_llr_bounds_and_verdict(member, user_client, settings):
     settings.ARENA_GATE_BATCH_PAIRS = 8
-    gate = _gate(member, challenger="minimax", champion="random")
+    gate = bot_gate(member, challenger="minimax", champion="random")
     league_gate_run(gate_id=gate.pk)
     summary = gate_json(LeagueGate.objects.get(pk=gate.pk))
     page = user_client.get(f"/leagues/{member.league_id}/").content.decode()

@@ -3,70 +3,28 @@ with the seat advantage; its cache, its history and its JSON."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from arena.models import Game, Match, MatchSeat, Player, RatingFit, RatingFitPoint
+from arena.models import RatingFit, RatingFitPoint
 from arena.selectors import agent_rating_history, checkpoint_rating_json, leaderboard_json
 from arena.services import ratings
 from arena.services.anchors import anchor_elo
 from arena.services.games import game_get
-from arena.services.players import player_for_bot, player_from_spec
+from arena.services.players import player_from_spec
 from arena.services.ratings import pool_games_count, rating_fit_get, rating_fit_refresh
 from tests.arena.conftest import wait_until
-from tests.factories import checkpoint_specs
-
-TRUE_ELO = {"random": 0.0, "a": 250.0, "b": 450.0}
-TRUE_SEAT_ADVANTAGE = 120.0
-TRUE_DRAW_ELO = 100.0
-
-
-def _outcome(rng: np.random.Generator, diff: float) -> float:
-    """The first seat's score under the fitted model (`marl.elo_fit`) with the true parameters."""
-    f = lambda x: 1.0 / (1.0 + 10 ** (-x / 400.0))  # noqa: E731
-    win = f(diff + TRUE_SEAT_ADVANTAGE - TRUE_DRAW_ELO)
-    loss = f(-diff - TRUE_SEAT_ADVANTAGE - TRUE_DRAW_ELO)
-    u = rng.random()
-    return 1.0 if u < win else 0.0 if u < win + loss else 0.5
-
-
-def _synthetic_pool(user, games: int, seed: int = 7) -> dict[str, Player]:
-    """Rated finished tic-tac-toe matches between the random bot and two checkpoints of known strength."""
-    game = game_get("tictactoe")
-    specs = checkpoint_specs(user, 2)
-    players = {
-        "random": player_for_bot(game=game, bot="random"),
-        "a": player_from_spec(game=game, spec=specs[0]),
-        "b": player_from_spec(game=game, spec=specs[1]),
-    }
-    rng = np.random.default_rng(seed)
-    names = list(players)
-    plans = []
-    for _ in range(games):
-        first, second = rng.choice(names, size=2, replace=False)
-        plans.append((first, second, _outcome(rng, TRUE_ELO[first] - TRUE_ELO[second])))
-    _store(game, players, plans)
-    return players
-
-
-def _store(game: Game, players: dict[str, Player], plans: list[tuple[str, str, float]]) -> None:
-    matches = Match.objects.bulk_create(
-        [Match(game=game, status=Match.FINISHED, rated=True, seed=i) for i in range(len(plans))]
-    )
-    one, two = game.seats
-    seats = []
-    for match, (first, second, score) in zip(matches, plans, strict=True):
-        back = {1.0: -1.0, 0.0: 1.0, 0.5: 0.0}[score]
-        seats += [
-            MatchSeat(match=match, seat=one, player=players[first], score=-back),
-            MatchSeat(match=match, seat=two, player=players[second], score=back),
-        ]
-    MatchSeat.objects.bulk_create(seats)
+from tests.factories import (
+    TRUE_ELO,
+    TRUE_SEAT_ADVANTAGE,
+    checkpoint_specs,
+    store_rated_games,
+    synthetic_rated_pool,
+)
 
 
 @pytest.mark.django_db
 def test_the_fit_recovers_a_known_seat_advantage_from_seeded_synthetic_games(user):
-    players = _synthetic_pool(user, 4000)
+    players = synthetic_rated_pool(user, 4000)
     fit = rating_fit_refresh(pool="tictactoe")
     assert fit.games == 4000 and not fit.error
     adv, low, high = fit.seat_advantage
@@ -79,12 +37,12 @@ def test_the_fit_recovers_a_known_seat_advantage_from_seeded_synthetic_games(use
 
 @pytest.mark.django_db
 def test_the_fit_is_stored_and_only_refitted_after_new_rated_games(user):
-    players = _synthetic_pool(user, 300)
+    players = synthetic_rated_pool(user, 300)
     first = rating_fit_get(pool="tictactoe")
     stamp = first.updated_at
     assert rating_fit_get(pool="tictactoe").updated_at == stamp  # served from the row
     assert RatingFitPoint.objects.filter(fit=first).count() == 2  # one point per checkpoint, not the anchor
-    _store(game_get("tictactoe"), players, [("a", "random", 1.0)])
+    store_rated_games(game_get("tictactoe"), players, [("a", "random", 1.0)])
     again = rating_fit_get(pool="tictactoe")
     assert again.games == pool_games_count("tictactoe") == 301 and again.updated_at > stamp
     # Only the players whose games grew get a new history point.
@@ -94,7 +52,7 @@ def test_the_fit_is_stored_and_only_refitted_after_new_rated_games(user):
 
 @pytest.mark.django_db
 def test_the_leaderboard_shows_the_fit_with_random_at_zero_and_the_seat_advantage(user, client):
-    players = _synthetic_pool(user, 1500)
+    players = synthetic_rated_pool(user, 1500)
     fit = (
         RatingFit.objects.get(pool="tictactoe")
         if RatingFit.objects.exists()
@@ -118,7 +76,7 @@ def test_the_leaderboard_shows_the_fit_with_random_at_zero_and_the_seat_advantag
 
 @pytest.mark.django_db
 def test_a_checkpoint_rating_has_its_interval_and_history_over_versions(user):
-    players = _synthetic_pool(user, 800)
+    players = synthetic_rated_pool(user, 800)
     checkpoint = players["b"].checkpoint
     rating = checkpoint_rating_json(checkpoint)
     assert rating["rating"]["low"] < rating["rating"]["elo"] < rating["rating"]["high"]
@@ -136,7 +94,7 @@ def test_a_pool_without_games_against_the_reference_bots_has_no_ratings(user):
         "a": player_from_spec(game=game, spec=specs[0]),
         "b": player_from_spec(game=game, spec=specs[1]),
     }
-    _store(game, players, [("a", "b", 1.0), ("b", "a", 0.5)])
+    store_rated_games(game, players, [("a", "b", 1.0), ("b", "a", 0.5)])
     fit = rating_fit_get(pool="tictactoe")
     assert fit.ratings == {} and "reference bots" in fit.error
     assert leaderboard_json(game)["players"] == []
@@ -144,7 +102,7 @@ def test_a_pool_without_games_against_the_reference_bots_has_no_ratings(user):
 
 def test_a_large_pool_is_refitted_by_a_worker_while_pages_show_the_last_fit(celery_worker, user, monkeypatch):
     monkeypatch.setattr(ratings, "INLINE_REFIT_GAMES", 100)
-    players = _synthetic_pool(user, 300)
+    players = synthetic_rated_pool(user, 300)
     first = rating_fit_get(pool="tictactoe")  # no fit yet: a placeholder, and the worker is asked
     assert first.ratings == {} and first.refresh_requested_at is not None
     fitted = wait_until(
@@ -153,7 +111,7 @@ def test_a_large_pool_is_refitted_by_a_worker_while_pages_show_the_last_fit(cele
         message="the worker's refit",
     )
     assert fitted.refresh_requested_at is None and str(players["a"].pk) in fitted.ratings
-    _store(game_get("tictactoe"), players, [("a", "random", 1.0)])
+    store_rated_games(game_get("tictactoe"), players, [("a", "random", 1.0)])
     stale = rating_fit_get(pool="tictactoe")
     assert stale.games == 300 and stale.ratings == fitted.ratings  # served while the worker refits
     wait_until(
@@ -165,7 +123,7 @@ def test_a_large_pool_is_refitted_by_a_worker_while_pages_show_the_last_fit(cele
 
 @pytest.mark.django_db
 def test_the_agent_page_charts_its_checkpoints_elo_by_version(user, client):
-    players = _synthetic_pool(user, 600)
+    players = synthetic_rated_pool(user, 600)
     rating_fit_get(pool="tictactoe")
     agent = players["a"].checkpoint.agent
     page = client.get(agent.get_absolute_url()).content.decode()
