@@ -8,6 +8,7 @@ import redis
 from django.conf import settings as django_settings
 
 from arena.models import Checkpoint
+from arena.services.anchors import anchor_elo
 from arena.services.calibration import checkpoint_calibrate, expected_information, next_opponent
 from arena.services.checkpoints import checkpoint_record
 from tests.arena.conftest import wait_until
@@ -97,7 +98,7 @@ def test_the_rated_checkpoint_nearest_an_even_game_is_the_next_opponent(media_ro
     rival, elo = next_opponent(new, record, fit=(-140.0, -240.0, -40.0))
     assert rival.checkpoint_id == old.pk and elo == -150.0
     anchor, elo = next_opponent(new, record, fit=(550.0, 450.0, 650.0))
-    assert anchor.bot == "minimax" and elo == 600.0
+    assert anchor.bot == "minimax" and elo == anchor_elo("tictactoe")["minimax"]
     # An opponent met before keeps the Elo the stored games were fitted against.
     _, elo = next_opponent(
         new, {"games": [], "opponents": {f"checkpoint:{old.pk}": -120.0}}, fit=(-140.0, -240.0, -40.0)

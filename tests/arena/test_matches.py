@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from arena import selectors
 from arena.asgi import application
-from arena.models import Match, Rating, RatingEvent
+from arena.models import Checkpoint, Match, Rating, RatingEvent
 from arena.selectors import match_state_json
 from arena.services.matches import match_create, match_play
 from marl.match import opening_for_seed
@@ -201,7 +201,9 @@ def test_a_given_opening_is_played_first_and_a_bad_one_is_refused(db, user):
 
 def test_a_temperature_varies_games_between_fixed_checkpoints_from_the_same_start(db, user):
     first, second = checkpoint_specs(user, 2)
-    seats = _bots("tictactoe", first, second)
+    rival = Checkpoint.objects.get(pk=int(second.split(":")[1]))
+    # The second version enters as an agent version, so it plays player_2 with its player_2 policy.
+    seats = _bots("tictactoe", first, f"agent:{rival.agent_id}@{rival.version}")
     greedy = [match_finished(user=user, seats=seats, seed=s, opening_plies=0).moves for s in (1, 2)]
     assert greedy[0] == greedy[1]  # no opening, no sampling: one game, however often it is played
     sampled = {
