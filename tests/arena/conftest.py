@@ -218,7 +218,7 @@ def worker_process(transactional_db, media_root: Path) -> Iterator[Callable[[str
     """Start worker processes on demand; all are stopped at the end of the test."""
     from arena.celery import app
 
-    app.control.purge()
+    _broker_empty(app)
     started: list[WorkerProcess] = []
 
     def start(name: str = "w1", pool: str = "solo") -> WorkerProcess:
@@ -229,4 +229,15 @@ def worker_process(transactional_db, media_root: Path) -> Iterator[Callable[[str
     yield start
     for worker in started:
         worker.stop()
+    _broker_empty(app)
+
+
+def _broker_empty(app) -> None:
+    """No message of an earlier test for these workers: the queues, and the messages a killed worker
+    left unacknowledged (Redis hands those out again to the next worker that starts)."""
+    import redis
+
     app.control.purge()
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    client.delete("unacked", "unacked_index", "unacked_mutex")
+    client.close()

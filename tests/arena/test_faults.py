@@ -75,7 +75,8 @@ def test_a_run_delivered_twice_at_once_trains_once(worker_process, agent, user, 
         for line in w.log.read_text().splitlines()
         if "train_run" in line and "succeeded" in line
     )
-    assert outcomes == ["'completed'", "None"], outcomes
+    # One delivery trained; the other found the live lease and left (any other None is a stale message).
+    assert outcomes.count("'completed'") == 1 and "None" in outcomes, outcomes
     _assert_one_clean_history(run, agent.learning_seats)
     # One set: both seats saved at the same env_steps, once each (a second trainer would add its own).
     per_seat = [
