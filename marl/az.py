@@ -220,12 +220,7 @@ def train_az(
             "seats": per_seat,
             "checkpoints": {s: str(p) for s, p in result.checkpoints.items()},
         }
-        result.env_steps, result.epochs = env_steps, epoch
-        result.history.append(progress)
-        if on_progress is not None:
-            on_progress(progress)
-        if should_stop is not None and should_stop():
-            result.stopped = epoch < epochs
+        if result.epoch_end(progress, on_progress, should_stop):
             break
     result.wall_time_s = time.perf_counter() - t_start
     return result

@@ -265,12 +265,7 @@ def train(
         result.checkpoints.update({seat: path for seat, (path, _) in per_seat.items()})
         metrics = {seat: m for seat, (_, m) in per_seat.items()}
         progress = _progress(session, result, epoch, epochs, env_steps, metrics, losses, n_returns, t_epoch)
-        result.env_steps, result.epochs = env_steps, epoch
-        result.history.append(progress)
-        if on_progress is not None:
-            on_progress(progress)
-        if should_stop is not None and should_stop():
-            result.stopped = epoch < epochs
+        if result.epoch_end(progress, on_progress, should_stop):
             break
     result.wall_time_s = time.perf_counter() - t_start
     return result

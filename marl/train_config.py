@@ -7,6 +7,7 @@ for Tianshou.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -261,6 +262,22 @@ class TrainResult:
     @property
     def final(self) -> dict[str, Any] | None:
         return self.history[-1] if self.history else None
+
+    def epoch_end(
+        self,
+        progress: dict[str, Any],
+        on_progress: Callable[[dict[str, Any]], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> bool:
+        """Record an epoch's progress and report it; True when `should_stop` ends the run here."""
+        self.env_steps, self.epochs = progress["env_steps"], progress["epoch"]
+        self.history.append(progress)
+        if on_progress is not None:
+            on_progress(progress)
+        if should_stop is not None and should_stop():
+            self.stopped = progress["epoch"] < progress["epochs"]
+            return True
+        return False
 
 
 def _check_float(name: str, value: Any, lo: float, hi: float) -> float:
