@@ -19,7 +19,13 @@ from arena.models import (
 )
 from arena.models.agents import newest_per_seat
 from arena.services.anchors import anchor_bots, display_elo, display_sigma
-from arena.services.players import player_agent, player_for_bot, player_for_checkpoint
+from arena.services.players import (
+    entrants_play,
+    player_agent,
+    player_agents,
+    player_for_bot,
+    player_for_checkpoint,
+)
 from arena.services.ratings import RatedGame, rating_fit_get, ratings_record, score_of
 from arena.services.training import training_pool_resolve, training_run_execute
 from marl.match import MatchResult, opening_for_seed, play_matches
@@ -157,6 +163,52 @@ def member_evaluate(
         pool=league.game.name
     )  # the chart point: the fitted Elo (queued if the pool is large)
     return _tick_row(member, checkpoint, summaries, fit.interval(me.pk), provisional)
+
+
+def member_evaluate_pairs(
+    *, league: League, tick: LeagueTick, member: LeagueMember, snapshot: dict[str, Checkpoint]
+) -> dict[str, dict[str, Any]]:
+    """Evaluate a member that learns every seat as one agent version (`snapshot`: its new checkpoint per
+    seat): against each opponent, every opening twice with seats swapped wherever the opponent can take
+    both seats (the bots, other agent versions); each game counts for the checkpoint of the seat it was
+    played in. Returns the tick row per seat, keyed like `member_evaluate`'s callers key them."""
+    mine = {seat: player_for_checkpoint(checkpoint=cp) for seat, cp in snapshot.items()}
+    my_agents = {seat: player_agent(player=player) for seat, player in mine.items()}
+    summaries: dict[str, list[LeagueResult]] = {seat: [] for seat in snapshot}
+    games: list[RatedGame] = []
+    for i, opponent in enumerate(_pair_opponents(league, snapshot)):
+        seed0 = (tick.number * 1_000_003 + member.pk * 10_007 + i * 101) % 2**31
+        seeds = [seed0 + g for g in range(max(1, league.eval_games // 2))]
+        played = entrants_play(league.game.name, my_agents, player_agents(player=opponent, seed=seed0), seeds)
+        for seat in snapshot:
+            results = [g.result for g in played if g.a_seat == seat]
+            if results:
+                summaries[seat].append(_summary(tick, mine[seat], opponent, seat, results))
+                games += _rated_games(league, seat, mine[seat], opponent, results)
+    LeagueResult.objects.bulk_create([row for rows in summaries.values() for row in rows])
+    provisional = ratings_record(pool=league.game.name, games=games)
+    fit = rating_fit_get(pool=league.game.name)
+    return {
+        f"{member.pk}:{seat}": _tick_row(
+            member, checkpoint, summaries[seat], fit.interval(mine[seat].pk), provisional.get(mine[seat].pk)
+        )
+        for seat, checkpoint in snapshot.items()
+    }
+
+
+def _pair_opponents(league: League, snapshot: dict[str, Checkpoint]) -> list[Player]:
+    """The pool's agent versions (one player per version, this one left out), then every reference bot."""
+    own = {(cp.agent_id, cp.version) for cp in snapshot.values()}
+    seen, opponents = set(own), []
+    for seat in league.game.seats:
+        for player, _ in _pool(league, seat):
+            if player.kind == Player.BOT:
+                continue
+            version = (player.checkpoint.agent_id, player.checkpoint.version)
+            if version not in seen:
+                seen.add(version)
+                opponents.append(player)
+    return opponents + [player_for_bot(game=league.game, bot=b) for b in anchor_bots(league.game.name)]
 
 
 def _evaluation_opponents(league: League, seat: str) -> list[Player]:

@@ -44,7 +44,13 @@ from arena.services.league_gates import (
     gate_settings_check,
     league_gate_run,
 )
-from arena.services.league_members import DEFAULT_OVERRIDES, member_evaluate, member_snapshot, member_train
+from arena.services.league_members import (
+    DEFAULT_OVERRIDES,
+    member_evaluate,
+    member_evaluate_pairs,
+    member_snapshot,
+    member_train,
+)
 from arena.services.leases import lease_claim, lease_kept, lease_release
 from arena.services.training import training_jobs_check
 from marl.errors import MarlError
@@ -306,9 +312,13 @@ def _tick_members(league: League, tick: LeagueTick, worker: str, results: dict[s
             )
             member_snapshot(league=league, tick=tick, member=member, checkpoint=checkpoint)
             snapshot[seat] = checkpoint
-            results[f"{member.pk}:{seat}"] = member_evaluate(
-                league=league, tick=tick, member=member, checkpoint=checkpoint
-            )
+        if set(seats) == set(league.game.seats):  # an agent version: game pairs, seats swapped
+            results.update(member_evaluate_pairs(league=league, tick=tick, member=member, snapshot=snapshot))
+        else:  # one seat learned: it plays only that seat
+            for seat, checkpoint in snapshot.items():
+                results[f"{member.pk}:{seat}"] = member_evaluate(
+                    league=league, tick=tick, member=member, checkpoint=checkpoint
+                )
         if league.gating:
             _gate(league, tick, member, snapshot)
 

@@ -148,3 +148,22 @@ def test_a_stranger_cannot_change_or_tick_someone_elses_league(client, user, oth
     assert response.status_code == 403
     league.refresh_from_db()
     assert league.status == League.ACTIVE
+
+
+@pytest.mark.django_db
+def test_a_member_learning_every_seat_is_evaluated_in_game_pairs_with_seats_swapped(user):
+    league = LeagueFactory(user=user, members=[AgentFactory(owner=user).pk], eval_games=4)
+    for number in (1, 2):
+        assert leagues.league_tick(league_id=league.pk, worker="test", force=True) == number
+    tick = LeagueTick.objects.get(league=league, number=2)
+    assert tick.status == LeagueTick.DONE, tick.error
+    rows = LeagueResult.objects.filter(tick=tick).select_related("opponent")
+    # Against each bot, both seats: every opening once as player_1 and once as player_2.
+    for bot in ("bot:random", "bot:minimax"):
+        by_seat = {r.seat: r.games for r in rows if r.opponent.label == bot}
+        assert by_seat == {"player_1": 2, "player_2": 2}, (bot, by_seat)
+    # Tick 1's agent version is in the pool: a pair of seats against it too, never against itself.
+    versions = {r.opponent.label for r in rows if not r.opponent.label.startswith("bot:")}
+    assert len(versions) == 1 and all(r.player_id != r.opponent_id for r in rows)
+    member = league.memberships.get()
+    assert {f"{member.pk}:player_1", f"{member.pk}:player_2"} <= set(tick.results)
