@@ -55,7 +55,8 @@ def test_a_league_tick_trains_snapshots_evaluates_and_rates(celery_worker, user)
     rating = Rating.objects.get(player__checkpoint=snapshot.checkpoint)
     assert rating.games == 8
     row = tick.results[f"{snapshot.member_id}:player_1"]
-    assert row["rating"] is not None and row["vs"]["bot:minimax"][0] == 0  # minimax is never beaten
+    # Each game starts from a random opening, which can leave even minimax lost: count, don't presume.
+    assert row["rating"] is not None and sum(row["vs"]["bot:minimax"]) == 4
     league.refresh_from_db()
     assert league.periodic_task.enabled and league.lease_owner == "" and league.tick_count == 1
 
