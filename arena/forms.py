@@ -11,6 +11,22 @@ from arena.models import Agent, Checkpoint, Game, League, Tournament
 from arena.validation import JSONObjectField
 
 
+def opening_plies_field(help_text: str) -> forms.IntegerField:
+    """How many random plies an agent game starts from (the match and tournament forms share it)."""
+    return forms.IntegerField(required=False, min_value=0, max_value=40, help_text=help_text)
+
+
+def temperature_field() -> forms.FloatField:
+    """Softmax sampling for checkpoints' moves; 0 keeps them greedy."""
+    return forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=10,
+        initial=0,
+        help_text="above 0 checkpoints sample their moves",
+    )
+
+
 class AgentForm(forms.Form):
     game = forms.ModelChoiceField(queryset=Game.objects.all(), to_field_name="name", empty_label=None)
     name = forms.CharField(max_length=80)
@@ -82,19 +98,8 @@ class MatchForm(forms.Form):
     move_delay = forms.FloatField(min_value=0, max_value=10, help_text="seconds between moves, to watch")
     seed = forms.IntegerField(required=False, min_value=0)
     rated = forms.BooleanField(required=False, initial=True)
-    opening_plies = forms.IntegerField(
-        required=False,
-        min_value=0,
-        max_value=40,
-        help_text="random plies the game starts from; blank: the game's default",
-    )
-    temperature = forms.FloatField(
-        required=False,
-        min_value=0,
-        max_value=10,
-        initial=0,
-        help_text="above 0 checkpoints sample their moves",
-    )
+    opening_plies = opening_plies_field("random plies the game starts from; blank: the game's default")
+    temperature = temperature_field()
 
     def __init__(self, *args: Any, game: Game, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,24 +143,13 @@ class TournamentForm(forms.Form):
     batch_size = forms.IntegerField(
         min_value=1, initial=1, help_text="1: each match live; more: batched, faster"
     )
-    opening_plies = forms.IntegerField(
-        required=False,
-        min_value=0,
-        max_value=40,
-        help_text="random plies each opening has; blank: the game's default",
-    )
+    opening_plies = opening_plies_field("random plies each opening has; blank: the game's default")
     openings = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="or your own: one opening a line, actions separated by commas; each is played twice, seats swapped",
     )
-    temperature = forms.FloatField(
-        required=False,
-        min_value=0,
-        max_value=10,
-        initial=0,
-        help_text="above 0 checkpoints sample their moves",
-    )
+    temperature = temperature_field()
 
     def participant_specs(self) -> list[str]:
         """The non-blank lines of the participants box."""
