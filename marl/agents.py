@@ -33,6 +33,29 @@ class Agent(Protocol):
         ...
 
 
+@runtime_checkable
+class PositionAgent(Protocol):
+    """An agent that needs the game's move history, not only the observation (an external engine).
+
+    The match loop calls ``act_moves`` instead of ``act``/``act_batch`` for an agent with
+    ``needs_moves = True``; ``moves`` are every action index played so far, the opening included, so
+    the agent can replay the position in its own notation.
+    """
+
+    needs_moves: bool
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def act_moves(self, moves: list[int], observation: np.ndarray, action_mask: np.ndarray) -> int:
+        """One action for the position reached by ``moves``."""
+        ...
+
+
+def needs_moves(agent: object) -> bool:
+    """Whether the match loop must hand ``agent`` the move history (see ``PositionAgent``)."""
+    return bool(getattr(agent, "needs_moves", False))
+
+
 def _check_masks(masks: np.ndarray) -> np.ndarray:
     legal = np.asarray(masks).astype(bool, copy=False)
     if legal.ndim != 2:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from marl.agents import needs_moves
 from marl.errors import IllegalMoveError, MarlError
 from marl.games import AECEnv, GameSpec, final_result, get_game, is_done, winner_of
 from marl.match_fast import FastMatchState, has_fast_core
@@ -258,7 +259,10 @@ def advance(state: MatchState, agents_by_seat: AgentsBySeat, on_step: OnStep | N
         if agent is None:
             return
         obs, mask = state.observation()
-        _play(state, seat, agent.act(obs, mask), on_step)  # type: ignore[arg-type]
+        # An engine replays the position from the move history; every other agent reads the planes.
+        mover = agent.act_moves if needs_moves(agent) else None  # type: ignore[union-attr]
+        action = mover(list(state.moves), obs, mask) if mover else agent.act(obs, mask)
+        _play(state, seat, action, on_step)  # type: ignore[arg-type]
 
 
 def _check_agents(spec: GameSpec, agents_by_seat: AgentsBySeat) -> None:
@@ -373,7 +377,14 @@ def play_matches(
             pairs = [state.observation() for state in group]
             observations = np.stack([obs for obs, _ in pairs])
             masks = np.stack([mask for _, mask in pairs])
-            actions = agents_by_seat[seat].act_batch(observations, masks)  # type: ignore[union-attr]
+            agent = agents_by_seat[seat]
+            if needs_moves(agent):  # an engine replays each game's own position, one at a time
+                actions = [
+                    agent.act_moves(list(state.moves), obs, mask)  # type: ignore[union-attr]
+                    for state, (obs, mask) in zip(group, pairs, strict=True)
+                ]
+            else:
+                actions = agent.act_batch(observations, masks)  # type: ignore[union-attr]
             if len(actions) != len(group):
                 raise MarlError(f"act_batch returned {len(actions)} actions for {len(group)} games")
             for state, action in zip(group, actions, strict=True):

@@ -333,3 +333,35 @@ def test_an_illegal_move_forfeits_the_same_way_on_the_fast_core(game: str) -> No
     fast = play_matches(game, agents, [0, 1, 2])
     assert fast == play_matches(game, agents, [0, 1, 2], _ignore)
     assert {r.reason for r in fast} == {"illegal_move"}
+
+
+class _HistoryAgent:
+    """A position agent: records the history it is handed and plays the first legal action."""
+
+    needs_moves = True
+
+    def __init__(self) -> None:
+        self.seen: list[list[int]] = []
+
+    def reset(self, seed: int | None = None) -> None:
+        self.seen.clear()
+
+    def act_moves(self, moves: list[int], observation: np.ndarray, action_mask: np.ndarray) -> int:
+        self.seen.append(list(moves))
+        return int(np.flatnonzero(action_mask)[0])
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_position_agent_is_handed_every_move_played_so_far(batched: bool) -> None:
+    engine = _HistoryAgent()
+    agents = {"player_1": engine, "player_2": RandomAgent(3)}
+    opening = opening_for_seed("tictactoe", 5, 2)
+    if batched:
+        (result,) = play_matches("tictactoe", agents, [5], openings=[opening])
+    else:
+        result = play_match("tictactoe", agents, 5, opening=opening)
+    assert engine.seen, "the position agent never moved"
+    for history in engine.seen:
+        assert history == result.moves[: len(history)]
+        assert len(history) % 2 == 0  # player_1 moves after an even number of plies
+    assert engine.seen[0] == opening
