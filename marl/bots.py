@@ -15,6 +15,7 @@ from marl.agents import Agent, RandomAgent
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
 from marl.search import rollout_agent
+from marl.stockfish import DEFAULT_NODES, StockfishAgent, StockfishLevel
 
 # ---------------------------------------------------------------------------------------------
 # Tic-tac-toe: bit i is action i (the observation flattened row-major is in action order).
@@ -228,25 +229,36 @@ class AlphaBetaAgent(_Bot):
 BOTS: dict[str, tuple[str, ...]] = {
     "tictactoe": ("random", "minimax", "mcts"),
     "connect_four": ("random", "alphabeta", "mcts"),
+    "chess": ("random", "stockfish"),
 }
 DEFAULT_DEPTH = 4  # alphabeta == alphabeta:4
 DEFAULT_SIMULATIONS = 200  # mcts == mcts:200
 
 
 def _bot_names(available: tuple[str, ...]) -> str:
-    hints = {"alphabeta": "alphabeta:N for depth N", "mcts": "mcts:N for N simulations a move"}
+    hints = {
+        "alphabeta": "alphabeta:N for depth N",
+        "mcts": "mcts:N for N simulations a move",
+        "stockfish": "stockfish:L for skill level L in 0..20, stockfish:L:N for N nodes a move",
+    }
     return ", ".join(available) + "".join(f" ({hints[b]})" for b in available if b in hints)
 
 
 def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
     """A bot by name: ``random``, ``minimax`` (tic-tac-toe), ``alphabeta`` or ``alphabeta:N`` (connect
-    four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move)."""
+    four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move), ``stockfish:L`` or
+    ``stockfish:L:N`` (chess: Stockfish at skill level L, N nodes a move; no process starts here)."""
     get_game(game)  # UnknownGameError for a bad game name
     available = BOTS.get(game, ())
-    match = re.fullmatch(r"([a-z_]+)(?::(\d+))?", name.strip().lower()) if isinstance(name, str) else None
-    base, arg = (match.group(1), match.group(2)) if match else (None, None)
-    if base not in available or (arg is not None and base not in ("alphabeta", "mcts")):
+    pattern = r"([a-z_]+)(?::(\d+))?(?::(\d+))?"
+    match = re.fullmatch(pattern, name.strip().lower()) if isinstance(name, str) else None
+    base, arg, extra = match.groups() if match else (None, None, None)
+    takes = {"alphabeta": 1, "mcts": 1, "stockfish": 2}.get(base or "", 0)
+    if base not in available or (arg is not None and takes < 1) or (extra is not None and takes < 2):
         raise ConfigError(f"unknown bot {name!r} for {game}; available: {_bot_names(available)}")
+    if base == "stockfish":
+        level = StockfishLevel(int(arg or 0), int(extra) if extra else DEFAULT_NODES)
+        return StockfishAgent(level)
     if base == "random":
         return RandomAgent(seed)
     if base == "minimax":

@@ -21,3 +21,10 @@ class CheckpointError(MarlError):
 
 class ConfigError(MarlError):
     """A training or network configuration is invalid."""
+
+
+class EngineError(RuntimeError):
+    """An external engine (Stockfish, GNU Go) is missing, crashed, hung or answered nonsense.
+
+    Not a ``MarlError``: the input was fine, the engine failed; the match it plays in fails.
+    """
