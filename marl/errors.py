@@ -23,8 +23,12 @@ class ConfigError(MarlError):
     """A training or network configuration is invalid."""
 
 
-class EngineError(RuntimeError):
-    """An external engine (Stockfish, GNU Go) is missing, crashed, hung or answered nonsense.
+class EngineError(MarlError):
+    """An external engine (GNU Go, Stockfish) is missing, hung, crashed or answered nonsense.
 
-    Not a ``MarlError``: the input was fine, the engine failed; the match it plays in fails.
+    The match it was playing fails; the engine is killed and the next game starts a fresh one.
     """
+
+
+class TimeLimitError(MarlError):
+    """A player took longer than the game's move or game time limit: the match fails, undecided."""

@@ -35,6 +35,14 @@ class GameSpec:
     title: str
     # Safety bound for the match loop; both classic games end well before it.
     max_moves: int = 1000
+    # Decides a game still running at ``max_moves`` from the raw env: ``{"returns": {seat: float},
+    # "reason": str}`` (go scores the board, chess calls it a draw). ``None``: a draw, "max_moves".
+    adjudicate: Callable[[Any], Mapping[str, Any]] | None = field(default=None, repr=False, compare=False)
+    # Safety nets against a stuck player, not clocks that decide games: a move slower than
+    # ``move_time_limit_s`` (an engine's answer included) or a seat's moves of one game taking more
+    # than ``game_time_limit_s`` in all fail the match, unrated (``TimeLimitError``/``EngineError``).
+    move_time_limit_s: float = 60.0
+    game_time_limit_s: float = 1800.0
     # Random plies an agent-vs-agent game starts from by default (``marl.match.opening_for_seed``):
     # enough to vary games between deterministic players, few enough to keep the position balanced.
     opening_plies: int = 0
@@ -58,8 +66,6 @@ class GameSpec:
     read_result: Callable[[Any, tuple[str, ...]], dict[str, Any]] | None = field(
         default=None, repr=False, compare=False
     )
-    # The result of a game stopped at its move limit (go: the score); ``None``: a draw.
-    adjudicator: Callable[[Any], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
@@ -90,12 +96,6 @@ class GameSpec:
         if self.read_result is not None:
             return self.read_result(raw, self.seats)
         return final_result(raw, self.seats)
-
-    def adjudicate(self, raw: Any) -> dict[str, Any]:
-        """The result of a game stopped at its move limit: the game's own rule, by default a draw."""
-        if self.adjudicator is not None:
-            return self.adjudicator(raw)
-        return {"winner": None, "returns": dict.fromkeys(self.seats, 0.0), "reason": "max_moves"}
 
     def check_action(self, env: AECEnv, action: object, mask: np.ndarray | None = None) -> int:
         """Validate an action index for the seat to move; return it as an ``int``.

@@ -11,7 +11,7 @@ from marl.agents import RandomAgent
 from marl.errors import IllegalMoveError
 from marl.games import get_game
 from marl.games_chess import board_from_actions, legal_actions, move_to_action
-from marl.match import MatchState, play_match
+from marl.match import MatchState, advance, play_match
 
 SPEC = get_game("chess")
 FOOLS_MATE = ["f2f3", "e7e5", "g2g4", "d8h4"]
@@ -140,16 +140,10 @@ def test_insufficient_material_and_the_fifty_move_rule_are_named() -> None:
 def test_the_move_limit_adjudicates_a_draw() -> None:
     agents = {"player_0": RandomAgent(0), "player_1": RandomAgent(1)}
     with MatchState("chess", 3, max_moves=12) as state:
-        from marl.match import advance
-
         advance(state, agents)
         result = state.result()
     assert (result.reason, result.winner, len(result.moves)) == ("max_moves", None, 12)
-    assert SPEC.adjudicate(None) == {
-        "winner": None,
-        "returns": {"player_0": 0.0, "player_1": 0.0},
-        "reason": "max_moves",
-    }
+    assert result.returns == {"player_0": 0.0, "player_1": 0.0}
 
 
 def test_a_stored_move_list_replays_to_the_same_fen() -> None:
