@@ -91,9 +91,9 @@ def with_search(spec: str, simulations: int | None) -> str:
 
 def seat_choices(game: Game) -> list[tuple[str, Any]]:
     """Reference bots and the newest checkpoints of the game, as seat specs the match service reads."""
-    from marl.bots import BOTS
+    from marl.bots import bot_menu
 
-    bots = [(f"bot:{name}", f"bot: {name}") for name in BOTS.get(game.name, ())]
+    bots = [(f"bot:{name}", f"bot: {name}") for name in bot_menu(game.name)]
     checkpoints = (
         Checkpoint.objects.filter(agent__game=game)
         .select_related("agent__owner")
@@ -148,8 +148,19 @@ class PlayForm(forms.Form):
             (seat, f"{seat} (moves first)" if i == 0 else seat) for i, seat in enumerate(game.seats)
         ]
 
+    opening = forms.CharField(
+        required=False,
+        max_length=4000,
+        help_text="optional: moves the game starts from, separated by spaces or commas (action indices, or the game's notation such as e2e4)",
+    )
+
     def opponent_spec(self) -> str:
         return with_search(self.cleaned_data["opponent"], self.cleaned_data.get("search"))
+
+    def opening_moves(self) -> list[int | str]:
+        """The typed opening's moves (the play service checks them)."""
+        words = str(self.cleaned_data.get("opening") or "").replace(",", " ").split()
+        return [int(w) if w.isdigit() else w for w in words]
 
 
 class TournamentForm(forms.Form):

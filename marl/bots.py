@@ -235,6 +235,17 @@ DEFAULT_DEPTH = 4  # alphabeta == alphabeta:4
 DEFAULT_SIMULATIONS = 200  # mcts == mcts:200
 
 
+# Settings offered in the arena's menus for bots that take a level (any other level can be typed).
+MENU_LEVELS: dict[str, tuple[str, ...]] = {
+    "stockfish": ("stockfish:0", "stockfish:3", "stockfish:8", "stockfish:20"),
+}
+
+
+def bot_menu(game: str) -> list[str]:
+    """The bot specs a menu offers for ``game``: each bot, a leveled one at a few levels."""
+    return [spec for name in BOTS.get(game, ()) for spec in MENU_LEVELS.get(name, (name,))]
+
+
 def _bot_names(available: tuple[str, ...]) -> str:
     hints = {
         "alphabeta": "alphabeta:N for depth N",

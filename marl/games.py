@@ -62,6 +62,9 @@ class GameSpec:
     parse_move: Callable[[Any, Mapping[str, Any]], int] | None = field(
         default=None, repr=False, compare=False
     )
+    # The payload key of a move written in the game's notation (chess: "uci"), so text such as an
+    # opening typed into a form ("e2e4 e7e5") can be read move by move through ``parse_move``.
+    notation_key: str | None = None
     # The result of an ended game when the rewards alone do not say why it ended (chess: checkmate).
     read_result: Callable[[Any, tuple[str, ...]], dict[str, Any]] | None = field(
         default=None, repr=False, compare=False
@@ -143,6 +146,16 @@ class GameSpec:
                 f'{{"action": n}} or {{{shape}}}'
             )
         return self.check_action(env, payload)
+
+
+    def move_from_text(self, env: AECEnv, text: str) -> int:
+        """One move as typed by a person: an action index, or the move in the game's notation."""
+        word = str(text).strip()
+        if word.lstrip("-").isdigit():
+            return self.check_action(env, int(word))
+        if self.notation_key is None:
+            raise IllegalMoveError(f"{word!r}: a {self.title} move is an action index")
+        return self.move_from_json(env, {self.notation_key: word})
 
 
 def _is_int(value: object) -> bool:
@@ -243,6 +256,7 @@ GAMES: dict[str, GameSpec] = {
             describe_action=games_chess.chess_describe,
             notation=games_chess.chess_state,
             parse_move=games_chess.chess_parse_move,
+            notation_key="uci",
             read_result=games_chess.chess_result,
         ),
     )

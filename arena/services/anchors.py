@@ -46,11 +46,16 @@ MEASURED: dict[str, dict[str, Pin]] = {
         "alphabeta:2": Pin(883.1, 757.4, 1008.8, 600),
         "alphabeta": Pin(917.1, 791.0, 1043.2, 600),
     },
+    # Few games: 20 pairs per two bots (seed 0) among random, stockfish:0 and the one-node ladder bot
+    # stockfish:0:1. Stockfish's weakest setting beats random nearly every game, so the interval is
+    # wide and the value leans on the draw prior: it says "far above random", roughly; more pairs
+    # and a ladder of weaker bots in between would tighten it.
+    "chess": {"random": Pin(0.0, 0.0, 0.0, 80), "stockfish:0": Pin(566.1, 397.5, 734.8, 80)},
 }
 ANCHOR_SIGMA = 1.0
 # Bots measured beside the anchors but not pinned: with two players who never trade wins, the draw
 # parameter is free and the fit runs off; a middling third player pins it down.
-LADDER: dict[str, list[str]] = {"tictactoe": ["mcts:8"]}
+LADDER: dict[str, list[str]] = {"tictactoe": ["mcts:8"], "chess": ["stockfish:0:1"]}
 
 
 def anchor_pins(game: str) -> dict[str, Pin]:

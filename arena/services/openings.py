@@ -36,34 +36,41 @@ def opening_choose(
 
 
 def opening_check(*, game: Game, opening: Any) -> list[int]:
-    """A given opening as action indices; refuses an illegal one or one that ends the game."""
+    """A given opening as action indices; refuses an illegal one or one that ends the game. Moves may
+    also be written in the game's notation (chess: ``"e2e4"``); they are stored as action indices."""
     if not isinstance(opening, list | tuple) or not all(
-        isinstance(a, int) and not isinstance(a, bool) for a in opening
+        isinstance(a, int | str) and not isinstance(a, bool) for a in opening
     ):
-        raise ValidationError(f"an opening is a list of action indices, got {opening!r}"[:300])
-    try:
-        with MatchState(game.name, 0, list(opening), opening_plies=len(opening)) as state:
-            over = state.done
-    except MarlError as exc:
-        raise ValidationError(f"opening {list(opening)}: {exc}"[:300]) from None
-    if over:
-        raise ValidationError(f"opening {list(opening)} ends the game before the players move")
-    return list(opening)
+        raise ValidationError(f"an opening is a list of moves (action indices), got {opening!r}"[:300])
+    with MatchState(game.name, 0) as state:
+        for number, move in enumerate(opening, start=1):
+            try:
+                action = move if isinstance(move, int) else state.spec.move_from_text(state.env, move)
+                state.apply(action)
+            except MarlError as exc:
+                raise ValidationError(f"opening move {number} ({move!r}): {exc}"[:300]) from None
+            if state.done:
+                raise ValidationError(f"opening {list(opening)} ends the game before the players move"[:300])
+        return list(state.moves)
+
+
+def opening_parse(*, game: Game, text: str) -> list[int]:
+    """One opening typed by a person: moves separated by commas or spaces, each an action index or in
+    the game's notation (chess: ``e2e4, e7e5`` or ``e2e4 e7e5``)."""
+    words = [w for w in str(text).replace(",", " ").split() if w]
+    return opening_check(game=game, opening=[int(w) if w.lstrip("-").isdigit() else w for w in words])
 
 
 def openings_parse(*, game: Game, text: str) -> list[list[int]]:
-    """Openings from a form: one per line, actions separated by commas (blank lines skipped)."""
+    """Openings from a form: one per line (blank lines skipped), each as ``opening_parse`` reads it."""
     openings = []
     for number, line in enumerate(str(text).splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            actions = [int(a) for a in line.replace(" ", "").split(",") if a != ""]
-        except ValueError:
-            raise ValidationError(
-                f"opening line {number}: actions are integers separated by commas"
-            ) from None
-        openings.append(opening_check(game=game, opening=actions))
+            openings.append(opening_parse(game=game, text=line))
+        except ValidationError as exc:
+            raise ValidationError(f"opening line {number}: {exc.messages[0]}"[:300]) from None
     if len(openings) > MAX_OPENINGS:
         raise ValidationError(f"at most {MAX_OPENINGS} openings")
     return openings

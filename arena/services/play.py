@@ -12,6 +12,7 @@ import math
 import random
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from arena import live
 from arena.models import Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
+from arena.services.openings import opening_check
 from arena.services.players import entrant_checkpoint, player_agent, player_for_user, player_from_spec
 from arena.services.ratings import ratings_record_match
 from marl.errors import EngineError, IllegalMoveError
@@ -89,10 +91,17 @@ def _check_rate(user) -> None:
 
 
 def human_game_create(
-    *, user, game: str, opponent: str, seat: str | None = None, seed: int | None = None
+    *,
+    user,
+    game: str,
+    opponent: str,
+    seat: str | None = None,
+    seed: int | None = None,
+    opening: Sequence[int | str] | None = None,
 ) -> Match:
     """Start a game for `user` in `seat` (default: the first) against `opponent` (`bot:<name>` or
-    `checkpoint:<id>`, either with ` + mcts:N` for search on top). If the agent moves first, its move is made at once."""
+    `checkpoint:<id>`, either with ` + mcts:N` for search on top), from `opening` (moves as action
+    indices or in the game's notation; none: the start). If the agent is to move, it moves at once."""
     if not user.is_authenticated:
         raise PlayError("forbidden", "sign in to play")
     game_row = game_get(game)
@@ -103,6 +112,7 @@ def human_game_create(
     agent_seat = next(s for s in game_row.seats if s != seat)
     agent_player = player_from_spec(game=game_row, spec=opponent, user=None, seat=agent_seat)
     human = player_for_user(game=game_row, user=user)
+    start = opening_check(game=game_row, opening=list(opening)) if opening else []
     with transaction.atomic():
         match = Match.objects.create(
             game=game_row,
@@ -110,7 +120,9 @@ def human_game_create(
             seed=random.randrange(2**31) if seed is None else seed,
             status=Match.RUNNING,
             started_at=timezone.now(),
-            rated=True,
+            moves=start,
+            opening_plies=len(start),
+            rated=not start,  # a set-up position is not a fair game to rate
         )
         players = {s: human if s == seat else agent_player for s in game_row.seats}
         MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])

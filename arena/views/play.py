@@ -34,6 +34,7 @@ def play_new(request: HttpRequest) -> HttpResponse:
                 game=game.name,
                 opponent=form.opponent_spec(),
                 seat=form.cleaned_data["seat"],
+                opening=form.opening_moves(),
             )
         except ValidationError as exc:
             form.add_error(None, exc)

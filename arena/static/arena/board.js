@@ -1,6 +1,8 @@
 // SVG boards drawn from a game's state_json: board rows top to bottom, 0 empty, 1 first seat,
 // 2 second seat. Each piece is an element with data-piece, so tests (and people) can count them.
 
+import { renderChess } from "./chess_board.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 
 function el(name, attrs = {}, parent = null) {
@@ -67,6 +69,7 @@ function drawConnectFour(svg, board, last) {
 // a column in connect four) with an aria label, legal ones marked while `enabled`; click, tap, or the
 // arrow keys then Enter/Space call onPick(action). Whether a move is legal is the caller's call.
 export function renderBoard(container, hint, state, play = null) {
+  if (hint === "chess") return renderChess(container, state, play);
   const svg = el("svg", { viewBox: "0 0 300 300", role: "img", class: `board-svg ${hint}` });
   const board = state.board || [];
   const last = lastMoveCell(hint, board, state.moves);
@@ -159,6 +162,8 @@ function addTargets(svg, hint, state, play) {
 // A heat map of an agent's scores over the board: cells (tic-tac-toe) or columns (connect four),
 // coloured from the lowest to the highest score among the scored ones; null scores stay grey.
 export function renderHeatmap(container, hint, scores, { chosen = null } = {}) {
+  // Cells or columns only: a chess policy's 4,672 scores have no picture on the board here.
+  if (hint !== "tictactoe" && hint !== "connect_four") return container.replaceChildren();
   const c4 = hint === "connect_four";
   const [cols, rows, size] = c4 ? [scores.length, 1, 50] : [3, 3, 100];
   const svg = el("svg", { viewBox: `0 0 ${cols * size} ${rows * size}`, class: `heat-svg${c4 ? " c4" : ""}`, role: "img" });
@@ -191,5 +196,5 @@ function formatScore(value) {
 }
 
 export function pieceCount(state) {
-  return (state.board || []).flat().filter((value) => value !== 0).length;
+  return (state.board || []).flat().filter((value) => value !== 0 && value !== ".").length;
 }

@@ -24,7 +24,9 @@ function describeResult(m) {
 
 // The first `opening_plies` moves were the opening (random or given plies the game started from), not
 // the players' choices: they are shown apart, greyed.
-function showMoves(moves) {
+function showMoves(state) {
+  // A game with a notation of its own (chess: SAN) lists its moves in it, else as action indices.
+  const moves = state.san || state.moves || [];
   const node = root.querySelector("[data-moves]");
   const opening = moves.slice(0, match.opening_plies || 0);
   const played = moves.slice(opening.length);
@@ -41,7 +43,7 @@ function showMoves(moves) {
 
 function show(state) {
   renderBoard(boardNode, hint, state);
-  showMoves(state.moves || []);
+  showMoves(state);
   const turn = root.querySelector("[data-turn]");
   if (match.status === "pending") turn.textContent = "Waiting for a worker to start the match…";
   else if (state.to_move && match.status === "running") {
@@ -61,7 +63,7 @@ function setupReplay(states) {
   slider.oninput = () => {
     const ply = Number(slider.value);
     renderBoard(boardNode, hint, states[ply]);
-    showMoves(states[ply].moves);
+    showMoves(states[ply]);
     const inOpening = ply > 0 && ply <= (match.opening_plies || 0);
     label.textContent = `move ${ply} of ${slider.max}${inOpening ? " (opening)" : ""}`;
   };

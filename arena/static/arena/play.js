@@ -86,7 +86,8 @@ function pick(action) {
   if (pending || match.state.to_move !== seat) return showError("Wait for the agent's move.");
   if (!(match.state.legal_moves || []).includes(action)) {
     // Refused here; the server would refuse it too. The board stays as it is.
-    return showError(hint === "connect_four" ? "That column is full." : "That cell is taken.");
+    const refusals = { connect_four: "That column is full.", tictactoe: "That cell is taken." };
+    return showError(refusals[hint] || "That is not a legal move here.");
   }
   if (!live.ws || live.ws.readyState !== WebSocket.OPEN) return showError("Reconnecting… try again in a moment.");
   focus = action;
@@ -137,6 +138,7 @@ function show() {
     focus,
     onFocus: (action) => (focus = action),
     label: `${match.game} board, you play ${seat}`,
+    flip: seat !== Object.keys(match.seats || {}).sort()[0], // the second seat sees the board from its side
   });
   const turn = root.querySelector("[data-turn]");
   if (!running) turn.textContent = "";
