@@ -17,7 +17,7 @@ from tests.arena.conftest import socket_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FAKE = Path(__file__).resolve().parents[1] / "marl" / "fake_uci.py"
-# White's pawn takes on b7 and stands on b7 with a8 (a rook) and c8 (a bishop) to take: promotion next.
+# White's pawn has taken its way to b7, the rook on a8 to take: promotion next.
 PROMOTION_READY = "a2a4 b7b5 a4b5 a7a6 b5a6 c8b7 a6b7 g8f6"
 
 

@@ -134,9 +134,10 @@ function addSquares(svg, container, state, play, mem, board, flip) {
     for (let col = 0; col < 8; col++) {
       const name = squareName(row, col);
       const { x, y } = position(row, col, flip);
-      const playable = movable.has(name) || (mem.from !== null && legal.some((m) => m.uci.startsWith(mem.from + name)));
+      const destination = mem.from !== null && legal.some((m) => m.uci.startsWith(mem.from + name));
+      const playable = movable.has(name) || destination;
       const node = el("rect", { x, y, width: SIZE, height: SIZE, role: "button", "data-square": name }, svg);
-      node.setAttribute("class", `target${playable ? " legal" : ""}`);
+      node.setAttribute("class", `target${playable ? " legal" : ""}${destination ? " dest" : ""}`);
       node.setAttribute("tabindex", name === mem.focus ? "0" : "-1");
       node.setAttribute("aria-label", `${name}, ${pieceWords((board[row] || [])[col])}${playable ? "" : ", not playable"}`);
       node.addEventListener("click", () => {
