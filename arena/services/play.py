@@ -25,7 +25,7 @@ from arena import live
 from arena.models import Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
-from arena.services.players import entrant_checkpoint, player_agent, player_for_user, player_from_spec
+from arena.services.players import player_agent, player_for_user, player_from_spec
 from arena.services.ratings import ratings_record_match
 from marl.errors import IllegalMoveError
 from marl.match import MatchState, Step, advance
@@ -52,29 +52,40 @@ class PlayError(Exception):
         self.code, self.message = code, message
 
 
-# Loading a checkpoint means reading and hashing its files: keep the few agents in play warm.
-_AGENTS: OrderedDict[tuple[int, str], Any] = OrderedDict()
-_AGENTS_LOCK = threading.Lock()
-_AGENTS_MAX = 32
+class WarmAgents:
+    """The checkpoint agents in play, kept loaded per process (a bounded LRU): loading one reads and
+    hashes its files, and a reply must never wait for that. Keyed by the player's checkpoint (id and
+    sha256: a checkpoint's files never change under its hash) and the seat it plays, so a hit costs
+    no query either; the entrant's checkpoint for the seat is looked up on a miss only."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.loads = size, 0
+        self._agents: OrderedDict[tuple[int, str, str], marl.agents.Agent] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, player: Player, seed: int, seat: str) -> marl.agents.Agent:
+        if player.kind == Player.BOT:
+            return player_agent(player=player, seed=seed)
+        key = (player.checkpoint_id, player.checkpoint.sha256, seat)
+        with self._lock:
+            agent = self._agents.get(key)
+            if agent is not None:
+                self._agents.move_to_end(key)
+                return agent
+        agent = player_agent(player=player, seed=seed, seat=seat)
+        with self._lock:
+            self.loads += 1
+            self._agents[key] = agent
+            while len(self._agents) > self.size:
+                self._agents.popitem(last=False)
+        return agent
+
+    def clear(self) -> None:
+        with self._lock:
+            self._agents.clear()
 
 
-def _agent_for(player: Player, seed: int, seat: str):
-    """The player's policy for `seat` (an entrant's checkpoint for it), kept warm."""
-    if player.kind == Player.BOT:
-        return player_agent(player=player, seed=seed)
-    checkpoint = entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
-    key = (checkpoint.pk, checkpoint.sha256)
-    with _AGENTS_LOCK:
-        agent = _AGENTS.get(key)
-        if agent is not None:
-            _AGENTS.move_to_end(key)
-            return agent
-    agent = player_agent(player=player, seed=seed, seat=seat)
-    with _AGENTS_LOCK:
-        _AGENTS[key] = agent
-        while len(_AGENTS) > _AGENTS_MAX:
-            _AGENTS.popitem(last=False)
-    return agent
+warm_agents = WarmAgents(size=32)
 
 
 def _check_rate(user) -> None:
@@ -112,8 +123,10 @@ def human_game_create(
             rated=True,
         )
         players = {s: human if s == seat else agent_player for s in game_row.seats}
-        MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
-        events = _agents_reply(match)
+        seats = MatchSeat.objects.bulk_create(
+            [MatchSeat(match=match, seat=s, player=p) for s, p in players.items()]
+        )
+        events = _agents_reply(match, seats)
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
@@ -132,7 +145,11 @@ def _check_open_games(user) -> None:
 
 def human_seat(match: Match, user) -> str | None:
     """The seat `user` holds in `match`, if any."""
-    for seat in match.seats.select_related("player"):
+    return _seat_of(list(match.seats.select_related("player")), user)
+
+
+def _seat_of(seats: list[MatchSeat], user) -> str | None:
+    for seat in seats:
         if seat.player.kind == Player.HUMAN and seat.player.user_id == getattr(user, "pk", None):
             return seat.seat
     return None
@@ -145,35 +162,40 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
     if not isinstance(ply, int) or isinstance(ply, bool):
         raise PlayError("bad_request", "ply must be an integer")
     _check_rate(user)
+    # Five queries with BEGIN and COMMIT (one more when the game ends): the locked row, its seats and
+    # players, the UPDATE. The agent comes warm from this process, the events go out after the commit.
     with transaction.atomic():
-        match, seat = _locked_for_move(match_id, user, ply)
+        match, seats, seat = _locked_for_move(match_id, user, ply)
         with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:  # env reused after
             action = _apply_human_move(state, seat, move)
             match.moves = list(state.moves)
             match.seq += 1
             events = [_move_event(match, state, seat, action)]
             if state.done:
-                events.append(_finish(match, state))
+                events.append(_finish(match, state, seats))
             else:
-                events += _agents_reply(match, state)
+                events += _agents_reply(match, seats, state)
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     return events
 
 
-def _locked_for_move(match_id: int, user, ply: int) -> tuple[Match, str]:
-    """The running match, row-locked, and the user's seat in it; PlayError unless `ply` is current."""
-    match = Match.objects.select_for_update().select_related("game").filter(pk=match_id).first()
+def _locked_for_move(match_id: int, user, ply: int) -> tuple[Match, list[MatchSeat], str]:
+    """The running match, row-locked, its seats, and the user's seat; PlayError unless `ply` is current."""
+    # `of=("self",)`: lock the match row only. A bare FOR UPDATE on PostgreSQL also locks the joined
+    # game row, and every human move of that game, in every web process, would queue behind it.
+    match = Match.objects.select_for_update(of=("self",)).select_related("game").filter(pk=match_id).first()
     if match is None:
         raise PlayError("not_found", "no such game")
-    seat = human_seat(match, user)
+    seats = list(match.seats.select_related("player__checkpoint__agent__game"))
+    seat = _seat_of(seats, user)
     if seat is None:
         raise PlayError("forbidden", "you are not playing in this game")
     if match.status != Match.RUNNING:
         raise PlayError("game_over", f"the game is {match.status}")
     if ply != len(match.moves):
         raise PlayError("stale_ply", f"ply {ply} is stale: the game is at ply {len(match.moves)}")
-    return match, seat
+    return match, seats, seat
 
 
 def _apply_human_move(state: MatchState, seat: str, move: Any) -> int:
@@ -220,19 +242,20 @@ def _analysis(agent, state) -> dict[str, Any] | None:
     return {"kind": kind, "scores": cleaned, "win_probability": None if win is None else round(win, 4)}
 
 
-def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[str, Any]]:
+def _agents_reply(
+    match: Match, seats: list[MatchSeat], state: MatchState | None = None
+) -> list[dict[str, Any]]:
     """Let the agent seats move (through the match loop) until a human is to move or the game ends."""
     state = state or MatchState(match.game.name, seed=match.seed, moves=match.moves)
-    seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint")}
     reply = _Reply(match)
     agents = {
-        name: _Thinking(_agent_for(p, match.seed, name), state, reply.notes)
-        for name, p in seats.items()
-        if p.kind != Player.HUMAN
+        s.seat: _Thinking(warm_agents.get(s.player, match.seed, s.seat), state, reply.notes)
+        for s in seats
+        if s.player.kind != Player.HUMAN
     }
     advance(state, agents, on_step=reply.on_step)
     if state.done:
-        reply.events.append(_finish(match, state))
+        reply.events.append(_finish(match, state, seats))
     return reply.events
 
 
@@ -261,9 +284,8 @@ class _Reply:
         self.events.append(_move_event(match, step.state, step.seat, int(step.action), analysis))
 
 
-def _finish(match: Match, state: MatchState) -> dict[str, Any]:
+def _finish(match: Match, state: MatchState, seats: list[MatchSeat]) -> dict[str, Any]:
     """Record the ended game on `match` (the caller saves the row) and rate it once the move commits."""
-    seats = list(match.seats.all())
     match.apply_result(state.result(), seats)
     MatchSeat.objects.bulk_update(seats, ["score"])
     transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
@@ -315,7 +337,7 @@ def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: st
             raise PlayError("game_over", f"the game is {match.status}")
         state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
         state.forfeit(seat, reason=reason)
-        events = [_finish(match, state)]
+        events = [_finish(match, state, list(match.seats.all()))]
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     return events
