@@ -53,11 +53,17 @@ class GameSpec:
     )
     coord_limits: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     describe_action: Callable[[int], str] = field(default=str, repr=False, compare=False)
+    # Moves named by a key rather than coordinates (go: ``{"pass": true}`` is action 81).
+    named_moves: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    # Keyword arguments of the PettingZoo env (go: ``board_size=9``).
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # What the game's board shows besides ``read_board`` (go: captures, last move, passes, score).
+    state_extras: Callable[[Any], dict[str, Any]] = field(default=lambda raw: {}, repr=False, compare=False)
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
         # The registry form; the module form (pettingzoo.classic.tictactoe_v3) warns on every call.
-        return pettingzoo.make("aec", f"classic/{self.env_id}")
+        return pettingzoo.make("aec", f"classic/{self.env_id}", **self.env_kwargs)
 
     def state_json(self, env: AECEnv) -> dict[str, Any]:
         """Board, whose turn, legal moves and result as plain JSON values."""
@@ -73,6 +79,7 @@ class GameSpec:
             "to_move": None if done else raw.agent_selection,
             "legal_moves": legal,
             "result": final_result(raw, self.seats) if done else None,
+            **self.state_extras(raw),
         }
 
     def check_action(self, env: AECEnv, action: object, mask: np.ndarray | None = None) -> int:
@@ -102,6 +109,13 @@ class GameSpec:
             keys = set(payload)
             if keys == {"action"}:
                 return self.check_action(env, payload["action"])
+            if len(keys) == 1 and next(iter(keys)) in self.named_moves:
+                name = next(iter(keys))
+                if payload[name] is not True:
+                    raise IllegalMoveError(
+                        f'{{"{name}": true}} is the only {name} move, got {payload[name]!r}'
+                    )
+                return self.check_action(env, self.named_moves[name])
             if keys == set(self.coord_keys):
                 coords: dict[str, int] = {}
                 for key in self.coord_keys:
@@ -114,9 +128,10 @@ class GameSpec:
                     coords[key] = int(value)
                 return self.check_action(env, self.coords_to_action(coords))
             shape = ", ".join(f'"{k}": n' for k in self.coord_keys)
+            named = "".join(f' or {{"{name}": true}}' for name in self.named_moves)
             raise IllegalMoveError(
                 f"unexpected move keys {sorted(map(str, keys))}: send an action index, "
-                f'{{"action": n}} or {{{shape}}}'
+                f'{{"action": n}} or {{{shape}}}{named}'
             )
         return self.check_action(env, payload)
 
@@ -170,6 +185,33 @@ def _c4_describe(action: int) -> str:
     return f"column {action}"
 
 
+def _go9() -> GameSpec:
+    from marl import games_go as go  # the go entry's board, coordinates and scoring
+
+    return GameSpec(
+        name="go9",
+        env_id="go_v5",
+        seats=go.SEATS,
+        obs_shape=(go.SIZE, go.SIZE, 17),
+        n_actions=go.PASS + 1,
+        render_hint="go",
+        title="Go 9x9",
+        # Games between sensible players end by two passes well before; random play ends near 120.
+        max_moves=400,
+        opening_plies=4,
+        adjudicate=go.adjudicate,
+        move_time_limit_s=30.0,
+        read_board=go.read_board,
+        coord_keys=("row", "col"),
+        coords_to_action=go.coords_to_action,
+        coord_limits={"row": go.SIZE, "col": go.SIZE},
+        describe_action=go.describe,
+        named_moves={"pass": go.PASS},
+        env_kwargs={"board_size": go.SIZE},
+        state_extras=go.state_extras,
+    )
+
+
 GAMES: dict[str, GameSpec] = {
     spec.name: spec
     for spec in (
@@ -205,6 +247,7 @@ GAMES: dict[str, GameSpec] = {
             coord_limits={"col": 7},
             describe_action=_c4_describe,
         ),
+        _go9(),
     )
 }
 

@@ -76,14 +76,27 @@ def test_replaying_stored_moves_reproduces_state_and_result(game: str) -> None:
         assert replayed.result() == result
 
 
+class _PositionHash(RandomAgent):
+    """Deterministic: its move is a function of the observation alone (for games without a bot here)."""
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        picks = []
+        for obs, mask in zip(observations, masks, strict=True):
+            legal = np.flatnonzero(mask)
+            picks.append(legal[int(np.flatnonzero(np.asarray(obs).ravel()).sum()) % len(legal)])
+        return np.array(picks)
+
+
 @pytest.mark.parametrize("game", GAME_NAMES)
 def test_play_matches_equals_play_match_game_by_game(game: str) -> None:
     seats = GAMES[game].seats
 
-    def bots() -> dict[str, MinimaxAgent | AlphaBetaAgent]:
+    def bots() -> dict[str, MinimaxAgent | AlphaBetaAgent | _PositionHash]:
         if game == "tictactoe":
             return {seats[0]: MinimaxAgent(), seats[1]: MinimaxAgent()}
-        return {seats[0]: AlphaBetaAgent(depth=3), seats[1]: AlphaBetaAgent(depth=1)}
+        if game == "connect_four":
+            return {seats[0]: AlphaBetaAgent(depth=3), seats[1]: AlphaBetaAgent(depth=1)}
+        return {seats[0]: _PositionHash(), seats[1]: _PositionHash()}
 
     seeds = [0, 3, 11, 12]
     singles = [play_match(game, bots(), s) for s in seeds]
