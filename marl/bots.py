@@ -15,6 +15,7 @@ from marl.agents import Agent, RandomAgent
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
 from marl.search import rollout_agent
+from marl.stockfish import DEFAULT_NODES, StockfishAgent, StockfishLevel
 
 # ---------------------------------------------------------------------------------------------
 # Tic-tac-toe: bit i is action i (the observation flattened row-major is in action order).
@@ -229,12 +230,14 @@ BOTS: dict[str, tuple[str, ...]] = {
     "tictactoe": ("random", "minimax", "mcts"),
     "connect_four": ("random", "alphabeta", "mcts"),
     "go9": ("random", "gnugo"),
+    "chess": ("random", "stockfish"),
 }
-# Bots that take a number after a colon, and what it means.
+# Bots that take numbers after a colon, and what they mean.
 _ARG_HINTS = {
     "alphabeta": "alphabeta:N for depth N",
     "mcts": "mcts:N for N simulations a move",
     "gnugo": "gnugo:L for GNU Go at level L, 1-10",
+    "stockfish": "stockfish:L for skill level L in 0..20, stockfish:L:N for N nodes a move",
 }
 DEFAULT_DEPTH = 4  # alphabeta == alphabeta:4
 DEFAULT_SIMULATIONS = 200  # mcts == mcts:200
@@ -247,13 +250,19 @@ def _bot_names(available: tuple[str, ...]) -> str:
 def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
     """A bot by name: ``random``, ``minimax`` (tic-tac-toe), ``alphabeta`` or ``alphabeta:N`` (connect
     four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move), ``gnugo`` or
-    ``gnugo:L`` (GNU Go at level L, go 9x9)."""
+    ``gnugo:L`` (go 9x9: GNU Go at level L), ``stockfish:L`` or ``stockfish:L:N`` (chess: Stockfish
+    at skill level L, N nodes a move); no engine process starts here."""
     get_game(game)  # UnknownGameError for a bad game name
     available = BOTS.get(game, ())
-    match = re.fullmatch(r"([a-z_]+)(?::(\d+))?", name.strip().lower()) if isinstance(name, str) else None
-    base, arg = (match.group(1), match.group(2)) if match else (None, None)
-    if base not in available or (arg is not None and base not in _ARG_HINTS):
+    pattern = r"([a-z_]+)(?::(\d+))?(?::(\d+))?"
+    match = re.fullmatch(pattern, name.strip().lower()) if isinstance(name, str) else None
+    base, arg, extra = match.groups() if match else (None, None, None)
+    takes = {"alphabeta": 1, "mcts": 1, "gnugo": 1, "stockfish": 2}.get(base or "", 0)
+    if base not in available or (arg is not None and takes < 1) or (extra is not None and takes < 2):
         raise ConfigError(f"unknown bot {name!r} for {game}; available: {_bot_names(available)}")
+    if base == "stockfish":
+        level = StockfishLevel(int(arg or 0), int(extra) if extra else DEFAULT_NODES)
+        return StockfishAgent(level)
     if base == "random":
         return RandomAgent(seed)
     if base == "minimax":

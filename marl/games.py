@@ -1,7 +1,8 @@
 """The game registry: arena game names mapped to PettingZoo classic environments.
 
-This is the only ``marl`` module that imports PettingZoo. Adding a game means adding one ``GameSpec``
-entry to ``GAMES`` with its board reader and coordinate parser.
+This is the only ``marl`` module that imports PettingZoo (with the game modules it delegates to, such as
+``games_chess``). Adding a game means adding one ``GameSpec`` entry to ``GAMES`` with its board reader
+and coordinate parser, or its notation hooks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pettingzoo
 from pettingzoo import AECEnv
 
+from marl import games_chess
 from marl.errors import IllegalMoveError, UnknownGameError
 
 Board = list[list[int]]
@@ -57,8 +59,17 @@ class GameSpec:
     named_moves: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     # Keyword arguments of the PettingZoo env (go: ``board_size=9``).
     env_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    # What the game's board shows besides ``read_board`` (go: captures, last move, passes, score).
-    state_extras: Callable[[Any], dict[str, Any]] = field(default=lambda raw: {}, repr=False, compare=False)
+    # Game-notation fields for the browser (chess: FEN, SAN, legal moves in UCI) added to the state.
+    notation: Callable[[Any], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    # A move in the game's own notation (chess: ``{"uci": "e7e8q"}``) as an action index; it raises
+    # ``IllegalMoveError`` for a move that is not legal.
+    parse_move: Callable[[Any, Mapping[str, Any]], int] | None = field(
+        default=None, repr=False, compare=False
+    )
+    # The result of an ended game when the rewards alone do not say why it ended (chess: checkmate).
+    read_result: Callable[[Any, tuple[str, ...]], dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
@@ -73,14 +84,22 @@ class GameSpec:
         if not done:
             mask = raw.observe(raw.agent_selection)["action_mask"]
             legal = [int(a) for a in np.flatnonzero(mask)]
-        return {
+        state = {
             "game": self.name,
             "board": self.read_board(raw),
             "to_move": None if done else raw.agent_selection,
             "legal_moves": legal,
-            "result": final_result(raw, self.seats) if done else None,
-            **self.state_extras(raw),
+            "result": self.result(raw) if done else None,
         }
+        if self.notation is not None:
+            state.update(self.notation(raw))
+        return state
+
+    def result(self, raw: Any) -> dict[str, Any]:
+        """``{"winner", "returns", "reason"}`` of a game that has ended by the rules."""
+        if self.read_result is not None:
+            return self.read_result(raw, self.seats)
+        return final_result(raw, self.seats)
 
     def check_action(self, env: AECEnv, action: object, mask: np.ndarray | None = None) -> int:
         """Validate an action index for the seat to move; return it as an ``int``.
@@ -116,6 +135,8 @@ class GameSpec:
                         f'{{"{name}": true}} is the only {name} move, got {payload[name]!r}'
                     )
                 return self.check_action(env, self.named_moves[name])
+            if self.parse_move is not None:
+                return self.check_action(env, self.parse_move(env.unwrapped, payload))
             if keys == set(self.coord_keys):
                 coords: dict[str, int] = {}
                 for key in self.coord_keys:
@@ -208,7 +229,7 @@ def _go9() -> GameSpec:
         describe_action=go.describe,
         named_moves={"pass": go.PASS},
         env_kwargs={"board_size": go.SIZE},
-        state_extras=go.state_extras,
+        notation=go.state_extras,
     )
 
 
@@ -248,6 +269,22 @@ GAMES: dict[str, GameSpec] = {
             describe_action=_c4_describe,
         ),
         _go9(),
+        GameSpec(
+            name="chess",
+            env_id="chess_v6",
+            seats=("player_0", "player_1"),  # white, black
+            obs_shape=(8, 8, 111),
+            n_actions=4672,
+            render_hint="chess",
+            title="Chess",
+            # 250 moves each: random play reaches the fifty-move rule or a repetition long before that.
+            max_moves=500,
+            opening_plies=2,
+            describe_action=games_chess.chess_describe,
+            notation=games_chess.chess_state,
+            parse_move=games_chess.chess_parse_move,
+            read_result=games_chess.chess_result,
+        ),
     )
 }
 

@@ -60,6 +60,7 @@ class GnuGoAgent:
         self.seed = 0 if seed is None else int(seed)
         self._binary = require_engine("gnugo")  # a missing engine is refused when the bot is chosen
         self._sessions: list[_Session] = []
+        self.sessions_opened = 0  # one per game in play (batched matches show it)
         self._clock = 0
 
     def _argv(self) -> list[str]:
@@ -98,6 +99,7 @@ class GnuGoAgent:
         elif len(self._sessions) < self.max_sessions:
             session = _Session(self._argv(), self.timeout_s)
             self._sessions.append(session)
+            self.sessions_opened += 1
         else:
             session = min(self._sessions, key=lambda s: s.used)
         self._clock += 1

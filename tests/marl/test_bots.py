@@ -11,7 +11,7 @@ from marl.agents import RandomAgent, needs_moves
 from marl.bots import BOTS, AlphaBetaAgent, MinimaxAgent, make_bot
 from marl.engines import find_engine
 from marl.errors import ConfigError, MarlError, UnknownGameError
-from marl.match import MatchState, play_match, play_matches
+from marl.match import MatchState, close_agents, play_match, play_matches
 
 
 def _position(game: str, moves: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -101,9 +101,9 @@ def test_make_bot_builds_each_listed_bot() -> None:
                 continue  # not installed here: tests/marl/test_go.py says so
             agent = make_bot(game, name, seed=0)
             obs, mask = _position(game, [])
-            # An engine plays from the move history, as the match loop hands it over.
-            move = agent.act_moves([], obs, mask) if needs_moves(agent) else agent.act(obs, mask)
-            assert mask[move]
+            action = agent.act_moves([], obs, mask) if needs_moves(agent) else agent.act(obs, mask)
+            assert mask[action]
+            close_agents({"any": agent})
     deep = make_bot("connect_four", "alphabeta:6")
     assert isinstance(deep, AlphaBetaAgent) and deep.depth == 6
 

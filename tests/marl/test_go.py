@@ -158,7 +158,8 @@ def test_batched_games_against_gnugo_each_get_their_own_engine() -> None:
     try:
         seeds = [0, 1, 2]
         results = play_matches("go9", {"black_0": RandomAgent(0), "white_0": gnugo}, seeds)
-        assert len(gnugo._sessions) == 3
+        assert gnugo.sessions_opened == 3
+        assert not gnugo._sessions  # the match loop stopped them when the games ended
         assert {r.winner for r in results} == {"white_0"}
         for seed, result in zip(seeds, results, strict=True):
             with MatchState("go9", seed, result.moves) as state:  # every game replays as played
