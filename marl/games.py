@@ -7,7 +7,7 @@ entry to ``GAMES`` with its board reader and coordinate parser.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 import pettingzoo
 from pettingzoo import AECEnv
 
+from marl import games_poker
 from marl.errors import IllegalMoveError, UnknownGameError
 
 Board = list[list[int]]
@@ -45,27 +46,46 @@ class GameSpec:
     )
     coord_limits: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     describe_action: Callable[[int], str] = field(default=str, repr=False, compare=False)
+    # Hidden information (poker): ``view_state(raw, viewer, done, legal, reveal)`` adds what ``viewer``
+    # (a seat, or None for a spectator) may see; callers must then say who is looking.
+    hidden_information: bool = False
+    view_state: Callable[..., dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    # Named moves (``{"move": "raise", "amount": 4}``) as an action index, for games that have them.
+    parse_move: Callable[[Any, list[int], Mapping[str, Any]], int] | None = field(
+        default=None, repr=False, compare=False
+    )
+    # Chips of a return in big blinds (poker results are reported in milli-big-blinds per hand).
+    big_blinds_per_return: float = 1.0
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
         # The registry form; the module form (pettingzoo.classic.tictactoe_v3) warns on every call.
         return pettingzoo.make("aec", f"classic/{self.env_id}")
 
-    def state_json(self, env: AECEnv) -> dict[str, Any]:
-        """Board, whose turn, legal moves and result as plain JSON values."""
+    def state_json(
+        self, env: AECEnv, viewer: str | None = None, reveal: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """Board, whose turn, legal moves and result as plain JSON values, as ``viewer`` sees them.
+
+        ``viewer`` is a seat or ``None`` (a spectator); games without hidden information ignore it
+        and ``reveal`` (seats whose hidden cards a finished match's replay may show).
+        """
         raw = env.unwrapped
         done = is_done(raw)
         legal: list[int] = []
         if not done:
             mask = raw.observe(raw.agent_selection)["action_mask"]
             legal = [int(a) for a in np.flatnonzero(mask)]
-        return {
+        state = {
             "game": self.name,
             "board": self.read_board(raw),
             "to_move": None if done else raw.agent_selection,
             "legal_moves": legal,
             "result": final_result(raw, self.seats) if done else None,
         }
+        if self.view_state is not None:
+            state["poker"] = self.view_state(raw, viewer, done=done, legal=legal, reveal=reveal)
+        return state
 
     def check_action(self, env: AECEnv, action: object, mask: np.ndarray | None = None) -> int:
         """Validate an action index for the seat to move; return it as an ``int``.
@@ -92,6 +112,12 @@ class GameSpec:
         """A human's move (``4``, ``{"action": 4}`` or game coordinates) as a legal action index."""
         if isinstance(payload, Mapping):
             keys = set(payload)
+            if "move" in keys and self.parse_move is not None:
+                raw = env.unwrapped
+                if is_done(raw):
+                    raise IllegalMoveError("the game is over")
+                legal = [int(a) for a in np.flatnonzero(raw.observe(raw.agent_selection)["action_mask"])]
+                return self.check_action(env, self.parse_move(raw, legal, payload))
             if keys == {"action"}:
                 return self.check_action(env, payload["action"])
             if keys == set(self.coord_keys):
@@ -162,6 +188,42 @@ def _c4_describe(action: int) -> str:
     return f"column {action}"
 
 
+def _poker(
+    name: str, env_id: str, title: str, obs: int, names: tuple[str, ...], max_moves: int, bb: float
+) -> GameSpec:
+    """A heads-up poker entry: one hand per game, the deal drawn from the seed."""
+    return GameSpec(
+        name=name,
+        env_id=env_id,
+        seats=games_poker.SEATS,
+        obs_shape=(obs,),
+        n_actions=len(names),
+        render_hint="poker",
+        title=title,
+        max_moves=max_moves,
+        describe_action=lambda a: games_poker.describe_action(names, a),
+        hidden_information=True,
+        view_state=lambda raw, viewer, **kw: games_poker.poker_view(raw, viewer, names=names, **kw),
+        parse_move=lambda raw, legal, payload: games_poker.poker_move(raw, names, legal, payload),
+        big_blinds_per_return=bb,
+    )
+
+
+# Leduc and limit hold'em return chips in big blinds; no-limit returns chips (the big blind is 2).
+POKER_GAMES = (
+    _poker("leduc_holdem", "leduc_holdem_v4", "Leduc hold'em", 36, games_poker.LIMIT_ACTIONS, 16, 1.0),
+    _poker("texas_holdem", "texas_holdem_v4", "Limit Texas hold'em", 72, games_poker.LIMIT_ACTIONS, 64, 1.0),
+    _poker(
+        "texas_holdem_no_limit",
+        "texas_holdem_no_limit_v6",
+        "No-limit Texas hold'em",
+        54,
+        games_poker.NO_LIMIT_ACTIONS,
+        200,
+        0.5,
+    ),
+)
+
 GAMES: dict[str, GameSpec] = {
     spec.name: spec
     for spec in (
@@ -197,6 +259,7 @@ GAMES: dict[str, GameSpec] = {
             coord_limits={"col": 7},
             describe_action=_c4_describe,
         ),
+        *POKER_GAMES,
     )
 }
 

@@ -70,6 +70,15 @@ class Match(models.Model):
     def is_live(self) -> bool:
         return self.status in (self.PENDING, self.RUNNING)
 
+    @property
+    def seed_hidden(self) -> bool:
+        """Whether the seed is secret for now: in a game of hidden cards the seed is the deal, so it is
+        shown only once the match is over."""
+        from marl.games import GAMES
+
+        spec = GAMES.get(self.game.name)
+        return bool(spec and spec.hidden_information and self.is_live)
+
     def seats_by_name(self) -> dict[str, MatchSeat]:
         return {seat.seat: seat for seat in self.seats.all()}
 

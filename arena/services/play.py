@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 import threading
 from collections import OrderedDict
 from datetime import timedelta
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import marl.agents
+import marl.games
 from arena import live
 from arena.models import Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
@@ -106,7 +108,7 @@ def human_game_create(
         match = Match.objects.create(
             game=game_row,
             created_by=user,
-            seed=random.randrange(2**31) if seed is None else seed,
+            seed=_deal_seed(game, seed),
             status=Match.RUNNING,
             started_at=timezone.now(),
             rated=True,
@@ -118,6 +120,18 @@ def human_game_create(
     _publish(match, events)
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
+
+
+def _deal_seed(game: str, seed: int | None) -> int:
+    """The game's seed. With hidden cards the seed is the deal: a player must not choose it, and it
+    comes from the OS's generator, so seeds shown after earlier hands cannot predict the next."""
+    if not marl.games.get_game(game).hidden_information:
+        return random.randrange(2**31) if seed is None else seed
+    if seed is not None:
+        raise PlayError(
+            "bad_request", "the seed of a game with hidden cards is the deal: it cannot be chosen"
+        )
+    return secrets.randbelow(2**63)
 
 
 def _check_open_games(user) -> None:
@@ -189,7 +203,7 @@ def _apply_human_move(state: MatchState, seat: str, move: Any) -> int:
 
 
 def _move_event(match: Match, state, seat: str, action: int, analysis: dict | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, "state": state.state_json()}
+    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, **live.state_views(state)}
     if analysis is not None:
         data["analysis"] = analysis
     # Kept on the row, one entry per move, so a reload redraws the heat map and the win-probability line.
@@ -241,10 +255,16 @@ class _Thinking:
 
     def __init__(self, agent: marl.agents.Agent, state: MatchState, notes: dict[str, Any]) -> None:
         self.agent, self.state, self.notes = agent, state, notes
+        # An engine-like agent (the Leduc CFR+ bot) reads the move history: pass it through.
+        self.needs_moves = marl.agents.needs_moves(agent)
 
     def act(self, observation: Any, mask: Any) -> int:
         self.notes["analysis"] = _analysis(self.agent, self.state)
         return self.agent.act(observation, mask)
+
+    def act_moves(self, moves: list[int], observation: Any, mask: Any) -> int:
+        self.notes["analysis"] = _analysis(self.agent, self.state)
+        return self.agent.act_moves(moves, observation, mask)
 
 
 class _Reply:
@@ -268,7 +288,7 @@ def _finish(match: Match, state: MatchState) -> dict[str, Any]:
     MatchSeat.objects.bulk_update(seats, ["score"])
     transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
     return live.match_event(
-        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, state=state.state_json()
+        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **live.state_views(state)
     )
 
 

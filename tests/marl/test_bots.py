@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from marl.agents import RandomAgent
+from marl.agents import RandomAgent, needs_moves
 from marl.bots import BOTS, AlphaBetaAgent, MinimaxAgent, make_bot
 from marl.errors import ConfigError, MarlError, UnknownGameError
 from marl.match import MatchState, play_match, play_matches
@@ -95,7 +95,9 @@ def test_make_bot_builds_each_listed_bot() -> None:
         for name in names:
             agent = make_bot(game, name, seed=0)
             obs, mask = _position(game, [])
-            assert mask[agent.act(obs, mask)]
+            # An engine-like bot (Leduc's CFR+) reads the move history instead of the planes alone.
+            action = agent.act_moves([], obs, mask) if needs_moves(agent) else agent.act(obs, mask)
+            assert mask[action]
     deep = make_bot("connect_four", "alphabeta:6")
     assert isinstance(deep, AlphaBetaAgent) and deep.depth == 6
 
