@@ -269,7 +269,7 @@ def checkpoint_rating_json(checkpoint: Checkpoint) -> dict[str, Any]:
     its provisional rating, and its history (one point per refit after it played)."""
     game = checkpoint.agent.game
     fit = rating_fit_get(pool=game.name)
-    player = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint=checkpoint).first()
+    player = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint=checkpoint, search=0).first()
     value = fit.ratings.get(str(player.pk)) if player else None
     rating = Rating.objects.filter(player=player, pool=game.name).first() if player else None
     history = (
@@ -292,7 +292,9 @@ def agent_rating_history(agent: Agent) -> dict[str, list[dict[str, Any]]]:
     """Per seat, each checkpoint's Elo over versions: its latest stored fit point (from the DB, not
     refitted here), oldest version first."""
     points = (
-        RatingFitPoint.objects.filter(player__checkpoint__agent=agent, fit__pool=agent.game.name)
+        RatingFitPoint.objects.filter(
+            player__checkpoint__agent=agent, player__search=0, fit__pool=agent.game.name
+        )
         .select_related("player__checkpoint")
         .order_by("player__checkpoint__seat", "player__checkpoint__version", "id")
     )
@@ -319,7 +321,9 @@ def agent_rating_history(agent: Agent) -> dict[str, list[dict[str, Any]]]:
 
 def checkpoints_elo(checkpoints: list[Checkpoint]) -> dict[int, dict[str, float]]:
     """Each checkpoint's Elo with its 95% interval from its pool's fit, keyed by checkpoint id."""
-    players = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint__in=checkpoints).select_related("game")
+    players = Player.objects.filter(
+        kind=Player.CHECKPOINT, checkpoint__in=checkpoints, search=0
+    ).select_related("game")
     fits = {pool: rating_fit_get(pool=pool) for pool in {p.game.name for p in players}}
     elo = {}
     for player in players:

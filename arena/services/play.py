@@ -31,6 +31,7 @@ from arena.services.players import entrant_checkpoint, player_agent, player_for_
 from arena.services.ratings import ratings_record_match
 from marl.errors import IllegalMoveError
 from marl.match import MatchState, Step, advance
+from marl.search import SearchAgent, SearchResult
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
 SAVED_FIELDS = [
@@ -55,7 +56,7 @@ class PlayError(Exception):
 
 
 # Loading a checkpoint means reading and hashing its files: keep the few agents in play warm.
-_AGENTS: OrderedDict[tuple[int, str], Any] = OrderedDict()
+_AGENTS: OrderedDict[tuple[int, str, int], Any] = OrderedDict()
 _AGENTS_LOCK = threading.Lock()
 _AGENTS_MAX = 32
 
@@ -65,7 +66,7 @@ def _agent_for(player: Player, seed: int, seat: str):
     if player.kind == Player.BOT:
         return player_agent(player=player, seed=seed)
     checkpoint = entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
-    key = (checkpoint.pk, checkpoint.sha256)
+    key = (checkpoint.pk, checkpoint.sha256, player.search)
     with _AGENTS_LOCK:
         agent = _AGENTS.get(key)
         if agent is not None:
@@ -93,7 +94,7 @@ def human_game_create(
     *, user, game: str, opponent: str, seat: str | None = None, seed: int | None = None
 ) -> Match:
     """Start a game for `user` in `seat` (default: the first) against `opponent` (`bot:<name>` or
-    `checkpoint:<id>`). If the agent moves first, its move is made at once."""
+    `checkpoint:<id>`, either with ` + mcts:N` for search on top). If the agent moves first, its move is made at once."""
     if not user.is_authenticated:
         raise PlayError("forbidden", "sign in to play")
     game_row = game_get(game)
@@ -221,7 +222,7 @@ def _analysis(agent, state) -> dict[str, Any] | None:
     values = scores(obs, mask)
     if values is None:
         return None
-    cleaned = [None if (v is None or not math.isfinite(float(v))) else round(float(v), 4) for v in values]
+    cleaned = _cleaned(values)
     legal = [v for v, ok in zip(cleaned, mask, strict=False) if ok and v is not None]
     kind = getattr(agent, "kind", "search")  # PolicyAgent says "q" or "logits"; bots search
     best = max(legal) if legal else None
@@ -232,6 +233,22 @@ def _analysis(agent, state) -> dict[str, Any] | None:
     else:
         win = 0.5 + 0.5 * math.tanh(best)  # search values: > 0 winning, 0 drawn, < 0 losing
     return {"kind": kind, "scores": cleaned, "win_probability": None if win is None else round(win, 4)}
+
+
+def _cleaned(values: Any) -> list[float | None]:
+    return [None if (v is None or not math.isfinite(float(v))) else round(float(v), 4) for v in values]
+
+
+def _search_analysis(result: SearchResult) -> dict[str, Any]:
+    """A tree search's view: the share of its simulations each legal move got, and the root's value
+    (the mover's expected outcome in [-1, 1]) as a win probability."""
+    value = max(-1.0, min(1.0, float(result.root_value)))
+    return {
+        "kind": "visits",
+        "scores": _cleaned(result.shares),
+        "value": round(value, 4),
+        "win_probability": round((value + 1) / 2, 4),
+    }
 
 
 def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[str, Any]]:
@@ -259,6 +276,10 @@ class _Thinking:
         self.needs_moves = marl.agents.needs_moves(agent)
 
     def act(self, observation: Any, mask: Any) -> int:
+        if isinstance(self.agent, SearchAgent):  # one search gives both the move and its heat map
+            result = self.agent.search(observation, mask)
+            self.notes["analysis"] = _search_analysis(result)
+            return result.action
         self.notes["analysis"] = _analysis(self.agent, self.state)
         return self.agent.act(observation, mask)
 
@@ -316,6 +337,8 @@ def human_game_rematch(*, match_id: int, user, swap: bool = True) -> Match:
         if opponent.kind == Player.CHECKPOINT
         else f"bot:{opponent.bot}"
     )
+    if opponent.search:
+        spec += f" + mcts:{opponent.search}"
     return human_game_create(user=user, game=match.game.name, opponent=spec, seat=other if swap else seat)
 
 
