@@ -16,6 +16,8 @@ import numbers
 from collections.abc import Collection, Mapping
 from typing import Any
 
+import numpy as np
+
 from marl.errors import IllegalMoveError
 
 # PettingZoo's seat names for every RLCard game.
@@ -154,7 +156,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def poker_move(raw: Any, names: tuple[str, ...], legal: list[int], payload: Mapping[str, Any]) -> int:
+def poker_move(raw: Any, names: tuple[str, ...], payload: Mapping[str, Any]) -> int:
     """``{"move": "fold" | "check" | "call" | "raise" | ..., "amount": n}`` as a legal action index.
 
     ``amount`` (the chips the move puts in now) is required where a name allows several sizes (a
@@ -163,6 +165,9 @@ def poker_move(raw: Any, names: tuple[str, ...], legal: list[int], payload: Mapp
     unknown = set(payload) - {"move", "amount"}
     if unknown or "move" not in payload:
         raise IllegalMoveError('send {"move": NAME} or {"move": "raise", "amount": CHIPS}')
+    if _game(raw).is_over():
+        raise IllegalMoveError("the hand is over")
+    legal = [int(a) for a in np.flatnonzero(raw.observe(raw.agent_selection)["action_mask"])]
     name, amount = payload["move"], payload.get("amount")
     if amount is not None and (not _is_int(amount) or amount < 0):
         raise IllegalMoveError(f"amount must be a non-negative whole number of chips, got {amount!r}")

@@ -29,8 +29,8 @@ from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
 from arena.services.players import entrant_checkpoint, player_agent, player_for_user, player_from_spec
 from arena.services.ratings import ratings_record_match
-from marl.errors import IllegalMoveError
-from marl.match import MatchState, Step, advance
+from marl.errors import EngineError, IllegalMoveError
+from marl.match import MatchState, Step, advance, close_agents
 from marl.search import SearchAgent, SearchResult
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
@@ -261,7 +261,12 @@ def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[st
         for name, p in seats.items()
         if p.kind != Player.HUMAN
     }
-    advance(state, agents, on_step=reply.on_step)
+    try:
+        advance(state, agents, on_step=reply.on_step)
+    except EngineError as exc:  # the move rolls back with the transaction; the next try starts afresh
+        raise PlayError("engine_failed", f"the opponent's engine failed: {exc}") from None
+    finally:
+        close_agents(agents)  # an engine's process lives for one reply: the history is sent each time
     if state.done:
         reply.events.append(_finish(match, state))
     return reply.events
@@ -272,8 +277,7 @@ class _Thinking:
 
     def __init__(self, agent: marl.agents.Agent, state: MatchState, notes: dict[str, Any]) -> None:
         self.agent, self.state, self.notes = agent, state, notes
-        # An engine-like agent (the Leduc CFR+ bot) reads the move history: pass it through.
-        self.needs_moves = marl.agents.needs_moves(agent)
+        self.needs_moves = marl.agents.needs_moves(agent)  # an engine is handed the move history
 
     def act(self, observation: Any, mask: Any) -> int:
         if isinstance(self.agent, SearchAgent):  # one search gives both the move and its heat map
@@ -285,7 +289,12 @@ class _Thinking:
 
     def act_moves(self, moves: list[int], observation: Any, mask: Any) -> int:
         self.notes["analysis"] = _analysis(self.agent, self.state)
-        return self.agent.act_moves(moves, observation, mask)
+        return self.agent.act_moves(moves, observation, mask)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        close = getattr(self.agent, "close", None)
+        if callable(close):
+            close()
 
 
 class _Reply:

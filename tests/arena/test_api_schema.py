@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from marl.games import GAMES
+
 pytestmark = pytest.mark.django_db
 
 WRITES = {"post", "put", "patch", "delete"}
@@ -78,5 +80,6 @@ def test_bodies_forbid_unknown_fields_and_name_seats_as_enums(schema):
     for name in ("AgentIn", "RunIn", "MatchIn", "TokenIn"):
         assert components[name]["additionalProperties"] is False, name
     seat = components["AgentIn"]["properties"]["seat"]["anyOf"][0]
-    assert set(seat["enum"]) == {"player_0", "player_1", "player_2"}
+    assert set(seat["enum"]) == {name for spec in GAMES.values() for name in spec.seats}
+    assert {"player_0", "player_1", "player_2"} <= set(seat["enum"])
     assert components["MatchIn"]["properties"]["seats"]["propertyNames"]["enum"] == seat["enum"]

@@ -59,8 +59,7 @@ def test_a_showdown_shows_both_hands_to_everyone(game: str) -> None:
 def test_a_folded_hand_is_never_shown_and_neither_is_the_winners(game: str) -> None:
     fold = get_game(game).parse_move
     state = MatchState(game, 3)
-    raw = state.env.unwrapped
-    state.apply(fold(raw, [int(a) for a in np.flatnonzero(state.observation()[1])], {"move": "fold"}))
+    state.apply(fold(state.env.unwrapped, {"move": "fold"}))
     assert state.done
     for viewer in (None, "player_0", "player_1"):
         hands = state.state_json(viewer)["poker"]["hands"]
