@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from arena import selectors
 from arena.models import Game, Player
 from arena.services.anchors import anchor_pins
+from arena.services.payoffs import payoffs_table
 from arena.services.ratings import rating_fit_get
 
 
@@ -49,4 +50,14 @@ def leaderboard(request: HttpRequest, name: str) -> HttpResponse:
     for points in series.values():
         points.sort()
     context = {"game": game, "rows": rows, "series": series, "fit": fit, "anchors": anchor_pins(game.name)}
+    context["payoffs"] = _payoffs_grid(payoffs_table(game=game))
     return render(request, "arena/games/leaderboard.html", context)
+
+
+def _payoffs_grid(table: dict) -> dict:
+    """The payoff table with each row's cells zipped (value and games), as the template walks it."""
+    rows = [
+        {"player": player, "cells": [{"value": v, "games": g} for v, g in zip(values, games, strict=True)]}
+        for player, values, games in zip(table["players"], table["payoffs"], table["games"], strict=True)
+    ]
+    return {**table, "rows": rows}
