@@ -50,6 +50,12 @@ function show(state) {
   root.querySelector("[data-result]").textContent = describeResult(match);
 }
 
+// "Take over from move N" follows the slider; the last position is over, so it steps back from there.
+function syncTakeOver(ply, last) {
+  const input = root.querySelector("[data-take-over-ply]");
+  if (input) input.value = String(Math.min(ply, Math.max(0, last - 1)));
+}
+
 function setupReplay(states) {
   replay = states;
   const box = root.querySelector("[data-replay]");
@@ -64,6 +70,7 @@ function setupReplay(states) {
     showMoves(states[ply].moves);
     const inOpening = ply > 0 && ply <= (match.opening_plies || 0);
     label.textContent = `move ${ply} of ${slider.max}${inOpening ? " (opening)" : ""}`;
+    syncTakeOver(ply, states.length - 1);
   };
   box.hidden = false;
 }
