@@ -24,6 +24,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
     PORT=8000
+# The reference engines (GNU Go, Stockfish) that play as bots; Debian puts them in /usr/games.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gnugo stockfish \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin arena
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app

@@ -12,7 +12,7 @@ DEV_STAMP := $(VENV)/.requirements-dev.stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-browser run test test-postgres test-marl test-arena test-launcher test-e2e lint format \
+.PHONY: help install install-dev install-browser install-engines run test test-postgres test-marl test-arena test-launcher test-e2e lint format \
 	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament \
 	bench-worker-memory bench-load bench-ratings bench-selfplay redis-stop clean distclean
 
@@ -50,10 +50,29 @@ install-browser: ## Debian chromium + chromium-driver for the browser tests (apt
 		echo "  The browser tests (tests/e2e) need it; the rest of the suite does not."; \
 	fi
 
+# Debian puts game engines in /usr/games; the code looks there as well as on PATH.
+install-engines: ## Debian gnugo + stockfish, the reference engines (apt-get, as root)
+	@missing=""; for e in gnugo stockfish; do \
+		if command -v $$e >/dev/null 2>&1 || [ -x /usr/games/$$e ]; then \
+			echo "$$e: $$(command -v $$e 2>/dev/null || echo /usr/games/$$e)"; \
+		else missing="$$missing $$e"; fi; \
+	done; \
+	if [ -z "$$missing" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian$$missing ..."; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } || \
+		echo "WARNING: apt-get could not install$$missing; the engine tests will be skipped"; \
+	else \
+		echo "install-engines:$$missing missing and apt-get cannot be used here (not root, or not Debian)."; \
+		echo "  On Debian/Ubuntu run: sudo apt-get install$$missing"; \
+		echo "  The engine players (gnugo:L, stockfish:L) and their tests need them; the rest does not."; \
+	fi
+
 run: install ## Start Redis (if needed), migrate, seed the demo, then the Procfile's web + worker + beat
 	$(PYTHON) -m launcher
 
-test: install-dev install-browser ## Django checks, migrations up to date, the whole suite (on DATABASE_URL when set)
+test: install-dev install-browser install-engines ## Django checks, migrations up to date, the whole suite (on DATABASE_URL when set)
 	@$(PYTHON) -c 'import os; from launcher.redis_urls import redact; print("database:", redact(os.environ.get("DATABASE_URL") or "SQLite"))'
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run

@@ -21,3 +21,14 @@ class CheckpointError(MarlError):
 
 class ConfigError(MarlError):
     """A training or network configuration is invalid."""
+
+
+class EngineError(MarlError):
+    """An external engine (GNU Go, Stockfish) is missing, hung, crashed or answered nonsense.
+
+    The match it was playing fails; the engine is killed and the next game starts a fresh one.
+    """
+
+
+class TimeLimitError(MarlError):
+    """A player took longer than the game's move or game time limit: the match fails, undecided."""

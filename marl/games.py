@@ -33,6 +33,14 @@ class GameSpec:
     title: str
     # Safety bound for the match loop; both classic games end well before it.
     max_moves: int = 1000
+    # Decides a game still running at ``max_moves`` from the raw env: ``{"returns": {seat: float},
+    # "reason": str}`` (go scores the board, chess calls it a draw). ``None``: a draw, "max_moves".
+    adjudicate: Callable[[Any], Mapping[str, Any]] | None = field(default=None, repr=False, compare=False)
+    # Safety nets against a stuck player, not clocks that decide games: a move slower than
+    # ``move_time_limit_s`` (an engine's answer included) or a seat's moves of one game taking more
+    # than ``game_time_limit_s`` in all fail the match, unrated (``TimeLimitError``/``EngineError``).
+    move_time_limit_s: float = 60.0
+    game_time_limit_s: float = 1800.0
     # Random plies an agent-vs-agent game starts from by default (``marl.match.opening_for_seed``):
     # enough to vary games between deterministic players, few enough to keep the position balanced.
     opening_plies: int = 0

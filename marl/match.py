@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from marl.agents import needs_moves
 from marl.errors import IllegalMoveError, MarlError
 from marl.games import AECEnv, GameSpec, final_result, get_game, is_done, winner_of
 from marl.match_fast import FastMatchState, has_fast_core
+from marl.match_limits import act_for_group, charge_time, decide_at_move_bound
 
 if TYPE_CHECKING:
     from marl.agents import Agent
@@ -29,7 +31,7 @@ class MatchResult:
     moves: list[int]
     returns: dict[str, float]
     winner: str | None
-    reason: str  # "win" | "draw" | "illegal_move" | "max_moves"
+    reason: str  # "win" | "draw" | "illegal_move" | "max_moves" | the game's adjudication reason
     # The first ``opening_plies`` of ``moves`` were the opening, not chosen by the agents.
     opening_plies: int = 0
 
@@ -103,6 +105,8 @@ class MatchState:
         # wrappers' checks (they would call observe() again on every step).
         self._raw = self.env.unwrapped
         self._forced: _Forced | None = None
+        # Seconds each seat's agent spent choosing moves in this process (see ``charge_time``).
+        self.thinking_s: dict[str, float] = {}
         # Cached per position (the match loop asks for both many times per move).
         self._done = is_done(self._raw)
         self._observed: tuple[np.ndarray, np.ndarray] | None = None
@@ -154,7 +158,7 @@ class MatchState:
         self._observed = None
         self._done = is_done(self._raw)
         if not self._done and len(self.moves) >= self.max_moves:
-            self._forced = _Forced("max_moves", dict.fromkeys(self.spec.seats, 0.0))
+            self._forced = _Forced(*decide_at_move_bound(self.spec, self._raw))
             self._done = True
 
     def forfeit(self, seat: str, reason: str = "illegal_move") -> None:
@@ -261,7 +265,9 @@ def advance(state: MatchState, agents_by_seat: AgentsBySeat, on_step: OnStep | N
         obs, mask = state.observation()
         # An engine replays the position from the move history; every other agent reads the planes.
         mover = agent.act_moves if needs_moves(agent) else None  # type: ignore[union-attr]
+        started = time.monotonic()
         action = mover(list(state.moves), obs, mask) if mover else agent.act(obs, mask)
+        charge_time(state, seat, time.monotonic() - started)  # type: ignore[arg-type]
         _play(state, seat, action, on_step)  # type: ignore[arg-type]
 
 
@@ -375,18 +381,7 @@ def play_matches(
             if not group:
                 continue
             pairs = [state.observation() for state in group]
-            observations = np.stack([obs for obs, _ in pairs])
-            masks = np.stack([mask for _, mask in pairs])
-            agent = agents_by_seat[seat]
-            if needs_moves(agent):  # an engine replays each game's own position, one at a time
-                actions = [
-                    agent.act_moves(list(state.moves), obs, mask)  # type: ignore[union-attr]
-                    for state, (obs, mask) in zip(group, pairs, strict=True)
-                ]
-            else:
-                actions = agent.act_batch(observations, masks)  # type: ignore[union-attr]
-            if len(actions) != len(group):
-                raise MarlError(f"act_batch returned {len(actions)} actions for {len(group)} games")
+            actions = act_for_group(agents_by_seat[seat], seat, group, pairs)
             for state, action in zip(group, actions, strict=True):
                 _play(state, seat, action, on_step)
         active = [state for state in active if not state.done]

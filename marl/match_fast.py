@@ -20,8 +20,9 @@ from marl.games import GameSpec, winner_of
 
 
 def has_fast_core(spec: GameSpec) -> bool:
-    """Whether ``spec``'s game has a fast core to play batched games on."""
-    return spec.name in FAST_GAMES
+    """Whether ``spec``'s game has a fast core to play batched games on (one that adjudicates at its
+    move bound needs the env to do it)."""
+    return spec.name in FAST_GAMES and spec.adjudicate is None
 
 
 class FastMatchState:
@@ -36,6 +37,7 @@ class FastMatchState:
         self.env = None  # nothing to recycle
         self._game: FastGame = FAST_GAMES[spec.name]()
         self._forced: dict[str, Any] | None = None
+        self.thinking_s: dict[str, float] = {}  # as MatchState.thinking_s
         self._observed: tuple[np.ndarray, np.ndarray] | None = None
         for i, action in enumerate(moves):
             try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +12,7 @@ from hypothesis import strategies as st
 
 from marl.agents import RandomAgent
 from marl.bots import AlphaBetaAgent, MinimaxAgent
-from marl.errors import IllegalMoveError, MarlError
+from marl.errors import IllegalMoveError, MarlError, TimeLimitError
 from marl.game_pairs import play_pairs
 from marl.games import GAMES
 from marl.match import MatchState, Step, advance, opening_for_seed, play_match, play_matches
@@ -365,3 +368,52 @@ def test_a_position_agent_is_handed_every_move_played_so_far(batched: bool) -> N
         assert history == result.moves[: len(history)]
         assert len(history) % 2 == 0  # player_1 moves after an even number of plies
     assert engine.seen[0] == opening
+
+
+def _first_seat_ahead(raw: object) -> dict:
+    return {"returns": {"player_1": 1.0, "player_2": -1.0}, "reason": "move_limit"}
+
+
+def test_a_game_reaching_its_move_bound_is_decided_by_the_games_adjudication() -> None:
+    spec = dataclasses.replace(GAMES["tictactoe"], max_moves=3, adjudicate=_first_seat_ahead)
+    agents = {"player_1": RandomAgent(0), "player_2": RandomAgent(1)}
+    result = play_match(spec, agents, seed=4)
+    assert (result.reason, result.winner, len(result.moves)) == ("move_limit", "player_1", 3)
+    for batched in play_matches(spec, agents, [4]) + play_matches(spec, agents, [4], _ignore):
+        assert batched.reason == "move_limit" and batched.winner == "player_1"
+    with MatchState(spec, 4, result.moves) as replayed:  # a replay is decided the same way
+        assert replayed.state_json()["result"]["reason"] == "move_limit"
+
+
+def test_without_adjudication_the_move_bound_is_an_undecided_draw() -> None:
+    spec = dataclasses.replace(GAMES["tictactoe"], max_moves=3)
+    result = play_match(spec, {"player_1": RandomAgent(0), "player_2": RandomAgent(1)}, seed=4)
+    assert (result.reason, result.winner) == ("max_moves", None)
+
+
+class _SlowAgent(RandomAgent):
+    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
+        time.sleep(0.05)
+        return super().act(observation, action_mask)
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        time.sleep(0.05)
+        return super().act_batch(observations, masks)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_move_over_the_move_time_limit_fails_the_match_instead_of_deciding_it(batched: bool) -> None:
+    spec = dataclasses.replace(GAMES["tictactoe"], move_time_limit_s=0.01)
+    agents = {"player_1": RandomAgent(0), "player_2": _SlowAgent(1)}
+    with pytest.raises(TimeLimitError, match="player_2 took .* the move time limit is 0.01s"):
+        if batched:
+            play_matches(spec, agents, [0, 1], _ignore)
+        else:
+            play_match(spec, agents, seed=0)
+
+
+def test_a_seat_over_its_game_time_limit_fails_the_match() -> None:
+    spec = dataclasses.replace(GAMES["tictactoe"], game_time_limit_s=0.08)
+    agents = {"player_1": _SlowAgent(0), "player_2": RandomAgent(1)}
+    with pytest.raises(TimeLimitError, match="player_1 has used .* game time limit is 0.08s"):
+        play_match(spec, agents, seed=0)
