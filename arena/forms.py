@@ -73,6 +73,22 @@ class RunForm(forms.Form):
         return config
 
 
+def search_field(label: str = "Search") -> forms.IntegerField:
+    """Tree search on top of a checkpoint: simulations a move (blank: none), bounded by the settings."""
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=settings.ARENA_MAX_SEARCH_SIMULATIONS,
+        label=label,
+        help_text="a checkpoint plays with mcts:N on top (N simulations a move); blank: no search",
+    )
+
+
+def with_search(spec: str, simulations: int | None) -> str:
+    """The seat spec with ` + mcts:N` when a search budget was given (the service checks the rest)."""
+    return f"{spec} + mcts:{simulations}" if simulations else spec
+
+
 def seat_choices(game: Game) -> list[tuple[str, Any]]:
     """Reference bots and the newest checkpoints of the game, as seat specs the match service reads."""
     from marl.bots import BOTS
@@ -108,9 +124,13 @@ class MatchForm(forms.Form):
         choices = seat_choices(game)
         for seat in game.seats:
             self.fields[f"seat_{seat}"] = forms.ChoiceField(label=seat, choices=choices)
+            self.fields[f"search_{seat}"] = search_field(f"{seat} search")
 
     def seats(self) -> dict[str, str]:
-        return {seat: self.cleaned_data[f"seat_{seat}"] for seat in self.game.seats}
+        data = self.cleaned_data
+        return {
+            seat: with_search(data[f"seat_{seat}"], data.get(f"search_{seat}")) for seat in self.game.seats
+        }
 
 
 class PlayForm(forms.Form):
@@ -123,9 +143,13 @@ class PlayForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.game = game
         self.fields["opponent"].choices = seat_choices(game)
+        self.fields["search"] = search_field("Opponent's search")
         self.fields["seat"].choices = [
             (seat, f"{seat} (moves first)" if i == 0 else seat) for i, seat in enumerate(game.seats)
         ]
+
+    def opponent_spec(self) -> str:
+        return with_search(self.cleaned_data["opponent"], self.cleaned_data.get("search"))
 
 
 class TournamentForm(forms.Form):
@@ -136,7 +160,10 @@ class TournamentForm(forms.Form):
     format = forms.ChoiceField(choices=Tournament.FORMATS)
     participants = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="one per line: checkpoint:<id> or bot:<name>; a gauntlet's first is the challenger",
+        help_text=(
+            "one per line: checkpoint:<id>, agent:<id>@<version> or bot:<name>; add ' + mcts:N' to a "
+            "checkpoint for search on top; a gauntlet's first is the challenger"
+        ),
     )
     games_per_pair = forms.IntegerField(min_value=1, initial=2)
     rounds = forms.IntegerField(min_value=1, required=False, help_text="Swiss only")
@@ -162,7 +189,23 @@ class LeagueForm(forms.Form):
     interval_seconds = forms.IntegerField(min_value=10, initial=600)
     env_steps_per_tick = forms.IntegerField(min_value=10, initial=2000)
     pool_size = forms.IntegerField(min_value=1, initial=5)
-    pool_bots = forms.BooleanField(required=False, initial=True)
+    pool_bots = forms.BooleanField(
+        required=False,
+        initial=False,
+        help_text="off: bots are evaluation anchors only, never trained against",
+    )
+    self_play = forms.BooleanField(
+        required=False,
+        initial=True,
+        help_text="members that learn every seat train all seats at once by pure self-play (az always does)",
+    )
+    eval_search = forms.IntegerField(
+        required=False,
+        min_value=0,
+        initial=0,
+        label="Evaluation search",
+        help_text="above 0, each new snapshot also plays the anchors with mcts:N on top",
+    )
     pfsp_mode = forms.ChoiceField(choices=League.PFSP_MODES)
     pfsp_p = forms.FloatField(initial=2.0)
     eval_games = forms.IntegerField(min_value=1, initial=20)

@@ -24,6 +24,8 @@ from arena.services.anchors import anchor_elo, display_elo, display_sigma
 from arena.services.ratings import rating_fit_get
 from marl.match import MatchState
 
+# What a row of matches names: each seat's checkpoint and agent, or its person.
+MATCH_ROW_PREFETCH = ("seats__player__checkpoint__agent", "seats__player__user")
 # A curve needs a few hundred points at most; older points are thinned out rather than all sent.
 HISTORY_LIMIT = 1000
 
@@ -94,7 +96,7 @@ def matches_recent(
 ) -> QuerySet[Match]:
     """Newest matches first; optionally only finished ones, those a checkpoint of `agent` played in,
     or those of one game."""
-    matches = Match.objects.select_related("game").prefetch_related("seats__player__checkpoint__agent")
+    matches = Match.objects.select_related("game").prefetch_related(*MATCH_ROW_PREFETCH)
     if finished:
         matches = matches.exclude(status__in=(Match.PENDING, Match.RUNNING))
     if agent is not None:
@@ -108,9 +110,34 @@ def matches_live(limit: int = 20) -> QuerySet[Match]:
     return (
         Match.objects.filter(Q(status=Match.PENDING) | Q(status=Match.RUNNING))
         .select_related("game")
-        .prefetch_related("seats__player__checkpoint__agent")
+        .prefetch_related(*MATCH_ROW_PREFETCH)
         .order_by("-created_at")[:limit]
     )
+
+
+def demo_match(demo_user: str) -> Match | None:
+    """The game the dashboard draws on a board: the demo's live match, else any live game between
+    agents or bots, else the demo's last finished one."""
+    matches = Match.objects.select_related("game").prefetch_related(*MATCH_ROW_PREFETCH)
+    live = matches.filter(status__in=(Match.PENDING, Match.RUNNING)).exclude(seats__player__kind=Player.HUMAN)
+    return (
+        live.filter(created_by__username=demo_user).order_by("-created_at").first()
+        or live.order_by("-created_at").first()
+        or matches.filter(created_by__username=demo_user, status=Match.FINISHED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def demo_opponent(demo_user: str) -> Checkpoint | None:
+    """A newcomer's first opponent: the demo's newest checkpoint for the second seat (the newcomer
+    moves first), or None before the demo has trained."""
+    newest = (
+        Checkpoint.objects.filter(agent__owner__username=demo_user, agent__archived_at__isnull=True)
+        .select_related("agent__game")
+        .order_by("-created_at", "-pk")[:20]
+    )
+    return next((cp for cp in newest if cp.seat in cp.agent.game.seats[1:]), None)
 
 
 def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:
@@ -250,7 +277,7 @@ def checkpoint_rating_json(checkpoint: Checkpoint) -> dict[str, Any]:
     its provisional rating, and its history (one point per refit after it played)."""
     game = checkpoint.agent.game
     fit = rating_fit_get(pool=game.name)
-    player = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint=checkpoint).first()
+    player = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint=checkpoint, search=0).first()
     value = fit.ratings.get(str(player.pk)) if player else None
     rating = Rating.objects.filter(player=player, pool=game.name).first() if player else None
     history = (
@@ -273,7 +300,9 @@ def agent_rating_history(agent: Agent) -> dict[str, list[dict[str, Any]]]:
     """Per seat, each checkpoint's Elo over versions: its latest stored fit point (from the DB, not
     refitted here), oldest version first."""
     points = (
-        RatingFitPoint.objects.filter(player__checkpoint__agent=agent, fit__pool=agent.game.name)
+        RatingFitPoint.objects.filter(
+            player__checkpoint__agent=agent, player__search=0, fit__pool=agent.game.name
+        )
         .select_related("player__checkpoint")
         .order_by("player__checkpoint__seat", "player__checkpoint__version", "id")
     )
@@ -300,7 +329,9 @@ def agent_rating_history(agent: Agent) -> dict[str, list[dict[str, Any]]]:
 
 def checkpoints_elo(checkpoints: list[Checkpoint]) -> dict[int, dict[str, float]]:
     """Each checkpoint's Elo with its 95% interval from its pool's fit, keyed by checkpoint id."""
-    players = Player.objects.filter(kind=Player.CHECKPOINT, checkpoint__in=checkpoints).select_related("game")
+    players = Player.objects.filter(
+        kind=Player.CHECKPOINT, checkpoint__in=checkpoints, search=0
+    ).select_related("game")
     fits = {pool: rating_fit_get(pool=pool) for pool in {p.game.name for p in players}}
     elo = {}
     for player in players:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arena.models import Agent, Checkpoint, Match, Rating, TrainingRun
+from arena.models import Agent, Checkpoint, League, Match, Rating, TrainingRun
 
 
 def _iso(value) -> str | None:
@@ -108,4 +108,34 @@ def rating_json(rating: Rating) -> dict[str, Any]:
         "conservative": round(rating.conservative, 3),
         "games": rating.games,
         "anchor": rating.player.is_anchor,
+    }
+
+
+# What a league's owner sets (and the API reads back), besides its game, name and members.
+LEAGUE_SETTINGS = (
+    "status",
+    "interval_seconds",
+    "env_steps_per_tick",
+    "pool_size",
+    "pool_bots",
+    "self_play",
+    "pfsp_mode",
+    "pfsp_p",
+    "eval_games",
+    "eval_search",
+    "train_overrides",
+    "gating",
+)
+
+
+def league_json(league: League) -> dict[str, Any]:
+    return {
+        "id": league.pk,
+        "name": league.name,
+        "game": league.game.name,
+        "owner": league.owner.username,
+        "members": list(league.memberships.order_by("pk").values_list("agent_id", flat=True)),
+        **{name: getattr(league, name) for name in LEAGUE_SETTINGS},
+        "tick_count": league.tick_count,
+        "last_tick_at": _iso(league.last_tick_at),
     }

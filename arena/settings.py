@@ -281,6 +281,9 @@ ARENA_MAX_NETWORK_PARAMETERS = env_int("ARENA_MAX_NETWORK_PARAMETERS", 2_000_000
 ARENA_MAX_TOURNAMENT_MATCHES = env_int("ARENA_MAX_TOURNAMENT_MATCHES", 500, minimum=1)
 ARENA_LEAGUE_MIN_INTERVAL = env_int("ARENA_LEAGUE_MIN_INTERVAL", 60, minimum=1)
 ARENA_MAX_TRAIN_STEPS = env_int("ARENA_MAX_TRAIN_STEPS", 2_000_000, minimum=100)
+# The largest search budget a player may carry (`checkpoint:<id> + mcts:N`, `bot:mcts:N`): a human game
+# searches under the match's row lock, a tournament for every move of every game.
+ARENA_MAX_SEARCH_SIMULATIONS = env_int("ARENA_MAX_SEARCH_SIMULATIONS", 800, minimum=1)
 ARENA_MOVE_DELAY = env_float("ARENA_MOVE_DELAY", 0.5)
 ARENA_LEASE_SECONDS = env_int("ARENA_LEASE_SECONDS", 60, minimum=2)
 ARENA_HEARTBEAT_SECONDS = env_float("ARENA_HEARTBEAT_SECONDS", 10.0, minimum=0.1)

@@ -3,21 +3,27 @@
     python bench/bench_selfplay.py                      # tic-tac-toe 10 min, connect four 30 min
     python bench/bench_selfplay.py --minutes 10 --quick # connect four shorter, fewer games
 
-(a) tic-tac-toe, pure self-play for ``--ttt-minutes``: every iteration's checkpoint is measured
-    against perfect play (exact loss probability against a perfect player that breaks ties at
-    random, ``marl.solved``) and against random (``--random-games`` per seat). Target: no loss to
-    perfect play and >= 90% wins against random in each seat. Prints the training minute at which
-    it first held and whether the final checkpoint (not a best-of-run pick) still holds.
+(a) tic-tac-toe, pure self-play through a league for ``--ttt-minutes``: one az member in a league with
+    the defaults (bots out of the training pool, self-play on), on a throwaway Arena (its own SQLite
+    file and media folder). Ticks take the scheduled path (``league_tick`` unforced, as the beat's task
+    calls it: each waits for the schedule's spacing), in this process. After every tick the member's
+    newest checkpoint (the league's champion: it is the only member) is measured against perfect play
+    (exact loss probability against a perfect player that breaks ties at random, ``marl.solved``) and
+    against random (``--random-games`` per seat). Target: no loss to perfect play and >= 90% wins
+    against random in each seat. Prints the training minute at which it first held and whether the
+    final checkpoint (not a best-of-run pick) still holds, and checks that no run saw a bot.
 (b) connect four, pure self-play for ``--minutes``: the final network alone (greedy) against
     ``alphabeta:2`` per seat (target >= 50% wins), and network + ``mcts:200`` as the first player
     against pure ``mcts:400`` (target >= 50% wins).
 
-Training time excludes the measurements, which run between iterations. Torch uses one thread.
+Training time excludes the measurements, which run between iterations (between ticks in (a), whose
+training time includes each tick's own evaluation and rating). Torch uses one thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -27,6 +33,9 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _arena_env  # noqa: E402
 
 from marl.agents import RandomAgent  # noqa: E402
 from marl.bots import make_bot  # noqa: E402
@@ -132,41 +141,90 @@ def ttt_check(path: Path, random_games: int) -> dict[str, Any]:
     return out
 
 
-def run_tictactoe(minutes: float, random_games: int, out: Path) -> None:
-    print(f"(a) tic-tac-toe, pure self-play (az), {minutes:g} training minutes, 2-core shared machine")
-    clock, first_held, last = Clock(minutes), None, {}
-    seen: set[Path] = set()
+# What the league's runs take on top of its defaults (the league decides game, algorithm, network,
+# opponent and steps): the settings of a plain az run.
+LEAGUE_OVERRIDES = {
+    k: v for k, v in TTT_CONFIG.items() if k not in ("game", "algorithm", "network", "opponent", "env_steps")
+}
 
-    def on_checkpoint(seat: str, path: Path, meta: dict[str, Any]) -> None:
-        nonlocal first_held, last
-        if path in seen:  # one shared network: reported once per seat it serves
-            return
-        seen.add(path)
-        t0 = time.perf_counter()
-        trained = clock.minutes()
-        last = ttt_check(path, random_games)
-        if last["holds"] and first_held is None:
-            first_held = trained
-        p1, p2 = last["player_1"], last["player_2"]
-        print(
-            f"  {trained:5.2f} min {meta['env_steps']:>8} moves  loss vs perfect P1 {p1['perfect_loss']:.3f} "
-            f"P2 {p2['perfect_loss']:.3f}  win vs random P1 {p1['random_win']:.2f} P2 {p2['random_win']:.2f} "
-            f"(exact {p1['random_win_exact']:.3f} {p2['random_win_exact']:.3f})"
-            f"  {'holds' if last['holds'] else ''}",
-            flush=True,
-        )
-        clock.paused += time.perf_counter() - t0
 
-    result = train(
-        {**TTT_CONFIG, "env_steps": 10**8},
-        out_dir=out / "ttt",
-        on_checkpoint=on_checkpoint,
-        should_stop=clock.over,
+def _league(steps_per_tick: int) -> tuple[Any, Any]:
+    """A throwaway Arena with one az member in a league with the default settings; (league, agent)."""
+    os.environ["ARENA_LEAGUE_MIN_INTERVAL"] = "1"  # ticks back to back, still through the schedule rule
+    _arena_env.setup("selfplay", redis_db=12)
+    from django.contrib.auth import get_user_model
+
+    from arena.services.agents import agent_create
+    from arena.services.leagues import league_create
+
+    user = get_user_model().objects.create_user(username="bench")
+    agent = agent_create(
+        owner=user, game="tictactoe", name="az", algorithm="az", network=TTT_CONFIG["network"]
     )
+    league = league_create(
+        user=user,
+        game="tictactoe",
+        name="selfplay",
+        members=[agent.pk],
+        interval_seconds=1,
+        env_steps_per_tick=steps_per_tick,
+        train_overrides=LEAGUE_OVERRIDES,
+    )
+    assert not league.pool_bots and league.self_play, "the league defaults: bots out of training, self-play"
+    return league, agent
+
+
+def _report_line(clock: Clock, tick: int, env_steps: int, last: dict[str, Any]) -> str:
+    p1, p2 = last["player_1"], last["player_2"]
+    return (
+        f"  {clock.minutes():5.2f} min tick {tick:>3} {env_steps:>8} moves  loss vs perfect P1 "
+        f"{p1['perfect_loss']:.3f} P2 {p2['perfect_loss']:.3f}  win vs random P1 {p1['random_win']:.2f} "
+        f"P2 {p2['random_win']:.2f} (exact {p1['random_win_exact']:.3f} {p2['random_win_exact']:.3f})"
+        f"  {'holds' if last['holds'] else ''}"
+    )
+
+
+def run_tictactoe(minutes: float, random_games: int, steps_per_tick: int) -> None:
     print(
-        f"  trained {clock.minutes():.2f} min, {result.env_steps} self-play moves, {result.epochs} iterations"
+        f"(a) tic-tac-toe, pure self-play (az) in a league of scheduled ticks, {minutes:g} training "
+        f"minutes, {steps_per_tick} self-play moves a tick, 2-core shared machine"
     )
-    print(f"  final checkpoint: {result.checkpoints['player_1'].name}")
+    league, agent = _league(steps_per_tick)
+    from arena.models import LeagueTick, TrainingRun
+    from arena.services.leagues import league_tick
+
+    clock, first_held, last, checkpoint = Clock(minutes), None, {}, None
+    while not clock.over():
+        number = league_tick(league_id=league.pk, worker="bench")  # unforced: the scheduled path
+        if number is None:  # not due yet (half an interval since the last tick)
+            time.sleep(0.1)
+            continue
+        tick = LeagueTick.objects.get(league=league, number=number)
+        if tick.status != LeagueTick.DONE:
+            print(f"  tick {number} failed: {tick.error}")
+            return
+        checkpoint = agent.checkpoints.filter(seat="player_1").order_by("-version").first()
+        t0 = time.perf_counter()
+        last = ttt_check(checkpoint.absolute_path(), random_games)
+        if last["holds"] and first_held is None:
+            first_held = clock.minutes()
+        print(_report_line(clock, number, checkpoint.env_steps, last), flush=True)
+        clock.paused += time.perf_counter() - t0
+    runs = TrainingRun.objects.filter(agent=agent)
+    no_bot = all(r.config["opponent"] == "self" and not r.config["pool"] for r in runs)
+    print(
+        f"  trained {clock.minutes():.2f} min, {league.ticks.count()} ticks, {runs.count()} runs, "
+        f"{checkpoint.env_steps if checkpoint else 0} self-play moves; no bot in training: "
+        f"{'yes (every run opponent self, empty pool)' if no_bot else 'NO'}"
+    )
+    if not last:
+        print("  no tick finished in time")
+        return
+    _final(last, random_games, first_held, checkpoint.label)
+
+
+def _final(last: dict[str, Any], random_games: int, first_held: float | None, label: str) -> None:
+    print(f"  final checkpoint: {label}")
     for seat in ("player_1", "player_2"):
         m = last[seat]
         print(
@@ -230,13 +288,16 @@ def main() -> None:
     parser.add_argument("--ttt-minutes", type=float, default=10.0)
     parser.add_argument("--minutes", type=float, default=30.0, help="connect four training minutes")
     parser.add_argument("--random-games", type=int, default=200, help="tic-tac-toe games per seat vs random")
+    parser.add_argument(
+        "--steps-per-tick", type=int, default=5000, help="tic-tac-toe self-play moves per league tick"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer connect four evaluation games")
     parser.add_argument("--skip", choices=["tictactoe", "connect_four"], default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         if args.skip != "tictactoe":
-            run_tictactoe(args.ttt_minutes, args.random_games, Path(tmp))
+            run_tictactoe(args.ttt_minutes, args.random_games, args.steps_per_tick)
         if args.skip != "connect_four":
             run_connect_four(args.minutes, args.quick, Path(tmp))
 

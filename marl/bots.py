@@ -15,6 +15,7 @@ from marl.agents import Agent, RandomAgent
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
 from marl.search import rollout_agent
+from marl.stockfish import DEFAULT_NODES, StockfishAgent, StockfishLevel
 
 # ---------------------------------------------------------------------------------------------
 # Tic-tac-toe: bit i is action i (the observation flattened row-major is in action order).
@@ -228,29 +229,49 @@ class AlphaBetaAgent(_Bot):
 BOTS: dict[str, tuple[str, ...]] = {
     "tictactoe": ("random", "minimax", "mcts"),
     "connect_four": ("random", "alphabeta", "mcts"),
+    "go9": ("random", "gnugo"),
+    "chess": ("random", "stockfish"),
+}
+# Bots that take numbers after a colon, and what they mean.
+_ARG_HINTS = {
+    "alphabeta": "alphabeta:N for depth N",
+    "mcts": "mcts:N for N simulations a move",
+    "gnugo": "gnugo:L for GNU Go at level L, 1-10",
+    "stockfish": "stockfish:L for skill level L in 0..20, stockfish:L:N for N nodes a move",
 }
 DEFAULT_DEPTH = 4  # alphabeta == alphabeta:4
 DEFAULT_SIMULATIONS = 200  # mcts == mcts:200
 
 
 def _bot_names(available: tuple[str, ...]) -> str:
-    hints = {"alphabeta": "alphabeta:N for depth N", "mcts": "mcts:N for N simulations a move"}
-    return ", ".join(available) + "".join(f" ({hints[b]})" for b in available if b in hints)
+    return ", ".join(available) + "".join(f" ({_ARG_HINTS[b]})" for b in available if b in _ARG_HINTS)
 
 
 def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
     """A bot by name: ``random``, ``minimax`` (tic-tac-toe), ``alphabeta`` or ``alphabeta:N`` (connect
-    four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move)."""
+    four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move), ``gnugo`` or
+    ``gnugo:L`` (go 9x9: GNU Go at level L), ``stockfish:L`` or ``stockfish:L:N`` (chess: Stockfish
+    at skill level L, N nodes a move); no engine process starts here."""
     get_game(game)  # UnknownGameError for a bad game name
     available = BOTS.get(game, ())
-    match = re.fullmatch(r"([a-z_]+)(?::(\d+))?", name.strip().lower()) if isinstance(name, str) else None
-    base, arg = (match.group(1), match.group(2)) if match else (None, None)
-    if base not in available or (arg is not None and base not in ("alphabeta", "mcts")):
+    pattern = r"([a-z_]+)(?::(\d+))?(?::(\d+))?"
+    match = re.fullmatch(pattern, name.strip().lower()) if isinstance(name, str) else None
+    base, arg, extra = match.groups() if match else (None, None, None)
+    takes = {"alphabeta": 1, "mcts": 1, "gnugo": 1, "stockfish": 2}.get(base or "", 0)
+    if base not in available or (arg is not None and takes < 1) or (extra is not None and takes < 2):
         raise ConfigError(f"unknown bot {name!r} for {game}; available: {_bot_names(available)}")
+    if base == "stockfish":
+        level = StockfishLevel(int(arg or 0), int(extra) if extra else DEFAULT_NODES)
+        return StockfishAgent(level)
     if base == "random":
         return RandomAgent(seed)
     if base == "minimax":
         return MinimaxAgent(seed)
+    if base == "gnugo":
+        from marl.gnugo import DEFAULT_LEVEL, GnuGoAgent  # lazy: an engine subprocess per game
+
+        level = int(arg) if arg is not None else DEFAULT_LEVEL
+        return GnuGoAgent(level, seed, timeout_s=get_game(game).move_time_limit_s)
     if base == "mcts":
         return rollout_agent(game, int(arg) if arg is not None else DEFAULT_SIMULATIONS, seed)
     return AlphaBetaAgent(depth=int(arg) if arg is not None else DEFAULT_DEPTH, seed=seed)

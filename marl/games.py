@@ -1,7 +1,8 @@
 """The game registry: arena game names mapped to PettingZoo classic environments.
 
-This is the only ``marl`` module that imports PettingZoo. Adding a game means adding one ``GameSpec``
-entry to ``GAMES`` with its board reader and coordinate parser.
+This is the only ``marl`` module that imports PettingZoo (with the game modules it delegates to, such as
+``games_chess``). Adding a game means adding one ``GameSpec`` entry to ``GAMES`` with its board reader
+and coordinate parser, or its notation hooks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pettingzoo
 from pettingzoo import AECEnv
 
+from marl import games_chess
 from marl.errors import IllegalMoveError, UnknownGameError
 
 Board = list[list[int]]
@@ -53,11 +55,26 @@ class GameSpec:
     )
     coord_limits: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     describe_action: Callable[[int], str] = field(default=str, repr=False, compare=False)
+    # Moves named by a key rather than coordinates (go: ``{"pass": true}`` is action 81).
+    named_moves: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    # Keyword arguments of the PettingZoo env (go: ``board_size=9``).
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Game-notation fields for the browser (chess: FEN, SAN, legal moves in UCI) added to the state.
+    notation: Callable[[Any], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    # A move in the game's own notation (chess: ``{"uci": "e7e8q"}``) as an action index; it raises
+    # ``IllegalMoveError`` for a move that is not legal.
+    parse_move: Callable[[Any, Mapping[str, Any]], int] | None = field(
+        default=None, repr=False, compare=False
+    )
+    # The result of an ended game when the rewards alone do not say why it ended (chess: checkmate).
+    read_result: Callable[[Any, tuple[str, ...]], dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
         # The registry form; the module form (pettingzoo.classic.tictactoe_v3) warns on every call.
-        return pettingzoo.make("aec", f"classic/{self.env_id}")
+        return pettingzoo.make("aec", f"classic/{self.env_id}", **self.env_kwargs)
 
     def state_json(self, env: AECEnv) -> dict[str, Any]:
         """Board, whose turn, legal moves and result as plain JSON values."""
@@ -67,13 +84,22 @@ class GameSpec:
         if not done:
             mask = raw.observe(raw.agent_selection)["action_mask"]
             legal = [int(a) for a in np.flatnonzero(mask)]
-        return {
+        state = {
             "game": self.name,
             "board": self.read_board(raw),
             "to_move": None if done else raw.agent_selection,
             "legal_moves": legal,
-            "result": final_result(raw, self.seats) if done else None,
+            "result": self.result(raw) if done else None,
         }
+        if self.notation is not None:
+            state.update(self.notation(raw))
+        return state
+
+    def result(self, raw: Any) -> dict[str, Any]:
+        """``{"winner", "returns", "reason"}`` of a game that has ended by the rules."""
+        if self.read_result is not None:
+            return self.read_result(raw, self.seats)
+        return final_result(raw, self.seats)
 
     def check_action(self, env: AECEnv, action: object, mask: np.ndarray | None = None) -> int:
         """Validate an action index for the seat to move; return it as an ``int``.
@@ -102,6 +128,15 @@ class GameSpec:
             keys = set(payload)
             if keys == {"action"}:
                 return self.check_action(env, payload["action"])
+            if len(keys) == 1 and next(iter(keys)) in self.named_moves:
+                name = next(iter(keys))
+                if payload[name] is not True:
+                    raise IllegalMoveError(
+                        f'{{"{name}": true}} is the only {name} move, got {payload[name]!r}'
+                    )
+                return self.check_action(env, self.named_moves[name])
+            if self.parse_move is not None:
+                return self.check_action(env, self.parse_move(env.unwrapped, payload))
             if keys == set(self.coord_keys):
                 coords: dict[str, int] = {}
                 for key in self.coord_keys:
@@ -114,9 +149,10 @@ class GameSpec:
                     coords[key] = int(value)
                 return self.check_action(env, self.coords_to_action(coords))
             shape = ", ".join(f'"{k}": n' for k in self.coord_keys)
+            named = "".join(f' or {{"{name}": true}}' for name in self.named_moves)
             raise IllegalMoveError(
                 f"unexpected move keys {sorted(map(str, keys))}: send an action index, "
-                f'{{"action": n}} or {{{shape}}}'
+                f'{{"action": n}} or {{{shape}}}{named}'
             )
         return self.check_action(env, payload)
 
@@ -170,6 +206,33 @@ def _c4_describe(action: int) -> str:
     return f"column {action}"
 
 
+def _go9() -> GameSpec:
+    from marl import games_go as go  # the go entry's board, coordinates and scoring
+
+    return GameSpec(
+        name="go9",
+        env_id="go_v5",
+        seats=go.SEATS,
+        obs_shape=(go.SIZE, go.SIZE, 17),
+        n_actions=go.PASS + 1,
+        render_hint="go",
+        title="Go 9x9",
+        # Games between sensible players end by two passes well before; random play ends near 120.
+        max_moves=400,
+        opening_plies=4,
+        adjudicate=go.adjudicate,
+        move_time_limit_s=30.0,
+        read_board=go.read_board,
+        coord_keys=("row", "col"),
+        coords_to_action=go.coords_to_action,
+        coord_limits={"row": go.SIZE, "col": go.SIZE},
+        describe_action=go.describe,
+        named_moves={"pass": go.PASS},
+        env_kwargs={"board_size": go.SIZE},
+        notation=go.state_extras,
+    )
+
+
 GAMES: dict[str, GameSpec] = {
     spec.name: spec
     for spec in (
@@ -204,6 +267,23 @@ GAMES: dict[str, GameSpec] = {
             coords_to_action=lambda c: c["col"],
             coord_limits={"col": 7},
             describe_action=_c4_describe,
+        ),
+        _go9(),
+        GameSpec(
+            name="chess",
+            env_id="chess_v6",
+            seats=("player_0", "player_1"),  # white, black
+            obs_shape=(8, 8, 111),
+            n_actions=4672,
+            render_hint="chess",
+            title="Chess",
+            # 250 moves each: random play reaches the fifty-move rule or a repetition long before that.
+            max_moves=500,
+            opening_plies=2,
+            describe_action=games_chess.chess_describe,
+            notation=games_chess.chess_state,
+            parse_move=games_chess.chess_parse_move,
+            read_result=games_chess.chess_result,
         ),
     )
 }

@@ -11,7 +11,7 @@ import numpy as np
 
 from marl.agents import needs_moves
 from marl.errors import IllegalMoveError, MarlError
-from marl.games import AECEnv, GameSpec, final_result, get_game, is_done, winner_of
+from marl.games import AECEnv, GameSpec, get_game, is_done, winner_of
 from marl.match_fast import FastMatchState, has_fast_core
 from marl.match_limits import act_for_group, charge_time, decide_at_move_bound
 
@@ -173,7 +173,7 @@ class MatchState:
         if self._forced is not None:
             returns = dict(self._forced.returns)
             return {"winner": winner_of(returns), "returns": returns, "reason": self._forced.reason}
-        return final_result(self._raw, self.spec.seats)
+        return self.spec.result(self._raw)
 
     def state_json(self) -> dict[str, Any]:
         """The game's ``state_json`` plus ``ply`` and ``moves`` (the result also carries ``reason``)."""
@@ -271,6 +271,16 @@ def advance(state: MatchState, agents_by_seat: AgentsBySeat, on_step: OnStep | N
         _play(state, seat, action, on_step)  # type: ignore[arg-type]
 
 
+def close_agents(agents_by_seat: AgentsBySeat) -> None:
+    """Stop what the agents hold for a game (an engine's process); an agent asked to move again starts
+    afresh. The match loop calls it when its games end, and callers of ``advance`` when theirs do."""
+    unique = {id(agent): agent for agent in agents_by_seat.values() if agent is not None}
+    for agent in unique.values():
+        close = getattr(agent, "close", None)
+        if callable(close):
+            close()
+
+
 def _check_agents(spec: GameSpec, agents_by_seat: AgentsBySeat) -> None:
     missing = [seat for seat in spec.seats if agents_by_seat.get(seat) is None]
     if missing:
@@ -339,7 +349,10 @@ def play_match(
     _check_agents(spec, agents_by_seat)
     _reset_agents(spec, agents_by_seat, seed)
     state = _opening_state(spec, seed, opening)
-    advance(state, agents_by_seat, on_step)
+    try:
+        advance(state, agents_by_seat, on_step)
+    finally:
+        close_agents(agents_by_seat)
     result = state.result()
     if on_step is None:  # with a callback the caller may keep the state (and its env)
         _recycle([state])
@@ -374,7 +387,23 @@ def play_matches(
     states = [
         _opening_state(spec, seed, openings[i] if openings else None, fast) for i, seed in enumerate(seeds)
     ]
-    active = [state for state in states if not state.done]
+    try:
+        _play_batch(spec, agents_by_seat, [state for state in states if not state.done], on_step)
+    finally:
+        close_agents(agents_by_seat)
+    results = [_result(state) for state in states]
+    if on_step is None:
+        _recycle([state for state in states if isinstance(state, MatchState)])
+    return results
+
+
+def _play_batch(
+    spec: GameSpec,
+    agents_by_seat: AgentsBySeat,
+    active: list[MatchState | FastMatchState],
+    on_step: OnStep | None,
+) -> None:
+    """Step the running games until all have ended: one ``act_batch`` per seat and step."""
     while active:
         for seat in spec.seats:
             group = [state for state in active if state.to_move == seat]
@@ -385,7 +414,3 @@ def play_matches(
             for state, action in zip(group, actions, strict=True):
                 _play(state, seat, action, on_step)
         active = [state for state in active if not state.done]
-    results = [_result(state) for state in states]
-    if on_step is None:
-        _recycle([state for state in states if isinstance(state, MatchState)])
-    return results

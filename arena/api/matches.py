@@ -31,13 +31,22 @@ from arena.services.take_overs import match_take_over as take_over_service
 router = Router(tags=["matches"])
 
 MatchStatus = Literal[tuple(dict(Match.STATUSES))]  # type: ignore[valid-type]
-SeatSpec = text(64, pattern=r"^(checkpoint:[0-9]{1,19}|bot:[A-Za-z0-9:_+.-]{1,40}|human)$")
+SeatSpec = text(
+    80,
+    pattern=(
+        r"^((checkpoint:[0-9]{1,19}|agent:[0-9]{1,19}@[0-9]{1,9})( ?\+ ?mcts:[0-9]{1,7})?"
+        r"|bot:[A-Za-z0-9:_+.-]{1,40}|human)$"
+    ),
+)
 
 
 class MatchIn(Input):
     game: GameName
     seats: dict[SeatName, SeatSpec] = Field(
-        description="every seat of the game -> `checkpoint:<id>` or `bot:<name>`"
+        description=(
+            "every seat of the game -> `checkpoint:<id>`, `agent:<id>@<version>` (either may add "
+            "` + mcts:N` for tree search on top, N up to the server's limit) or `bot:<name>`"
+        )
     )
     seed: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
     move_delay: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0

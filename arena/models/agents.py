@@ -39,7 +39,7 @@ class Agent(models.Model):
     leaves every list and takes no new game or run, and the games it played keep their history.
     """
 
-    ALGORITHMS = [("dqn", "DQN"), ("ppo", "PPO")]
+    ALGORITHMS = [("dqn", "DQN"), ("ppo", "PPO"), ("az", "AZ (expert iteration, self-play)")]
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agents")
     game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="agents")
@@ -120,7 +120,8 @@ class Checkpoint(models.Model):
         ordering = ["agent", "seat", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["agent", "seat", "version"], name="checkpoint_unique_version"),
-            models.UniqueConstraint(fields=["agent", "path"], name="checkpoint_unique_path"),
+            # One network may serve every seat: its file is then recorded once per seat.
+            models.UniqueConstraint(fields=["agent", "seat", "path"], name="checkpoint_unique_seat_path"),
         ]
 
     def __str__(self) -> str:
@@ -152,12 +153,15 @@ class Player(models.Model):
     checkpoint = models.ForeignKey(Checkpoint, null=True, blank=True, on_delete=models.CASCADE)
     bot = models.CharField(max_length=32, blank=True, default="")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    # A checkpoint with tree search on top (`... + mcts:N`): N simulations a move, 0 for none. It is a
+    # player of its own, with its own rating: search changes how strong the checkpoint plays.
+    search = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["game", "checkpoint"],
-                name="player_unique_checkpoint",
+                fields=["game", "checkpoint", "search"],
+                name="player_unique_checkpoint_search",
                 condition=models.Q(kind="checkpoint"),
             ),
             models.UniqueConstraint(
@@ -174,7 +178,7 @@ class Player(models.Model):
     @property
     def label(self) -> str:
         if self.kind == self.CHECKPOINT:
-            return str(self.checkpoint)
+            return f"{self.checkpoint} + mcts:{self.search}" if self.search else str(self.checkpoint)
         if self.kind == self.BOT:
             return f"bot:{self.bot}"
         return f"human:{self.user}"

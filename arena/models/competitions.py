@@ -121,7 +121,15 @@ class League(models.Model):
         default=2000, help_text="per member, split over its seats"
     )
     pool_size = models.PositiveIntegerField(default=5, help_text="newest snapshots kept per member and seat")
-    pool_bots = models.BooleanField(default=True, help_text="reference bots join the training pool")
+    # Bots are evaluation anchors only unless this is on: self-play alone has to make members strong.
+    pool_bots = models.BooleanField(default=False, help_text="reference bots join the training pool")
+    self_play = models.BooleanField(
+        default=True,
+        help_text="members that learn every seat train all seats at once by pure self-play (az always does)",
+    )
+    eval_search = models.PositiveIntegerField(
+        default=0, help_text="above 0, each new snapshot is also evaluated with mcts:N on top"
+    )
     pfsp_mode = models.CharField(max_length=8, choices=PFSP_MODES, default="hard")
     pfsp_p = models.FloatField(default=2.0)
     eval_games = models.PositiveIntegerField(default=20, help_text="games per opponent when evaluating")

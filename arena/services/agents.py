@@ -12,6 +12,7 @@ from django.utils import timezone
 from arena.models import Agent, LeagueMember, MatchSeat, Player, TournamentEntry
 from arena.services.games import game_get
 from marl.errors import MarlError
+from marl.fastgames import fast_game
 from marl.games import get_game
 
 DEFAULT_NETWORK = {"kind": "mlp", "hidden": [128, 128]}
@@ -36,6 +37,8 @@ def agent_create(
         raise ValidationError(f"unknown algorithm {algorithm!r} (known: {', '.join(dict(Agent.ALGORITHMS))})")
     if seat and seat not in game_row.seats:
         raise ValidationError(f"seat {seat!r} is not a seat of {game} (seats: {', '.join(game_row.seats)})")
+    if algorithm == "az":
+        _check_az(game, seat)
     network = network or dict(DEFAULT_NETWORK)
     _check_network(game, network)
     if Agent.objects.filter(owner=owner, name=name).exists():
@@ -49,6 +52,16 @@ def agent_create(
         seat=seat,
         description=description,
     )
+
+
+def _check_az(game: str, seat: str) -> None:
+    """az is expert iteration by self-play on a fast game core: one network for every seat."""
+    if seat:
+        raise ValidationError("an az agent learns every seat by self-play: leave its seat empty")
+    try:
+        fast_game(game)
+    except MarlError:
+        raise ValidationError(f"az needs a fast game core, and {game} has none") from None
 
 
 def _check_network(game: str, network: dict) -> None:

@@ -45,11 +45,13 @@ def checkpoint_record(*, run_id: int, seat: str, path: Path | str, meta: dict[st
 def _row_create(
     *, agent: Agent, seat: str, relative: str, meta: dict[str, Any], run: TrainingRun | None
 ) -> Checkpoint:
-    """The row for a file (the existing one if the path is known), with the next version of its seat."""
+    """The row for a file in `seat` (the existing one if the path is known there), with the next version of
+    its seat. A network that serves every seat is one file with a row per seat, so its entrant has a
+    policy for each."""
     for _ in range(3):
         try:
             with transaction.atomic():
-                existing = Checkpoint.objects.filter(agent=agent, path=relative).first()
+                existing = Checkpoint.objects.filter(agent=agent, seat=seat, path=relative).first()
                 return existing or _next_version(agent, seat, relative, meta, run)
         except IntegrityError:  # two writers raced for the same version: read again and retry
             continue

@@ -1,5 +1,7 @@
-"""One league member's part of a tick: train a learning seat against the PFSP-weighted pool, put the new
-checkpoint into the pool, and evaluate it against the pool and the reference bots (rated, summarised)."""
+"""One league member's part of a tick: train (a learning seat against the PFSP-weighted pool, or every seat
+at once by pure self-play), put the new checkpoints into the pool, and evaluate them against the pool and
+the reference bots (rated, summarised). Bots train members only with `pool_bots` (or, for a one-seat
+learner, on the first tick while the pool is still empty); otherwise they are evaluation anchors alone."""
 
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ def _pool(league: League, seat: str) -> list[tuple[Player, str]]:
     pool = [
         (player_for_checkpoint(checkpoint=s.checkpoint), f"checkpoint:{s.checkpoint.pk}") for s in snapshots
     ]
-    if league.pool_bots or not pool:  # an empty pool (the first tick) trains against the bots
+    # An empty pool (a one-seat learner's first tick) has nothing but the bots to train against.
+    if league.pool_bots or not pool:
         pool += [
             (player_for_bot(game=league.game, bot=bot), f"bot:{bot}") for bot in anchor_bots(league.game.name)
         ]
@@ -71,28 +74,70 @@ def _win_rates(player: Player | None, opponents: list[Player]) -> dict[str, floa
     return rates
 
 
-def member_train(
-    *, league: League, tick: LeagueTick, member: LeagueMember, seat: str, steps: int, worker: str
-) -> Checkpoint:
-    """Train one seat of a member for `steps` env steps against the PFSP-weighted pool; its new checkpoint."""
+def member_self_plays(league: League, member: LeagueMember) -> bool:
+    """Whether the member trains every seat at once by pure self-play (`opponent: "self"`): always for az
+    (one network for every seat), for DQN and PPO when the league says so and the agent learns every seat."""
     agent = member.agent
-    latest = newest_per_seat(agent.checkpoints.filter(seat=seat)).get(seat)
-    base = latest.env_steps if latest else 0
+    return agent.algorithm == "az" or (
+        league.self_play and set(agent.learning_seats) == set(league.game.seats)
+    )
+
+
+def member_train(
+    *, league: League, tick: LeagueTick, member: LeagueMember, seats: list[str], steps: int, worker: str
+) -> dict[str, Checkpoint]:
+    """Train `seats` of a member for `steps` env steps: one seat against the PFSP-weighted pool, or every
+    seat by self-play (`member_self_plays`). Its new checkpoint per seat."""
+    agent = member.agent
+    latest = newest_per_seat(agent.checkpoints.filter(seat__in=seats))
+    base = max((cp.env_steps for cp in latest.values()), default=0)
+    if member_self_plays(league, member):
+        config = _self_play_config(league, tick, member, steps, base)
+    else:
+        config = _train_config(league, tick, member, seats[0], steps, latest.get(seats[0]))
     run = TrainingRun.objects.create(
         agent=agent,
-        config={
-            **_train_config(league, tick, member, seat, steps, latest),
-            "start_from": {seat: latest.pk} if latest else {},
-        },
+        config={**config, "start_from": {seat: cp.pk for seat, cp in latest.items()}},
         env_steps_done=base,
         env_steps_total=base + steps,
     )
     status = training_run_execute(run_id=run.pk, worker=f"{worker}:run-{run.pk}"[:128])
     run.refresh_from_db()
-    checkpoint = newest_per_seat(run.checkpoints.filter(seat=seat)).get(seat)
-    if status != TrainingRun.COMPLETED or checkpoint is None:
-        raise RuntimeError(f"training run {run.pk} of {agent.name} ({seat}) ended {run.status}: {run.error}")
-    return checkpoint
+    made = newest_per_seat(run.checkpoints.filter(seat__in=seats))
+    if status != TrainingRun.COMPLETED or set(made) != set(seats):
+        raise RuntimeError(
+            f"training run {run.pk} of {agent.name} ({', '.join(seats)}) ended {run.status}: {run.error}"
+        )
+    return made
+
+
+def _run_config(
+    league: League, tick: LeagueTick, member: LeagueMember, steps: int, env_steps: int, **decided: Any
+) -> dict[str, Any]:
+    """A league run's TrainConfig keys: the defaults, the league's overrides, then what the league
+    decides (the agent's game, algorithm and network, the opponents in `decided`, steps and seed)."""
+    agent = member.agent
+    return {
+        **DEFAULT_OVERRIDES,
+        "steps_per_epoch": steps,
+        **league.train_overrides,
+        "game": league.game.name,
+        "algorithm": agent.algorithm,
+        "network": agent.network,
+        **decided,
+        "env_steps": env_steps,
+        "seed": (league.pk * 100_003 + tick.number * 101 + member.pk) % 2**32,
+    }
+
+
+def _self_play_config(
+    league: League, tick: LeagueTick, member: LeagueMember, steps: int, base: int
+) -> dict[str, Any]:
+    """The run's TrainConfig for pure self-play: every seat learns, no pool and no bot."""
+    from marl.train_config import SELF, TrainConfig  # lazy: torch
+
+    config = _run_config(league, tick, member, steps, base + steps, learn_seats="both", opponent=SELF)
+    return TrainConfig.from_dict(config).to_dict()
 
 
 def _train_config(
@@ -105,21 +150,17 @@ def _train_config(
     pool = _pool(league, seat)
     learner = player_for_checkpoint(checkpoint=latest) if latest else None
     weights = pfsp_weights(_win_rates(learner, [p for p, _ in pool]), mode=league.pfsp_mode, p=league.pfsp_p)
-    agent = member.agent
-    config = {
-        **DEFAULT_OVERRIDES,
-        "steps_per_epoch": steps,
-        **league.train_overrides,
-        "game": league.game.name,
-        "algorithm": agent.algorithm,
-        "network": agent.network,
-        "learn_seats": [seat],
-        "opponent": "pool",
-        "pool": [member_ for _, member_ in pool],
-        "pool_weights": [weights[str(p.pk)] for p, _ in pool],
-        "env_steps": (latest.env_steps if latest else 0) + steps,
-        "seed": (league.pk * 100_003 + tick.number * 101 + member.pk) % 2**32,
-    }
+    config = _run_config(
+        league,
+        tick,
+        member,
+        steps,
+        (latest.env_steps if latest else 0) + steps,
+        learn_seats=[seat],
+        opponent="pool",
+        pool=[member_ for _, member_ in pool],
+        pool_weights=[weights[str(p.pk)] for p, _ in pool],
+    )
     resolved, _ = training_pool_resolve(config=config)
     return {**TrainConfig.from_dict(resolved).to_dict(), "pool": config["pool"]}
 
@@ -193,6 +234,38 @@ def member_evaluate_pairs(
             member, checkpoint, summaries[seat], fit.interval(mine[seat].pk), provisional.get(mine[seat].pk)
         )
         for seat, checkpoint in snapshot.items()
+    }
+
+
+def member_evaluate_search(
+    *, league: League, tick: LeagueTick, member: LeagueMember, snapshot: dict[str, Checkpoint]
+) -> dict[str, dict[str, Any]]:
+    """Each new checkpoint with `mcts:<eval_search>` on top, in its seat, against every reference bot:
+    rated and summarised as a player of its own (search changes strength, so it is not the bare
+    checkpoint's record). Tick rows keyed `<member>:<seat>:mcts`."""
+    bots = [player_for_bot(game=league.game, bot=b) for b in anchor_bots(league.game.name)]
+    rows: dict[str, tuple[Player, Checkpoint, list[LeagueResult]]] = {}
+    games: list[RatedGame] = []
+    for seat, checkpoint in snapshot.items():
+        me = player_for_checkpoint(checkpoint=checkpoint, search=league.eval_search)
+        me_agent = player_agent(player=me, seat=seat)
+        summaries = []
+        for i, opponent in enumerate(bots):
+            seed0 = (tick.number * 1_000_003 + member.pk * 10_007 + i * 101 + 7) % 2**31
+            played = _play_pairing(league, seat, me_agent, player_agent(player=opponent, seed=seed0), seed0)
+            summaries.append(_summary(tick, me, opponent, seat, played))
+            games += _rated_games(league, seat, me, opponent, played)
+        rows[seat] = (me, checkpoint, summaries)
+    LeagueResult.objects.bulk_create([r for _, _, summaries in rows.values() for r in summaries])
+    provisional = ratings_record(pool=league.game.name, games=games)
+    fit = rating_fit_get(pool=league.game.name)
+    return {
+        f"{member.pk}:{seat}:mcts": {
+            **_tick_row(member, checkpoint, summaries, fit.interval(me.pk), provisional.get(me.pk)),
+            "label": me.label,
+            "search": league.eval_search,
+        }
+        for seat, (me, checkpoint, summaries) in rows.items()
     }
 
 

@@ -1,14 +1,18 @@
 """Leagues: agents that train every tick against PFSP-sampled snapshots of the league, then get evaluated.
 
-A tick, for each member and each seat it learns:
-1. train `env_steps_per_tick` (split over its seats) against the pool: the active snapshots that sit in
-   the other seat (its own older ones and the other members'), plus the reference bots if
-   `pool_bots`; the pool is sampled with PFSP weights from the stored win rates of the member's
-   latest snapshot (`marl.train`'s `opponent="pool"`, `pool_weights`). Training is an ordinary
-   `TrainingRun` executed in this task, so checkpoints are recorded by `checkpoint_record`.
-2. snapshot the new checkpoint into the pool (the `pool_size` newest per member and seat stay active);
-3. evaluate it with batched `play_matches` against the pool and every reference bot, store one
-   `LeagueResult` summary per opponent (not a Match per game) and rate the games (bots are anchors);
+A tick, for each member:
+1. train `env_steps_per_tick`. A member that learns every seat (with `self_play`, the default) or an az
+   member trains all its seats in one run by pure self-play (`opponent: "self"`: no pool, no bot). Any
+   other member trains each seat it learns (the steps split over them) against the pool: the active
+   snapshots that sit in the other seat (its own older ones and the other members'), plus the reference
+   bots only if `pool_bots` (off by default: bots are evaluation anchors); the pool is sampled with PFSP
+   weights from the stored win rates of the member's latest snapshot (`marl.train`'s `opponent="pool"`,
+   `pool_weights`). Training is an ordinary `TrainingRun` executed in this task, so checkpoints are
+   recorded by `checkpoint_record`.
+2. snapshot the new checkpoints into the pool (the `pool_size` newest per member and seat stay active);
+3. evaluate them with batched `play_matches` against the pool and every reference bot (with
+   `eval_search`, also with `mcts:N` on top against the bots), store one `LeagueResult` summary per
+   opponent (not a Match per game) and rate the games (bots are anchors);
 4. publish the tick's results to `league-<id>`;
 5. with `gating`, test the member's new snapshot (a checkpoint per seat) against its champion with a
    pentanomial SPRT (`services/league_gates.py`); only an accepted snapshot becomes champion.
@@ -48,10 +52,13 @@ from arena.services.league_members import (
     DEFAULT_OVERRIDES,
     member_evaluate,
     member_evaluate_pairs,
+    member_evaluate_search,
+    member_self_plays,
     member_snapshot,
     member_train,
 )
 from arena.services.leases import lease_claim, lease_kept, lease_release
+from arena.services.players import search_budget_check
 from arena.services.training import training_jobs_check
 from marl.errors import MarlError
 
@@ -79,6 +86,7 @@ def _limits() -> dict[str, tuple[int, int]]:
         "pool_size": (1, 100),
         "eval_games": (1, 1000),
         "gate_max_pairs": (1, 100_000),
+        "eval_search": (0, settings.ARENA_MAX_SEARCH_SIMULATIONS),
     }
 
 
@@ -88,8 +96,11 @@ GATE_FIELDS = {"gating", "gate_elo0", "gate_elo1", "gate_alpha", "gate_beta", "g
 def _validate(fields: dict[str, Any], game: str) -> dict[str, Any]:
     _check_limits(fields)
     _check_choices(fields)
-    if "gating" in fields and not isinstance(fields["gating"], bool):
-        raise ValidationError("gating must be true or false")
+    for flag in ("gating", "pool_bots", "self_play"):
+        if flag in fields and not isinstance(fields[flag], bool):
+            raise ValidationError(f"{flag} must be true or false")
+    if fields.get("eval_search"):
+        search_budget_check(game=game_get(game), simulations=fields["eval_search"])
     gate_settings_check(fields)
     if fields.get("train_overrides") is not None:
         _check_overrides(fields["train_overrides"], game)
@@ -118,7 +129,7 @@ def _check_choices(fields: dict[str, Any]) -> None:
 
 def _check_overrides(overrides: Any, game: str) -> None:
     """Training settings a league may change: not what the league decides, and a valid TrainConfig."""
-    from marl.train_config import TrainConfig  # lazy: torch
+    from marl.train_config import SELF, TrainConfig  # lazy: torch
 
     if not isinstance(overrides, dict):
         raise ValidationError("train_overrides must be a JSON object")
@@ -126,7 +137,8 @@ def _check_overrides(overrides: Any, game: str) -> None:
     if bad:
         raise ValidationError(f"train_overrides cannot set {', '.join(sorted(bad))}: the league decides them")
     try:
-        TrainConfig.from_dict({**DEFAULT_OVERRIDES, **overrides, "game": game})
+        # Checked as a self-play run: the opponents are the league's to decide (and no bot is built here).
+        TrainConfig.from_dict({**DEFAULT_OVERRIDES, **overrides, "game": game, "opponent": SELF})
     except MarlError as exc:
         raise ValidationError(f"train_overrides: {exc}") from None
 
@@ -176,7 +188,18 @@ def _check_members(user, game: Game, members: Any) -> None:
 
 def league_update(*, user, league_id: int, **fields: Any) -> League:
     """Change a league's settings (owner only) and its beat schedule with them."""
-    allowed = set(_limits()) | GATE_FIELDS | {"status", "pfsp_mode", "pfsp_p", "pool_bots", "train_overrides"}
+    allowed = (
+        set(_limits())
+        | GATE_FIELDS
+        | {
+            "status",
+            "pfsp_mode",
+            "pfsp_p",
+            "pool_bots",
+            "self_play",
+            "train_overrides",
+        }
+    )
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(f"cannot change {', '.join(sorted(unknown))}")
@@ -305,13 +328,24 @@ def _tick_members(league: League, tick: LeagueTick, worker: str, results: dict[s
     for member in league.memberships.select_related("agent__game").order_by("pk"):
         seats = member.agent.learning_seats
         snapshot: dict[str, Checkpoint] = {}
-        for seat in seats:
-            steps = max(1, league.env_steps_per_tick // len(seats))
-            checkpoint = member_train(
-                league=league, tick=tick, member=member, seat=seat, steps=steps, worker=worker
+        if member_self_plays(league, member):  # one run, every seat
+            snapshot = member_train(
+                league=league,
+                tick=tick,
+                member=member,
+                seats=seats,
+                steps=league.env_steps_per_tick,
+                worker=worker,
             )
+        for seat in [s for s in seats if s not in snapshot]:  # a run per seat, against the pool
+            steps = max(1, league.env_steps_per_tick // len(seats))
+            snapshot.update(
+                member_train(
+                    league=league, tick=tick, member=member, seats=[seat], steps=steps, worker=worker
+                )
+            )
+        for checkpoint in snapshot.values():
             member_snapshot(league=league, tick=tick, member=member, checkpoint=checkpoint)
-            snapshot[seat] = checkpoint
         if set(seats) == set(league.game.seats):  # an agent version: game pairs, seats swapped
             results.update(member_evaluate_pairs(league=league, tick=tick, member=member, snapshot=snapshot))
         else:  # one seat learned: it plays only that seat
@@ -319,6 +353,8 @@ def _tick_members(league: League, tick: LeagueTick, worker: str, results: dict[s
                 results[f"{member.pk}:{seat}"] = member_evaluate(
                     league=league, tick=tick, member=member, checkpoint=checkpoint
                 )
+        if league.eval_search:
+            results.update(member_evaluate_search(league=league, tick=tick, member=member, snapshot=snapshot))
         if league.gating:
             _gate(league, tick, member, snapshot)
 

@@ -29,7 +29,7 @@ from arena.services.players import player_agent, player_from_spec
 from arena.services.ratings import rated_game, ratings_record
 from arena.services.tournaments import tournament_match_recorded
 from marl.agents import Agent
-from marl.match import MatchResult, MatchState, Step, advance
+from marl.match import MatchResult, MatchState, Step, advance, close_agents
 
 PLAY_MATCH = "arena.tasks.play_match"
 
@@ -131,6 +131,8 @@ def match_play(*, match_id: int) -> str | None:
     except Exception as exc:
         logger.exception("match %s failed", match.pk)
         return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        close_agents(agents)  # an engine's process lives as long as its game
     return match_finish(match=match, result=state.result())
 
 

@@ -8,6 +8,7 @@ are published after the commit. Anything wrong raises `PlayError` and changes no
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -27,10 +28,13 @@ from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
 from arena.services.players import entrant_checkpoint, player_agent, player_for_user, player_from_spec
 from arena.services.ratings import ratings_record_match
-from marl.errors import IllegalMoveError
-from marl.match import MatchState, Step, advance
+from marl.errors import EngineError, IllegalMoveError
+from marl.match import MatchState, Step, advance, close_agents
+from marl.search import SearchAgent, SearchResult
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
+logger = logging.getLogger(__name__)
+
 SAVED_FIELDS = [
     "moves",
     "seq",
@@ -53,7 +57,7 @@ class PlayError(Exception):
 
 
 # Loading a checkpoint means reading and hashing its files: keep the few agents in play warm.
-_AGENTS: OrderedDict[tuple[int, str], Any] = OrderedDict()
+_AGENTS: OrderedDict[tuple[int, str, int], Any] = OrderedDict()
 _AGENTS_LOCK = threading.Lock()
 _AGENTS_MAX = 32
 
@@ -63,7 +67,7 @@ def _agent_for(player: Player, seed: int, seat: str):
     if player.kind == Player.BOT:
         return player_agent(player=player, seed=seed)
     checkpoint = entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
-    key = (checkpoint.pk, checkpoint.sha256)
+    key = (checkpoint.pk, checkpoint.sha256, player.search)
     with _AGENTS_LOCK:
         agent = _AGENTS.get(key)
         if agent is not None:
@@ -91,7 +95,7 @@ def human_game_create(
     *, user, game: str, opponent: str, seat: str | None = None, seed: int | None = None
 ) -> Match:
     """Start a game for `user` in `seat` (default: the first) against `opponent` (`bot:<name>` or
-    `checkpoint:<id>`). If the agent moves first, its move is made at once."""
+    `checkpoint:<id>`, either with ` + mcts:N` for search on top). If the agent moves first, its move is made at once."""
     if not user.is_authenticated:
         raise PlayError("forbidden", "sign in to play")
     game_row = game_get(game)
@@ -230,7 +234,7 @@ def _analysis(agent, state) -> dict[str, Any] | None:
     values = scores(obs, mask)
     if values is None:
         return None
-    cleaned = [None if (v is None or not math.isfinite(float(v))) else round(float(v), 4) for v in values]
+    cleaned = _cleaned(values)
     legal = [v for v, ok in zip(cleaned, mask, strict=False) if ok and v is not None]
     kind = getattr(agent, "kind", "search")  # PolicyAgent says "q" or "logits"; bots search
     best = max(legal) if legal else None
@@ -241,6 +245,22 @@ def _analysis(agent, state) -> dict[str, Any] | None:
     else:
         win = 0.5 + 0.5 * math.tanh(best)  # search values: > 0 winning, 0 drawn, < 0 losing
     return {"kind": kind, "scores": cleaned, "win_probability": None if win is None else round(win, 4)}
+
+
+def _cleaned(values: Any) -> list[float | None]:
+    return [None if (v is None or not math.isfinite(float(v))) else round(float(v), 4) for v in values]
+
+
+def _search_analysis(result: SearchResult) -> dict[str, Any]:
+    """A tree search's view: the share of its simulations each legal move got, and the root's value
+    (the mover's expected outcome in [-1, 1]) as a win probability."""
+    value = max(-1.0, min(1.0, float(result.root_value)))
+    return {
+        "kind": "visits",
+        "scores": _cleaned(result.shares),
+        "value": round(value, 4),
+        "win_probability": round((value + 1) / 2, 4),
+    }
 
 
 def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[str, Any]]:
@@ -255,7 +275,12 @@ def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[st
         for name, p in seats.items()
         if p.kind != Player.HUMAN
     }
-    advance(state, agents, on_step=reply.on_step)
+    try:
+        advance(state, agents, on_step=reply.on_step)
+    except EngineError as exc:  # the move rolls back with the transaction; the next try starts afresh
+        raise PlayError("engine_failed", f"the opponent's engine failed: {exc}") from None
+    finally:
+        close_agents(agents)  # an engine's process lives for one reply: the history is sent each time
     if state.done:
         reply.events.append(_finish(match, state))
     return reply.events
@@ -266,10 +291,24 @@ class _Thinking:
 
     def __init__(self, agent: marl.agents.Agent, state: MatchState, notes: dict[str, Any]) -> None:
         self.agent, self.state, self.notes = agent, state, notes
+        self.needs_moves = marl.agents.needs_moves(agent)  # an engine is handed the move history
 
     def act(self, observation: Any, mask: Any) -> int:
+        if isinstance(self.agent, SearchAgent):  # one search gives both the move and its heat map
+            result = self.agent.search(observation, mask)
+            self.notes["analysis"] = _search_analysis(result)
+            return result.action
         self.notes["analysis"] = _analysis(self.agent, self.state)
         return self.agent.act(observation, mask)
+
+    def act_moves(self, moves: list[int], observation: Any, mask: Any) -> int:
+        self.notes["analysis"] = _analysis(self.agent, self.state)
+        return self.agent.act_moves(moves, observation, mask)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        close = getattr(self.agent, "close", None)
+        if callable(close):
+            close()
 
 
 class _Reply:
@@ -321,6 +360,8 @@ def human_game_rematch(*, match_id: int, user, swap: bool = True) -> Match:
         if opponent.kind == Player.CHECKPOINT
         else f"bot:{opponent.bot}"
     )
+    if opponent.search:
+        spec += f" + mcts:{opponent.search}"
     return human_game_create(user=user, game=match.game.name, opponent=spec, seat=other if swap else seat)
 
 
@@ -349,21 +390,32 @@ def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: st
 
 
 def human_games_expire() -> int:
-    """End abandoned human games (no move for ARENA_ABANDON_SECONDS) as a loss for the human to move."""
+    """End abandoned human games (no move for ARENA_ABANDON_SECONDS): a loss for the seat to move, so
+    they leave the live lists. One game that cannot be rebuilt is logged and aborted, never allowed to
+    stop the others from expiring. Returns how many games were ended."""
     cutoff = timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS)
-    expired = 0
     candidates = Match.objects.filter(
         status=Match.RUNNING, seats__player__kind=Player.HUMAN, updated_at__lt=cutoff
     ).distinct()
-    for match in candidates:
+    return sum(_expire(match) for match in candidates)
+
+
+def _expire(match: Match) -> bool:
+    try:
         state = MatchState(
             match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
         )
-        if state.to_move is None:
-            continue
-        try:
+        if state.to_move is not None:
             _forfeit(match_id=match.pk, seat=state.to_move, reason="abandoned")
-            expired += 1
-        except PlayError:
-            continue
-    return expired
+            return True
+    except PlayError:
+        return False  # it ended meanwhile
+    except Exception:
+        logger.exception("abandoned game %s cannot be rebuilt; aborting it", match.pk)
+    # Nobody can move (or the game cannot be rebuilt): it can never finish, so it stops being live.
+    aborted = Match.objects.filter(pk=match.pk, status=Match.RUNNING).update(
+        status=Match.ABORTED, reason="abandoned", finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    if aborted:
+        live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return bool(aborted)

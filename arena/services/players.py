@@ -5,13 +5,19 @@ An agent version is an **entrant**: the agent's checkpoint for each seat at that
 player stands for its entrant; in a game it plays each seat with the entrant's checkpoint for that seat
 (the checkpoint itself in the seat it learned, a sibling of the same version elsewhere). An entrant with
 no policy for a seat is refused for it, naming the seats it learned.
+
+Any checkpoint or agent version may play with tree search on top: `checkpoint:<id> + mcts:N` (PUCT with
+the network's prior and value, N simulations a move, at most ARENA_MAX_SEARCH_SIMULATIONS). It is a
+player of its own (`Player.search`), rated apart from the bare checkpoint.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from arena.models import Agent as AgentRow
@@ -20,20 +26,53 @@ from arena.services.agents import agent_check_active
 from marl.agents import Agent
 from marl.bots import make_bot
 from marl.errors import MarlError
+from marl.fastgames import fast_game
 from marl.games import get_game
 from marl.match import MatchResult, opening_for_seed, play_matches
 
+SEARCH_SUFFIX = re.compile(r"^(?P<base>.*?)\s*\+\s*mcts:(?P<n>\S*)$", re.IGNORECASE)
 
-def player_for_checkpoint(*, checkpoint: Checkpoint) -> Player:
+
+def player_for_checkpoint(*, checkpoint: Checkpoint, search: int = 0) -> Player:
+    """The checkpoint's player, bare or (`search` > 0) with that many simulations of search on top."""
     player, _ = Player.objects.get_or_create(
-        game=checkpoint.agent.game, kind=Player.CHECKPOINT, checkpoint=checkpoint
+        game=checkpoint.agent.game, kind=Player.CHECKPOINT, checkpoint=checkpoint, search=search
     )
     return player
+
+
+def search_budget_check(*, game: Game, simulations: object) -> int:
+    """A search budget as a whole number of simulations from 1 to ARENA_MAX_SEARCH_SIMULATIONS, for a
+    game with a fast core (search runs on those); ValidationError otherwise."""
+    limit = settings.ARENA_MAX_SEARCH_SIMULATIONS
+    try:
+        n = int(str(simulations))
+    except ValueError:
+        raise ValidationError(f"mcts:N needs a whole number of simulations, got {simulations!r}") from None
+    if not 1 <= n <= limit:
+        raise ValidationError(
+            f"a search budget must be 1 to {limit} simulations a move (ARENA_MAX_SEARCH_SIMULATIONS), got {n}"
+        )
+    try:
+        fast_game(game.name)
+    except MarlError:
+        raise ValidationError(f"search is not available for {game.name}: it has no fast game core") from None
+    return n
+
+
+def _split_search(game: Game, spec: str) -> tuple[str, int]:
+    """`<player> + mcts:N` as the player's spec and the checked budget; a plain spec with budget 0."""
+    found = SEARCH_SUFFIX.match(spec.strip())
+    if found is None:
+        return spec.strip(), 0
+    return found.group("base"), search_budget_check(game=game, simulations=found.group("n"))
 
 
 def player_for_bot(*, game: Game, bot: str) -> Player:
     """The player for a bot spec, checked when it is entered (a bad spec never reaches a worker)."""
     bot = str(bot).strip().lower()[:80]
+    if bot.startswith("mcts:"):
+        search_budget_check(game=game, simulations=bot.removeprefix("mcts:"))
     try:
         make_bot(game.name, bot)  # cheap: builds the bot, searches nothing
     except MarlError as exc:
@@ -48,10 +87,22 @@ def player_for_user(*, game: Game, user) -> Player:
 
 
 def player_from_spec(*, game: Game, spec: str, user=None, seat: str | None = None) -> Player:
-    """Parse a seat spec: `checkpoint:<id>`, `agent:<id>@<version>`, `bot:<name>` or `human` (the
-    requesting user). With `seat`, a checkpoint must be one learned for that seat, and an agent version
-    must have a policy for it."""
-    kind, _, value = str(spec).partition(":")
+    """Parse a seat spec: `checkpoint:<id>`, `agent:<id>@<version>` (either with ` + mcts:N` for search
+    on top), `bot:<name>` or `human` (the requesting user). With `seat`, a checkpoint must be one learned
+    for that seat, and an agent version must have a policy for it."""
+    base, search = _split_search(game, str(spec))
+    player = _player_from_base(game, base, user, seat)
+    if not search:
+        return player
+    if player.kind != Player.CHECKPOINT:
+        raise ValidationError(
+            "search (+ mcts:N) goes on top of a checkpoint or an agent version; the search bot is bot:mcts:N"
+        )
+    return player_for_checkpoint(checkpoint=player.checkpoint, search=search)
+
+
+def _player_from_base(game: Game, spec: str, user, seat: str | None) -> Player:
+    kind, _, value = spec.partition(":")
     if kind == "agent":
         player = player_for_entrant(game=game, spec=value)
         if seat is not None:
@@ -80,7 +131,7 @@ def player_from_spec(*, game: Game, spec: str, user=None, seat: str | None = Non
             raise ValidationError("a human seat needs a signed-in user")
         return player_for_user(game=game, user=user)
     raise ValidationError(
-        f"bad seat {spec!r}: use checkpoint:<id>, agent:<id>@<version>, bot:<name> or human"
+        f"bad seat {spec!r}: use checkpoint:<id>, agent:<id>@<version> (either + mcts:N), bot:<name> or human"
     )
 
 
@@ -140,15 +191,20 @@ def player_check_seats(*, player: Player, seats: Sequence[str]) -> None:
 
 def player_agent(*, player: Player, seed: int | None = None, seat: str | None = None) -> Agent:
     """A `marl` agent that plays `seat` for this player. Checkpoints are loaded (and verified) from disk:
-    in `seat`, the entrant's checkpoint for it (without `seat`, the player's own checkpoint)."""
+    in `seat`, the entrant's checkpoint for it (without `seat`, the player's own checkpoint), with the
+    player's search on top when it has one."""
     if player.kind == Player.BOT:
         return make_bot(player.game.name, player.bot, seed=seed)
     if player.kind == Player.CHECKPOINT:
-        from marl.checkpoints import load_agent  # lazy: torch
-
         checkpoint = (
             player.checkpoint if seat is None else entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
         )
+        if player.search:
+            from marl.search import checkpoint_search_agent  # lazy: torch
+
+            return checkpoint_search_agent(player.game.name, checkpoint.absolute_path(), player.search)
+        from marl.checkpoints import load_agent  # lazy: torch
+
         return load_agent(checkpoint.absolute_path())
     raise ValueError(f"{player} is a person; people move through the play service")
 

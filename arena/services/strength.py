@@ -5,6 +5,9 @@
   and its win/draw/loss rates against perfect play.
 - connect four: its entrant's score against alpha-beta at depths 1, 2 and 4, over
   ARENA_STRENGTH_PAIRS game pairs per depth (one opening, seats swapped).
+
+Over time: an agent's strength by version (`strength_points` per checkpoint), and a league's champion
+by tick (`league_strength`): its score against each anchor and its checkpoints' strength.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from django.conf import settings
 
 from arena import live
 from arena.dispatch import task_send
-from arena.models import Checkpoint, Player
+from arena.models import Checkpoint, League, LeagueTick, Player
+from arena.services.anchors import anchor_bots
 from arena.services.calibration import checkpoint_calibrate, entrant_complete, entrant_rows
 from arena.services.players import entrants_play, player_agent, player_agents, player_for_checkpoint
 from marl.bots import make_bot
@@ -101,3 +105,65 @@ def strength_summary(strength: dict[str, Any]) -> str:
         rungs = ", ".join(f"d{d} {s:.2f}" for d, s in strength["scores"].items())
         return f"vs alpha-beta: {rungs}"
     return ""
+
+
+def strength_points(checkpoint: Checkpoint) -> list[tuple[str, float]]:
+    """A checkpoint's strength as chart points: mistake share and loss rate against perfect play in its
+    seat, or (once per entrant, on its first seat's row) the score against each alpha-beta depth."""
+    data = checkpoint.strength or {}
+    if data.get("kind") == "perfect_play":
+        return [(f"mistakes {data['seat']}", data["mistake_share"]), (f"loss {data['seat']}", data["loss"])]
+    if data.get("kind") == "alphabeta_ladder" and checkpoint.seat == checkpoint.agent.game.seats[0]:
+        return [(f"vs alpha-beta {depth}", score) for depth, score in data["scores"].items()]
+    return []
+
+
+def league_strength(*, league: League) -> dict[str, Any]:
+    """The league's champion tick by tick: the member whose new snapshot rated highest in that tick
+    (its seats' mean Elo), its score against each anchor over every seat it played (win 1, draw 1/2),
+    and its checkpoints' strength (`strength_points`: perfect play in tic-tac-toe, the alpha-beta ladder
+    in connect four; measured by the evaluation workers, so the newest ticks may lack it for a while)."""
+    bots = [f"bot:{b}" for b in anchor_bots(league.game.name)]
+    ticks = list(league.ticks.filter(status=LeagueTick.DONE).order_by("number"))
+    ids = {row["checkpoint"] for tick in ticks for row in tick.results.values()}
+    checkpoints = Checkpoint.objects.select_related("agent__game").in_bulk(ids)
+    out: dict[str, Any] = {"champions": [], "vs_anchors": {}, "strength": {}}
+    for tick in ticks:
+        champion = _champion(tick.results)
+        if champion is None:
+            continue
+        out["champions"].append(
+            {
+                "tick": tick.number,
+                "agent": champion[0]["agent"],
+                "checkpoints": [row["checkpoint"] for row in champion],
+                "rating": _mean_rating(champion),
+            }
+        )
+        for bot in bots:
+            w, d, lost = (sum(row["vs"].get(bot, [0, 0, 0])[i] for row in champion) for i in range(3))
+            if w + d + lost:
+                out["vs_anchors"].setdefault(f"vs {bot[4:]}", []).append(
+                    [tick.number, round((w + d / 2) / (w + d + lost), 3)]
+                )
+        for row in champion:
+            checkpoint = checkpoints.get(row["checkpoint"])
+            for name, value in strength_points(checkpoint) if checkpoint else []:
+                out["strength"].setdefault(name, []).append([tick.number, value])
+    return out
+
+
+def _champion(results: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The rows (one per seat, without search) of the member that rated highest in a tick."""
+    members: dict[int, list[dict[str, Any]]] = {}
+    for row in results.values():
+        if not row.get("search"):
+            members.setdefault(row["member"], []).append(row)
+    if not members:
+        return None
+    return max(members.values(), key=lambda rows: _mean_rating(rows) or float("-inf"))
+
+
+def _mean_rating(rows: list[dict[str, Any]]) -> float | None:
+    ratings = [row["rating"] for row in rows if row.get("rating") is not None]
+    return round(sum(ratings) / len(ratings), 1) if ratings else None

@@ -9,13 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from arena import selectors
+from arena import listings, selectors
 from arena.forms import AgentForm, RunForm
 from arena.models import Agent, Checkpoint
 from arena.services.agents import agent_create as agent_create_service
 from arena.services.agents import agent_delete as agent_delete_service
 from arena.services.calibration import calibration_json, calibration_text
-from arena.services.strength import strength_summary
+from arena.services.strength import strength_points, strength_summary
 
 
 @require_GET
@@ -54,18 +54,9 @@ def version_curves(checkpoints: list[Checkpoint]) -> dict[str, dict[str, list[li
     for checkpoint in sorted(checkpoints, key=lambda c: (c.version, c.seat)):
         if checkpoint.calibration_elo is not None and checkpoint.seat == checkpoint.agent.game.seats[0]:
             elo.setdefault("Elo", []).append([checkpoint.version, round(checkpoint.calibration_elo, 1)])
-        for name, value in _strength_points(checkpoint):
+        for name, value in strength_points(checkpoint):
             strength.setdefault(name, []).append([checkpoint.version, value])
     return {"elo": elo, "strength": strength}
-
-
-def _strength_points(checkpoint: Checkpoint) -> list[tuple[str, float]]:
-    data = checkpoint.strength or {}
-    if data.get("kind") == "perfect_play":
-        return [(f"mistakes {data['seat']}", data["mistake_share"]), (f"loss {data['seat']}", data["loss"])]
-    if data.get("kind") == "alphabeta_ladder" and checkpoint.seat == checkpoint.agent.game.seats[0]:
-        return [(f"vs alpha-beta {depth}", score) for depth, score in data["scores"].items()]
-    return []
 
 
 @login_required
@@ -104,3 +95,10 @@ def agent_delete(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Agent {agent.name} deleted.")
     return redirect("dashboard")
+
+
+@require_GET
+def agent_list(request: HttpRequest) -> HttpResponse:
+    found = listings.listing(request, listings.agents_listed)
+    agents = selectors.agents_overview(list(found.page.object_list))  # each with its latest checkpoints
+    return render(request, "arena/agents/list.html", {"listing": found, "agents": agents})

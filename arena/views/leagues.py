@@ -18,6 +18,7 @@ from arena.forms import LeagueCreateForm, LeagueForm
 from arena.models import League, LeagueSnapshot
 from arena.services import leagues
 from arena.services.league_gates import gate_json
+from arena.services.strength import league_strength
 from arena.views import error_report
 
 
@@ -61,6 +62,7 @@ def _league_context(league: League) -> dict[str, Any]:
         "pool": pool,
         "ticks": league.ticks.order_by("-number")[:30],
         "history": leagues.league_history(league=league),
+        "strength": league_strength(league=league),
         "gates": _gates(league),
     }
 

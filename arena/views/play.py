@@ -32,7 +32,7 @@ def play_new(request: HttpRequest) -> HttpResponse:
             match = human_game_create(
                 user=request.user,
                 game=game.name,
-                opponent=form.cleaned_data["opponent"],
+                opponent=form.opponent_spec(),
                 seat=form.cleaned_data["seat"],
             )
         except ValidationError as exc:

@@ -64,7 +64,7 @@ def test_session_writes_need_the_csrf_token(user):
         ("{not json", "not valid JSON"),
         ("[1, 2]", "JSON object"),
         ({"name": "x"}, "game: Field required"),
-        ({"game": "chess960", "name": "x"}, "game: Input should be 'tictactoe' or 'connect_four'"),
+        ({"game": "chess960", "name": "x"}, "game: Input should be 'tictactoe', 'connect_four'"),
         ({"game": "tictactoe", "name": 5}, "name: Input should be a valid string"),
         ({"game": "tictactoe", "name": "x", "algorithm": "sarsa"}, "algorithm: Input should be"),
         ({"game": "tictactoe", "name": "x", "seat": "player_9"}, "seat: Input should be"),

@@ -168,3 +168,109 @@ def test_a_member_learning_every_seat_is_evaluated_in_game_pairs_with_seats_swap
     assert len(versions) == 1 and all(r.player_id != r.opponent_id for r in rows)
     member = league.memberships.get()
     assert {f"{member.pk}:player_1", f"{member.pk}:player_2"} <= set(tick.results)
+
+
+@pytest.fixture
+def no_training_bots(monkeypatch):
+    """Training asking `marl` for any bot (random included) fails the test; evaluation builds its
+    anchors through the players service, which is not patched."""
+    import marl.bots
+    import marl.train_eval
+
+    def refuse(game: str, name: str, seed: int | None = None) -> None:
+        raise AssertionError(f"training asked for the bot {name!r}")
+
+    monkeypatch.setattr(marl.bots, "make_bot", refuse)
+    monkeypatch.setattr(marl.train_eval, "make_bot", refuse)
+
+
+@pytest.mark.django_db
+def test_a_league_tick_with_defaults_trains_by_self_play_and_builds_no_bot(user, no_training_bots):
+    league = LeagueFactory(user=user, members=[AgentFactory(owner=user).pk])
+    assert not league.pool_bots and league.self_play and league.eval_search == 0
+    for number in (1, 2):
+        assert leagues.league_tick(league_id=league.pk, worker="test", force=True) == number
+        tick = LeagueTick.objects.get(league=league, number=number)
+        assert tick.status == LeagueTick.DONE, tick.error
+    runs = TrainingRun.objects.filter(agent__leagues=league)
+    assert runs.count() == 2  # one run a tick for both seats
+    assert all(r.config["opponent"] == "self" and r.config["pool"] == [] for r in runs)
+    assert all(r.config["learn_seats"] == ["player_1", "player_2"] for r in runs)
+    # The bots are still the evaluation's anchors.
+    assert {"bot:random", "bot:minimax"} <= {r.opponent.label for r in LeagueResult.objects.filter(tick=tick)}
+
+
+@pytest.mark.django_db
+def test_an_az_member_shares_one_network_that_plays_both_seats_in_evaluation(user, no_training_bots):
+    agent = AgentFactory(owner=user, algorithm="az")
+    overrides = {"simulations": 4, "batch_size": 16, "buffer_size": 500}
+    league = LeagueFactory(
+        user=user, members=[agent.pk], train_overrides=overrides, eval_games=4, self_play=False
+    )
+    assert leagues.league_tick(league_id=league.pk, worker="test", force=True) == 1
+    tick = LeagueTick.objects.get(league=league, number=1)
+    assert tick.status == LeagueTick.DONE, tick.error
+    run = TrainingRun.objects.get(agent=agent)
+    assert run.config["algorithm"] == "az" and run.config["opponent"] == "self"  # az always self-plays
+    checkpoints = {c.seat: c for c in agent.checkpoints.all()}
+    assert set(checkpoints) == {"player_1", "player_2"}
+    assert checkpoints["player_1"].path == checkpoints["player_2"].path  # one network, a row per seat
+    rows = LeagueResult.objects.filter(tick=tick).select_related("opponent")
+    for bot in ("bot:random", "bot:minimax"):
+        assert {r.seat: r.games for r in rows if r.opponent.label == bot} == {"player_1": 2, "player_2": 2}
+
+
+@pytest.mark.django_db
+def test_a_league_evaluates_with_search_on_top_when_asked(user):
+    league = LeagueFactory(user=user, members=[AgentFactory(owner=user).pk], eval_search=6)
+    assert leagues.league_tick(league_id=league.pk, worker="test", force=True) == 1
+    tick = LeagueTick.objects.get(league=league, number=1)
+    assert tick.status == LeagueTick.DONE, tick.error
+    member = league.memberships.get()
+    row = tick.results[f"{member.pk}:player_1:mcts"]
+    assert row["search"] == 6 and row["label"].endswith(" + mcts:6")
+    assert set(row["vs"]) == {"bot:random", "bot:minimax"} and sum(row["vs"]["bot:random"]) == 4
+    searched = LeagueResult.objects.filter(tick=tick, player__search=6)
+    assert {r.seat for r in searched} == {"player_1", "player_2"}
+
+
+@pytest.mark.django_db
+def test_league_settings_refuse_a_search_budget_over_the_limit(user):
+    agent = AgentFactory(owner=user)
+    with pytest.raises(ValidationError, match="eval_search must be an integer from 0 to 800"):
+        leagues.league_create(user=user, game="tictactoe", name="x", members=[agent.pk], eval_search=801)
+    with pytest.raises(ValidationError, match="self_play must be true or false"):
+        leagues.league_create(user=user, game="tictactoe", name="y", members=[agent.pk], self_play="yes")
+    assert not League.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_champions_strength_by_tick_is_on_the_page_and_in_the_api(user_client, user):
+    from arena.services.strength import checkpoint_strength
+
+    league = LeagueFactory(user=user, members=[AgentFactory(owner=user).pk, AgentFactory(owner=user).pk])
+    for number in (1, 2):
+        assert leagues.league_tick(league_id=league.pk, worker="test", force=True) == number
+    for snapshot in LeagueSnapshot.objects.filter(league=league):  # what the evaluation workers do
+        checkpoint_strength(checkpoint_id=snapshot.checkpoint_id)
+    strength = user_client.get(f"/api/leagues/{league.pk}/strength").json()
+    assert [c["tick"] for c in strength["champions"]] == [1, 2]
+    for tick in (1, 2):  # the champion is the member that rated highest in that tick
+        rows = LeagueTick.objects.get(league=league, number=tick).results.values()
+        best = max(
+            {r["member"] for r in rows},
+            key=lambda m: sum(r["rating"] for r in rows if r["member"] == m),
+        )
+        champion = strength["champions"][tick - 1]
+        assert {r["checkpoint"] for r in rows if r["member"] == best} == set(champion["checkpoints"])
+    assert set(strength["vs_anchors"]) == {"vs random", "vs minimax"}
+    assert all(len(points) == 2 and 0 <= points[0][1] <= 1 for points in strength["vs_anchors"].values())
+    assert {"loss player_1", "loss player_2", "mistakes player_1", "mistakes player_2"} == set(
+        strength["strength"]
+    )
+    page = user_client.get(f"/leagues/{league.pk}/").content.decode()
+    assert 'id="league-champion-anchors"' in page and 'id="league-champion-strength"' in page
+    assert "Champion at tick 2" in page
+    settings_read = user_client.get(f"/api/leagues/{league.pk}").json()
+    assert settings_read["pool_bots"] is False and settings_read["self_play"] is True
+    assert settings_read["eval_search"] == 0 and settings_read["tick_count"] == 2

@@ -36,7 +36,7 @@ def test_serving_a_move_does_not_import_tianshou():
 def test_only_games_imports_pettingzoo_and_only_training_imports_tianshou():
     for path in sorted((ROOT / "marl").glob("*.py")):
         text = path.read_text()
-        if path.stem != "games":
+        if path.stem != "games" and not path.stem.startswith("games_"):  # games_chess: one game's entry
             assert "import pettingzoo" not in text and "from pettingzoo" not in text, path.name
         if path.stem not in ("train", "_tianshou"):
             assert "import tianshou" not in text and "from tianshou" not in text, path.name

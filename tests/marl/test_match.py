@@ -40,6 +40,11 @@ class IllegalAgent(RandomAgent):
         return int(np.flatnonzero(np.asarray(action_mask) == 0)[0])
 
 
+def _games(game: str, small: int) -> int:
+    """How many random games a test plays: fewer of chess, whose random games run hundreds of moves."""
+    return small if GAMES[game].max_moves <= 100 else max(4, small // 10)
+
+
 def _random_agents(game: str, seed: int) -> dict[str, RandomAgent]:
     return {seat: RandomAgent(seed + i) for i, seat in enumerate(GAMES[game].seats)}
 
@@ -55,16 +60,16 @@ def test_same_seed_gives_the_same_moves(game: str) -> None:
 @pytest.mark.parametrize("game", GAME_NAMES)
 def test_agents_never_play_a_masked_move_over_many_random_games(game: str) -> None:
     agents = {seat: MaskCheckingAgent() for seat in GAMES[game].seats}
-    for seed in range(100):
+    for seed in range(_games(game, 100)):
         result = play_match(game, agents, seed)
-        assert result.reason in ("win", "draw")
+        assert result.reason != "illegal_move"
     for agent in agents.values():
         assert agent.seen and all(mask[action] == 1 for mask, action in agent.seen)
 
 
 @pytest.mark.parametrize("game", GAME_NAMES)
 def test_replaying_stored_moves_reproduces_state_and_result(game: str) -> None:
-    for seed in range(20):
+    for seed in range(_games(game, 20)):
         steps: list[Step] = []
         result = play_match(game, _random_agents(game, 0), seed, on_step=steps.append)
         assert [s.action for s in steps] == result.moves
@@ -76,7 +81,7 @@ def test_replaying_stored_moves_reproduces_state_and_result(game: str) -> None:
         assert replayed.result() == result
 
 
-@pytest.mark.parametrize("game", GAME_NAMES)
+@pytest.mark.parametrize("game", ["tictactoe", "connect_four"])  # the games with search bots
 def test_play_matches_equals_play_match_game_by_game(game: str) -> None:
     seats = GAMES[game].seats
 
@@ -101,8 +106,9 @@ def test_play_matches_calls_act_batch_once_per_seat_per_step(game: str) -> None:
             return super().act_batch(observations, masks)
 
     steps: list[Step] = []
-    results = play_matches(game, {seat: Counting() for seat in GAMES[game].seats}, range(32), steps.append)
-    assert calls[0] == 32
+    n = _games(game, 32)
+    results = play_matches(game, {seat: Counting() for seat in GAMES[game].seats}, range(n), steps.append)
+    assert calls[0] == n
     assert sum(calls) == sum(len(r.moves) for r in results) == len(steps)
     assert len(calls) == max(len(r.moves) for r in results)
     for result in results:

@@ -1,7 +1,8 @@
 """`manage.py league create|tick|show`: leagues from the command line.
 
     manage.py league create --user ada --game tictactoe --name ladder --member 3 --member 4 \
-        --steps-per-tick 2000 --interval 600 [--train '{"num_envs": 4}']
+        --steps-per-tick 2000 --interval 600 [--train '{"num_envs": 4}'] [--pool-bots] \
+        [--no-self-play] [--eval-search 50]
     manage.py league tick 2         # run one tick now, in this process (refused while one runs)
     manage.py league show 2         # pool, ratings and the last ticks' results
 """
@@ -36,6 +37,11 @@ class Command(BaseCommand):
         create.add_argument("--eval-games", type=int, default=20)
         create.add_argument("--pool-size", type=int, default=5)
         create.add_argument("--train", default="{}", help="extra TrainConfig keys as JSON")
+        create.add_argument("--pool-bots", action="store_true", help="reference bots join the training pool")
+        create.add_argument(
+            "--no-self-play", action="store_true", help="members learning every seat train seat by seat"
+        )
+        create.add_argument("--eval-search", type=int, default=0, help="also evaluate with mcts:N on top")
         for name in ("tick", "show"):
             sub.add_parser(name).add_argument("league_id", type=int)
 
@@ -65,6 +71,9 @@ class Command(BaseCommand):
             eval_games=options["eval_games"],
             pool_size=options["pool_size"],
             train_overrides=overrides,
+            pool_bots=options["pool_bots"],
+            self_play=not options["no_self_play"],
+            eval_search=options["eval_search"],
         )
         self.stdout.write(
             self.style.SUCCESS(f"league {league.pk} created; ticks every {league.interval_seconds} s")
@@ -84,7 +93,9 @@ class Command(BaseCommand):
         for snap in LeagueSnapshot.objects.filter(league=league, active=True).select_related(
             "checkpoint__agent"
         ):
-            rating = Rating.objects.filter(player__checkpoint=snap.checkpoint, pool=league.game.name).first()
+            rating = Rating.objects.filter(
+                player__checkpoint=snap.checkpoint, player__search=0, pool=league.game.name
+            ).first()
             elo = f"{display_elo(rating.mu):.0f}" if rating else "-"
             self.stdout.write(f"  pool: {snap.checkpoint.label:<32} tick {snap.tick:>4}  rating {elo}")
         for tick in league.ticks.order_by("-number")[:5]:

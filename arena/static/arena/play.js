@@ -107,13 +107,19 @@ function showThinking() {
   const heat = root.querySelector("[data-heat]");
   const caption = root.querySelector("[data-heat-caption]");
   if (analysis && Array.isArray(analysis.scores)) {
-    const kinds = { q: "Q-values (expected return)", logits: "move probabilities", search: "search values" };
+    const kinds = {
+      q: "Q-values (expected return)",
+      logits: "move probabilities",
+      search: "search values",
+      visits: "search's share of simulations per move",
+    };
     const chosen = match.moves[ply - 1];
     renderHeatmap(heat, hint, analysis.scores, { chosen });
     const win = analysis.win_probability;
+    const value = typeof analysis.value === "number" ? ` (search value ${analysis.value.toFixed(2)})` : "";
     caption.textContent =
       `Before move ${ply}, its ${kinds[analysis.kind] || analysis.kind}; it chose the outlined one` +
-      (typeof win === "number" ? ` and gave itself a ${Math.round(win * 100)}% chance to win.` : ".");
+      (typeof win === "number" ? ` and gave itself a ${Math.round(win * 100)}% chance to win${value}.` : ".");
   } else {
     heat.replaceChildren();
   }

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("arena", "0008_match_openings_rating_fit"),
+        ("arena", "0009_selfplay_leagues_search_players"),
     ]
 
     operations = [
