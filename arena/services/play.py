@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import secrets
 import threading
 from collections import OrderedDict
 from datetime import timedelta
@@ -22,8 +23,9 @@ from django.db import transaction
 from django.utils import timezone
 
 import marl.agents
+import marl.games
 from arena import live
-from arena.models import Match, MatchSeat, Player
+from arena.models import Game, Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
 from arena.services.players import player_agent, player_for_user, player_from_spec
@@ -59,8 +61,8 @@ class PlayError(Exception):
 class WarmAgents:
     """The checkpoint agents in play, kept loaded per process (a bounded LRU): loading one reads and
     hashes its files, and a reply must never wait for that. Keyed by the player's checkpoint (id and
-    sha256: a checkpoint's files never change under its hash), the seat it plays and the search on top, so a hit costs
-    no query either; the entrant's checkpoint for the seat is looked up on a miss only."""
+    sha256: a checkpoint's files never change under its hash), the seat it plays and the search on
+    top, so a hit costs no query either; the entrant's checkpoint for the seat is looked up on a miss."""
 
     def __init__(self, size: int) -> None:
         self.size, self.loads = size, 0
@@ -113,20 +115,41 @@ def human_game_create(
     seat = seat or game_row.seats[0]
     if seat not in game_row.seats:
         raise ValidationError(f"seat must be one of {', '.join(game_row.seats)}")
-    _check_open_games(user)
     agent_seat = next(s for s in game_row.seats if s != seat)
     agent_player = player_from_spec(game=game_row, spec=opponent, user=None, seat=agent_seat)
-    human = player_for_user(game=game_row, user=user)
+    return human_game_start(user=user, game=game_row, seat=seat, opponent=agent_player, seed=seed)
+
+
+def human_game_start(
+    *,
+    user,
+    game: Game,
+    seat: str,
+    opponent: Player,
+    seed: int | None = None,
+    opening: list[int] | None = None,
+    source: Match | None = None,
+) -> Match:
+    """The game itself: `user` in `seat`, `opponent` (already checked for its seat) in the other, from
+    the position after `opening` (stored as the game's opening; checked legal by the caller), and the
+    match it was taken over from, if any. If the agent is to move, its move is made at once."""
+    _check_open_games(user)
+    human = player_for_user(game=game, user=user)
+    start = list(opening or [])
     with transaction.atomic():
         match = Match.objects.create(
-            game=game_row,
+            game=game,
             created_by=user,
-            seed=random.randrange(2**31) if seed is None else seed,
+            seed=_deal_seed(game, seed),
             status=Match.RUNNING,
             started_at=timezone.now(),
             rated=True,
+            moves=start,
+            opening_plies=len(start),
+            source_match=source,
+            source_ply=len(start) if source is not None else None,
         )
-        players = {s: human if s == seat else agent_player for s in game_row.seats}
+        players = {s: human if s == seat else opponent for s in game.seats}
         seats = MatchSeat.objects.bulk_create(
             [MatchSeat(match=match, seat=s, player=p) for s, p in players.items()]
         )
@@ -135,6 +158,18 @@ def human_game_create(
     _publish(match, events)
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
+
+
+def _deal_seed(game: Game, seed: int | None) -> int:
+    """The game's seed. With hidden cards the seed is the deal: a player must not choose it, and it
+    comes from the OS's generator, so seeds shown after earlier hands cannot predict the next."""
+    if not marl.games.get_game(game.name).hidden_information:
+        return random.randrange(2**31) if seed is None else seed
+    if seed is not None:
+        raise PlayError(
+            "bad_request", "the seed of a game with hidden cards is the deal: it cannot be chosen"
+        )
+    return secrets.randbelow(2**63)
 
 
 def _check_open_games(user) -> None:
@@ -170,7 +205,9 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
     # players, the UPDATE. The agent comes warm from this process, the events go out after the commit.
     with transaction.atomic():
         match, seats, seat = _locked_for_move(match_id, user, ply)
-        with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:  # env reused after
+        with MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        ) as state:  # env reused after
             action = _apply_human_move(state, seat, move)
             match.moves = list(state.moves)
             match.seq += 1
@@ -215,7 +252,7 @@ def _apply_human_move(state: MatchState, seat: str, move: Any) -> int:
 
 
 def _move_event(match: Match, state, seat: str, action: int, analysis: dict | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, "state": state.state_json()}
+    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, **live.state_views(state)}
     if analysis is not None:
         data["analysis"] = analysis
     # Kept on the row, one entry per move, so a reload redraws the heat map and the win-probability line.
@@ -266,7 +303,9 @@ def _agents_reply(
     match: Match, seats: list[MatchSeat], state: MatchState | None = None
 ) -> list[dict[str, Any]]:
     """Let the agent seats move (through the match loop) until a human is to move or the game ends."""
-    state = state or MatchState(match.game.name, seed=match.seed, moves=match.moves)
+    state = state or MatchState(
+        match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+    )
     reply = _Reply(match)
     agents = {
         s.seat: _Thinking(warm_agents.get(s.player, match.seed, s.seat), state, reply.notes)
@@ -329,7 +368,7 @@ def _finish(match: Match, state: MatchState, seats: list[MatchSeat]) -> dict[str
     MatchSeat.objects.bulk_update(seats, ["score"])
     transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
     return live.match_event(
-        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, state=state.state_json()
+        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **live.state_views(state)
     )
 
 
@@ -369,14 +408,16 @@ def human_game_resign(*, match_id: int, user) -> list[dict[str, Any]]:
 
 def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: str) -> list[dict[str, Any]]:
     with transaction.atomic():
-        match = Match.objects.select_for_update().select_related("game").get(pk=match_id)
+        match = Match.objects.select_for_update(of=("self",)).select_related("game").get(pk=match_id)
         if seat_of is not None:
             seat = human_seat(match, seat_of)
             if seat is None:
                 raise PlayError("forbidden", "you are not playing in this game")
         if match.status != Match.RUNNING:
             raise PlayError("game_over", f"the game is {match.status}")
-        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+        state = MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        )
         state.forfeit(seat, reason=reason)
         events = [_finish(match, state, list(match.seats.all()))]
         match.save(update_fields=SAVED_FIELDS)
@@ -397,7 +438,9 @@ def human_games_expire() -> int:
 
 def _expire(match: Match) -> bool:
     try:
-        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+        state = MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        )
         if state.to_move is not None:
             _forfeit(match_id=match.pk, seat=state.to_move, reason="abandoned")
             return True
