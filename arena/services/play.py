@@ -147,10 +147,10 @@ def human_game_start(
     return match
 
 
-def _deal_seed(game: str, seed: int | None) -> int:
+def _deal_seed(game: Game, seed: int | None) -> int:
     """The game's seed. With hidden cards the seed is the deal: a player must not choose it, and it
     comes from the OS's generator, so seeds shown after earlier hands cannot predict the next."""
-    if not marl.games.get_game(game).hidden_information:
+    if not marl.games.get_game(game.name).hidden_information:
         return random.randrange(2**31) if seed is None else seed
     if seed is not None:
         raise PlayError(
