@@ -24,6 +24,8 @@ from arena.services.anchors import anchor_elo, display_elo, display_sigma
 from arena.services.ratings import rating_fit_get
 from marl.match import MatchState
 
+# What a row of matches names: each seat's checkpoint and agent, or its person.
+MATCH_ROW_PREFETCH = ("seats__player__checkpoint__agent", "seats__player__user")
 # A curve needs a few hundred points at most; older points are thinned out rather than all sent.
 HISTORY_LIMIT = 1000
 
@@ -94,7 +96,7 @@ def matches_recent(
 ) -> QuerySet[Match]:
     """Newest matches first; optionally only finished ones, those a checkpoint of `agent` played in,
     or those of one game."""
-    matches = Match.objects.select_related("game").prefetch_related("seats__player__checkpoint__agent")
+    matches = Match.objects.select_related("game").prefetch_related(*MATCH_ROW_PREFETCH)
     if finished:
         matches = matches.exclude(status__in=(Match.PENDING, Match.RUNNING))
     if agent is not None:
@@ -108,9 +110,34 @@ def matches_live(limit: int = 20) -> QuerySet[Match]:
     return (
         Match.objects.filter(Q(status=Match.PENDING) | Q(status=Match.RUNNING))
         .select_related("game")
-        .prefetch_related("seats__player__checkpoint__agent")
+        .prefetch_related(*MATCH_ROW_PREFETCH)
         .order_by("-created_at")[:limit]
     )
+
+
+def demo_match(demo_user: str) -> Match | None:
+    """The game the dashboard draws on a board: the demo's live match, else any live game between
+    agents or bots, else the demo's last finished one."""
+    matches = Match.objects.select_related("game").prefetch_related(*MATCH_ROW_PREFETCH)
+    live = matches.filter(status__in=(Match.PENDING, Match.RUNNING)).exclude(seats__player__kind=Player.HUMAN)
+    return (
+        live.filter(created_by__username=demo_user).order_by("-created_at").first()
+        or live.order_by("-created_at").first()
+        or matches.filter(created_by__username=demo_user, status=Match.FINISHED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def demo_opponent(demo_user: str) -> Checkpoint | None:
+    """A newcomer's first opponent: the demo's newest checkpoint for the second seat (the newcomer
+    moves first), or None before the demo has trained."""
+    newest = (
+        Checkpoint.objects.filter(agent__owner__username=demo_user, agent__archived_at__isnull=True)
+        .select_related("agent__game")
+        .order_by("-created_at", "-pk")[:20]
+    )
+    return next((cp for cp in newest if cp.seat in cp.agent.game.seats[1:]), None)
 
 
 def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:

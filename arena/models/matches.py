@@ -70,6 +70,13 @@ class Match(models.Model):
     def is_live(self) -> bool:
         return self.status in (self.PENDING, self.RUNNING)
 
+    @property
+    def winner_label(self) -> str:
+        """Who won, by name ("demo-dqn:player_1@v3"), not by seat; empty for a draw or an open game.
+        Reads `seats.all()`, so a list that prefetches the seats' players pays no query per row."""
+        seat = next((s for s in self.seats.all() if s.seat == self.winner), None) if self.winner else None
+        return seat.player.label if seat else self.winner
+
     def seats_by_name(self) -> dict[str, MatchSeat]:
         return {seat.seat: seat for seat in self.seats.all()}
 

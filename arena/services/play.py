@@ -8,6 +8,7 @@ are published after the commit. Anything wrong raises `PlayError` and changes no
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -32,6 +33,8 @@ from marl.match import MatchState, Step, advance, close_agents
 from marl.search import SearchAgent, SearchResult
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
+logger = logging.getLogger(__name__)
+
 SAVED_FIELDS = [
     "moves",
     "seq",
@@ -360,19 +363,30 @@ def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: st
 
 
 def human_games_expire() -> int:
-    """End abandoned human games (no move for ARENA_ABANDON_SECONDS) as a loss for the human to move."""
+    """End abandoned human games (no move for ARENA_ABANDON_SECONDS): a loss for the seat to move, so
+    they leave the live lists. One game that cannot be rebuilt is logged and aborted, never allowed to
+    stop the others from expiring. Returns how many games were ended."""
     cutoff = timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS)
-    expired = 0
     candidates = Match.objects.filter(
         status=Match.RUNNING, seats__player__kind=Player.HUMAN, updated_at__lt=cutoff
     ).distinct()
-    for match in candidates:
+    return sum(_expire(match) for match in candidates)
+
+
+def _expire(match: Match) -> bool:
+    try:
         state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
-        if state.to_move is None:
-            continue
-        try:
+        if state.to_move is not None:
             _forfeit(match_id=match.pk, seat=state.to_move, reason="abandoned")
-            expired += 1
-        except PlayError:
-            continue
-    return expired
+            return True
+    except PlayError:
+        return False  # it ended meanwhile
+    except Exception:
+        logger.exception("abandoned game %s cannot be rebuilt; aborting it", match.pk)
+    # Nobody can move (or the game cannot be rebuilt): it can never finish, so it stops being live.
+    aborted = Match.objects.filter(pk=match.pk, status=Match.RUNNING).update(
+        status=Match.ABORTED, reason="abandoned", finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    if aborted:
+        live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return bool(aborted)

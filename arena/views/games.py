@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from arena import selectors
@@ -48,5 +49,21 @@ def leaderboard(request: HttpRequest, name: str) -> HttpResponse:
             )
     for points in series.values():
         points.sort()
-    context = {"game": game, "rows": rows, "series": series, "fit": fit, "anchors": anchor_pins(game.name)}
+    context = {
+        "game": game,
+        "games": Game.objects.all(),
+        "rows": rows,
+        "series": series,
+        "fit": fit,
+        "anchors": anchor_pins(game.name),
+    }
     return render(request, "arena/games/leaderboard.html", context)
+
+
+@require_GET
+def leaderboard_default(request: HttpRequest) -> HttpResponse:
+    """The navigation's leaderboard: the game played most, the others one click away on its page."""
+    game = Game.objects.annotate(played=Count("matches")).order_by("-played", "name").first()
+    if game is None:
+        raise Http404("no games registered")
+    return redirect("leaderboard", name=game.name)

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from arena import live, selectors
+from arena import listings, live, selectors
 from arena.forms import MatchForm
 from arena.models import Game, Match
 from arena.services.matches import match_create as match_create_service
@@ -65,3 +65,11 @@ def match_create(request: HttpRequest) -> HttpResponse:
         else:
             return redirect(match)
     return render(request, "arena/matches/form.html", {"games": games, "form": form, "game": game})
+
+
+@require_GET
+def match_list(request: HttpRequest) -> HttpResponse:
+    matches = listings.listing(request, listings.matches_listed)
+    return render(
+        request, "arena/matches/list.html", {"listing": matches, "matches": matches.page.object_list}
+    )

@@ -115,3 +115,43 @@ def test_abandoned_games_end_as_a_loss_for_the_person_to_move(user, settings):
     assert human_games_expire() == 1
     match.refresh_from_db()
     assert match.status == Match.FINISHED and match.reason == "abandoned" and match.winner == "player_2"
+
+
+def _idle(match: Match, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stale = timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS + 5)
+    Match.objects.filter(pk=match.pk).update(updated_at=stale)
+
+
+def test_an_abandoned_game_leaves_the_dashboards_live_list(client, user, settings):
+    from django.urls import reverse
+
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=6)
+    live = lambda: list(client.get(reverse("fragment_matches")).context["live_matches"])  # noqa: E731
+    assert live() == [match]
+    _idle(match, settings)
+    human_games_expire()
+    assert live() == []
+
+
+def test_a_game_that_cannot_be_rebuilt_is_aborted_without_stopping_the_others(user, settings):
+    broken = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=6)
+    sound = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=7)
+    Match.objects.filter(pk=broken.pk).update(moves=[99])  # no such cell: the board cannot be replayed
+    _idle(broken, settings)
+    _idle(sound, settings)
+    assert human_games_expire() == 2
+    broken.refresh_from_db()
+    sound.refresh_from_db()
+    assert (broken.status, broken.reason) == (Match.ABORTED, "abandoned")
+    assert (sound.status, sound.reason) == (Match.FINISHED, "abandoned")
+
+
+def test_a_game_with_a_recent_move_is_not_abandoned(user):
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=6)
+    assert human_games_expire() == 0
+    match.refresh_from_db()
+    assert match.status == Match.RUNNING
