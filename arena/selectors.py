@@ -225,7 +225,7 @@ def leaderboard_rows(game: Game, fit: RatingFit, limit: int = 200) -> list[dict[
     return rows
 
 
-def _player_json(player: Player) -> dict[str, Any]:
+def player_json(player: Player) -> dict[str, Any]:
     checkpoint = player.checkpoint if player.kind == Player.CHECKPOINT else None
     return {
         "id": player.pk,
@@ -253,7 +253,7 @@ def leaderboard_json(game: Game, limit: int = 200) -> dict[str, Any]:
     fit = rating_fit_get(pool=game.name)
     rows = [
         {
-            **_player_json(row["player"]),
+            **player_json(row["player"]),
             "elo": row["elo"],
             "low": row["low"],
             "high": row["high"],

@@ -45,6 +45,7 @@ urlpatterns = [
     path("matches/new/", matches.match_create, name="match_create"),
     path("matches/<int:pk>/", matches.match_detail, name="match_detail"),
     path("matches/<int:pk>/replay.json", matches.match_replay, name="match_replay"),
+    path("matches/<int:pk>/take-over/", matches.match_take_over, name="match_take_over"),
     path("play/", play.play_new, name="play_new"),
     path("play/<int:pk>/", play.play_detail, name="play_detail"),
     path("play/<int:pk>/rematch/", play.play_rematch, name="play_rematch"),

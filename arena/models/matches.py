@@ -46,6 +46,11 @@ class Match(models.Model):
     move_delay = models.FloatField(default=0.0, help_text="seconds between agent moves, so people can watch")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # A human game taken over from another game's replay: that game and the ply it starts from.
+    source_match = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="take_overs"
+    )
+    source_ply = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 import marl.agents
 from arena import live
-from arena.models import Match, MatchSeat, Player
+from arena.models import Game, Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
 from arena.services.players import entrant_checkpoint, player_agent, player_for_user, player_from_spec
@@ -102,20 +102,41 @@ def human_game_create(
     seat = seat or game_row.seats[0]
     if seat not in game_row.seats:
         raise ValidationError(f"seat must be one of {', '.join(game_row.seats)}")
-    _check_open_games(user)
     agent_seat = next(s for s in game_row.seats if s != seat)
     agent_player = player_from_spec(game=game_row, spec=opponent, user=None, seat=agent_seat)
-    human = player_for_user(game=game_row, user=user)
+    return human_game_start(user=user, game=game_row, seat=seat, opponent=agent_player, seed=seed)
+
+
+def human_game_start(
+    *,
+    user,
+    game: Game,
+    seat: str,
+    opponent: Player,
+    seed: int | None = None,
+    opening: list[int] | None = None,
+    source: Match | None = None,
+) -> Match:
+    """The game itself: `user` in `seat`, `opponent` (already checked for its seat) in the other, from
+    the position after `opening` (stored as the game's opening; checked legal by the caller), and the
+    match it was taken over from, if any. If the agent is to move, its move is made at once."""
+    _check_open_games(user)
+    human = player_for_user(game=game, user=user)
+    start = list(opening or [])
     with transaction.atomic():
         match = Match.objects.create(
-            game=game_row,
+            game=game,
             created_by=user,
             seed=random.randrange(2**31) if seed is None else seed,
             status=Match.RUNNING,
             started_at=timezone.now(),
             rated=True,
+            moves=start,
+            opening_plies=len(start),
+            source_match=source,
+            source_ply=len(start) if source is not None else None,
         )
-        players = {s: human if s == seat else agent_player for s in game_row.seats}
+        players = {s: human if s == seat else opponent for s in game.seats}
         MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
         events = _agents_reply(match)
         match.save(update_fields=SAVED_FIELDS)
@@ -151,7 +172,9 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
     _check_rate(user)
     with transaction.atomic():
         match, seat = _locked_for_move(match_id, user, ply)
-        with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:  # env reused after
+        with MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        ) as state:  # env reused after
             action = _apply_human_move(state, seat, move)
             match.moves = list(state.moves)
             match.seq += 1
@@ -242,7 +265,9 @@ def _search_analysis(result: SearchResult) -> dict[str, Any]:
 
 def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[str, Any]]:
     """Let the agent seats move (through the match loop) until a human is to move or the game ends."""
-    state = state or MatchState(match.game.name, seed=match.seed, moves=match.moves)
+    state = state or MatchState(
+        match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+    )
     seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint")}
     reply = _Reply(match)
     agents = {
@@ -354,7 +379,9 @@ def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: st
                 raise PlayError("forbidden", "you are not playing in this game")
         if match.status != Match.RUNNING:
             raise PlayError("game_over", f"the game is {match.status}")
-        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+        state = MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        )
         state.forfeit(seat, reason=reason)
         events = [_finish(match, state)]
         match.save(update_fields=SAVED_FIELDS)
@@ -375,7 +402,9 @@ def human_games_expire() -> int:
 
 def _expire(match: Match) -> bool:
     try:
-        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+        state = MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        )
         if state.to_move is not None:
             _forfeit(match_id=match.pk, seat=state.to_move, reason="abandoned")
             return True

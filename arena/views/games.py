@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from arena import selectors
 from arena.models import Game, Player
 from arena.services.anchors import anchor_pins
+from arena.services.payoffs import payoffs_table
 from arena.services.ratings import rating_fit_get
 
 
@@ -56,6 +57,7 @@ def leaderboard(request: HttpRequest, name: str) -> HttpResponse:
         "series": series,
         "fit": fit,
         "anchors": anchor_pins(game.name),
+        "payoffs": _payoffs_grid(payoffs_table(game=game)),
     }
     return render(request, "arena/games/leaderboard.html", context)
 
@@ -67,3 +69,12 @@ def leaderboard_default(request: HttpRequest) -> HttpResponse:
     if game is None:
         raise Http404("no games registered")
     return redirect("leaderboard", name=game.name)
+
+
+def _payoffs_grid(table: dict) -> dict:
+    """The payoff table with each row's cells zipped (value and games), as the template walks it."""
+    rows = [
+        {"player": player, "cells": [{"value": v, "games": g} for v, g in zip(values, games, strict=True)]}
+        for player, values, games in zip(table["players"], table["payoffs"], table["games"], strict=True)
+    ]
+    return {**table, "rows": rows}

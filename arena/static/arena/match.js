@@ -27,6 +27,12 @@ function showMoves(moves) {
   node.append(played.join(" ") || (opening.length ? "" : "none yet"));
 }
 
+// "Take over from move N" follows the slider; the last position is over, so it steps back from there.
+function syncTakeOver(ply, last) {
+  const input = root.querySelector("[data-take-over-ply]");
+  if (input) input.value = String(Math.min(ply, Math.max(0, last - 1)));
+}
+
 function setupReplay(states) {
   replay = states;
   const box = root.querySelector("[data-replay]");
@@ -41,6 +47,7 @@ function setupReplay(states) {
     showMoves(states[ply].moves);
     const inOpening = ply > 0 && ply <= (board.match.opening_plies || 0);
     label.textContent = `move ${ply} of ${slider.max}${inOpening ? " (opening)" : ""}`;
+    syncTakeOver(ply, states.length - 1);
   };
   box.hidden = false;
 }
