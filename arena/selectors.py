@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from arena.models import (
@@ -22,6 +23,8 @@ from arena.models import (
 from arena.serializers import run_json
 from arena.services.anchors import anchor_elo, display_elo, display_sigma
 from arena.services.ratings import rating_fit_get
+from marl.games import GAMES
+from marl.games_poker import revealed_at_end
 from marl.match import MatchState
 
 # What a row of matches names: each seat's checkpoint and agent, or its person.
@@ -148,12 +151,16 @@ def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:
     )
 
 
-def match_state_json(match: Match) -> dict[str, Any]:
-    """The match as the browser draws it: the board rebuilt from the stored moves, seats and result."""
+def match_state_json(match: Match, viewer: str | None = None) -> dict[str, Any]:
+    """The match as the browser draws it for `viewer` (a seat, or None for a spectator): the board
+    rebuilt from the stored moves, seats and result. Hidden information stays hidden: a poker hand's
+    cards are the viewer's own until the rules show them, and the agent's analysis (drawn from its
+    cards) waits for the end of the hand."""
     with MatchState(
         match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
     ) as state:
-        board = state.state_json()
+        board = state.state_json(viewer)
+        hidden = state.spec.hidden_information and not state.done
     return {
         "id": match.pk,
         "game": match.game.name,
@@ -168,17 +175,29 @@ def match_state_json(match: Match) -> dict[str, Any]:
         "result": match.result or None,
         "reason": match.reason,
         "winner": match.winner or None,
-        "analysis": list(match.analysis or []),  # per move: the agent's evaluation (human games)
+        # per move: the agent's evaluation (human games)
+        "analysis": [] if hidden else list(match.analysis or []),
     }
 
 
-def match_replay_states(match: Match) -> list[dict[str, Any]]:
-    """The board after each ply (index 0 is the start), rebuilt by replaying the stored moves."""
+def match_replay_states(match: Match, viewer: str | None = None) -> list[dict[str, Any]]:
+    """The board after each ply (index 0 is the start), rebuilt by replaying the stored moves, as
+    `viewer` may see it. A finished poker hand's replay shows the cards its end showed (a showdown:
+    both) at every ply; a folded hand only with ARENA_POKER_REPLAY_SHOWS_FOLDED. A hand still being
+    played shows no more than the table does."""
+    reveal: frozenset[str] = frozenset()
+    if match.game.name in GAMES and GAMES[match.game.name].hidden_information and not match.is_live:
+        with MatchState(match.game.name, seed=match.seed, moves=match.moves) as final:
+            if final.done:
+                reveal = revealed_at_end(
+                    final.env.unwrapped, show_folded=settings.ARENA_POKER_REPLAY_SHOWS_FOLDED
+                )
     state = MatchState(match.game.name, seed=match.seed)
-    states = [state.state_json()]
+    states = [state.state_json(viewer, reveal)]
     for action in match.moves:
         state.apply(action)
-        states.append(state.state_json())
+        states.append(state.state_json(viewer, reveal))
+    state.close()
     return states
 
 

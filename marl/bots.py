@@ -14,6 +14,7 @@ import numpy as np
 from marl.agents import Agent, RandomAgent
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
+from marl.poker_bots import POKER_BOTS
 from marl.search import rollout_agent
 from marl.stockfish import DEFAULT_NODES, StockfishAgent, StockfishLevel
 
@@ -229,6 +230,10 @@ class AlphaBetaAgent(_Bot):
 BOTS: dict[str, tuple[str, ...]] = {
     "tictactoe": ("random", "minimax", "mcts"),
     "connect_four": ("random", "alphabeta", "mcts"),
+    # Poker: call = always check or call; cfr = Leduc's CFR+ equilibrium; rule = hand strength.
+    "leduc_holdem": ("random", "call", "cfr"),
+    "texas_holdem": ("random", "call", "rule"),
+    "texas_holdem_no_limit": ("random", "call", "rule"),
     "go9": ("random", "gnugo"),
     "chess": ("random", "stockfish"),
 }
@@ -265,6 +270,8 @@ def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
         return StockfishAgent(level)
     if base == "random":
         return RandomAgent(seed)
+    if base in POKER_BOTS:
+        return POKER_BOTS[base](seed)
     if base == "minimax":
         return MinimaxAgent(seed)
     if base == "gnugo":

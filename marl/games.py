@@ -8,7 +8,7 @@ and coordinate parser, or its notation hooks.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 import pettingzoo
 from pettingzoo import AECEnv
 
-from marl import games_chess
+from marl import games_chess, games_poker
 from marl.errors import IllegalMoveError, UnknownGameError
 
 Board = list[list[int]]
@@ -70,14 +70,26 @@ class GameSpec:
     read_result: Callable[[Any, tuple[str, ...]], dict[str, Any]] | None = field(
         default=None, repr=False, compare=False
     )
+    # Hidden information (poker): ``view_state(raw, viewer, done, legal, reveal)`` adds what ``viewer``
+    # (a seat, or None for a spectator) may see; callers must then say who is looking.
+    hidden_information: bool = False
+    view_state: Callable[..., dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    # Chips of a return in big blinds (poker results are reported in milli-big-blinds per hand).
+    big_blinds_per_return: float = 1.0
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
         # The registry form; the module form (pettingzoo.classic.tictactoe_v3) warns on every call.
         return pettingzoo.make("aec", f"classic/{self.env_id}", **self.env_kwargs)
 
-    def state_json(self, env: AECEnv) -> dict[str, Any]:
-        """Board, whose turn, legal moves and result as plain JSON values."""
+    def state_json(
+        self, env: AECEnv, viewer: str | None = None, reveal: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """Board, whose turn, legal moves and result as plain JSON values, as ``viewer`` sees them.
+
+        ``viewer`` is a seat or ``None`` (a spectator); games without hidden information ignore it
+        and ``reveal`` (seats whose hidden cards a finished match's replay may show).
+        """
         raw = env.unwrapped
         done = is_done(raw)
         legal: list[int] = []
@@ -93,6 +105,8 @@ class GameSpec:
         }
         if self.notation is not None:
             state.update(self.notation(raw))
+        if self.view_state is not None:
+            state["poker"] = self.view_state(raw, viewer, done=done, legal=legal, reveal=reveal)
         return state
 
     def result(self, raw: Any) -> dict[str, Any]:
@@ -206,6 +220,43 @@ def _c4_describe(action: int) -> str:
     return f"column {action}"
 
 
+def _poker(
+    name: str, env_id: str, title: str, obs: int, names: tuple[str, ...], max_moves: int, bb: float
+) -> GameSpec:
+    """A heads-up poker entry: one hand per game, the deal drawn from the seed."""
+    return GameSpec(
+        name=name,
+        env_id=env_id,
+        seats=games_poker.SEATS,
+        obs_shape=(obs,),
+        n_actions=len(names),
+        render_hint="poker",
+        title=title,
+        max_moves=max_moves,
+        describe_action=lambda a: games_poker.describe_action(names, a),
+        hidden_information=True,
+        view_state=lambda raw, viewer, **kw: games_poker.poker_view(raw, viewer, names=names, **kw),
+        parse_move=lambda raw, payload: games_poker.poker_move(raw, names, payload),
+        big_blinds_per_return=bb,
+    )
+
+
+# Leduc and limit hold'em return chips in big blinds; no-limit returns chips (the big blind is 2).
+POKER_GAMES = (
+    _poker("leduc_holdem", "leduc_holdem_v4", "Leduc hold'em", 36, games_poker.LIMIT_ACTIONS, 16, 1.0),
+    _poker("texas_holdem", "texas_holdem_v4", "Limit Texas hold'em", 72, games_poker.LIMIT_ACTIONS, 64, 1.0),
+    _poker(
+        "texas_holdem_no_limit",
+        "texas_holdem_no_limit_v6",
+        "No-limit Texas hold'em",
+        54,
+        games_poker.NO_LIMIT_ACTIONS,
+        200,
+        0.5,
+    ),
+)
+
+
 def _go9() -> GameSpec:
     from marl import games_go as go  # the go entry's board, coordinates and scoring
 
@@ -285,6 +336,7 @@ GAMES: dict[str, GameSpec] = {
             parse_move=games_chess.chess_parse_move,
             read_result=games_chess.chess_result,
         ),
+        *POKER_GAMES,
     )
 }
 

@@ -76,6 +76,15 @@ class Match(models.Model):
         return self.status in (self.PENDING, self.RUNNING)
 
     @property
+    def seed_hidden(self) -> bool:
+        """Whether the seed is secret for now: in a game of hidden cards the seed is the deal, so it is
+        shown only once the match is over."""
+        from marl.games import GAMES
+
+        spec = GAMES.get(self.game.name)
+        return bool(spec and spec.hidden_information and self.is_live)
+
+    @property
     def winner_label(self) -> str:
         """Who won, by name ("demo-dqn:player_1@v3"), not by seat; empty for a draw or an open game.
         Reads `seats.all()`, so a list that prefetches the seats' players pays no query per row."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import secrets
 import threading
 from collections import OrderedDict
 from datetime import timedelta
@@ -22,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import marl.agents
+import marl.games
 from arena import live
 from arena.models import Game, Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
@@ -127,7 +129,7 @@ def human_game_start(
         match = Match.objects.create(
             game=game,
             created_by=user,
-            seed=random.randrange(2**31) if seed is None else seed,
+            seed=_deal_seed(game, seed),
             status=Match.RUNNING,
             started_at=timezone.now(),
             rated=True,
@@ -143,6 +145,18 @@ def human_game_start(
     _publish(match, events)
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
+
+
+def _deal_seed(game: str, seed: int | None) -> int:
+    """The game's seed. With hidden cards the seed is the deal: a player must not choose it, and it
+    comes from the OS's generator, so seeds shown after earlier hands cannot predict the next."""
+    if not marl.games.get_game(game).hidden_information:
+        return random.randrange(2**31) if seed is None else seed
+    if seed is not None:
+        raise PlayError(
+            "bad_request", "the seed of a game with hidden cards is the deal: it cannot be chosen"
+        )
+    return secrets.randbelow(2**63)
 
 
 def _check_open_games(user) -> None:
@@ -216,7 +230,7 @@ def _apply_human_move(state: MatchState, seat: str, move: Any) -> int:
 
 
 def _move_event(match: Match, state, seat: str, action: int, analysis: dict | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, "state": state.state_json()}
+    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, **live.state_views(state)}
     if analysis is not None:
         data["analysis"] = analysis
     # Kept on the row, one entry per move, so a reload redraws the heat map and the win-probability line.
@@ -332,7 +346,7 @@ def _finish(match: Match, state: MatchState) -> dict[str, Any]:
     MatchSeat.objects.bulk_update(seats, ["score"])
     transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
     return live.match_event(
-        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, state=state.state_json()
+        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **live.state_views(state)
     )
 
 
