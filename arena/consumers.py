@@ -63,20 +63,21 @@ _sockets = _SocketCounts()
 
 
 class _SnapshotCache:
-    """Match snapshots by (id, seq, status): a rebuild replays every move, so do it once per seq."""
+    """Match snapshots by (id, seq, status, viewer): a rebuild replays every move, so do it once per
+    seq (and, where cards are hidden, once per viewer: a seat and a spectator see different states)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[int, int, str], dict[str, Any]] = OrderedDict()
+        self.entries: OrderedDict[tuple[int, int, str, str | None], dict[str, Any]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, match: Match) -> dict[str, Any]:
-        key = (match.pk, match.seq, match.status)
+    def get(self, match: Match, viewer: str | None = None) -> dict[str, Any]:
+        key = (match.pk, match.seq, match.status, viewer)
         with self.lock:
             if key in self.entries:
                 self.entries.move_to_end(key)
                 return self.entries[key]
-        snapshot = live.match_snapshot(match)
+        snapshot = live.match_snapshot(match, viewer)
         with self.lock:
             self.entries[key] = snapshot
             while len(self.entries) > self.size:
@@ -188,9 +189,12 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, error: str) -> None:
         await self.send_json({"type": "error", "error": error})
 
+    # Who is looking (a seat, or None for a spectator): events with per-viewer states are cut to it.
+    viewer: str | None = None
+
     async def relay(self, event: dict[str, Any]) -> None:
-        """A message published with `live.publish` to this consumer's group."""
-        await self.send_json(event["message"])
+        """A message published with `live.publish` to this consumer's group, as its viewer may see it."""
+        await self.send_json(live.for_viewer(event["message"], self.viewer))
 
 
 @database_sync_to_async
@@ -277,7 +281,8 @@ def _play_snapshot(match_id: int, user: Any) -> dict[str, Any] | None:
     match = Match.objects.select_related("game").filter(pk=match_id).first()
     if match is None:
         return None
-    return {**_snapshots.get(match), "seat": human_seat(match, user)}
+    seat = human_seat(match, user)
+    return {**_snapshots.get(match, seat), "seat": seat}
 
 
 class PlayConsumer(RelayConsumer):
@@ -309,7 +314,10 @@ class PlayConsumer(RelayConsumer):
         await super().connect()
 
     async def snapshot(self) -> dict[str, Any] | None:
-        return await _play_snapshot(self.match_id, self.scope["user"])
+        message = await _play_snapshot(self.match_id, self.scope["user"])
+        # The seat this socket's events are cut for: the user's seat (None when only watching).
+        self.viewer = message["seat"] if message else None
+        return message
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         from arena.services.play import human_game_resign, human_move

@@ -45,9 +45,37 @@ def league_group(league_id: int) -> str:
     return f"league-{league_id}"
 
 
-def match_snapshot(match) -> dict[str, Any]:
-    """The full state of a match as stored, for a client that just connected or asked to resync."""
-    return {"type": "snapshot", "seq": match.seq, "match": match_state_json(match)}
+def match_snapshot(match, viewer: str | None = None) -> dict[str, Any]:
+    """The state of a match as stored, as `viewer` (a seat, or None for a spectator) may see it, for a
+    client that just connected or asked to resync."""
+    return {"type": "snapshot", "seq": match.seq, "match": match_state_json(match, viewer)}
+
+
+# Key of the spectators' state in `state_views`.
+SPECTATOR = "spectator"
+
+
+def state_views(state) -> dict[str, Any]:
+    """An event's state: one for everyone, or (hidden information) one per seat and one for spectators
+    under `views`. The group carries all of them; each consumer forwards only its viewer's
+    (`for_viewer`), so no socket ever receives a state its viewer may not see."""
+    if not state.spec.hidden_information:
+        return {"state": state.state_json()}
+    views = {seat: state.state_json(seat) for seat in state.spec.seats}
+    return {"views": {**views, SPECTATOR: state.state_json()}}
+
+
+def for_viewer(message: dict[str, Any], viewer: str | None) -> dict[str, Any]:
+    """A group message as `viewer` may receive it: its own state in place of the per-viewer ones.
+
+    An event whose move carries the agent's analysis is hidden-information play: the analysis came
+    from the agent's private cards, so it is withheld until the hand is over."""
+    if "views" not in message:
+        return message
+    out = {key: value for key, value in message.items() if key != "views"}
+    out["state"] = message["views"].get(viewer or SPECTATOR, message["views"][SPECTATOR])
+    out.pop("analysis", None)
+    return out
 
 
 def match_event(*, match_id: int, seq: int, kind: str, **data: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from arena.models import (
@@ -22,8 +23,12 @@ from arena.models import (
 from arena.serializers import run_json
 from arena.services.anchors import anchor_elo, display_elo, display_sigma
 from arena.services.ratings import rating_fit_get
+from marl.games import GAMES
+from marl.games_poker import revealed_at_end
 from marl.match import MatchState
 
+# What a row of matches names: each seat's checkpoint and agent, or its person.
+MATCH_ROW_PREFETCH = ("seats__player__checkpoint__agent", "seats__player__user")
 # A curve needs a few hundred points at most; older points are thinned out rather than all sent.
 HISTORY_LIMIT = 1000
 
@@ -94,7 +99,7 @@ def matches_recent(
 ) -> QuerySet[Match]:
     """Newest matches first; optionally only finished ones, those a checkpoint of `agent` played in,
     or those of one game."""
-    matches = Match.objects.select_related("game").prefetch_related("seats__player__checkpoint__agent")
+    matches = Match.objects.select_related("game").prefetch_related(*MATCH_ROW_PREFETCH)
     if finished:
         matches = matches.exclude(status__in=(Match.PENDING, Match.RUNNING))
     if agent is not None:
@@ -108,9 +113,34 @@ def matches_live(limit: int = 20) -> QuerySet[Match]:
     return (
         Match.objects.filter(Q(status=Match.PENDING) | Q(status=Match.RUNNING))
         .select_related("game")
-        .prefetch_related("seats__player__checkpoint__agent")
+        .prefetch_related(*MATCH_ROW_PREFETCH)
         .order_by("-created_at")[:limit]
     )
+
+
+def demo_match(demo_user: str) -> Match | None:
+    """The game the dashboard draws on a board: the demo's live match, else any live game between
+    agents or bots, else the demo's last finished one."""
+    matches = Match.objects.select_related("game").prefetch_related(*MATCH_ROW_PREFETCH)
+    live = matches.filter(status__in=(Match.PENDING, Match.RUNNING)).exclude(seats__player__kind=Player.HUMAN)
+    return (
+        live.filter(created_by__username=demo_user).order_by("-created_at").first()
+        or live.order_by("-created_at").first()
+        or matches.filter(created_by__username=demo_user, status=Match.FINISHED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def demo_opponent(demo_user: str) -> Checkpoint | None:
+    """A newcomer's first opponent: the demo's newest checkpoint for the second seat (the newcomer
+    moves first), or None before the demo has trained."""
+    newest = (
+        Checkpoint.objects.filter(agent__owner__username=demo_user, agent__archived_at__isnull=True)
+        .select_related("agent__game")
+        .order_by("-created_at", "-pk")[:20]
+    )
+    return next((cp for cp in newest if cp.seat in cp.agent.game.seats[1:]), None)
 
 
 def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:
@@ -121,12 +151,16 @@ def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:
     )
 
 
-def match_state_json(match: Match) -> dict[str, Any]:
-    """The match as the browser draws it: the board rebuilt from the stored moves, seats and result."""
+def match_state_json(match: Match, viewer: str | None = None) -> dict[str, Any]:
+    """The match as the browser draws it for `viewer` (a seat, or None for a spectator): the board
+    rebuilt from the stored moves, seats and result. Hidden information stays hidden: a poker hand's
+    cards are the viewer's own until the rules show them, and the agent's analysis (drawn from its
+    cards) waits for the end of the hand."""
     with MatchState(
         match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
     ) as state:
-        board = state.state_json()
+        board = state.state_json(viewer)
+        hidden = state.spec.hidden_information and not state.done
     return {
         "id": match.pk,
         "game": match.game.name,
@@ -141,17 +175,29 @@ def match_state_json(match: Match) -> dict[str, Any]:
         "result": match.result or None,
         "reason": match.reason,
         "winner": match.winner or None,
-        "analysis": list(match.analysis or []),  # per move: the agent's evaluation (human games)
+        # per move: the agent's evaluation (human games)
+        "analysis": [] if hidden else list(match.analysis or []),
     }
 
 
-def match_replay_states(match: Match) -> list[dict[str, Any]]:
-    """The board after each ply (index 0 is the start), rebuilt by replaying the stored moves."""
+def match_replay_states(match: Match, viewer: str | None = None) -> list[dict[str, Any]]:
+    """The board after each ply (index 0 is the start), rebuilt by replaying the stored moves, as
+    `viewer` may see it. A finished poker hand's replay shows the cards its end showed (a showdown:
+    both) at every ply; a folded hand only with ARENA_POKER_REPLAY_SHOWS_FOLDED. A hand still being
+    played shows no more than the table does."""
+    reveal: frozenset[str] = frozenset()
+    if match.game.name in GAMES and GAMES[match.game.name].hidden_information and not match.is_live:
+        with MatchState(match.game.name, seed=match.seed, moves=match.moves) as final:
+            if final.done:
+                reveal = revealed_at_end(
+                    final.env.unwrapped, show_folded=settings.ARENA_POKER_REPLAY_SHOWS_FOLDED
+                )
     state = MatchState(match.game.name, seed=match.seed)
-    states = [state.state_json()]
+    states = [state.state_json(viewer, reveal)]
     for action in match.moves:
         state.apply(action)
-        states.append(state.state_json())
+        states.append(state.state_json(viewer, reveal))
+    state.close()
     return states
 
 
@@ -198,7 +244,7 @@ def leaderboard_rows(game: Game, fit: RatingFit, limit: int = 200) -> list[dict[
     return rows
 
 
-def _player_json(player: Player) -> dict[str, Any]:
+def player_json(player: Player) -> dict[str, Any]:
     checkpoint = player.checkpoint if player.kind == Player.CHECKPOINT else None
     return {
         "id": player.pk,
@@ -226,7 +272,7 @@ def leaderboard_json(game: Game, limit: int = 200) -> dict[str, Any]:
     fit = rating_fit_get(pool=game.name)
     rows = [
         {
-            **_player_json(row["player"]),
+            **player_json(row["player"]),
             "elo": row["elo"],
             "low": row["low"],
             "high": row["high"],

@@ -80,7 +80,7 @@ def match_json(match: Match, *, detail: bool = False) -> dict[str, Any]:
         "game": match.game.name,
         "status": match.status,
         "seats": {s.seat: s.player.label for s in match.seats.all()},
-        "seed": match.seed,
+        "seed": None if match.seed_hidden else match.seed,
         "winner": match.winner or None,
         "reason": match.reason or None,
         "rated": match.rated,
@@ -91,6 +91,10 @@ def match_json(match: Match, *, detail: bool = False) -> dict[str, Any]:
         data["moves"] = match.moves
         data["result"] = match.result or None
         data["error"] = match.error or None
+        data["opening_plies"] = match.opening_plies
+        data["source"] = (
+            {"match": match.source_match_id, "ply": match.source_ply} if match.source_match_id else None
+        )
     return data
 
 

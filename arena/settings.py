@@ -290,6 +290,8 @@ ARENA_HEARTBEAT_SECONDS = env_float("ARENA_HEARTBEAT_SECONDS", 10.0, minimum=0.1
 ARENA_QUEUED_REDISPATCH_SECONDS = env_int("ARENA_QUEUED_REDISPATCH_SECONDS", 120, minimum=1)
 ARENA_DEMO = env_bool("ARENA_DEMO", True)
 ARENA_MAX_OPEN_GAMES = env_int("ARENA_MAX_OPEN_GAMES", 5, minimum=1)
+# Poker: whether a finished hand's replay may show a folded hand (never shown at the table).
+ARENA_POKER_REPLAY_SHOWS_FOLDED = env_bool("ARENA_POKER_REPLAY_SHOWS_FOLDED", False)
 ARENA_MOVES_PER_SECOND = env_int("ARENA_MOVES_PER_SECOND", 5, minimum=1)
 ARENA_ABANDON_SECONDS = env_int("ARENA_ABANDON_SECONDS", 15 * 60, minimum=10)
 ARENA_MATCH_STALE_SECONDS = env_int("ARENA_MATCH_STALE_SECONDS", 120, minimum=5)

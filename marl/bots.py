@@ -14,6 +14,7 @@ import numpy as np
 from marl.agents import Agent, RandomAgent
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
+from marl.poker_bots import POKER_BOTS
 from marl.search import rollout_agent
 from marl.stockfish import DEFAULT_NODES, StockfishAgent, StockfishLevel
 
@@ -229,7 +230,19 @@ class AlphaBetaAgent(_Bot):
 BOTS: dict[str, tuple[str, ...]] = {
     "tictactoe": ("random", "minimax", "mcts"),
     "connect_four": ("random", "alphabeta", "mcts"),
+    # Poker: call = always check or call; cfr = Leduc's CFR+ equilibrium; rule = hand strength.
+    "leduc_holdem": ("random", "call", "cfr"),
+    "texas_holdem": ("random", "call", "rule"),
+    "texas_holdem_no_limit": ("random", "call", "rule"),
+    "go9": ("random", "gnugo"),
     "chess": ("random", "stockfish"),
+}
+# Bots that take numbers after a colon, and what they mean.
+_ARG_HINTS = {
+    "alphabeta": "alphabeta:N for depth N",
+    "mcts": "mcts:N for N simulations a move",
+    "gnugo": "gnugo:L for GNU Go at level L, 1-10",
+    "stockfish": "stockfish:L for skill level L in 0..20, stockfish:L:N for N nodes a move",
 }
 DEFAULT_DEPTH = 4  # alphabeta == alphabeta:4
 DEFAULT_SIMULATIONS = 200  # mcts == mcts:200
@@ -247,24 +260,20 @@ def bot_menu(game: str) -> list[str]:
 
 
 def _bot_names(available: tuple[str, ...]) -> str:
-    hints = {
-        "alphabeta": "alphabeta:N for depth N",
-        "mcts": "mcts:N for N simulations a move",
-        "stockfish": "stockfish:L for skill level L in 0..20, stockfish:L:N for N nodes a move",
-    }
-    return ", ".join(available) + "".join(f" ({hints[b]})" for b in available if b in hints)
+    return ", ".join(available) + "".join(f" ({_ARG_HINTS[b]})" for b in available if b in _ARG_HINTS)
 
 
 def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
     """A bot by name: ``random``, ``minimax`` (tic-tac-toe), ``alphabeta`` or ``alphabeta:N`` (connect
-    four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move), ``stockfish:L`` or
-    ``stockfish:L:N`` (chess: Stockfish at skill level L, N nodes a move; no process starts here)."""
+    four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move), ``gnugo`` or
+    ``gnugo:L`` (go 9x9: GNU Go at level L), ``stockfish:L`` or ``stockfish:L:N`` (chess: Stockfish
+    at skill level L, N nodes a move); no engine process starts here."""
     get_game(game)  # UnknownGameError for a bad game name
     available = BOTS.get(game, ())
     pattern = r"([a-z_]+)(?::(\d+))?(?::(\d+))?"
     match = re.fullmatch(pattern, name.strip().lower()) if isinstance(name, str) else None
     base, arg, extra = match.groups() if match else (None, None, None)
-    takes = {"alphabeta": 1, "mcts": 1, "stockfish": 2}.get(base or "", 0)
+    takes = {"alphabeta": 1, "mcts": 1, "gnugo": 1, "stockfish": 2}.get(base or "", 0)
     if base not in available or (arg is not None and takes < 1) or (extra is not None and takes < 2):
         raise ConfigError(f"unknown bot {name!r} for {game}; available: {_bot_names(available)}")
     if base == "stockfish":
@@ -272,8 +281,15 @@ def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
         return StockfishAgent(level)
     if base == "random":
         return RandomAgent(seed)
+    if base in POKER_BOTS:
+        return POKER_BOTS[base](seed)
     if base == "minimax":
         return MinimaxAgent(seed)
+    if base == "gnugo":
+        from marl.gnugo import DEFAULT_LEVEL, GnuGoAgent  # lazy: an engine subprocess per game
+
+        level = int(arg) if arg is not None else DEFAULT_LEVEL
+        return GnuGoAgent(level, seed, timeout_s=get_game(game).move_time_limit_s)
     if base == "mcts":
         return rollout_agent(game, int(arg) if arg is not None else DEFAULT_SIMULATIONS, seed)
     return AlphaBetaAgent(depth=int(arg) if arg is not None else DEFAULT_DEPTH, seed=seed)

@@ -162,7 +162,7 @@ def _start(table: _Table, anchors: Mapping[str, float]) -> np.ndarray:
     for i, p in enumerate(table.players):
         params[i] = anchors.get(p, 0.0)
     total = table.wins.sum() + table.draws.sum() + table.losses.sum()
-    share = table.draws.sum() / total
+    share = min(table.draws.sum() / total, 0.99)  # every game drawn: a finite start, the prior does the rest
     if share > 0:  # the draw parameter that gives this draw rate between equal players
         params[-1] = -math.log((1.0 - share) / 2.0 / (1.0 - (1.0 - share) / 2.0)) / _C
     return params

@@ -8,7 +8,7 @@ and coordinate parser, or its notation hooks.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 import pettingzoo
 from pettingzoo import AECEnv
 
-from marl import games_chess
+from marl import games_chess, games_poker
 from marl.errors import IllegalMoveError, UnknownGameError
 
 Board = list[list[int]]
@@ -55,6 +55,10 @@ class GameSpec:
     )
     coord_limits: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     describe_action: Callable[[int], str] = field(default=str, repr=False, compare=False)
+    # Moves named by a key rather than coordinates (go: ``{"pass": true}`` is action 81).
+    named_moves: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    # Keyword arguments of the PettingZoo env (go: ``board_size=9``).
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # Game-notation fields for the browser (chess: FEN, SAN, legal moves in UCI) added to the state.
     notation: Callable[[Any], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
     # A move in the game's own notation (chess: ``{"uci": "e7e8q"}``) as an action index; it raises
@@ -69,14 +73,26 @@ class GameSpec:
     read_result: Callable[[Any, tuple[str, ...]], dict[str, Any]] | None = field(
         default=None, repr=False, compare=False
     )
+    # Hidden information (poker): ``view_state(raw, viewer, done, legal, reveal)`` adds what ``viewer``
+    # (a seat, or None for a spectator) may see; callers must then say who is looking.
+    hidden_information: bool = False
+    view_state: Callable[..., dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    # Chips of a return in big blinds (poker results are reported in milli-big-blinds per hand).
+    big_blinds_per_return: float = 1.0
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
         # The registry form; the module form (pettingzoo.classic.tictactoe_v3) warns on every call.
-        return pettingzoo.make("aec", f"classic/{self.env_id}")
+        return pettingzoo.make("aec", f"classic/{self.env_id}", **self.env_kwargs)
 
-    def state_json(self, env: AECEnv) -> dict[str, Any]:
-        """Board, whose turn, legal moves and result as plain JSON values."""
+    def state_json(
+        self, env: AECEnv, viewer: str | None = None, reveal: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """Board, whose turn, legal moves and result as plain JSON values, as ``viewer`` sees them.
+
+        ``viewer`` is a seat or ``None`` (a spectator); games without hidden information ignore it
+        and ``reveal`` (seats whose hidden cards a finished match's replay may show).
+        """
         raw = env.unwrapped
         done = is_done(raw)
         legal: list[int] = []
@@ -92,6 +108,8 @@ class GameSpec:
         }
         if self.notation is not None:
             state.update(self.notation(raw))
+        if self.view_state is not None:
+            state["poker"] = self.view_state(raw, viewer, done=done, legal=legal, reveal=reveal)
         return state
 
     def result(self, raw: Any) -> dict[str, Any]:
@@ -127,6 +145,13 @@ class GameSpec:
             keys = set(payload)
             if keys == {"action"}:
                 return self.check_action(env, payload["action"])
+            if len(keys) == 1 and next(iter(keys)) in self.named_moves:
+                name = next(iter(keys))
+                if payload[name] is not True:
+                    raise IllegalMoveError(
+                        f'{{"{name}": true}} is the only {name} move, got {payload[name]!r}'
+                    )
+                return self.check_action(env, self.named_moves[name])
             if self.parse_move is not None:
                 return self.check_action(env, self.parse_move(env.unwrapped, payload))
             if keys == set(self.coord_keys):
@@ -141,12 +166,12 @@ class GameSpec:
                     coords[key] = int(value)
                 return self.check_action(env, self.coords_to_action(coords))
             shape = ", ".join(f'"{k}": n' for k in self.coord_keys)
+            named = "".join(f' or {{"{name}": true}}' for name in self.named_moves)
             raise IllegalMoveError(
                 f"unexpected move keys {sorted(map(str, keys))}: send an action index, "
-                f'{{"action": n}} or {{{shape}}}'
+                f'{{"action": n}} or {{{shape}}}{named}'
             )
         return self.check_action(env, payload)
-
 
     def move_from_text(self, env: AECEnv, text: str) -> int:
         """One move as typed by a person: an action index, or the move in the game's notation."""
@@ -207,6 +232,70 @@ def _c4_describe(action: int) -> str:
     return f"column {action}"
 
 
+def _poker(
+    name: str, env_id: str, title: str, obs: int, names: tuple[str, ...], max_moves: int, bb: float
+) -> GameSpec:
+    """A heads-up poker entry: one hand per game, the deal drawn from the seed."""
+    return GameSpec(
+        name=name,
+        env_id=env_id,
+        seats=games_poker.SEATS,
+        obs_shape=(obs,),
+        n_actions=len(names),
+        render_hint="poker",
+        title=title,
+        max_moves=max_moves,
+        describe_action=lambda a: games_poker.describe_action(names, a),
+        hidden_information=True,
+        view_state=lambda raw, viewer, **kw: games_poker.poker_view(raw, viewer, names=names, **kw),
+        parse_move=lambda raw, payload: games_poker.poker_move(raw, names, payload),
+        big_blinds_per_return=bb,
+    )
+
+
+# Leduc and limit hold'em return chips in big blinds; no-limit returns chips (the big blind is 2).
+POKER_GAMES = (
+    _poker("leduc_holdem", "leduc_holdem_v4", "Leduc hold'em", 36, games_poker.LIMIT_ACTIONS, 16, 1.0),
+    _poker("texas_holdem", "texas_holdem_v4", "Limit Texas hold'em", 72, games_poker.LIMIT_ACTIONS, 64, 1.0),
+    _poker(
+        "texas_holdem_no_limit",
+        "texas_holdem_no_limit_v6",
+        "No-limit Texas hold'em",
+        54,
+        games_poker.NO_LIMIT_ACTIONS,
+        200,
+        0.5,
+    ),
+)
+
+
+def _go9() -> GameSpec:
+    from marl import games_go as go  # the go entry's board, coordinates and scoring
+
+    return GameSpec(
+        name="go9",
+        env_id="go_v5",
+        seats=go.SEATS,
+        obs_shape=(go.SIZE, go.SIZE, 17),
+        n_actions=go.PASS + 1,
+        render_hint="go",
+        title="Go 9x9",
+        # Games between sensible players end by two passes well before; random play ends near 120.
+        max_moves=400,
+        opening_plies=4,
+        adjudicate=go.adjudicate,
+        move_time_limit_s=30.0,
+        read_board=go.read_board,
+        coord_keys=("row", "col"),
+        coords_to_action=go.coords_to_action,
+        coord_limits={"row": go.SIZE, "col": go.SIZE},
+        describe_action=go.describe,
+        named_moves={"pass": go.PASS},
+        env_kwargs={"board_size": go.SIZE},
+        notation=go.state_extras,
+    )
+
+
 GAMES: dict[str, GameSpec] = {
     spec.name: spec
     for spec in (
@@ -242,6 +331,7 @@ GAMES: dict[str, GameSpec] = {
             coord_limits={"col": 7},
             describe_action=_c4_describe,
         ),
+        _go9(),
         GameSpec(
             name="chess",
             env_id="chess_v6",
@@ -259,6 +349,7 @@ GAMES: dict[str, GameSpec] = {
             notation_key="uci",
             read_result=games_chess.chess_result,
         ),
+        *POKER_GAMES,
     )
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -175,9 +175,10 @@ class MatchState:
             return {"winner": winner_of(returns), "returns": returns, "reason": self._forced.reason}
         return self.spec.result(self._raw)
 
-    def state_json(self) -> dict[str, Any]:
-        """The game's ``state_json`` plus ``ply`` and ``moves`` (the result also carries ``reason``)."""
-        state = self.spec.state_json(self.env)
+    def state_json(self, viewer: str | None = None, reveal: Collection[str] = ()) -> dict[str, Any]:
+        """The game's ``state_json`` for ``viewer`` (a seat, or ``None`` for a spectator) plus ``ply``
+        and ``moves`` (the result also carries ``reason``). ``reveal``: see ``GameSpec.state_json``."""
+        state = self.spec.state_json(self.env, viewer, reveal)
         if self._forced is not None:
             state["to_move"] = None
             state["legal_moves"] = []

@@ -317,3 +317,24 @@ def bot_gate(member: LeagueMember, challenger: str, champion: str) -> LeagueGate
         champion=member.champions,
         state=state,
     )
+
+
+def cyclic_rated_pool(user, rounds: int = 10) -> dict[str, Player]:
+    """Three checkpoints in a cycle (a beats b beats c beats a, 8 games of 10 each way) that all beat the
+    random bot 9 of 10: one Elo cannot order them, α-Rank spreads its mass over the cycle."""
+    game = game_get("tictactoe")
+    specs = checkpoint_specs(user, 3)
+    players = {"random": player_for_bot(game=game, bot="random")}
+    players.update({name: player_from_spec(game=game, spec=s) for name, s in zip("abc", specs, strict=True)})
+    plans = []
+    for winner, loser, wins in (
+        ("a", "b", 8),
+        ("b", "c", 8),
+        ("c", "a", 8),
+        *((p, "random", 9) for p in "abc"),
+    ):
+        for i in range(rounds):
+            outcome = 1.0 if i < wins * rounds // 10 else 0.0
+            plans.append((winner, loser, outcome) if i % 2 else (loser, winner, 1.0 - outcome))
+    store_rated_games(game, players, plans)
+    return players

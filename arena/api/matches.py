@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
+from ninja.errors import HttpError
 from pydantic import Field
 
 from arena.api.core import (
@@ -24,6 +25,8 @@ from arena.api.games import GameName, SeatName
 from arena.models import Match
 from arena.serializers import match_json
 from arena.services import matches as match_services
+from arena.services.play import PlayError
+from arena.services.take_overs import match_take_over as take_over_service
 
 router = Router(tags=["matches"])
 
@@ -48,6 +51,11 @@ class MatchIn(Input):
     seed: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
     move_delay: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0
     rated: bool = True
+
+
+class TakeOverIn(Input):
+    ply: Annotated[int, Field(ge=0, le=100_000, description="take over after this many moves")]
+    seat: SeatName = Field(description="the seat you play; the other keeps the player that sat there")
 
 
 class MatchFilter(Schema):
@@ -86,3 +94,19 @@ def match_create(request: HttpRequest, payload: MatchIn) -> tuple[int, dict[str,
 @router.get("/matches/{pk}", response={200: dict[str, Any], **ERRORS}, summary="Get a match with its moves")
 def match_detail(request: HttpRequest, pk: Id) -> dict[str, Any]:
     return match_json(Match.objects.select_related("game").get(pk=pk), detail=True)
+
+
+@router.post(
+    "/matches/{pk}/take-over",
+    auth=WRITE_AUTH,
+    response={201: dict[str, Any], **WRITE_ERRORS},
+    openapi_extra=WRITE_DOCS,
+    summary="Take over a finished game at a move: a human game from there against the same opponent",
+    description="Play it over `ws/play/<id>/` or at `/play/<id>/`; the new match records its source.",
+)
+def match_take_over(request: HttpRequest, pk: Id, payload: TakeOverIn) -> tuple[int, dict[str, Any]]:
+    try:
+        match = take_over_service(user=request.user, match_id=pk, ply=payload.ply, seat=payload.seat)
+    except PlayError as exc:
+        raise HttpError(403 if exc.code == "forbidden" else 400, exc.message) from None
+    return 201, match_json(match, detail=True)

@@ -12,6 +12,7 @@ from arena.api.core import ERRORS, text
 from arena.models import Game, Rating
 from arena.selectors import leaderboard_json
 from arena.serializers import rating_json
+from arena.services.payoffs import payoffs_table
 
 router = Router(tags=["ratings"])
 
@@ -34,3 +35,14 @@ def rating_list(request: HttpRequest, game: Path[text(40, pattern=r"^[a-z0-9_-]+
     Game.objects.get(name=game)
     ratings = Rating.objects.filter(pool=game).select_related("player__checkpoint__agent", "player__user")
     return [rating_json(r) for r in ratings.order_by("-mu")]
+
+
+@router.get(
+    "/leaderboards/{game}/payoffs",
+    response={200: dict[str, Any], **ERRORS},
+    summary="Who beats whom: the top players' payoff matrix ordered by α-Rank, with the cycles of 'beats'",
+)
+def leaderboard_payoffs(
+    request: HttpRequest, game: Path[text(40, pattern=r"^[a-z0-9_-]+$")]
+) -> dict[str, Any]:
+    return payoffs_table(game=Game.objects.get(name=game))

@@ -46,6 +46,11 @@ class Match(models.Model):
     move_delay = models.FloatField(default=0.0, help_text="seconds between agent moves, so people can watch")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # A human game taken over from another game's replay: that game and the ply it starts from.
+    source_match = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="take_overs"
+    )
+    source_ply = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -69,6 +74,22 @@ class Match(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in (self.PENDING, self.RUNNING)
+
+    @property
+    def seed_hidden(self) -> bool:
+        """Whether the seed is secret for now: in a game of hidden cards the seed is the deal, so it is
+        shown only once the match is over."""
+        from marl.games import GAMES
+
+        spec = GAMES.get(self.game.name)
+        return bool(spec and spec.hidden_information and self.is_live)
+
+    @property
+    def winner_label(self) -> str:
+        """Who won, by name ("demo-dqn:player_1@v3"), not by seat; empty for a draw or an open game.
+        Reads `seats.all()`, so a list that prefetches the seats' players pays no query per row."""
+        seat = next((s for s in self.seats.all() if s.seat == self.winner), None) if self.winner else None
+        return seat.player.label if seat else self.winner
 
     def seats_by_name(self) -> dict[str, MatchSeat]:
         return {seat.seat: seat for seat in self.seats.all()}

@@ -132,18 +132,9 @@ def _record(
     games = [rated_game(m, seat_rows[m.pk]) for m in finished]
     with transaction.atomic():
         _update_rows(Match, matches, [*Match.RESULT_FIELDS, "error"])
-        _update_scores([seat for m in finished for seat in seat_rows[m.pk].values()])
+        _update_rows(MatchSeat, [seat for m in finished for seat in seat_rows[m.pk].values()], ["score"])
         if any(games):
             ratings_record(pool=matches[0].game.name, games=[g for g in games if g is not None])
-
-
-def _update_scores(seats: list[MatchSeat]) -> None:
-    """A handful of distinct scores (1, 0, -1): one UPDATE each."""
-    by_score: dict[float, list[int]] = defaultdict(list)
-    for seat in seats:
-        by_score[seat.score].append(seat.pk)
-    for score, pks in by_score.items():
-        MatchSeat.objects.filter(pk__in=pks).update(score=score)
 
 
 def _update_rows(model, rows: list, fields: list[str]) -> None:

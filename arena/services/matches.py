@@ -22,7 +22,6 @@ from django.utils import timezone
 from arena import live
 from arena.dispatch import task_send_on_commit
 from arena.models import Game, Match, MatchSeat, Player
-from arena.selectors import match_state_json
 from arena.services.games import game_get
 from arena.services.openings import agent_at_temperature, opening_choose, plies_check, temperature_check
 from arena.services.players import player_agent, player_from_spec
@@ -125,7 +124,7 @@ def match_play(*, match_id: int) -> str | None:
         logger.exception("match %s: could not load its players", match.pk)
         return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
     state = MatchState(match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies)
-    _publish_event(match, "started", state=state.state_json())
+    _publish_event(match, "started", **live.state_views(state))
     try:
         advance(state, agents, on_step=lambda step: _on_move(match, step))
     except Exception as exc:
@@ -145,7 +144,7 @@ def _on_move(match: Match, step: Step) -> None:
     """Store and publish one move of a live match, then wait so people can follow it."""
     match.moves.append(int(step.action))
     _publish_event(
-        match, "move", ply=step.ply, seat=step.seat, action=int(step.action), state=step.state.state_json()
+        match, "move", ply=step.ply, seat=step.seat, action=int(step.action), **live.state_views(step.state)
     )
     if match.move_delay:
         time.sleep(match.move_delay)
@@ -170,10 +169,13 @@ def match_finish(*, match: Match, result: MatchResult) -> str:
         game = rated_game(match, {seat.seat: seat for seat in seats})
         if game is not None:
             ratings_record(pool=match.game.name, games=[game])
-    board = match_state_json(match)["state"]
+    with MatchState(
+        match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+    ) as final:
+        views = live.state_views(final)  # per viewer where cards are hidden
     live.publish(
         live.match_group(match.pk),
-        live.match_event(match_id=match.pk, seq=match.seq, kind="finished", result=match.result, state=board),
+        live.match_event(match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **views),
     )
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     tournament_match_recorded(match_id=match.pk)

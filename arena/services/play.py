@@ -8,8 +8,10 @@ are published after the commit. Anything wrong raises `PlayError` and changes no
 
 from __future__ import annotations
 
+import logging
 import math
 import random
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -22,18 +24,21 @@ from django.db import transaction
 from django.utils import timezone
 
 import marl.agents
+import marl.games
 from arena import live
-from arena.models import Match, MatchSeat, Player
+from arena.models import Game, Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
 from arena.services.openings import opening_check
-from arena.services.players import entrant_checkpoint, player_agent, player_for_user, player_from_spec
+from arena.services.players import player_agent, player_for_user, player_from_spec
 from arena.services.ratings import ratings_record_match
 from marl.errors import EngineError, IllegalMoveError
 from marl.match import MatchState, Step, advance, close_agents
 from marl.search import SearchAgent, SearchResult
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
+logger = logging.getLogger(__name__)
+
 SAVED_FIELDS = [
     "moves",
     "seq",
@@ -55,29 +60,40 @@ class PlayError(Exception):
         self.code, self.message = code, message
 
 
-# Loading a checkpoint means reading and hashing its files: keep the few agents in play warm.
-_AGENTS: OrderedDict[tuple[int, str, int], Any] = OrderedDict()
-_AGENTS_LOCK = threading.Lock()
-_AGENTS_MAX = 32
+class WarmAgents:
+    """The checkpoint agents in play, kept loaded per process (a bounded LRU): loading one reads and
+    hashes its files, and a reply must never wait for that. Keyed by the player's checkpoint (id and
+    sha256: a checkpoint's files never change under its hash), the seat it plays and the search on
+    top, so a hit costs no query either; the entrant's checkpoint for the seat is looked up on a miss."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.loads = size, 0
+        self._agents: OrderedDict[tuple[int, str, str, str], marl.agents.Agent] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, player: Player, seed: int, seat: str) -> marl.agents.Agent:
+        if player.kind == Player.BOT:
+            return player_agent(player=player, seed=seed)
+        key = (player.checkpoint_id, player.checkpoint.sha256, seat, player.search)
+        with self._lock:
+            agent = self._agents.get(key)
+            if agent is not None:
+                self._agents.move_to_end(key)
+                return agent
+        agent = player_agent(player=player, seed=seed, seat=seat)
+        with self._lock:
+            self.loads += 1
+            self._agents[key] = agent
+            while len(self._agents) > self.size:
+                self._agents.popitem(last=False)
+        return agent
+
+    def clear(self) -> None:
+        with self._lock:
+            self._agents.clear()
 
 
-def _agent_for(player: Player, seed: int, seat: str):
-    """The player's policy for `seat` (an entrant's checkpoint for it), kept warm."""
-    if player.kind == Player.BOT:
-        return player_agent(player=player, seed=seed)
-    checkpoint = entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
-    key = (checkpoint.pk, checkpoint.sha256, player.search)
-    with _AGENTS_LOCK:
-        agent = _AGENTS.get(key)
-        if agent is not None:
-            _AGENTS.move_to_end(key)
-            return agent
-    agent = player_agent(player=player, seed=seed, seat=seat)
-    with _AGENTS_LOCK:
-        _AGENTS[key] = agent
-        while len(_AGENTS) > _AGENTS_MAX:
-            _AGENTS.popitem(last=False)
-    return agent
+warm_agents = WarmAgents(size=32)
 
 
 def _check_rate(user) -> None:
@@ -108,29 +124,64 @@ def human_game_create(
     seat = seat or game_row.seats[0]
     if seat not in game_row.seats:
         raise ValidationError(f"seat must be one of {', '.join(game_row.seats)}")
-    _check_open_games(user)
     agent_seat = next(s for s in game_row.seats if s != seat)
     agent_player = player_from_spec(game=game_row, spec=opponent, user=None, seat=agent_seat)
-    human = player_for_user(game=game_row, user=user)
     start = opening_check(game=game_row, opening=list(opening)) if opening else []
+    return human_game_start(
+        user=user, game=game_row, seat=seat, opponent=agent_player, seed=seed, opening=start
+    )
+
+
+def human_game_start(
+    *,
+    user,
+    game: Game,
+    seat: str,
+    opponent: Player,
+    seed: int | None = None,
+    opening: list[int] | None = None,
+    source: Match | None = None,
+) -> Match:
+    """The game itself: `user` in `seat`, `opponent` (already checked for its seat) in the other, from
+    the position after `opening` (stored as the game's opening; checked legal by the caller), and the
+    match it was taken over from, if any. If the agent is to move, its move is made at once."""
+    _check_open_games(user)
+    human = player_for_user(game=game, user=user)
+    start = list(opening or [])
     with transaction.atomic():
         match = Match.objects.create(
-            game=game_row,
+            game=game,
             created_by=user,
-            seed=random.randrange(2**31) if seed is None else seed,
+            seed=_deal_seed(game, seed),
             status=Match.RUNNING,
             started_at=timezone.now(),
+            rated=True,
             moves=start,
             opening_plies=len(start),
-            rated=not start,  # a set-up position is not a fair game to rate
+            source_match=source,
+            source_ply=len(start) if source is not None else None,
         )
-        players = {s: human if s == seat else agent_player for s in game_row.seats}
-        MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
-        events = _agents_reply(match)
+        players = {s: human if s == seat else opponent for s in game.seats}
+        seats = MatchSeat.objects.bulk_create(
+            [MatchSeat(match=match, seat=s, player=p) for s, p in players.items()]
+        )
+        events = _agents_reply(match, seats)
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
+
+
+def _deal_seed(game: Game, seed: int | None) -> int:
+    """The game's seed. With hidden cards the seed is the deal: a player must not choose it, and it
+    comes from the OS's generator, so seeds shown after earlier hands cannot predict the next."""
+    if not marl.games.get_game(game.name).hidden_information:
+        return random.randrange(2**31) if seed is None else seed
+    if seed is not None:
+        raise PlayError(
+            "bad_request", "the seed of a game with hidden cards is the deal: it cannot be chosen"
+        )
+    return secrets.randbelow(2**63)
 
 
 def _check_open_games(user) -> None:
@@ -145,7 +196,11 @@ def _check_open_games(user) -> None:
 
 def human_seat(match: Match, user) -> str | None:
     """The seat `user` holds in `match`, if any."""
-    for seat in match.seats.select_related("player"):
+    return _seat_of(list(match.seats.select_related("player")), user)
+
+
+def _seat_of(seats: list[MatchSeat], user) -> str | None:
+    for seat in seats:
         if seat.player.kind == Player.HUMAN and seat.player.user_id == getattr(user, "pk", None):
             return seat.seat
     return None
@@ -158,35 +213,42 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
     if not isinstance(ply, int) or isinstance(ply, bool):
         raise PlayError("bad_request", "ply must be an integer")
     _check_rate(user)
+    # Five queries with BEGIN and COMMIT (one more when the game ends): the locked row, its seats and
+    # players, the UPDATE. The agent comes warm from this process, the events go out after the commit.
     with transaction.atomic():
-        match, seat = _locked_for_move(match_id, user, ply)
-        with MatchState(match.game.name, seed=match.seed, moves=match.moves) as state:  # env reused after
+        match, seats, seat = _locked_for_move(match_id, user, ply)
+        with MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        ) as state:  # env reused after
             action = _apply_human_move(state, seat, move)
             match.moves = list(state.moves)
             match.seq += 1
             events = [_move_event(match, state, seat, action)]
             if state.done:
-                events.append(_finish(match, state))
+                events.append(_finish(match, state, seats))
             else:
-                events += _agents_reply(match, state)
+                events += _agents_reply(match, seats, state)
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     return events
 
 
-def _locked_for_move(match_id: int, user, ply: int) -> tuple[Match, str]:
-    """The running match, row-locked, and the user's seat in it; PlayError unless `ply` is current."""
-    match = Match.objects.select_for_update().select_related("game").filter(pk=match_id).first()
+def _locked_for_move(match_id: int, user, ply: int) -> tuple[Match, list[MatchSeat], str]:
+    """The running match, row-locked, its seats, and the user's seat; PlayError unless `ply` is current."""
+    # `of=("self",)`: lock the match row only. A bare FOR UPDATE on PostgreSQL also locks the joined
+    # game row, and every human move of that game, in every web process, would queue behind it.
+    match = Match.objects.select_for_update(of=("self",)).select_related("game").filter(pk=match_id).first()
     if match is None:
         raise PlayError("not_found", "no such game")
-    seat = human_seat(match, user)
+    seats = list(match.seats.select_related("player__checkpoint__agent__game"))
+    seat = _seat_of(seats, user)
     if seat is None:
         raise PlayError("forbidden", "you are not playing in this game")
     if match.status != Match.RUNNING:
         raise PlayError("game_over", f"the game is {match.status}")
     if ply != len(match.moves):
         raise PlayError("stale_ply", f"ply {ply} is stale: the game is at ply {len(match.moves)}")
-    return match, seat
+    return match, seats, seat
 
 
 def _apply_human_move(state: MatchState, seat: str, move: Any) -> int:
@@ -202,7 +264,7 @@ def _apply_human_move(state: MatchState, seat: str, move: Any) -> int:
 
 
 def _move_event(match: Match, state, seat: str, action: int, analysis: dict | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, "state": state.state_json()}
+    data: dict[str, Any] = {"ply": state.ply, "seat": seat, "action": action, **live.state_views(state)}
     if analysis is not None:
         data["analysis"] = analysis
     # Kept on the row, one entry per move, so a reload redraws the heat map and the win-probability line.
@@ -249,15 +311,18 @@ def _search_analysis(result: SearchResult) -> dict[str, Any]:
     }
 
 
-def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[str, Any]]:
+def _agents_reply(
+    match: Match, seats: list[MatchSeat], state: MatchState | None = None
+) -> list[dict[str, Any]]:
     """Let the agent seats move (through the match loop) until a human is to move or the game ends."""
-    state = state or MatchState(match.game.name, seed=match.seed, moves=match.moves)
-    seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint")}
+    state = state or MatchState(
+        match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+    )
     reply = _Reply(match)
     agents = {
-        name: _Thinking(_agent_for(p, match.seed, name), state, reply.notes)
-        for name, p in seats.items()
-        if p.kind != Player.HUMAN
+        s.seat: _Thinking(warm_agents.get(s.player, match.seed, s.seat), state, reply.notes)
+        for s in seats
+        if s.player.kind != Player.HUMAN
     }
     try:
         advance(state, agents, on_step=reply.on_step)
@@ -266,7 +331,7 @@ def _agents_reply(match: Match, state: MatchState | None = None) -> list[dict[st
     finally:
         close_agents(agents)  # an engine's process lives for one reply: the history is sent each time
     if state.done:
-        reply.events.append(_finish(match, state))
+        reply.events.append(_finish(match, state, seats))
     return reply.events
 
 
@@ -309,14 +374,13 @@ class _Reply:
         self.events.append(_move_event(match, step.state, step.seat, int(step.action), analysis))
 
 
-def _finish(match: Match, state: MatchState) -> dict[str, Any]:
+def _finish(match: Match, state: MatchState, seats: list[MatchSeat]) -> dict[str, Any]:
     """Record the ended game on `match` (the caller saves the row) and rate it once the move commits."""
-    seats = list(match.seats.all())
     match.apply_result(state.result(), seats)
     MatchSeat.objects.bulk_update(seats, ["score"])
     transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
     return live.match_event(
-        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, state=state.state_json()
+        match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **live.state_views(state)
     )
 
 
@@ -356,35 +420,50 @@ def human_game_resign(*, match_id: int, user) -> list[dict[str, Any]]:
 
 def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: str) -> list[dict[str, Any]]:
     with transaction.atomic():
-        match = Match.objects.select_for_update().select_related("game").get(pk=match_id)
+        match = Match.objects.select_for_update(of=("self",)).select_related("game").get(pk=match_id)
         if seat_of is not None:
             seat = human_seat(match, seat_of)
             if seat is None:
                 raise PlayError("forbidden", "you are not playing in this game")
         if match.status != Match.RUNNING:
             raise PlayError("game_over", f"the game is {match.status}")
-        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
+        state = MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        )
         state.forfeit(seat, reason=reason)
-        events = [_finish(match, state)]
+        events = [_finish(match, state, list(match.seats.all()))]
         match.save(update_fields=SAVED_FIELDS)
     _publish(match, events)
     return events
 
 
 def human_games_expire() -> int:
-    """End abandoned human games (no move for ARENA_ABANDON_SECONDS) as a loss for the human to move."""
+    """End abandoned human games (no move for ARENA_ABANDON_SECONDS): a loss for the seat to move, so
+    they leave the live lists. One game that cannot be rebuilt is logged and aborted, never allowed to
+    stop the others from expiring. Returns how many games were ended."""
     cutoff = timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS)
-    expired = 0
     candidates = Match.objects.filter(
         status=Match.RUNNING, seats__player__kind=Player.HUMAN, updated_at__lt=cutoff
     ).distinct()
-    for match in candidates:
-        state = MatchState(match.game.name, seed=match.seed, moves=match.moves)
-        if state.to_move is None:
-            continue
-        try:
+    return sum(_expire(match) for match in candidates)
+
+
+def _expire(match: Match) -> bool:
+    try:
+        state = MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        )
+        if state.to_move is not None:
             _forfeit(match_id=match.pk, seat=state.to_move, reason="abandoned")
-            expired += 1
-        except PlayError:
-            continue
-    return expired
+            return True
+    except PlayError:
+        return False  # it ended meanwhile
+    except Exception:
+        logger.exception("abandoned game %s cannot be rebuilt; aborting it", match.pk)
+    # Nobody can move (or the game cannot be rebuilt): it can never finish, so it stops being live.
+    aborted = Match.objects.filter(pk=match.pk, status=Match.RUNNING).update(
+        status=Match.ABORTED, reason="abandoned", finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    if aborted:
+        live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+    return bool(aborted)

@@ -1,12 +1,17 @@
 """Tournaments: create one, open its rounds as match tasks, advance exactly once per round, and build the
 final table (standings, head-to-head, Elo on the one scale with intervals).
 
-Advancing: a round advances when every match is recorded (finished, or failed after its retries). Any
-number of callers may try at once (each finishing match, duplicate task deliveries, `manage.py`): the
-round is claimed with a conditional UPDATE (`status=running -> complete`) inside the transaction that
-also opens the next round. On PostgreSQL the UPDATE takes the row lock, so a second claimer waits, then
-re-reads the row, finds it complete and updates nothing; on SQLite IMMEDIATE transactions serialise the
-writers outright. The unique (tournament, number) constraint is the last guard.
+Rounds: round robin and gauntlet open every round at start (their pairings ignore results), so the
+workers play them all without waiting; Swiss and knockout open the next round when the last closes
+(`tournament_rounds`).
+
+Advancing: a round closes when every match is recorded (finished, or failed after its retries). Any
+number of callers may try at once (each finished batch, duplicate task deliveries, `manage.py`): each
+takes the tournament's row lock (PostgreSQL; on SQLite IMMEDIATE transactions serialise the writers
+outright), re-reads which running rounds are complete, and closes them with a conditional UPDATE
+(`status=running -> complete`); the caller that closes the last running round opens the next or
+finishes. A second caller finds nothing left to close. The unique (tournament, number) constraint is
+the last guard.
 
 Retrying: a failed match goes back to pending (up to `max_attempts` tries) under the round's row lock,
 and only while the round is still running, so a retry and an advance can never both win.
@@ -17,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
@@ -26,11 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from arena import live
-from arena.dispatch import task_send_on_commit
 from arena.models import (
     Game,
     Match,
-    MatchSeat,
     Player,
     Tournament,
     TournamentEntry,
@@ -39,14 +41,17 @@ from arena.models import (
 )
 from arena.services.anchors import anchors_pin
 from arena.services.games import game_get
-from arena.services.openings import opening_choose, openings_check, plies_check, temperature_check
+from arena.services.openings import openings_check, plies_check, temperature_check
 from arena.services.players import player_check_seats, player_from_spec
-from arena.services.tournament_pairings import tournament_next_pairs
+from arena.services.tournament_rounds import (
+    MAX_GAMES_PER_PAIR,
+    tournament_matches_dispatch,
+    tournament_rounds_open,
+)
 from arena.services.tournament_tables import tournament_table
 
 logger = logging.getLogger(__name__)
 
-MAX_GAMES_PER_PAIR = 1000
 MAX_PARTICIPANTS = 64
 RECORDED = (Match.FINISHED, Match.FAILED)  # what a round page counts as played
 
@@ -187,7 +192,8 @@ def tournament_check_owner(*, tournament: Tournament, user) -> None:
 
 
 def tournament_start(*, user, tournament_id: int, dispatch: bool = True) -> TournamentRound | None:
-    """Open round 1 of a pending tournament. Returns it, or None if the tournament had started already."""
+    """Open a pending tournament: round 1, or every round when pairings do not depend on results.
+    Returns round 1, or None if the tournament had started already."""
     with transaction.atomic():
         tournament = Tournament.objects.select_related("game").get(pk=tournament_id)
         if user is not None:
@@ -197,10 +203,9 @@ def tournament_start(*, user, tournament_id: int, dispatch: bool = True) -> Tour
         ):
             return None
         tournament.status = Tournament.RUNNING
-        pairs, data = tournament_next_pairs(tournament, None)
-        opened = _round_open(tournament, 1, pairs, data, dispatch=dispatch)
-    _publish(tournament.pk, "round_opened", round=1)
-    return opened
+        opened = tournament_rounds_open(tournament=tournament, after=None, dispatch=dispatch)
+    _publish_opened(tournament.pk, opened)
+    return opened[0]
 
 
 def tournament_cancel(*, user, tournament_id: int) -> Tournament:
@@ -218,133 +223,63 @@ def tournament_cancel(*, user, tournament_id: int) -> Tournament:
     return tournament
 
 
-# ------------------------------------------------------------------------------------------ rounds
-
-
-def _round_open(
-    tournament: Tournament, number: int, pairs: list[tuple[str, str]], data: dict, *, dispatch: bool
-) -> TournamentRound:
-    """Create round `number` with `games_per_pair` matches per pairing (seats alternating); queue them."""
-    rnd = TournamentRound.objects.create(
-        tournament=tournament, number=number, data={**data, "pairs": [list(p) for p in pairs]}
-    )
-    games = range(tournament.games_per_pair)
-    # Game g of a pairing plays opening g // 2: each opening twice, seats swapped (a game pair).
-    plans = [((a, b) if g % 2 == 0 else (b, a), (p, g // 2)) for p, (a, b) in enumerate(pairs) for g in games]
-    matches = _round_matches(tournament, number, plans)
-    TournamentMatch.objects.bulk_create([TournamentMatch(round=rnd, match=m) for m in matches])
-    if dispatch:
-        _dispatch(tournament, [(m.pk, plan) for m, (plan, _) in zip(matches, plans, strict=True)])
-    return rnd
-
-
-def _round_matches(
-    tournament: Tournament, number: int, plans: list[tuple[tuple[str, str], tuple[int, int]]]
-) -> list[Match]:
-    """One pending match per plan (player ids in seat order, and the pairing and game pair it
-    belongs to). Both games of a game pair share a seed and so an opening; it is stored as their
-    leading moves."""
-    base = tournament.seed * 1_000_003 + number * 10_007
-    seeds = [(base + p * MAX_GAMES_PER_PAIR + k) % 2**62 for _, (p, k) in plans]
-    book = tournament.openings or None
-    chosen: dict[int, list[int]] = {}
-    for seed, (_, (_, k)) in zip(seeds, plans, strict=True):
-        if seed not in chosen:
-            given = book[k % len(book)] if book else None
-            chosen[seed] = opening_choose(
-                game=tournament.game, seed=seed, plies=tournament.opening_plies, opening=given
-            )
-    matches = Match.objects.bulk_create(
-        [
-            Match(
-                game=tournament.game,
-                created_by=tournament.created_by,
-                seed=seed,
-                rated=True,
-                moves=chosen[seed],
-                opening_plies=len(chosen[seed]),
-                temperature=tournament.temperature,
-            )
-            for seed in seeds
-        ]
-    )
-    MatchSeat.objects.bulk_create(
-        [
-            MatchSeat(match=m, seat=seat, player_id=int(pid))
-            for m, (plan, _) in zip(matches, plans, strict=True)
-            for seat, pid in zip(tournament.game.seats, plan, strict=True)
-        ]
-    )
-    return matches
-
-
-def _dispatch(tournament: Tournament, matches: list[tuple[int, tuple[str, str]]]) -> None:
-    """Queue matches after commit: one live task each, or batches of one pairing-and-seating each."""
-    if tournament.batch_size <= 1:
-        for match_id, _ in matches:
-            task_send_on_commit("arena.tasks.play_match", match_id)
-        return
-    for batch in _batches(matches, tournament.batch_size):
-        task_send_on_commit("arena.tasks.tournament_play_batch", batch)
-
-
-def _batches(matches: list[tuple[int, tuple[str, str]]], size: int) -> list[list[int]]:
-    """Match ids in batches of at most `size`, each of one pairing and seating (one batched loop)."""
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for match_id, plan in matches:
-        groups[plan].append(match_id)
-    return [ids[i : i + size] for ids in groups.values() for i in range(0, len(ids), size)]
-
-
 def tournament_advance(*, tournament_id: int, dispatch: bool = True) -> TournamentRound | None:
-    """Close the current round if all its matches are recorded and open the next (or finish). Safe to
-    call any number of times concurrently: exactly one caller advances a round; it gets the new round
-    (or the completed last one), the others None."""
+    """Close every running round whose matches are all recorded; when none runs any more, open the next
+    (or finish). Safe to call any number of times concurrently: exactly one caller closes a round; it
+    gets the first round it opened (or the last it closed), the others None."""
     tournament = Tournament.objects.select_related("game").filter(pk=tournament_id).first()
-    if tournament is None or tournament.status != Tournament.RUNNING:
-        return None
-    current = tournament.round_set.filter(status=TournamentRound.RUNNING).order_by("-number").first()
-    if current is None or _unrecorded(current, tournament.max_attempts):  # cheap read first
-        return None
+    if tournament is None or tournament.status != Tournament.RUNNING or not _closable(tournament):
+        return None  # the cheap read first, no lock taken
     with transaction.atomic():
-        if not TournamentRound.objects.filter(pk=current.pk, status=TournamentRound.RUNNING).update(
-            status=TournamentRound.COMPLETE, completed_at=timezone.now()
-        ):
-            return None  # another caller advanced it
-        if _unrecorded(current, tournament.max_attempts):  # a retry re-queued one meanwhile
-            transaction.set_rollback(True)
+        # One advancer per tournament at a time: two closing the last two rounds side by side would
+        # each see the other's round still running, and neither would finish the tournament. On
+        # PostgreSQL this row lock queues them; the second re-reads after the first committed.
+        if not Tournament.objects.select_for_update().filter(pk=tournament_id, status=Tournament.RUNNING):
             return None
-        current.status = TournamentRound.COMPLETE
-        opened = _open_next_or_finish(tournament, current, dispatch=dispatch)
-    if opened is None:
+        closable = _closable(tournament)
+        if not closable or TournamentRound.objects.filter(
+            pk__in=closable, status=TournamentRound.RUNNING
+        ).update(status=TournamentRound.COMPLETE, completed_at=timezone.now()) != len(closable):
+            transaction.set_rollback(True)  # another caller closed them first
+            return None
+        last = tournament.round_set.order_by("-number").first()
+        running = tournament.round_set.filter(status=TournamentRound.RUNNING).exists()
+        opened = (
+            [] if running else tournament_rounds_open(tournament=tournament, after=last, dispatch=dispatch)
+        )
+        if not running and not opened:
+            Tournament.objects.filter(pk=tournament.pk).update(
+                status=Tournament.FINISHED,
+                finished_at=timezone.now(),
+                table=tournament_table(tournament=tournament),
+            )
+    if opened:
+        _publish_opened(tournament.pk, opened)
+        return opened[0]
+    if not running:
         _publish(tournament.pk, "finished")
-        return current
-    _publish(tournament.pk, "round_opened", round=opened.number)
-    return opened
+    return TournamentRound.objects.get(pk=closable[-1])
 
 
-def _open_next_or_finish(
-    tournament: Tournament, current: TournamentRound, *, dispatch: bool
-) -> TournamentRound | None:
-    """Open the round after `current`; with none left, finish the tournament and store its table."""
-    following = tournament_next_pairs(tournament, current)
-    if following is not None:
-        return _round_open(tournament, current.number + 1, *following, dispatch=dispatch)
-    Tournament.objects.filter(pk=tournament.pk).update(
-        status=Tournament.FINISHED, finished_at=timezone.now(), table=tournament_table(tournament=tournament)
+def _closable(tournament: Tournament) -> list[int]:
+    """The running rounds (ids, in order) whose matches are all recorded. A failed match with tries
+    left counts as still to come: closing its round before the retry is queued would record a
+    failure that was never final."""
+    running = list(
+        tournament.round_set.filter(status=TournamentRound.RUNNING)
+        .order_by("number")
+        .values_list("pk", flat=True)
     )
-    return None
-
-
-def _unrecorded(rnd: TournamentRound, max_attempts: int) -> int:
-    """Matches of the round still to come, a failed one with tries left included: closing the round
-    before its retry is queued would record a failure that was never final."""
-    return (
-        Match.objects.filter(tournament_match__round=rnd)
+    if not running:
+        return []
+    waiting = set(
+        Match.objects.filter(tournament_match__round__in=running)
         .exclude(status=Match.FINISHED)
-        .exclude(status=Match.FAILED, attempts__gte=max_attempts)
-        .count()
+        .exclude(status=Match.FAILED, attempts__gte=tournament.max_attempts)
+        .values_list("tournament_match__round", flat=True)
+        .distinct()
     )
+    return [pk for pk in running if pk not in waiting]
 
 
 def tournament_match_recorded(*, match_id: int, dispatch: bool = True) -> None:
@@ -379,12 +314,16 @@ def _retry(tm: TournamentMatch, tournament: Tournament, *, dispatch: bool) -> bo
                 tournament.max_attempts,
             )
             if dispatch:
-                _dispatch(tournament, [(tm.match_id, ("", ""))])
+                tournament_matches_dispatch(tournament=tournament, matches=[(tm.match_id, ("", ""))])
     return bool(retry)
 
 
 def tournament_failed_count(*, tournament: Tournament) -> int:
     return Match.objects.filter(tournament_match__round__tournament=tournament, status=Match.FAILED).count()
+
+
+def _publish_opened(tournament_id: int, opened: list[TournamentRound]) -> None:
+    _publish(tournament_id, "round_opened", round=opened[0].number, last=opened[-1].number)
 
 
 def _publish(tournament_id: int, kind: str, **data: Any) -> None:

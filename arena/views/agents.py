@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from arena import selectors
+from arena import listings, selectors
 from arena.forms import AgentForm, RunForm
 from arena.models import Agent, Checkpoint
 from arena.services.agents import agent_create as agent_create_service
@@ -95,3 +95,10 @@ def agent_delete(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Agent {agent.name} deleted.")
     return redirect("dashboard")
+
+
+@require_GET
+def agent_list(request: HttpRequest) -> HttpResponse:
+    found = listings.listing(request, listings.agents_listed)
+    agents = selectors.agents_overview(list(found.page.object_list))  # each with its latest checkpoints
+    return render(request, "arena/agents/list.html", {"listing": found, "agents": agents})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from arena import selectors
 from arena.models import Game, Player
 from arena.services.anchors import anchor_pins
+from arena.services.payoffs import payoffs_table
 from arena.services.ratings import rating_fit_get
 
 
@@ -48,5 +50,31 @@ def leaderboard(request: HttpRequest, name: str) -> HttpResponse:
             )
     for points in series.values():
         points.sort()
-    context = {"game": game, "rows": rows, "series": series, "fit": fit, "anchors": anchor_pins(game.name)}
+    context = {
+        "game": game,
+        "games": Game.objects.all(),
+        "rows": rows,
+        "series": series,
+        "fit": fit,
+        "anchors": anchor_pins(game.name),
+        "payoffs": _payoffs_grid(payoffs_table(game=game)),
+    }
     return render(request, "arena/games/leaderboard.html", context)
+
+
+@require_GET
+def leaderboard_default(request: HttpRequest) -> HttpResponse:
+    """The navigation's leaderboard: the game played most, the others one click away on its page."""
+    game = Game.objects.annotate(played=Count("matches")).order_by("-played", "name").first()
+    if game is None:
+        raise Http404("no games registered")
+    return redirect("leaderboard", name=game.name)
+
+
+def _payoffs_grid(table: dict) -> dict:
+    """The payoff table with each row's cells zipped (value and games), as the template walks it."""
+    rows = [
+        {"player": player, "cells": [{"value": v, "games": g} for v, g in zip(values, games, strict=True)]}
+        for player, values, games in zip(table["players"], table["payoffs"], table["games"], strict=True)
+    ]
+    return {**table, "rows": rows}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from arena import live, selectors
+from arena import listings, live, selectors
 from arena.forms import MatchForm
 from arena.models import Game, Match
 from arena.services.matches import match_create as match_create_service
+from arena.services.play import PlayError
+from arena.services.take_overs import match_take_over as match_take_over_service
 
 
 def _match(pk: int) -> Match:
@@ -27,8 +30,45 @@ def match_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "seats": match.seats.select_related("player__checkpoint__agent", "player__user"),
         "snapshot": live.match_snapshot(match),
         "replay": selectors.match_replay_states(match) if not match.is_live else None,
+        "take_over_seats": _take_over_seats(match),
     }
     return render(request, "arena/matches/detail.html", context)
+
+
+def _take_over_seats(match: Match) -> list[dict[str, str]]:
+    """The seats a person may take over in this game's replay: those facing a checkpoint or a bot."""
+    if match.is_live:
+        return []
+    seats = {s.seat: s.player for s in match.seats.select_related("player__checkpoint__agent")}
+    return [
+        {"seat": seat, "against": seats[other].label}
+        for seat in match.game.seats
+        for other in match.game.seats
+        if other != seat and other in seats and seats[other].kind != "human"
+    ]
+
+
+@require_POST
+@login_required
+def match_take_over(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take over the replayed game at the posted ply, in the posted seat: a human game from there."""
+    match = _match(pk)
+    try:
+        ply = int(request.POST.get("ply", ""))
+    except ValueError:
+        messages.error(request, "choose a move to take over from")
+        return redirect(match)
+    try:
+        game = match_take_over_service(
+            user=request.user, match_id=pk, ply=ply, seat=request.POST.get("seat", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    except PlayError as exc:
+        messages.error(request, exc.message)
+    else:
+        return redirect("play_detail", pk=game.pk)
+    return redirect(match)
 
 
 @require_GET
@@ -65,3 +105,11 @@ def match_create(request: HttpRequest) -> HttpResponse:
         else:
             return redirect(match)
     return render(request, "arena/matches/form.html", {"games": games, "form": form, "game": game})
+
+
+@require_GET
+def match_list(request: HttpRequest) -> HttpResponse:
+    matches = listings.listing(request, listings.matches_listed)
+    return render(
+        request, "arena/matches/list.html", {"listing": matches, "matches": matches.page.object_list}
+    )

@@ -65,7 +65,7 @@ def play_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "fit": selectors.player_elo(me.player, match.game.name),
         "elo": display_elo(rating.mu) if rating else None,
         "elo_spread": 2 * display_sigma(rating.sigma) if rating else None,
-        "snapshot": {**live.match_snapshot(match), "seat": seat},
+        "snapshot": {**live.match_snapshot(match, seat), "seat": seat},
         "opponent_is_checkpoint": opponent.player.kind == Player.CHECKPOINT,
     }
     return render(request, "arena/play/detail.html", context)

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from arena import listings
 from arena.forms import RunForm
 from arena.models import Agent, TrainingRun
 from arena.services.training import training_run_cancel, training_run_create
@@ -57,3 +58,9 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Run {run.pk}: cancel requested.")
     return redirect(run)
+
+
+@require_GET
+def run_list(request: HttpRequest) -> HttpResponse:
+    runs = listings.listing(request, listings.runs_listed)
+    return render(request, "arena/training/list.html", {"listing": runs, "runs": runs.page.object_list})

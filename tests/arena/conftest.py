@@ -8,8 +8,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -133,6 +135,38 @@ def wait_until(
             return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {message}")
+
+
+def concurrently(call: Callable[[], object], copies: int = 2) -> list[object]:
+    """Run `call` in `copies` threads released at once (each with its own DB connection); the results."""
+    from django.db import connection
+
+    barrier, outcomes = threading.Barrier(copies), []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(call())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def seat_points(matches) -> Counter[str]:
+    """Every player's points (1 a win, a half a draw) recomputed from the matches' stored seat scores."""
+    points: Counter[str] = Counter()
+    for match in matches.prefetch_related("seats"):
+        first, second = sorted(match.seats.all(), key=lambda s: s.seat)
+        a, b = str(first.player_id), str(second.player_id)
+        points[a] += 1.0 if first.score > second.score else 0.5 if first.score == second.score else 0.0
+        points[b] += 1.0 if second.score > first.score else 0.5 if first.score == second.score else 0.0
+    return points
 
 
 @pytest.fixture

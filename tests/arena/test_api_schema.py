@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from marl.games import GAMES
+
 pytestmark = pytest.mark.django_db
 
 WRITES = {"post", "put", "patch", "delete"}
@@ -28,6 +30,7 @@ def test_the_schema_lists_every_route_at_its_old_url(schema):
         ("/api/checkpoints/{pk}", "get"),
         ("/api/checkpoints/{pk}/rating", "get"),
         ("/api/leaderboards/{game}", "get"),
+        ("/api/leaderboards/{game}/payoffs", "get"),
         ("/api/leagues/{pk}", "get"),
         ("/api/leagues/{pk}/gates", "get"),
         ("/api/leagues/{pk}/strength", "get"),
@@ -38,6 +41,7 @@ def test_the_schema_lists_every_route_at_its_old_url(schema):
         ("/api/matches", "get"),
         ("/api/matches", "post"),
         ("/api/matches/{pk}", "get"),
+        ("/api/matches/{pk}/take-over", "post"),
         ("/api/ratings/{game}", "get"),
         ("/api/tokens", "get"),
         ("/api/tokens", "post"),
@@ -78,5 +82,6 @@ def test_bodies_forbid_unknown_fields_and_name_seats_as_enums(schema):
     for name in ("AgentIn", "RunIn", "MatchIn", "TokenIn"):
         assert components[name]["additionalProperties"] is False, name
     seat = components["AgentIn"]["properties"]["seat"]["anyOf"][0]
-    assert set(seat["enum"]) == {"player_0", "player_1", "player_2"}
+    assert set(seat["enum"]) == {name for spec in GAMES.values() for name in spec.seats}
+    assert {"player_0", "player_1", "player_2"} <= set(seat["enum"])
     assert components["MatchIn"]["properties"]["seats"]["propertyNames"]["enum"] == seat["enum"]

@@ -37,7 +37,7 @@ def test_a_person_promotes_against_stockfish_from_an_opening_in_uci(user):
         user=user, game="chess", opponent="bot:stockfish:0", seat="player_0", opening=PROMOTION_READY.split()
     )
     match.refresh_from_db()
-    assert match.opening_plies == 8 and not match.rated and match.seq == 0  # white (the person) to move
+    assert match.opening_plies == 8 and match.seq == 0  # white (the person) to move
     before = _stored(match.pk)
     for bad, message in [
         ({"uci": "b7a8"}, "say to what"),

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from arena.models import Match, Rating
-from arena.services.play import PlayError, human_game_create, human_games_expire, human_move
+from arena.models import Checkpoint, Match, Rating
+from arena.services.play import PlayError, human_game_create, human_games_expire, human_move, warm_agents
+from tests.factories import checkpoint_specs
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+# BEGIN, the match row under its lock, its seats with their players, the UPDATE, COMMIT.
+HUMAN_MOVE_QUERIES = 5
 
 
 def _stored(match: Match) -> tuple:
@@ -115,3 +124,83 @@ def test_abandoned_games_end_as_a_loss_for_the_person_to_move(user, settings):
     assert human_games_expire() == 1
     match.refresh_from_db()
     assert match.status == Match.FINISHED and match.reason == "abandoned" and match.winner == "player_2"
+
+
+def _game_against_an_agent(user) -> tuple[Match, Checkpoint]:
+    """A tic-tac-toe game, the person first, against an agent version that learned both seats."""
+    checkpoint = Checkpoint.objects.get(pk=int(checkpoint_specs(user, 1)[0].split(":")[1]))
+    match = human_game_create(
+        user=user, game="tictactoe", opponent=f"agent:{checkpoint.agent_id}@1", seat="player_1", seed=1
+    )
+    return match, checkpoint
+
+
+def _free_cell(match: Match) -> dict[str, int]:
+    match.refresh_from_db()
+    cell = next(i for i in range(9) if i not in match.moves)
+    return {"row": cell // 3, "col": cell % 3}
+
+
+def test_one_human_move_and_the_agents_reply_cost_a_bounded_number_of_queries(user):
+    match, _ = _game_against_an_agent(user)
+    human_move(match_id=match.pk, user=user, ply=0, move={"row": 0, "col": 0})
+    cell = _free_cell(match)
+    with CaptureQueriesContext(connection) as queries:
+        events = human_move(match_id=match.pk, user=user, ply=2, move=cell)
+    assert [e["event"] for e in events] == ["move", "move"] and events[1]["analysis"]["kind"] == "q"
+    assert len(queries.captured_queries) <= HUMAN_MOVE_QUERIES, [
+        q["sql"][:60] for q in queries.captured_queries
+    ]
+
+
+def test_an_agent_is_loaded_once_per_process_and_its_replies_load_nothing_from_disk(user):
+    warm_agents.clear()
+    loads = warm_agents.loads
+    match, checkpoint = _game_against_an_agent(user)
+    assert warm_agents.loads == loads + 1  # its policy for the second seat, when the game is set up
+    for row in Checkpoint.objects.filter(agent=checkpoint.agent):  # every seat's files gone
+        Path(row.absolute_path()).unlink()
+    for ply in (0, 2):
+        events = human_move(match_id=match.pk, user=user, ply=ply, move=_free_cell(match))
+        assert [e["seat"] for e in events] == ["player_1", "player_2"]
+    assert warm_agents.loads == loads + 1
+
+
+def _idle(match: Match, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stale = timezone.now() - timedelta(seconds=settings.ARENA_ABANDON_SECONDS + 5)
+    Match.objects.filter(pk=match.pk).update(updated_at=stale)
+
+
+def test_an_abandoned_game_leaves_the_dashboards_live_list(client, user, settings):
+    from django.urls import reverse
+
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=6)
+    live = lambda: list(client.get(reverse("fragment_matches")).context["live_matches"])  # noqa: E731
+    assert live() == [match]
+    _idle(match, settings)
+    human_games_expire()
+    assert live() == []
+
+
+def test_a_game_that_cannot_be_rebuilt_is_aborted_without_stopping_the_others(user, settings):
+    broken = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=6)
+    sound = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=7)
+    Match.objects.filter(pk=broken.pk).update(moves=[99])  # no such cell: the board cannot be replayed
+    _idle(broken, settings)
+    _idle(sound, settings)
+    assert human_games_expire() == 2
+    broken.refresh_from_db()
+    sound.refresh_from_db()
+    assert (broken.status, broken.reason) == (Match.ABORTED, "abandoned")
+    assert (sound.status, sound.reason) == (Match.FINISHED, "abandoned")
+
+
+def test_a_game_with_a_recent_move_is_not_abandoned(user):
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:random", seat="player_1", seed=6)
+    assert human_games_expire() == 0
+    match.refresh_from_db()
+    assert match.status == Match.RUNNING

@@ -4,18 +4,15 @@ input, and the pages (standings, cross-table, the game's leaderboard)."""
 from __future__ import annotations
 
 import io
-import threading
-from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 
 from arena.management.commands.tournament import tournament_run
 from arena.models import Checkpoint, Match, Rating, Tournament, TournamentRound
-from arena.services import tournaments
-from tests.arena.conftest import wait_until
+from arena.services import tournament_rounds, tournaments
+from tests.arena.conftest import concurrently, seat_points, wait_until
 from tests.factories import checkpoint_specs
 
 
@@ -37,13 +34,7 @@ def test_a_four_player_round_robin_finishes_with_the_standings_its_results_imply
     matches = Match.objects.filter(tournament_match__round__tournament=tournament)
     assert matches.count() == 12 and set(matches.values_list("status", flat=True)) == {Match.FINISHED}
 
-    # Recompute every player's points from the stored seat scores and compare with the table.
-    points: Counter[str] = Counter()
-    for match in matches.prefetch_related("seats"):
-        first, second = sorted(match.seats.all(), key=lambda s: s.seat)
-        a, b = str(first.player_id), str(second.player_id)
-        points[a] += 1.0 if first.score > second.score else 0.5 if first.score == second.score else 0.0
-        points[b] += 1.0 if second.score > first.score else 0.5 if first.score == second.score else 0.0
+    points = seat_points(matches)
     table = tournament.table["standings"]
     assert {row["player"]: row["points"] for row in table} == dict(points)
     assert [row["points"] for row in table] == sorted(points.values(), reverse=True)
@@ -107,34 +98,22 @@ def test_swiss_pairs_no_rematches_while_avoidable(user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_advances_of_a_round_create_one_next_round(user, monkeypatch):
-    monkeypatch.setattr(tournaments, "_dispatch", lambda *args, **kwargs: None)
+def test_two_concurrent_advances_of_a_swiss_round_create_one_next_round(user, monkeypatch):
+    monkeypatch.setattr(tournament_rounds, "tournament_matches_dispatch", lambda **kwargs: None)
     tournament = tournaments.tournament_create(
         user=user,
         game="tictactoe",
-        format="round_robin",
+        format="swiss",
         participants=["bot:minimax", "bot:random", *checkpoint_specs(user, 2)],
         games_per_pair=1,
+        rounds=2,
     )
     first = tournament.round_set.get()
     for match in Match.objects.filter(tournament_match__round=first):
         match.status = Match.FINISHED
         match.save()
         match.seats.update(score=0.0)
-    barrier, outcomes = threading.Barrier(2), []
-
-    def advance() -> None:
-        try:
-            barrier.wait()
-            outcomes.append(tournaments.tournament_advance(tournament_id=tournament.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=advance) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = concurrently(lambda: tournaments.tournament_advance(tournament_id=tournament.pk))
     assert sorted(o is None for o in outcomes) == [False, True]
     assert list(tournament.round_set.values_list("number", flat=True)) == [1, 2]
     assert Match.objects.filter(tournament_match__round__number=2).count() == 2

@@ -28,3 +28,24 @@ def stored_states(server: str, match_id: int) -> dict:
 def board_pieces(page) -> int:
     """How many pieces the page's board draws."""
     return page.locator("[data-board] [data-piece]").count()
+
+
+def chart_points(page, chart: str) -> dict[str, int]:
+    """How many points each series of the `data-chart=<chart>` chart draws (the chart's `data-points`),
+    and the chart must have drawn them on a canvas."""
+    node = page.locator(f'[data-chart="{chart}"]')
+    if not node.locator("canvas").count():
+        return {}
+    return json.loads(node.get_attribute("data-points") or "{}")
+
+
+def wait_for_points(page, chart: str, series: str, count: int, timeout: float = 10_000) -> None:
+    page.wait_for_function(
+        """([chart, series, count]) => {
+             const node = document.querySelector(`[data-chart="${chart}"]`);
+             return node && node.querySelector("canvas")
+               && (JSON.parse(node.dataset.points || "{}")[series] || 0) === count;
+           }""",
+        arg=[chart, series, count],
+        timeout=timeout,
+    )

@@ -62,3 +62,24 @@ def browser_page() -> Iterator[object]:
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def session_cookie(server: str) -> dict:
+    """A fresh user's session, made before Playwright's loop starts in this thread (Django refuses DB
+    queries from a thread with a running loop)."""
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="grace")
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server}
+
+
+@pytest.fixture
+def player(session_cookie: dict, browser_page):
+    """A browser context signed in as that user."""
+    browser_page.add_cookies([session_cookie])
+    return browser_page

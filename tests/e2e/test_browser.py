@@ -13,7 +13,14 @@ import time
 import pytest
 from django.db import connection
 
-from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, board_pieces, stored_states
+from tests.e2e.browser import (
+    ARTIFACTS,
+    BROWSER_TEST,
+    board_pieces,
+    chart_points,
+    stored_states,
+    wait_for_points,
+)
 from tests.factories import AgentFactory, UserFactory
 
 pytestmark = BROWSER_TEST
@@ -145,10 +152,8 @@ def test_learning_curves_grow_live_and_connect_four_replays(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{server}/agents/{run.agent_id}/")
     page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
-    curve = page.locator('[data-chart="return"] polyline[data-series="mean return"]')
-    curve.wait_for()
-    assert len(curve.get_attribute("points").split()) == 2
-    assert page.locator('[data-chart="losses"] polyline[data-series="player_1/loss"]').count() == 1
+    wait_for_points(page, "return", "mean return", 2)
+    assert chart_points(page, "losses") == {"player_1/loss": 2}
 
     stats = {"env_steps": 3000, "mean_return": 0.6, "win_rate": 0.7, "env_steps_total": 3000}
     message = live.training_stats_message(run_id=run.pk, agent_id=run.agent_id, status="running", stats=stats)
@@ -156,11 +161,7 @@ def test_learning_curves_grow_live_and_connect_four_replays(
     publisher = threading.Thread(target=live.publish, args=(live.agent_group(run.agent_id), message))
     publisher.start()
     publisher.join(10)
-    page.wait_for_function(
-        """() => document.querySelector('[data-chart="return"] polyline').getAttribute("points")
-                 .trim().split(" ").length === 3""",
-        timeout=10_000,
-    )
+    wait_for_points(page, "return", "mean return", 3)
     assert page.locator(f'[data-run="{run.pk}"] progress').get_attribute("value") == "3000"
     page.screenshot(path=str(ARTIFACTS / "agent-curves.png"), full_page=True)
 

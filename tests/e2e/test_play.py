@@ -9,29 +9,10 @@ import time
 
 import pytest
 
-from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, board_pieces, stored_states
-from tests.factories import UserFactory
+from marl.engines import find_engine
+from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, board_pieces, chart_points, stored_states
 
 pytestmark = BROWSER_TEST
-
-
-@pytest.fixture
-def session_cookie(server: str) -> dict:
-    """A fresh user's session, made before Playwright's loop starts in this thread (Django refuses DB
-    queries from a thread with a running loop)."""
-    from django.test import Client
-
-    user = UserFactory(username="grace")
-    client = Client()
-    client.force_login(user)
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server}
-
-
-@pytest.fixture
-def player(session_cookie: dict, browser_page):
-    """A browser context signed in as that user."""
-    browser_page.add_cookies([session_cookie])
-    return browser_page
 
 
 def _start(context, server: str, game: str, opponent: str, seat: str, errors: list[str]):
@@ -87,7 +68,7 @@ def test_tictactoe_against_minimax_by_clicks_and_keys(server: str, player) -> No
     result = page.locator("[data-result]").inner_text()
     assert result.startswith(("Draw", "The agent wins")), result  # perfect play never loses
     page.locator("[data-rematch]").wait_for(state="visible")
-    assert page.locator('[data-chart="win"] polyline').count() == 1  # the win-probability line
+    assert chart_points(page, "win").get("agent's win probability", 0) > 0  # the win-probability line
     page.screenshot(path=str(ARTIFACTS / "play-tictactoe-end.png"), full_page=True)
 
     stored = stored_states(server, _match_id(page))
@@ -164,4 +145,58 @@ def test_an_illegal_click_is_refused_and_a_reload_resumes(server: str, player) -
     last = page.locator("[data-board] .last").count() + page.locator("[data-board] .last-disc").count()
     assert last == 1  # the agent's reply is marked
     page.screenshot(path=str(ARTIFACTS / "play-resumed.png"), full_page=True)
+    assert errors == []
+
+
+@pytest.mark.skipif(find_engine("gnugo") is None, reason="GNU Go is not installed (make install-engines)")
+def test_go_against_gnugo_points_by_click_and_key_a_pass_and_an_illegal_point(server: str, player) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page = _start(player, server, "go9", "bot:gnugo", "black_0", errors)
+    assert page.locator("[data-board] rect.target.legal").count() == 81
+    assert page.locator("[data-board] text.go-coord").count() == 18  # A-J without I, 9 to 1
+
+    # A click on E5 (action 40), then GNU Go's reply, ringed as the last move.
+    page.locator('[data-board] rect.target[data-action="40"]').click()
+    page.wait_for_function("() => document.querySelectorAll('[data-board] [data-piece]').length === 2")
+    _my_turn_or_over(page)
+    assert page.locator("[data-board] [data-last-move]").count() == 1
+
+    # A point by keyboard: from the focused point, one step right, then Enter.
+    page.locator('[data-board] rect.target[tabindex="0"]').focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('[data-board] [data-piece]').length >= 4")
+    _my_turn_or_over(page)
+
+    # A taken point is refused on the page and nothing is sent.
+    page.locator('[data-board] rect.target[data-action="40"]').click(force=True)
+    assert page.locator("[data-error]").inner_text().startswith("That point is not playable")
+
+    # The Pass button: GNU Go answers and the move list holds the pass.
+    stones = board_pieces(page)
+    page.locator("[data-pass]").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-go-info]').textContent.includes('last move')"
+        " && document.querySelector('[data-turn]').textContent !== 'Sending your move…'"
+    )
+    _my_turn_or_over(page)
+    stored = stored_states(server, _match_id(page))
+    moves = stored["states"][-1]["moves"]
+    assert 81 in moves and board_pieces(page) >= stones
+    page.screenshot(path=str(ARTIFACTS / "play-go.png"), full_page=True)
+
+    # The same taken point sent straight down a socket is refused with a code.
+    error = page.evaluate(
+        """(id) => new Promise((resolve) => {
+             const ws = new WebSocket(`ws://${location.host}/ws/play/${id}/`);
+             ws.onmessage = (frame) => {
+               const msg = JSON.parse(frame.data);
+               if (msg.type === "snapshot") ws.send(JSON.stringify({type: "move", ply: msg.match.moves.length, move: {row: 4, col: 4}}));
+               else if (msg.type === "error") { ws.close(); resolve(msg); }
+             };
+           })""",
+        _match_id(page),
+    )
+    assert error["code"] == "illegal_move" and "E5" in error["error"], error
     assert errors == []

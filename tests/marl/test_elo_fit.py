@@ -125,6 +125,12 @@ def test_an_unbeaten_player_needs_the_prior():
     assert fit.ratings["A"][0] > fit.ratings["B"][0] > fit.ratings["C"][0] - 200
 
 
+def test_a_pool_of_nothing_but_draws_is_refused_with_a_clear_error_not_a_math_error():
+    games = _games("A", "B", 0, 3, 0) + _games("B", "A", 0, 3, 0)
+    with pytest.raises(MarlError, match="no finite maximum"):
+        elo_fit(games, prior_draws=2.0)
+
+
 def test_bad_input_is_refused():
     with pytest.raises(MarlError):
         elo_fit([])

@@ -25,11 +25,11 @@ def tournament_run(*, tournament_id: int, poll: float = 0.5) -> Tournament:
     tournaments.tournament_start(user=None, tournament_id=tournament_id, dispatch=False)
     while True:
         tournament = Tournament.objects.get(pk=tournament_id)
-        current = tournament.round_set.filter(status=TournamentRound.RUNNING).order_by("-number").first()
-        if tournament.status != Tournament.RUNNING or current is None:
+        running = tournament.round_set.filter(status=TournamentRound.RUNNING)
+        if tournament.status != Tournament.RUNNING or not running.exists():
             return tournament
         pending = list(
-            Match.objects.filter(tournament_match__round=current, status=Match.PENDING).values_list(
+            Match.objects.filter(tournament_match__round__in=running, status=Match.PENDING).values_list(
                 "pk", flat=True
             )
         )

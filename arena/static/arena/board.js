@@ -2,6 +2,7 @@
 // 2 second seat. Each piece is an element with data-piece, so tests (and people) can count them.
 
 import { renderChess } from "./chess_board.js";
+import { drawGo, goHeatCells, goPanel, goTargets } from "./board_go.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -74,12 +75,14 @@ export function renderBoard(container, hint, state, play = null) {
   const board = state.board || [];
   const last = lastMoveCell(hint, board, state.moves);
   if (hint === "connect_four") drawConnectFour(svg, board, last);
+  else if (hint === "go") drawGo(svg, state);
   else drawTicTacToe(svg, board, last);
   const title = el("title", {}, svg);
   title.textContent = `${hint} board after ${state.ply ?? (state.moves || []).length} moves`;
   if (play) addTargets(svg, hint, state, play);
   const hadFocus = container.contains(document.activeElement);
-  container.replaceChildren(svg);
+  // Go also shows captures, passes and the count, and a Pass button when a person plays.
+  container.replaceChildren(svg, ...(hint === "go" ? [goPanel(state, play)] : []));
   if (play && hadFocus) svg.querySelector('[tabindex="0"]')?.focus();
 }
 
@@ -87,6 +90,7 @@ const PIECE_NAMES = { 0: "empty", 1: "X", 2: "O" };
 
 // The actions as rectangles in board coordinates, with what a screen reader says about each.
 export function actionTargets(hint, board) {
+  if (hint === "go") return goTargets(board);
   if (hint === "connect_four") {
     const rows = board.length || 6;
     return Array.from({ length: (board[0] || []).length || 7 }, (_, col) => ({
@@ -124,7 +128,8 @@ function addTargets(svg, hint, state, play) {
     if (!legal.has(t.action)) node.setAttribute("aria-disabled", "true");
     if (legal.has(t.action) && hint !== "connect_four") {
       const { x, y, width, height } = t.rect;
-      el("circle", { cx: x + width / 2, cy: y + height / 2, r: 7, class: "legal-dot" }, svg);
+      const [cx, cy] = t.centre || [x + width / 2, y + height / 2];
+      el("circle", { cx, cy, r: hint === "go" ? 4 : 7, class: "legal-dot" }, svg);
     } else if (legal.has(t.action)) {
       // Connect four: ring the hole the disc would drop into.
       const board = state.board || [];
@@ -165,12 +170,13 @@ export function renderHeatmap(container, hint, scores, { chosen = null } = {}) {
   // Cells or columns only: a chess policy's 4,672 scores have no picture on the board here.
   if (hint !== "tictactoe" && hint !== "connect_four") return container.replaceChildren();
   const c4 = hint === "connect_four";
-  const [cols, rows, size] = c4 ? [scores.length, 1, 50] : [3, 3, 100];
-  const svg = el("svg", { viewBox: `0 0 ${cols * size} ${rows * size}`, class: `heat-svg${c4 ? " c4" : ""}`, role: "img" });
+  const go = hint === "go" ? goHeatCells(scores) : null; // a 9x9 grid and the pass below it
+  const [cols, rows, size] = c4 ? [scores.length, 1, 50] : go ? [9, 10, 40] : [3, 3, 100];
+  const svg = el("svg", { viewBox: `0 0 ${cols * size} ${rows * size}`, class: `heat-svg${c4 ? " c4" : go ? " go" : ""}`, role: "img" });
   const finite = scores.filter((v) => typeof v === "number" && Number.isFinite(v));
   const [lo, hi] = [Math.min(...finite), Math.max(...finite)];
   scores.forEach((value, action) => {
-    const [row, col] = c4 ? [0, action] : [action % 3, Math.floor(action / 3)];
+    const [row, col] = c4 ? [0, action] : go ? [go[action].row, go[action].col] : [action % 3, Math.floor(action / 3)];
     const scored = typeof value === "number" && Number.isFinite(value);
     const t = scored ? (hi > lo ? (value - lo) / (hi - lo) : 1) : 0;
     // Blue (worst) to red (best) through pale yellow, so it reads without a legend.

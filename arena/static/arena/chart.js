@@ -1,19 +1,20 @@
-// A small dependency-free SVG line chart: several series, axes with round ticks, a legend.
+// Line charts drawn by uPlot (vendored under vendor/uplot/, MIT): several series, a legend, axes
+// whose ticks and ranges come from the library, not from hand-rolled arithmetic.
 //
 //   const chart = new LineChart(div, { xLabel: "env steps" });
 //   chart.setSeries({ "win rate": [[0, 0.1], [1000, 0.4]] });
 //   chart.addPoint("win rate", 2000, 0.55);   // redraws on the next animation frame
+//
+// Options: `height`; `yRange: [lo, hi]` pins the y axis (probabilities: [0, 1]); `xInteger`
+// forces (true) or forbids (false) whole-number x ticks, which are otherwise used whenever every x
+// is a whole number (moves, versions, ticks).
+// After each draw the container's `data-points` holds {series name: number of points}, so a page (or
+// a browser test) can tell what is drawn without reading the canvas.
+import uPlot from "./vendor/uplot/uPlot.esm.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#ca8a04"];
-const PAD = { left: 52, right: 12, top: 10, bottom: 34 };
-
-function el(name, attrs, parent) {
-  const node = document.createElementNS(SVG, name);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  parent.appendChild(node);
-  return node;
-}
+// Tick steps for whole-number axes: 1, 2, 5 times a power of ten, never a fraction.
+const INTEGER_INCRS = Array.from({ length: 10 }, (_, p) => [1, 2, 5].map((m) => m * 10 ** p)).flat();
 
 // About `count` round tick values (1, 2 or 5 times a power of ten) covering [lo, hi].
 export function niceTicks(lo, hi, count = 5) {
@@ -34,13 +35,35 @@ export function formatNumber(value) {
   return `${+value.toPrecision(2)}`;
 }
 
+const finite = ([x, y]) => Number.isFinite(x) && Number.isFinite(y);
+
+// uPlot wants one shared x array and one y array per series (null where a series has no point).
+function aligned(series) {
+  const xs = [...new Set([...series.values()].flat().map((p) => p[0]))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = [...series.values()].map((points) => {
+    const column = new Array(xs.length).fill(null);
+    for (const [x, y] of points) column[index.get(x)] = y;
+    return column;
+  });
+  return [xs, ...ys];
+}
+
+// A scale that never collapses to one value: a lone point sits in the middle of a unit span.
+const spread = (_u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]);
+
 export class LineChart {
-  constructor(container, { xLabel = "env steps", height = 220 } = {}) {
+  constructor(container, { xLabel = "env steps", height = 220, yRange = null, xInteger = null } = {}) {
     this.container = container;
     this.xLabel = xLabel;
     this.height = height;
+    this.yRange = yRange;
+    this.xInteger = xInteger;
     this.series = new Map(); // name -> [[x, y], ...] sorted by x
     this.pending = false;
+    this.plot = null;
+    this.shape = "";
+    new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: this.height })).observe(container);
     this.draw();
   }
 
@@ -67,64 +90,66 @@ export class LineChart {
     });
   }
 
+  width() {
+    return Math.max(240, this.container.clientWidth || 480);
+  }
+
+  options(integerX) {
+    const yRange = this.yRange;
+    return {
+      width: this.width(),
+      height: this.height,
+      scales: {
+        x: { time: false, range: spread },
+        y: yRange ? { range: () => yRange } : { range: (u, min, max) => uPlot.rangeNum(min, max, 0.1, true) },
+      },
+      axes: [
+        {
+          label: this.xLabel,
+          ...(integerX ? { incrs: INTEGER_INCRS } : {}),
+          values: (_u, splits) => splits.map(formatNumber),
+        },
+        { values: (_u, splits) => splits.map(formatNumber), size: 56 },
+      ],
+      series: [
+        { label: this.xLabel, value: (_u, v) => (v == null ? "–" : formatNumber(v)) },
+        ...[...this.series.keys()].map((name, i) => ({
+          label: name,
+          stroke: COLORS[i % COLORS.length],
+          width: 2,
+          spanGaps: true,
+          value: (_u, v) => (v == null ? "–" : formatNumber(v)),
+        })),
+      ],
+      cursor: { drag: { x: false, y: false } },
+      legend: { live: false },
+    };
+  }
+
   draw() {
-    const width = Math.max(240, this.container.clientWidth || 480);
-    const height = this.height;
-    const svg = document.createElementNS(SVG, "svg");
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    svg.setAttribute("class", "line-chart");
-    const all = [...this.series.values()].flat().filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    if (all.length === 0) {
-      el("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" }, svg).textContent =
-        "no data yet";
-      this.container.replaceChildren(svg);
+    for (const [name, points] of this.series) this.series.set(name, points.filter(finite));
+    const counts = Object.fromEntries([...this.series].map(([name, points]) => [name, points.length]));
+    this.container.dataset.points = JSON.stringify(counts);
+    if (![...this.series.values()].some((points) => points.length)) {
+      this.plot?.destroy();
+      this.plot = null;
+      this.shape = "";
+      const empty = document.createElement("p");
+      empty.className = "chart-empty muted";
+      empty.textContent = "no data yet";
+      this.container.replaceChildren(empty);
       return;
     }
-    let [xMin, xMax] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
-    let [yMin, yMax] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
-    if (xMax === xMin) [xMin, xMax] = [xMin - 1, xMax + 1];
-    if (yMax === yMin) [yMin, yMax] = [yMin - 0.5, yMax + 0.5];
-    const yTicks = niceTicks(yMin, yMax);
-    yMin = Math.min(yMin, yTicks[0]);
-    yMax = Math.max(yMax, yTicks[yTicks.length - 1]);
-    const plotW = width - PAD.left - PAD.right;
-    const plotH = height - PAD.top - PAD.bottom;
-    const sx = (x) => PAD.left + ((x - xMin) / (xMax - xMin)) * plotW;
-    const sy = (y) => PAD.top + (1 - (y - yMin) / (yMax - yMin)) * plotH;
-
-    const axes = el("g", { class: "axes" }, svg);
-    for (const t of yTicks) {
-      el("line", { x1: PAD.left, x2: width - PAD.right, y1: sy(t), y2: sy(t), class: "gridline" }, axes);
-      el("text", { x: PAD.left - 6, y: sy(t) + 4, "text-anchor": "end" }, axes).textContent = formatNumber(t);
+    const data = aligned(this.series);
+    const integerX = this.xInteger ?? data[0].every(Number.isInteger);
+    const shape = JSON.stringify([[...this.series.keys()], integerX]);
+    if (this.plot && shape === this.shape) {
+      this.plot.setData(data);
+      return;
     }
-    for (const t of niceTicks(xMin, xMax, Math.max(2, Math.floor(plotW / 90)))) {
-      el("line", { x1: sx(t), x2: sx(t), y1: PAD.top + plotH, y2: PAD.top + plotH + 4 }, axes);
-      el("text", { x: sx(t), y: PAD.top + plotH + 16, "text-anchor": "middle" }, axes).textContent =
-        formatNumber(t);
-    }
-    el("line", { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: PAD.top + plotH }, axes);
-    el("line", { x1: PAD.left, x2: width - PAD.right, y1: PAD.top + plotH, y2: PAD.top + plotH }, axes);
-    el("text", { x: PAD.left + plotW / 2, y: height - 4, "text-anchor": "middle", class: "label" }, axes)
-      .textContent = this.xLabel;
-
-    [...this.series.entries()].forEach(([name, points], i) => {
-      const color = COLORS[i % COLORS.length];
-      const good = points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-      const d = good.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ");
-      el("polyline", { points: d, fill: "none", stroke: color, "stroke-width": 2, "data-series": name }, svg);
-      if (good.length === 1) el("circle", { cx: sx(good[0][0]), cy: sy(good[0][1]), r: 3, fill: color }, svg);
-    });
-
-    const legend = document.createElement("ul");
-    legend.className = "legend";
-    [...this.series.keys()].forEach((name, i) => {
-      const item = document.createElement("li");
-      const swatch = document.createElement("span");
-      swatch.className = "swatch";
-      swatch.style.background = COLORS[i % COLORS.length];
-      item.append(swatch, name);
-      legend.appendChild(item);
-    });
-    this.container.replaceChildren(svg, legend);
+    this.plot?.destroy();
+    this.container.replaceChildren();
+    this.plot = new uPlot(this.options(integerX), data, this.container);
+    this.shape = shape;
   }
 }

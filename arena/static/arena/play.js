@@ -13,6 +13,12 @@ const seat = root.dataset.seat;
 const snapshot = JSON.parse(document.getElementById("play-snapshot").textContent);
 let match = snapshot.match; // {status, seats, state, moves, result, winner, reason, analysis, render_hint}
 const hint = match.render_hint;
+// What the page says when a person picks a move that is not legal, per board.
+const REFUSALS = {
+  connect_four: "That column is full.",
+  tictactoe: "That cell is taken.",
+  go: "That point is not playable (taken, suicide or ko).",
+};
 let pending = false; // a move sent and not yet answered
 let focus = null; // the focused action, kept across redraws
 const chart = new LineChart(root.querySelector('[data-chart="win"]'), { xLabel: "move", height: 180 });
@@ -86,8 +92,7 @@ function pick(action) {
   if (pending || match.state.to_move !== seat) return showError("Wait for the agent's move.");
   if (!(match.state.legal_moves || []).includes(action)) {
     // Refused here; the server would refuse it too. The board stays as it is.
-    const refusals = { connect_four: "That column is full.", tictactoe: "That cell is taken." };
-    return showError(refusals[hint] || "That is not a legal move here.");
+    return showError(REFUSALS[hint] || "That move is not legal here.");
   }
   if (!live.ws || live.ws.readyState !== WebSocket.OPEN) return showError("Reconnecting… try again in a moment.");
   focus = action;
