@@ -13,9 +13,15 @@ from django.core.exceptions import ValidationError
 from arena.models import Match
 from arena.services.matches import match_create, match_play
 from arena.services.play import PlayError, human_game_create, human_move
+from marl.engines import find_engine
 from tests.arena.conftest import socket_open
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        find_engine("stockfish") is None, reason="Stockfish is not installed (make install-engines)"
+    ),
+]
 FAKE = Path(__file__).resolve().parents[1] / "marl" / "fake_uci.py"
 # White's pawn has taken its way to b7, the rook on a8 to take: promotion next.
 PROMOTION_READY = "a2a4 b7b5 a4b5 a7a6 b5a6 c8b7 a6b7 g8f6"

@@ -7,10 +7,16 @@ import re
 
 import pytest
 
+from marl.engines import find_engine
 from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, board_pieces, stored_states
-from tests.e2e.test_play import _match_id, _my_turn_or_over, player, session_cookie  # noqa: F401
+from tests.e2e.test_play import _match_id, _my_turn_or_over
 
-pytestmark = BROWSER_TEST
+pytestmark = [
+    *BROWSER_TEST,
+    pytest.mark.skipif(
+        find_engine("stockfish") is None, reason="Stockfish is not installed (make install-engines)"
+    ),
+]
 # White's pawn ends on b7 with the rook on a8 to take: promotion next (three black pieces gone: 29 left).
 PROMOTION_READY = "a2a4 b7b5 a4b5 a7a6 b5a6 c8b7 a6b7 g8f6"
 
@@ -30,7 +36,7 @@ def _wait_for_reply(page, sans: int) -> None:
 
 def test_chess_against_stockfish_with_a_promotion_by_keyboard_and_moves_by_clicks(
     server: str,
-    player,  # noqa: F811 - the fixture imported above
+    player,
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
@@ -97,7 +103,7 @@ def test_chess_against_stockfish_with_a_promotion_by_keyboard_and_moves_by_click
 @pytest.mark.parametrize("opening", ["e2e4 e7e4"])
 def test_an_illegal_opening_is_refused_on_the_form(
     server: str,
-    player,  # noqa: F811 - the fixture imported above
+    player,
     opening: str,
 ) -> None:
     page = player.new_page()

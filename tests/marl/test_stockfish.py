@@ -12,12 +12,16 @@ import pytest
 
 from marl.agents import RandomAgent
 from marl.bots import make_bot
+from marl.engines import find_engine
 from marl.errors import ConfigError, EngineError
 from marl.games_chess import board_from_actions
 from marl.match import play_match, play_matches
 from marl.stockfish import StockfishAgent, StockfishLevel, stockfish_command
 
 FAKE = Path(__file__).with_name("fake_uci.py")
+needs_stockfish = pytest.mark.skipif(
+    find_engine("stockfish") is None, reason="Stockfish is not installed (make install-engines)"
+)
 
 
 def _fake(tmp_path: Path, mode: str, good: int) -> list[str]:
@@ -35,6 +39,7 @@ def _live(pid: int | None) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
+@needs_stockfish
 def test_a_full_game_against_the_weakest_stockfish_ends_with_a_result_both_sides_agree_on() -> None:
     engine = make_bot("chess", "stockfish:0")
     result = play_match("chess", {"player_0": RandomAgent(1), "player_1": engine}, seed=2)
@@ -62,6 +67,7 @@ def test_bot_specs_set_the_skill_level_and_nodes_and_bad_ones_are_refused() -> N
         make_bot("tictactoe", "stockfish:0")
 
 
+@needs_stockfish
 def test_a_killed_engine_is_restarted_and_the_game_goes_on() -> None:
     engine = make_bot("chess", "stockfish:0")
     pids: list[int] = []
@@ -78,6 +84,7 @@ def test_a_killed_engine_is_restarted_and_the_game_goes_on() -> None:
     assert engine.starts == 2 and not _live(pids[0])
 
 
+@needs_stockfish
 @pytest.mark.parametrize("mode", ["crash", "hang"])
 def test_an_engine_that_keeps_failing_mid_game_fails_the_match_and_the_next_match_works(
     tmp_path: Path, mode: str
