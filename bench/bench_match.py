@@ -1,6 +1,6 @@
 """Match-loop throughput, side by side: batched play_matches vs one-at-a-time play_match vs raw PettingZoo.
 
-    python bench/bench_match.py --games 256
+    python bench/bench_match.py --games 256 [--game go9 --game chess --big-games 16]
 
 A PolicyAgent with a randomly initialised MLP plays a RandomAgent (half the games with seats swapped).
 (a) play_matches (one forward per step for all games; on the game's fast core when nobody watches)
@@ -24,6 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from marl.agents import PolicyAgent, RandomAgent  # noqa: E402
 from marl.games import GameSpec, get_game  # noqa: E402
 from marl.match import MatchResult, play_match, play_matches  # noqa: E402
+
+# Games of hundreds of moves and big observations: fewer games per loop, one timed round.
+BIG_GAMES = ("go9", "chess")
 
 
 def build_policy(spec: GameSpec, device: str) -> PolicyAgent:
@@ -113,24 +116,35 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu: 2-core CI box)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds; the best of each is shown")
+    parser.add_argument(
+        "--game",
+        action="append",
+        dest="games_list",
+        help="a registry game, repeatable (default: tictactoe, connect_four, go9, chess)",
+    )
+    parser.add_argument(
+        "--big-games", type=int, default=16, help="games per loop for go9 and chess (hundreds of moves each)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
         f"{args.games} games per loop, best of {args.repeat} interleaved rounds, PolicyAgent (MLP 128x128, "
         f"{args.device}) vs RandomAgent, torch {torch.__version__}"
     )
-    for name in ("tictactoe", "connect_four"):
+    for name in args.games_list or ("tictactoe", "connect_four", "go9", "chess"):
         spec = get_game(name)
-        rows = run_loops(spec, args.games, args.device, args.repeat)
+        big = name in BIG_GAMES
+        games = args.big_games if big else args.games
+        rows = run_loops(spec, games, args.device, 1 if big else args.repeat)
         base = rows["play_match (one at a time)"][0]
         raw = rows["raw PettingZoo random loop"][0]
-        print(f"\n{spec.title}")
+        print(f"\n{spec.title} ({games} games per loop{', one round' if big else ''})")
         print(
             f"  {'loop':<28} {'seconds':>8} {'games/s':>9} {'moves/s':>9} {'vs play_match':>14} {'vs raw':>7}"
         )
         for label, (seconds, moves) in rows.items():
             print(
-                f"  {label:<28} {seconds:>8.3f} {args.games / seconds:>9.0f} {moves / seconds:>9.0f} "
+                f"  {label:<28} {seconds:>8.3f} {games / seconds:>9.1f} {moves / seconds:>9.0f} "
                 f"{base / seconds:>13.2f}x {raw / seconds:>6.2f}x"
             )
 

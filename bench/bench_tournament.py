@@ -83,7 +83,9 @@ def main() -> int:
     specs = [f"checkpoint:{cp.pk}" for cp in checkpoints]
     games_per_pair = max(1, args.matches // 10)
     app.control.purge()
-    worker = _arena_env.start_worker(name=f"bench-{os.getpid()}", concurrency=args.workers, queues="celery")
+    worker = _arena_env.start_worker(
+        name=f"bench-{os.getpid()}", concurrency=args.workers, queues="games,celery"
+    )
     try:
         deadline = time.monotonic() + 60
         while not app.control.ping(timeout=0.5):

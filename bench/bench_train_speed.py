@@ -6,7 +6,7 @@ Arena's run also evaluates and writes checkpoints every epoch; both pay the same
 compilation, done once in a warm-up before timing. Runs alternate (A B A B ...) and the median counts,
 since the machine is shared. Target: Arena >= 0.9x.
 
-    .venv/bin/python bench/bench_train_speed.py [--steps 20000] [--reps 3]
+    .venv/bin/python bench/bench_train_speed.py [--steps 20000] [--reps 3] [--game go9 --buffer-size 5000]
 """
 
 from __future__ import annotations
@@ -113,7 +113,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="torch threads for both (default 1)")
+    ap.add_argument("--game", default="tictactoe", help="registry game (go9 and chess: lower --buffer-size)")
+    ap.add_argument("--buffer-size", type=int, default=CONFIG["buffer_size"])
     args = ap.parse_args()
+    CONFIG.update(game=args.game, buffer_size=args.buffer_size, steps_per_epoch=min(5_000, args.steps))
+    if args.game in ("go9", "chess"):  # games of hundreds of moves: a few evaluation games per epoch
+        CONFIG["eval_games"] = 4
     torch.set_num_threads(args.threads)
     run_arena(500), run_plain(500)  # warm-up: imports, numba kernels, allocator
     arena, plain = [], []
@@ -128,7 +133,7 @@ def main() -> None:
     print(f"\n{'':24}{'arena':>10}{'plain':>10}{'ratio':>8}")
     print(f"{'env steps/s (median)':24}{a:10.0f}{p:10.0f}{a / p:8.2f}x")
     print(
-        f"config: {args.steps} env steps, DQN 128x128, 8 envs, 64 steps/collect, 0.25 grad steps/step, batch 64"
+        f"config: {args.game}, {args.steps} env steps, DQN 128x128, 8 envs, 64 steps/collect, 0.25 grad steps/step, batch 64"
     )
     print(f"target arena >= 0.9x plain: {'met' if a / p >= 0.9 else 'NOT met'}")
 

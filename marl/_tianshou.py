@@ -68,7 +68,8 @@ def make_vector_env(spec: GameSpec, n: int, seed: int) -> DummyVectorEnv:
 
 
 def _obs_tensor(obs: Any, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=device)
+    # A copy only for views torch cannot wrap (chess observations come flipped, with negative strides).
+    return torch.as_tensor(np.ascontiguousarray(obs), dtype=torch.float32, device=device)
 
 
 class QNetAdapter(nn.Module):

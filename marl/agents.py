@@ -120,7 +120,9 @@ class PolicyAgent:
 
         legal = _check_masks(masks)
         with torch.inference_mode():
-            obs = torch.as_tensor(np.asarray(observations), dtype=torch.float32, device=self.device)
+            # ascontiguousarray: PettingZoo's chess observation is a flipped view (negative strides),
+            # which torch refuses to wrap.
+            obs = torch.as_tensor(np.ascontiguousarray(observations), dtype=torch.float32, device=self.device)
             out = self.network(obs)
             if out.shape != legal.shape:
                 raise MarlError(f"network output shape {tuple(out.shape)} does not match masks {legal.shape}")

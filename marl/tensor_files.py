@@ -139,7 +139,9 @@ def _check_safetensors(data: bytes, path: Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{path} is a zip archive (torch.save format), not safetensors; refusing to load it"
         )
-    if data[:1] == b"\x80":
+    # A pickle starts with 0x80 (PROTO); so does a safetensors file whose header length's low byte is 128,
+    # but its JSON header then opens with "{" at byte 8, which no pickle's framing puts there.
+    if data[:1] == b"\x80" and data[8:9] != b"{":
         raise CheckpointError(f"{path} looks like a Python pickle, not safetensors; pickles are never loaded")
     if len(data) < 8:
         raise CheckpointError(f"{path} is not a safetensors file (only {len(data)} bytes)")

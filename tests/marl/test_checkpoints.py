@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save
 
 from marl.checkpoints import load_agent, load_checkpoint, read_meta, save_checkpoint
 from marl.errors import CheckpointError
 from marl.nets import build_network
+from marl.tensor_files import load_tensors, sha256_hex
 
 ROOT = Path(__file__).resolve().parents[2]
 NETWORK = {"kind": "mlp", "hidden": [32]}
@@ -214,3 +216,14 @@ def test_no_checkpoint_code_calls_torch_load_or_unpickles():
     for name in ("checkpoints.py", "nets.py"):
         text = (ROOT / "marl" / name).read_text()
         assert "torch.load" not in text and "import pickle" not in text, name
+
+
+def test_a_safetensors_file_whose_header_length_starts_with_0x80_loads(tmp_path):
+    # A 128-byte header makes the file's first byte 0x80, the byte a pickle starts with.
+    for pad in range(200):
+        data = save({"w": torch.zeros(2)}, metadata={"pad": "x" * pad})
+        if data[0] == 0x80:
+            break
+    assert data[0] == 0x80 and int.from_bytes(data[:8], "little") == 128
+    tensors, metadata = load_tensors(data, tmp_path / "w.safetensors", sha256_hex(data))
+    assert tensors["w"].tolist() == [0.0, 0.0] and metadata["pad"].startswith("x")

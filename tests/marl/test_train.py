@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from marl.bots import make_bot
 from marl.checkpoints import load_agent, load_checkpoint, read_meta
 from marl.errors import ConfigError
-from marl.match import play_matches
+from marl.games import get_game
+from marl.match import play_match, play_matches
 from marl.train import TrainConfig, train
 
 PROGRESS_KEYS = {
@@ -100,7 +102,6 @@ def test_a_tiny_ppo_run_trains_and_its_agent_never_plays_an_illegal_move(tmp_pat
 
 
 def load_agent_random():
-    from marl.bots import make_bot
 
     return make_bot("tictactoe", "random", seed=0)
 
@@ -236,3 +237,21 @@ def test_torch_is_seeded_from_the_config(tmp_path):
     a = torch.rand(1)
     train(tiny(env_steps=32, steps_per_epoch=32, eval_games=0, seed=5), out_dir=tmp_path / "b")
     assert torch.equal(a, torch.rand(1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("game", ["go9", "chess"])
+@pytest.mark.parametrize("algorithm", ["dqn", "ppo"])
+def test_big_boards_train_and_their_checkpoint_plays_a_whole_game_one_move_at_a_time(
+    tmp_path, game: str, algorithm: str
+):
+    # Chess observations arrive as flipped views (negative strides): acting on one must still work.
+    over = {"game": game, "algorithm": algorithm, "env_steps": 128, "steps_per_epoch": 128}
+    result = train(tiny(**over, buffer_size=500, eval_games=2), out_dir=tmp_path)
+    (path, *_) = result.checkpoints.values()
+    assert read_meta(path)["game"] == game and read_meta(path)["algorithm"] == algorithm
+    first, second = get_game(game).seats
+    agent, opponent = load_agent(path, device="cpu"), make_bot(game, "random", seed=0)
+    for seats in ({first: agent, second: opponent}, {first: opponent, second: agent}):
+        outcome = play_match(game, seats, seed=3)
+        assert outcome.reason != "illegal_move" and len(outcome.moves) > 10
