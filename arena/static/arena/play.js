@@ -18,6 +18,7 @@ const REFUSALS = {
   connect_four: "That column is full.",
   tictactoe: "That cell is taken.",
   go: "That point is not playable (taken, suicide or ko).",
+  chess: "That is not a legal move here.",
 };
 let pending = false; // a move sent and not yet answered
 let focus = null; // the focused action, kept across redraws
