@@ -111,6 +111,10 @@ def test_a_leduc_hand_to_the_showdown_by_taps_with_the_agents_card_hidden_until_
     )
     assert page.locator("[data-poker-actions] button").count() == 0
     assert len(_cards(page, "[data-board-cards]")) == 1
+    assert page.locator("[data-history] section h4").all_inner_texts() == [
+        "First round",
+        "Second round, the board card out",
+    ]
     page.screenshot(path=str(ARTIFACTS / "play-leduc-phone-showdown.png"), full_page=True)
 
     # Before the showdown the agent's card was in no page drawn and no frame received.
@@ -128,7 +132,9 @@ def test_a_leduc_hand_to_the_showdown_by_taps_with_the_agents_card_hidden_until_
     page.goto(f"{server}/matches/{_match_id(page)}/")
     page.locator('[data-poker][data-over="true"]').wait_for()
     assert _cards(page, '[data-hand="player_0"]') == mine and _cards(page, '[data-hand="player_1"]') == theirs
-    assert page.locator("[data-replay]").is_visible()
+    assert page.locator('[data-seat="player_1"] .seat-name').inner_text().startswith("bot:call")
+    page.locator("[data-replay-slider]").fill("1")  # the replay after the first action
+    assert page.locator("[data-history] li").count() == 1 and _cards(page, "[data-board-cards]") == []
     page.screenshot(path=str(ARTIFACTS / "match-leduc-replay.png"), full_page=True)
     assert errors == []
 
@@ -168,7 +174,7 @@ def test_a_no_limit_hand_with_a_typed_raise_by_keys_after_an_illegal_amount_is_r
     page.screenshot(path=str(ARTIFACTS / "play-no-limit-raise.png"), full_page=True)
     page.keyboard.press("Enter")
     _wait_for_reply(page, len(before) + 1)
-    assert re.fullmatch(r"You: (raise half the pot|raise the pot|all in)", _history(page)[len(before)])
+    assert re.fullmatch(r"You: (raise \d+ \((half )?the pot\)|all in: \d+)", _history(page)[len(before)])
     assert page.locator("[data-error]").inner_text() == ""
 
     # Then C (check or call) to the end: the always-call bot never folds, so it is a showdown.

@@ -76,7 +76,9 @@ export class LiveBoard {
   }
 
   draw(state) {
-    renderBoard(this.root.querySelector("[data-board]"), this.match.render_hint, state);
+    // A poker table names its seats by their players; the other boards take no options when watched.
+    const names = this.match.render_hint === "poker" ? { names: this.match.seats || {} } : null;
+    renderBoard(this.root.querySelector("[data-board]"), this.match.render_hint, state, names);
     const turn = this.root.querySelector("[data-turn]");
     if (turn) turn.textContent = describeTurn(this.match, state);
     const result = this.root.querySelector("[data-result]");

@@ -47,7 +47,8 @@ function setupReplay(states) {
   label.textContent = `move ${slider.value} of ${slider.max}`;
   slider.oninput = () => {
     const ply = Number(slider.value);
-    renderBoard(boardNode, board.match.render_hint, states[ply]);
+    const poker = board.match.render_hint === "poker" ? { names: board.match.seats || {} } : null;
+    renderBoard(boardNode, board.match.render_hint, states[ply], poker);
     showMoves(states[ply]);
     const inOpening = ply > 0 && ply <= (board.match.opening_plies || 0);
     label.textContent = `move ${ply} of ${slider.max}${inOpening ? " (opening)" : ""}`;

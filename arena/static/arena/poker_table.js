@@ -1,9 +1,10 @@
 // Poker table drawn from a poker state_json's `poker` view (marl/games_poker.py `poker_view`): the
 // viewer's hole cards, the opponent's as card backs until the server shows them (it never sends them
 // earlier, so there is nothing here to hide), the board, pot, bets and stacks, whose turn, the hand's
-// history and, once it is over, the outcome in chips. With `play` ({enabled, seat, onPick(action),
-// onMove(move), names}) it also offers the legal actions as buttons, and for no-limit an amount form;
-// keys: F fold, C or K check/call, R raise (no-limit: the amount box), A all in.
+// history and, once it is over, the outcome in chips. `play.names` ({seat: name}) names the seats; with
+// `play.onPick` ({enabled, seat, onPick(action), onMove(move)}) the table also offers the legal actions
+// as buttons, and for no-limit an amount form; keys: F fold, C or K check/call, R raise (no-limit: the
+// amount box), A all in.
 
 const SUITS = { S: ["♠", "spades"], H: ["♥", "hearts"], D: ["♦", "diamonds"], C: ["♣", "clubs"] };
 const RANKS = {
@@ -88,9 +89,45 @@ export function handOutcome(state, name = (seat) => seat) {
   return { winner, chips, text: `Showdown: ${name(winner)} won ${plural(chips)}.` };
 }
 
-// The hand's actions as "player_1: raise", for the history and the match page's move list.
+const ROUNDS = {
+  leduc_holdem: ["First round", "Second round, the board card out"],
+  hold_em: ["Pre-flop", "Flop", "Turn", "River"],
+};
+
+// One action of the history ({seat, action, round, chips}) in words: "call 2", "raise 4 (the pot)".
+function actionWords({ action, chips }) {
+  if (typeof chips !== "number") return WORDS[action] || action;
+  if (action === "call" || action === "check_call") return chips ? `call ${chips}` : "check";
+  if (action === "raise") return `raise ${chips}`;
+  if (action === "raise_half_pot") return `raise ${chips} (half the pot)`;
+  if (action === "raise_pot") return `raise ${chips} (the pot)`;
+  if (action === "all_in") return `all in: ${chips}`;
+  return WORDS[action] || action;
+}
+
+// The hand's actions as "player_1: raise 4", for the history and the match page's move list.
 export function historyWords(view, name = (seat) => seat) {
-  return (view.history || []).map((entry) => `${name(entry.seat)}: ${WORDS[entry.action] || entry.action}`);
+  return (view.history || []).map((entry) => `${name(entry.seat)}: ${actionWords(entry)}`);
+}
+
+// The history under a heading per betting round.
+function historyLog(state, name) {
+  const view = state.poker;
+  const titles = ROUNDS[state.game] || ROUNDS.hold_em;
+  const words = historyWords(view, name);
+  const rounds = new Map();
+  (view.history || []).forEach((entry, i) => {
+    const round = entry.round ?? 0;
+    if (!rounds.has(round)) rounds.set(round, []);
+    rounds.get(round).push(h("li", {}, words[i]));
+  });
+  return h(
+    "div",
+    { class: "poker-history", "data-history": "", "aria-label": "the hand so far" },
+    ...[...rounds].map(([round, items]) =>
+      h("section", { "data-round": round }, h("h4", {}, titles[round] || `Round ${round + 1}`), h("ol", {}, ...items)),
+    ),
+  );
 }
 
 function seatBox(state, seat, { mine, name }) {
@@ -151,7 +188,9 @@ function actionsPanel(container, state, play) {
   if (!play.enabled) return panel;
   const owed = toCall(view, play.seat);
   const mem = memory.get(container);
-  const buttons = view.actions.map((entry) => {
+  // Fold, then check or call, then the raises from the smallest.
+  const rank = (e) => (e.name === "fold" ? -2 : RAISES.has(e.name) ? e.amount : -1);
+  const buttons = [...view.actions].sort((a, b) => rank(a) - rank(b)).map((entry) => {
     const button = h(
       "button",
       { type: "button", "data-move": entry.name, "data-amount": entry.amount, title: entry.amount ? `puts ${plural(entry.amount)} in the pot now` : null },
@@ -233,19 +272,14 @@ export function renderPoker(container, state, play = null) {
     { class: "poker-table", "data-poker": "", "data-over": state.result ? "true" : "false" },
     seatBox(state, other, { mine: false, name }),
     centre(state, outcome),
-    seatBox(state, viewer, { mine: Boolean(play), name }),
+    seatBox(state, viewer, { mine: Boolean(play?.seat), name }),
   );
-  const history = historyWords(view, name);
-  const log = h(
-    "ol",
-    { class: "poker-history", "data-history": "", "aria-label": "the hand so far" },
-    ...history.map((line) => h("li", {}, line)),
-  );
+  const log = historyLog(state, name);
   const big = seatsOf(view).find((s) => s !== view.small_blind);
   const blinds = h("p", { class: "muted blinds" }, `${name(view.small_blind)}: small blind; ${name(big)}: big blind.`);
   container.replaceChildren(
     table,
-    ...(play ? [actionsPanel(container, state, play)] : []),
+    ...(play?.onPick ? [actionsPanel(container, state, play)] : []),
     h("div", { class: "poker-log" }, h("h3", {}, "This hand"), blinds, log),
   );
   if (!focused) return;
