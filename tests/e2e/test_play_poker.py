@@ -122,6 +122,21 @@ def test_a_leduc_hand_to_the_showdown_by_taps_with_the_agents_card_hidden_until_
     assert pages_before and not any(f'data-card="{card}"' in html for html in pages_before)
     running = _before_the_end(frames)
     assert running and not any(f'"{card}"' in frame for frame in running)
+    # After the hand the page fetches the snapshot (which may carry the agent's evaluation now), then
+    # lets the socket go.
+    page.locator('[data-live-status][data-state="closed"]').wait_for(timeout=10_000)
+    assert json.loads(frames[-1])["type"] == "snapshot"
+    assert page.locator("[data-heat-caption]").inner_text() == "No evaluation of its moves to show."
+    # A checkpoint's evaluation, when there is one, is listed by the actions' names.
+    rows = page.evaluate(
+        """async () => {
+             const table = await import("/static/arena/poker_table.js");
+             const node = document.createElement("div");
+             table.renderPokerScores(node, "leduc_holdem", [0.5, -1.25, null, 0.1], 1);
+             return [...node.querySelectorAll("tr")].map((tr) => tr.textContent);
+           }"""
+    )
+    assert rows == ["call0.50", "raise ✓-1.25", "check0.10"]
 
     stored = stored_states(server, _match_id(page))
     final = stored["states"][-1]["poker"]
@@ -201,4 +216,37 @@ def test_a_no_limit_hand_with_a_typed_raise_by_keys_after_an_illegal_amount_is_r
     mine = [h for h in final["history"] if h["seat"] == "player_0"]
     assert mine[0]["action"] in ("raise_half_pot", "raise_pot", "all_in")
     assert final["bets"]["player_0"] >= raise_to
+
+    # The next hand, seats swapped: a new deal, the agent's cards face down again.
+    page.get_by_role("button", name="Next hand (seats swapped)").click()
+    page.wait_for_url(re.compile(r"/play/\d+/$"))
+    page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
+    assert len(_cards(page, '[data-hand="player_1"]')) == 2 and "hidden" not in _cards(
+        page, '[data-hand="player_1"]'
+    )
+    assert _cards(page, '[data-hand="player_0"]') == ["hidden", "hidden"]
+    assert errors == []
+
+
+def test_a_leduc_fold_by_key_keeps_the_agents_card_hidden_and_costs_the_blind(server: str, player) -> None:
+    errors: list[str] = []
+    frames: list[str] = []
+    page = _start(player, server, "leduc_holdem", errors, frames)
+    assert _my_turn_or_over(page) == "turn"
+    blind = int(page.locator('[data-bet="player_0"]').inner_text().split()[-1])
+    page.keyboard.press("f")
+    page.locator('[data-poker][data-over="true"]').wait_for(timeout=15_000)
+    assert (
+        page.locator("[data-outcome]").inner_text()
+        == f"You folded: bot:call won {blind} chip{'s' if blind > 1 else ''}."
+    )
+    assert (
+        page.locator("[data-result]").inner_text()
+        == f"The agent wins {blind} chip{'s' if blind > 1 else ''}."
+    )
+    # A folded hand is never shown: the agent's card stays face down, in the page and in the replay.
+    assert _cards(page, '[data-hand="player_1"]') == ["hidden"]
+    page.locator('[data-live-status][data-state="closed"]').wait_for(timeout=10_000)
+    stored = stored_states(server, _match_id(page))
+    assert stored["states"][-1]["poker"]["hands"]["player_1"] is None
     assert errors == []

@@ -77,8 +77,8 @@ export class LiveBoard {
 
   draw(state) {
     // A poker table names its seats by their players; the other boards take no options when watched.
-    const names = this.match.render_hint === "poker" ? { names: this.match.seats || {} } : null;
-    renderBoard(this.root.querySelector("[data-board]"), this.match.render_hint, state, names);
+    const poker = this.match.render_hint === "poker" ? { names: this.match.seats || {}, over: !this.isLive() } : null;
+    renderBoard(this.root.querySelector("[data-board]"), this.match.render_hint, state, poker);
     const turn = this.root.querySelector("[data-turn]");
     if (turn) turn.textContent = describeTurn(this.match, state);
     const result = this.root.querySelector("[data-result]");

@@ -52,7 +52,10 @@ const live = new LiveSocket(root.dataset.socket, {
     }
     showError("");
     show();
-    if (!isRunning()) live.close();
+    // A poker hand's events never carry the agent's evaluation (it saw its own cards); once the hand
+    // is over the snapshot does: fetch it, and the snapshot closes the socket.
+    if (hint === "poker" && msg.event === "finished") live.resync();
+    else if (!isRunning()) live.close();
   },
   onMessage: (msg) => {
     if (msg.type !== "error") return;
@@ -137,7 +140,9 @@ function showThinking() {
     renderPokerScores(heat, match.game, analysis?.scores, match.moves[ply - 1]);
     caption.textContent = analysis
       ? `Before move ${ply}, its ${analysis.kind === "q" ? "Q-value" : "score"} for each action; it chose the marked one.`
-      : "Its evaluation comes from its own cards: it is shown once the hand is over.";
+      : isRunning()
+        ? "Its evaluation comes from its own cards: it is shown once the hand is over."
+        : "No evaluation of its moves to show.";
   } else if (analysis && Array.isArray(analysis.scores)) {
     const kinds = {
       q: "Q-values (expected return)",
@@ -166,6 +171,7 @@ function show() {
   const other = Object.keys(match.seats || {}).find((s) => s !== seat);
   renderBoard(boardNode, hint, match.state, {
     enabled: myTurn(),
+    over: !running,
     seat,
     names: { [seat]: "You", [other]: match.seats?.[other] || "The agent" },
     onPick: pick,

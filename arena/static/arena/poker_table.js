@@ -1,7 +1,8 @@
 // Poker table drawn from a poker state_json's `poker` view (marl/games_poker.py `poker_view`): the
 // viewer's hole cards, the opponent's as card backs until the server shows them (it never sends them
 // earlier, so there is nothing here to hide), the board, pot, bets and stacks, whose turn, the hand's
-// history and, once it is over, the outcome in chips. `play.names` ({seat: name}) names the seats; with
+// history and, once it is over, the outcome in chips. `play.names` ({seat: name}) names the seats and
+// `play.over` says the match has ended (a resignation stops a hand the rules have not ended); with
 // `play.onPick` ({enabled, seat, onPick(action), onMove(move)}) the table also offers the legal actions
 // as buttons, and for no-limit an amount form; keys: F fold, C or K check/call, R raise (no-limit: the
 // amount box), A all in.
@@ -130,21 +131,22 @@ function historyLog(state, name) {
   );
 }
 
-function seatBox(state, seat, { mine, name }) {
+function seatBox(state, seat, { mine, name, over }) {
   const view = state.poker;
+  const acting = !over && state.to_move === seat;
   const hand = view.hands?.[seat];
   const cards = hand ? hand.map(cardNode) : Array.from({ length: holeCount(state.game) }, () => cardNode(null));
   const big = seatsOf(view).find((s) => s !== view.small_blind);
   const tags = [
     seat === view.small_blind ? "small blind" : seat === big ? "big blind" : null,
-    state.to_move === seat ? "to act" : null,
+    acting ? "to act" : null,
     view.folded === seat ? "folded" : null,
   ].filter(Boolean);
   const stack = view.stacks ? h("span", { "data-stack": seat }, `stack ${view.stacks[seat]}`) : null;
   return h(
     "section",
     {
-      class: `poker-seat${mine ? " mine" : ""}${state.to_move === seat ? " acting" : ""}${view.folded === seat ? " folded" : ""}`,
+      class: `poker-seat${mine ? " mine" : ""}${acting ? " acting" : ""}${view.folded === seat ? " folded" : ""}`,
       "data-seat": seat,
       "aria-label": `${name(seat)}'s seat`,
     },
@@ -264,15 +266,17 @@ export function renderPoker(container, state, play = null) {
   const names = play?.names || {};
   const name = (seat) => names[seat] || seat;
   const outcome = handOutcome(state, name);
+  // Over by the rules, or given up (a resignation ends the match mid-hand: nobody is to act then).
+  const over = Boolean(state.result) || Boolean(play?.over);
   const focused = container.contains(document.activeElement) ? document.activeElement : null;
   const focusKey = focused?.dataset?.move || (focused?.hasAttribute?.("data-raise-amount") ? "amount" : null);
   if (keys?.container === container) keys = null;
   const table = h(
     "div",
     { class: "poker-table", "data-poker": "", "data-over": state.result ? "true" : "false" },
-    seatBox(state, other, { mine: false, name }),
+    seatBox(state, other, { mine: false, name, over }),
     centre(state, outcome),
-    seatBox(state, viewer, { mine: Boolean(play?.seat), name }),
+    seatBox(state, viewer, { mine: Boolean(play?.seat), name, over }),
   );
   const log = historyLog(state, name);
   const big = seatsOf(view).find((s) => s !== view.small_blind);
