@@ -192,8 +192,10 @@ def test_a_no_limit_hand_with_a_typed_raise_by_keys_after_an_illegal_amount_is_r
     assert re.fullmatch(r"You: (raise \d+ \((half )?the pot\)|all in: \d+)", _history(page)[len(before)])
     assert page.locator("[data-error]").inner_text() == ""
 
-    # Then C (check or call) to the end: the always-call bot never folds, so it is a showdown.
+    # Then C (check or call) to the end: the always-call bot never folds, so it is a showdown. The
+    # keyboard focus, lost while the agent moved, is back on the actions at each turn.
     while _my_turn_or_over(page) == "turn":
+        assert page.evaluate("() => Boolean(document.activeElement.closest('[data-poker-actions]'))")
         entries = len(_history(page))
         page.keyboard.press("c")
         _wait_for_reply(page, entries)

@@ -286,13 +286,25 @@ export function renderPoker(container, state, play = null) {
     ...(play?.onPick ? [actionsPanel(container, state, play)] : []),
     h("div", { class: "poker-log" }, h("h3", {}, "This hand"), blinds, log),
   );
-  if (!focused) return;
-  // A redraw keeps the keyboard where it was: the same action, the amount box, or the first action.
+  restoreFocus(container, focused ? focusKey || "first" : null);
+}
+
+// The table's keyboard focus when its buttons went away (a move sent), to give back on the next turn.
+const lostFocus = new WeakMap();
+
+// A redraw keeps the keyboard where it was: the same action, the amount box, or the first action. The
+// buttons are gone while the agent moves; they get the focus back when they return (never the amount
+// box then: on a phone that would open the keyboard unasked).
+function restoreFocus(container, focusKey) {
+  const key = focusKey || lostFocus.get(container);
+  if (!key) return;
   const again =
     (focusKey === "amount" && container.querySelector("[data-raise-amount]")) ||
-    (focusKey && container.querySelector(`[data-move="${focusKey}"]`)) ||
+    container.querySelector(`[data-poker-actions] button[data-move="${key}"]`) ||
     container.querySelector("[data-poker-actions] button");
-  again?.focus();
+  if (again) again.focus();
+  if (!again && container.querySelector('[data-poker][data-over="false"]')) lostFocus.set(container, key);
+  else lostFocus.delete(container);
 }
 
 // The action indices' names, as marl/games_poker.py orders them (RLCard's order).
