@@ -69,16 +69,17 @@ def small_blind_seat(raw: Any) -> str:
 def _history(raw: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
     """Each action with its betting round (0: before any board card) and the chips it put in.
 
-    RLCard records only (player, action), so this replays its betting rules on the chips: blinds of
-    1 and 2; a limit raise is the call plus the round's fixed amount (doubled from Leduc's second round,
-    from hold'em's turn); a no-limit raise puts in half the pot, the pot or the whole stack; a round ends
+    RLCard records only (player, action), so this replays its betting rules on the chips: the blinds;
+    a limit raise is the call plus the game's raise amount (doubled from Leduc's second round, from
+    hold'em's turn); a no-limit raise puts in half the pot, the pot or the whole stack; a round ends
     once both players have acted since its last raise, a player all in counting as having acted.
     ``tests/marl/test_poker_history.py`` checks it against RLCard's chips and rounds, step by step."""
     game = _game(raw)
     recorded = [(int(p), str(getattr(a, "name", a)).lower()) for p, a in raw.env.action_recorder]
     first = recorded[0][0] if recorded else int(game.game_pointer)
     chips = [0, 0]
-    chips[first], chips[1 - first] = 1, 2
+    chips[first], chips[1 - first] = int(game.small_blind), int(game.big_blind)
+    step = int(getattr(game, "raise_amount", 0))  # limit games only
     start = [int(p.in_chips) + int(getattr(p, "remained_chips", 10**9)) for p in game.players]
     leduc = not hasattr(game, "public_cards")
     street, acted, all_in = 0, 0, 0
@@ -89,7 +90,7 @@ def _history(raw: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
         put = {
             "call": owed,
             "check_call": owed,
-            "raise": owed + (4 if doubled else 2),
+            "raise": owed + (2 * step if doubled else step),
             "raise_half_pot": sum(chips) // 2,
             "raise_pot": sum(chips),
             "all_in": start[player] - chips[player],
