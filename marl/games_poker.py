@@ -67,10 +67,42 @@ def small_blind_seat(raw: Any) -> str:
 
 
 def _history(raw: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each action with its betting round (0: before any board card) and the chips it put in.
+
+    RLCard records only (player, action), so this replays its betting rules on the chips: the blinds;
+    a limit raise is the call plus the game's raise amount (doubled from Leduc's second round, from
+    hold'em's turn); a no-limit raise puts in half the pot, the pot or the whole stack; a round ends
+    once both players have acted since its last raise, a player all in counting as having acted.
+    ``tests/marl/test_poker_history.py`` checks it against RLCard's chips and rounds, step by step."""
+    game = _game(raw)
+    recorded = [(int(p), str(getattr(a, "name", a)).lower()) for p, a in raw.env.action_recorder]
+    first = recorded[0][0] if recorded else int(game.game_pointer)
+    chips = [0, 0]
+    chips[first], chips[1 - first] = int(game.small_blind), int(game.big_blind)
+    step = int(getattr(game, "raise_amount", 0))  # limit games only
+    start = [int(p.in_chips) + int(getattr(p, "remained_chips", 10**9)) for p in game.players]
+    leduc = not hasattr(game, "public_cards")
+    street, acted, all_in = 0, 0, 0
     out = []
-    for player_id, action in raw.env.action_recorder:
-        name = getattr(action, "name", action)  # no-limit records an Action enum
-        out.append({"seat": _seat(int(player_id)), "action": str(name).lower()})
+    for player, name in recorded:
+        owed = max(chips) - chips[player]
+        doubled = street >= (1 if leduc else 2)
+        put = {
+            "call": owed,
+            "check_call": owed,
+            "raise": owed + (2 * step if doubled else step),
+            "raise_half_pot": sum(chips) // 2,
+            "raise_pot": sum(chips),
+            "all_in": start[player] - chips[player],
+        }.get(name, 0)
+        put = min(put, start[player] - chips[player])
+        chips[player] += put
+        acted = 1 if name in ("raise", "raise_half_pot", "raise_pot", "all_in") else acted + 1
+        if name != "fold" and chips[player] == start[player]:  # all in: it acts no more
+            all_in, acted = all_in + 1, acted - 1
+        out.append({"seat": _seat(player), "action": name, "round": street, "chips": put})
+        if acted + all_in >= len(chips):
+            street, acted = street + 1, 0
     return out
 
 

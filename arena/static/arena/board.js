@@ -3,6 +3,7 @@
 
 import { renderChess } from "./chess_board.js";
 import { drawGo, goHeatCells, goPanel, goTargets } from "./board_go.js";
+import { renderPoker } from "./poker_table.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -71,6 +72,7 @@ function drawConnectFour(svg, board, last) {
 // arrow keys then Enter/Space call onPick(action). Whether a move is legal is the caller's call.
 export function renderBoard(container, hint, state, play = null) {
   if (hint === "chess") return renderChess(container, state, play);
+  if (hint === "poker") return renderPoker(container, state, play);
   const svg = el("svg", { viewBox: "0 0 300 300", role: "img", class: `board-svg ${hint}` });
   const board = state.board || [];
   const last = lastMoveCell(hint, board, state.moves);

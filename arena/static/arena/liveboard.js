@@ -2,6 +2,7 @@
 // events) and draws it with board.js. The match page and the dashboard's demo game both use it.
 import { renderBoard } from "./board.js";
 import { LiveSocket } from "./live.js";
+import { handOutcome } from "./poker_table.js";
 
 const words = (reason) => (reason || "").replace("_", " ");
 
@@ -10,6 +11,9 @@ export function describeResult(m) {
   if (m.status === "failed") return "The match failed.";
   if (m.status === "aborted") return "The match was aborted.";
   if (m.status !== "finished") return "";
+  // A poker hand the rules ended says who won how many chips.
+  const hand = m.render_hint === "poker" ? handOutcome(m.state, (s) => (m.seats[s] ? `${m.seats[s]} (${s})` : s)) : null;
+  if (hand) return hand.text;
   const result = m.result || m.state.result || {};
   const winner = m.winner || result.winner;
   const reason = m.reason || result.reason || "";
@@ -72,7 +76,9 @@ export class LiveBoard {
   }
 
   draw(state) {
-    renderBoard(this.root.querySelector("[data-board]"), this.match.render_hint, state);
+    // A poker table names its seats by their players; the other boards take no options when watched.
+    const poker = this.match.render_hint === "poker" ? { names: this.match.seats || {}, over: !this.isLive() } : null;
+    renderBoard(this.root.querySelector("[data-board]"), this.match.render_hint, state, poker);
     const turn = this.root.querySelector("[data-turn]");
     if (turn) turn.textContent = describeTurn(this.match, state);
     const result = this.root.querySelector("[data-result]");

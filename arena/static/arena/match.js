@@ -3,6 +3,7 @@
 import { renderBoard } from "./board.js";
 import { statusDot } from "./live.js";
 import { LiveBoard } from "./liveboard.js";
+import { historyWords } from "./poker_table.js";
 
 const root = document.getElementById("match");
 const boardNode = root.querySelector("[data-board]");
@@ -13,8 +14,9 @@ let board = null;
 // The first `opening_plies` moves were the opening (random or given plies the game started from), not
 // the players' choices: they are shown apart, greyed.
 function showMoves(state) {
-  // A game with a notation of its own (chess: SAN) lists its moves in it, else as action indices.
-  const moves = state.san || state.moves || [];
+  // A game with a notation of its own (chess: SAN, poker: the actions' names) lists its moves in it,
+  // else as action indices.
+  const moves = state.san || (state.poker ? historyWords(state.poker).map((w) => `${w};`) : state.moves) || [];
   const node = root.querySelector("[data-moves]");
   const opening = moves.slice(0, board.match.opening_plies || 0);
   const played = moves.slice(opening.length);
@@ -45,7 +47,8 @@ function setupReplay(states) {
   label.textContent = `move ${slider.value} of ${slider.max}`;
   slider.oninput = () => {
     const ply = Number(slider.value);
-    renderBoard(boardNode, board.match.render_hint, states[ply]);
+    const poker = board.match.render_hint === "poker" ? { names: board.match.seats || {} } : null;
+    renderBoard(boardNode, board.match.render_hint, states[ply], poker);
     showMoves(states[ply]);
     const inOpening = ply > 0 && ply <= (board.match.opening_plies || 0);
     label.textContent = `move ${ply} of ${slider.max}${inOpening ? " (opening)" : ""}`;

@@ -5,6 +5,7 @@
 import { renderBoard, renderHeatmap } from "./board.js";
 import { LineChart } from "./chart.js";
 import { LiveSocket, statusDot } from "./live.js";
+import { handOutcome, renderPokerScores } from "./poker_table.js";
 
 const root = document.getElementById("play");
 const boardNode = root.querySelector("[data-board]");
@@ -52,7 +53,10 @@ const live = new LiveSocket(root.dataset.socket, {
     }
     showError("");
     show();
-    if (!isRunning()) live.close();
+    // A poker hand's events never carry the agent's evaluation (it saw its own cards); once the hand
+    // is over the snapshot does: fetch it, and the snapshot closes the socket.
+    if (hint === "poker" && msg.event === "finished") live.resync();
+    else if (!isRunning()) live.close();
   },
   onMessage: (msg) => {
     if (msg.type !== "error") return;
@@ -80,6 +84,13 @@ function describeResult() {
   if (match.status === "failed") return "The game failed.";
   if (match.status === "aborted") return "The game was aborted.";
   if (match.status !== "finished") return "";
+  // A poker hand the rules ended (a fold or a showdown) says it in chips; a resigned one as any game.
+  const hand = hint === "poker" ? handOutcome(match.state) : null;
+  if (hand) {
+    const chips = `${hand.chips} chip${hand.chips === 1 ? "" : "s"}`;
+    if (!hand.winner) return "Split pot: no chips change hands.";
+    return hand.winner === seat ? `You win ${chips}!` : `The agent wins ${chips}.`;
+  }
   const result = match.result || match.state.result || {};
   const winner = match.winner || result.winner;
   const reason = (match.reason || result.reason || "").replace("_", " ");
@@ -95,11 +106,23 @@ function pick(action) {
     // Refused here; the server would refuse it too. The board stays as it is.
     return showError(REFUSALS[hint] || "That move is not legal here.");
   }
-  if (!live.ws || live.ws.readyState !== WebSocket.OPEN) return showError("Reconnecting… try again in a moment.");
   focus = action;
+  send({ action });
+}
+
+// A move in the game's own words (poker: {"move": "raise", "amount": 6}): the server checks it and
+// answers an illegal one with an error that names the legal ones.
+function sendMove(move) {
+  if (!isRunning()) return showError("The game is over.");
+  if (pending || match.state.to_move !== seat) return showError("Wait for the agent's move.");
+  send(move);
+}
+
+function send(move) {
+  if (!live.ws || live.ws.readyState !== WebSocket.OPEN) return showError("Reconnecting… try again in a moment.");
   pending = true;
   showError("");
-  live.send({ type: "move", ply: match.state.moves.length, move: { action } });
+  live.send({ type: "move", ply: match.state.moves.length, move });
   show();
 }
 
@@ -113,7 +136,15 @@ function showThinking() {
   const [ply, analysis] = lastAnalysis();
   const heat = root.querySelector("[data-heat]");
   const caption = root.querySelector("[data-heat-caption]");
-  if (analysis && Array.isArray(analysis.scores)) {
+  if (hint === "poker") {
+    // Drawn from the agent's own cards, so the server sends it only once the hand is over.
+    renderPokerScores(heat, match.game, analysis?.scores, match.moves[ply - 1]);
+    caption.textContent = analysis
+      ? `Before move ${ply}, its ${analysis.kind === "q" ? "Q-value" : "score"} for each action; it chose the marked one.`
+      : isRunning()
+        ? "Its evaluation comes from its own cards: it is shown once the hand is over."
+        : "No evaluation of its moves to show.";
+  } else if (analysis && Array.isArray(analysis.scores)) {
     const kinds = {
       q: "Q-values (expected return)",
       logits: "move probabilities",
@@ -138,9 +169,14 @@ function showThinking() {
 
 function show() {
   const running = isRunning();
+  const other = Object.keys(match.seats || {}).find((s) => s !== seat);
   renderBoard(boardNode, hint, match.state, {
     enabled: myTurn(),
+    over: !running,
+    seat,
+    names: { [seat]: "You", [other]: match.seats?.[other] || "The agent" },
     onPick: pick,
+    onMove: sendMove,
     focus,
     onFocus: (action) => (focus = action),
     label: `${match.game} board, you play ${seat}`,
