@@ -6,7 +6,8 @@ the game outcomes, over a sliding window of recent positions (mirrored too). One
 every seat: its checkpoint is the policy (the inference weights, played greedily like PPO's actor)
 plus the value network in the training state under ``critic.net.*``, where ``marl.search`` finds a
 critic for ``<checkpoint> + mcts:N``. The sidecar lists the seats it serves; env steps count
-self-play moves. The replay window is not stored: a resumed run refills it from new games.
+self-play moves. The replay window rides in the training state (``window``), so a run resumed from a
+checkpoint (a league's next tick) learns from the same recent positions instead of an empty window.
 """
 
 from __future__ import annotations
@@ -111,6 +112,26 @@ def _resume(cfg: TrainConfig, resume_from: Mapping[str, str | Path] | None) -> C
     return ckpt
 
 
+_WINDOW = ("obs", "masks", "policy", "outcome")
+
+
+def window_from(ckpt: Checkpoint, buffer_size: int) -> Positions | None:
+    """The replay window a checkpoint's training state carries (None for one written without it)."""
+    stored = (ckpt.state or {}).get("window")
+    if not stored:
+        return None
+    spec = get_game(ckpt.meta["game"])
+    try:
+        window = Positions(*(stored[f].numpy() for f in _WINDOW))
+    except (KeyError, TypeError, AttributeError):
+        raise CheckpointError(f"{ckpt.path.name}: the stored replay window is malformed") from None
+    n = len(window)
+    shapes = [window.obs.shape, window.masks.shape, window.policy.shape]
+    if shapes != [(n, *spec.obs_shape), (n, spec.n_actions), (n, spec.n_actions)]:
+        raise CheckpointError(f"{ckpt.path.name}: the stored replay window does not fit {spec.name}")
+    return window.tail(buffer_size)
+
+
 class _Run:
     """One az run's learner, replay window, checkpoint lineage and per-iteration bookkeeping."""
 
@@ -122,7 +143,7 @@ class _Run:
         if ckpt is not None:
             self.learner.load(ckpt)
             self.parent = (ckpt.name, ckpt.meta["sha256"])
-        self.window: Positions | None = None
+        self.window: Positions | None = window_from(ckpt, cfg.buffer_size) if ckpt is not None else None
         self.games = 0
 
     def iterate(self, moves: int, rng: np.random.Generator) -> tuple[int, dict[str, float]]:
@@ -164,8 +185,13 @@ class _Run:
             "train_config": self.cfg.to_dict(),
         }
         name = f"selfplay-{env_steps:09d}"
+        state = self.learner.state()
+        if self.window is not None:
+            state["window"] = {
+                f: torch.from_numpy(np.ascontiguousarray(getattr(self.window, f))) for f in _WINDOW
+            }
         path = save_checkpoint(
-            self.out, name, weights=self.learner.policy.state_dict(), state=self.learner.state(), meta=meta
+            self.out, name, weights=self.learner.policy.state_dict(), state=state, meta=meta
         )
         meta = read_meta(path)
         self.parent = (name, meta["sha256"])

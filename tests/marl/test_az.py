@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 from marl.agents import RandomAgent
+from marl.az import window_from
 from marl.checkpoints import load_agent, load_checkpoint, seats_served
-from marl.errors import ConfigError
+from marl.errors import CheckpointError, ConfigError
 from marl.games import get_game
 from marl.match import play_matches
 from marl.search import checkpoint_search_agent, network_evaluator
@@ -120,3 +123,32 @@ def test_az_trains_a_cnn_on_connect_four(tmp_path):
     )
     meta = load_checkpoint(result.checkpoints["player_0"]).meta
     assert meta["game"] == "connect_four" and seats_served(meta) == ["player_0", "player_1"]
+
+
+def test_an_az_checkpoint_carries_its_replay_window_and_a_resumed_run_learns_from_it(az_run, tmp_path):
+    result, *_ = az_run
+    parent = load_checkpoint(result.checkpoints["player_1"])
+    window = parent.state["window"]
+    n = len(window["outcome"])
+    # Mirrored positions too, newest last; every stored row a legal position with a policy over it.
+    assert n > 0 and tuple(window["obs"].shape) == (n, *get_game("tictactoe").obs_shape)
+    assert bool(window["policy"][~window["masks"]].abs().max() == 0)
+    resumed = train(
+        tiny_az(env_steps=result.env_steps + 40, buffer_size=n + 10_000),
+        out_dir=tmp_path,
+        resume_from={"player_1": result.checkpoints["player_1"]},
+    )
+    carried = load_checkpoint(resumed.checkpoints["player_1"]).state["window"]
+    # The resumed window starts with the parent's positions, then the new games' positions.
+    assert len(carried["outcome"]) > n
+    assert bool((carried["obs"][:n] == window["obs"]).all())
+
+
+def test_a_stored_window_that_does_not_fit_the_game_is_refused(az_run):
+    result, *_ = az_run
+    parent = load_checkpoint(result.checkpoints["player_1"])
+    window = parent.state["window"]
+    wrong = {**window, "masks": torch.zeros((len(window["outcome"]), 7), dtype=torch.bool)}  # 7 columns
+    stand_in = SimpleNamespace(state={**parent.state, "window": wrong}, meta=parent.meta, path=parent.path)
+    with pytest.raises(CheckpointError, match="does not fit tictactoe"):
+        window_from(stand_in, buffer_size=100)
