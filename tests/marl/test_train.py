@@ -236,3 +236,12 @@ def test_torch_is_seeded_from_the_config(tmp_path):
     a = torch.rand(1)
     train(tiny(env_steps=32, steps_per_epoch=32, eval_games=0, seed=5), out_dir=tmp_path / "b")
     assert torch.equal(a, torch.rand(1))
+
+
+def test_a_bot_that_reads_the_move_history_is_refused_as_a_training_opponent_but_may_evaluate() -> None:
+    for config in ({"opponent": "cfr"}, {"opponent": "pool", "pool": ["random", "cfr"]}):
+        with pytest.raises(ConfigError, match="bot 'cfr' reads the move history"):
+            TrainConfig.from_dict({"game": "leduc_holdem", **config})
+    assert TrainConfig.from_dict({"game": "leduc_holdem", "opponent": "cfr", "learn_seats": "both"})
+    assert TrainConfig.is_training_bot("leduc_holdem", "call")
+    assert not TrainConfig.is_training_bot("leduc_holdem", "cfr")
