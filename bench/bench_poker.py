@@ -26,14 +26,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from marl import leduc  # noqa: E402
 from marl.agents import RandomAgent  # noqa: E402
 from marl.bots import make_bot  # noqa: E402
 from marl.checkpoints import load_agent  # noqa: E402
-from marl.exploitability import CFR_PLUS, UNIFORM, agents_exploitability  # noqa: E402
+from marl.exploitability import CFR_PLUS, SEATS, UNIFORM, agents_exploitability, table_exploitability  # noqa: E402
 from marl.poker_match import PokerMatch, play_poker_match  # noqa: E402
 from marl.train import train  # noqa: E402
 
@@ -43,14 +45,14 @@ LEDUC_CONFIG: dict[str, Any] = {
     "algorithm": "ppo",
     "opponent": "self",
     "network": {"kind": "mlp", "hidden": [64, 64]},
-    "lr": 3e-4,
+    "lr": 1e-3,
     "gamma": 1.0,  # one hand is one episode: chips at the end are all that count
     "steps_per_epoch": 4000,
     "num_envs": 8,
     "episode_per_collect": 64,
     "repeat_per_collect": 4,
     "batch_size": 128,
-    "ent_coef": 0.01,
+    "ent_coef": 0.05,  # keeps both seats mixed: at 0.01 self-play settled near 1.0 bb/hand in 1.5 min
     "eval_games": 0,
     "device": "cpu",
 }
@@ -74,6 +76,72 @@ class Clock:
 
     def over(self) -> bool:
         return self.minutes() * 60 >= self.limit
+
+
+def observation_floor(iterations: int = 50) -> tuple[int, int, float]:
+    """What a policy of PettingZoo's observation alone can reach, roughly: (observations, information
+    states, the least exploitability seen) of CFR+ whose regrets are shared by every information state
+    that shows the same observation and mask (an imperfect-recall abstraction: no guarantee it
+    converges, so this is an estimate of the floor, not a bound)."""
+    classes: dict[bytes, int] = {}
+    keys: dict[str, tuple[int, list[int]]] = {}
+
+    def build(state: Any) -> Any:
+        if state.is_terminal():
+            return ("T", state.returns())
+        if state.is_chance_node():
+            return ("C", [(p, build(state.child(o))) for o, p in state.chance_outcomes()])
+        player = state.current_player()
+        obs, mask = leduc.observation_of(state, player)
+        index = classes.setdefault(obs.tobytes() + mask.tobytes(), len(classes))
+        legal = state.legal_actions()
+        keys[state.information_state_string()] = (index, legal)
+        return ("D", player, index, legal, [build(state.child(a)) for a in legal])
+
+    root = build(leduc.game().new_initial_state())
+    regrets, totals = np.zeros((len(classes), 4)), np.zeros((len(classes), 4))
+
+    def strategy(index: int, legal: list[int]) -> np.ndarray:
+        positive = np.maximum(regrets[index, legal], 0)
+        return positive / positive.sum() if positive.sum() > 0 else np.full(len(legal), 1 / len(legal))
+
+    def walk(node: Any, me: int, reach: tuple[float, float, float]) -> float:
+        if node[0] == "T":
+            return node[1][me]
+        if node[0] == "C":
+            return sum(p * walk(child, me, (reach[0], reach[1], reach[2] * p)) for p, child in node[1])
+        _, player, index, legal, children = node
+        probs = strategy(index, legal)
+        values = np.array(
+            [
+                walk(child, me, tuple(r * (probs[i] if s == player else 1) for s, r in enumerate(reach)))
+                for i, child in enumerate(children)
+            ]
+        )
+        value = float(probs @ values)
+        if player == me:
+            regrets[index, legal] = np.maximum(
+                regrets[index, legal] + reach[1 - me] * reach[2] * (values - value), 0
+            )
+            totals[index, legal] += reach[me] * probs
+        return value
+
+    def table() -> dict[str, list[float]]:
+        out = {}
+        for key, (index, legal) in keys.items():
+            weights = totals[index, legal]
+            probs = np.zeros(4)
+            probs[legal] = weights / weights.sum() if weights.sum() > 0 else 1 / len(legal)
+            out[key] = probs.tolist()
+        return out
+
+    best = float("inf")
+    for iteration in range(1, iterations + 1):
+        for me in (0, 1):
+            walk(root, me, (1.0, 1.0, 1.0))
+        if iteration % 10 == 0:
+            best = min(best, table_exploitability(dict.fromkeys(SEATS, table()))[0])
+    return len(classes), len(keys), best
 
 
 def run_leduc(minutes: float, algorithm: str, out: Path) -> None:
@@ -115,9 +183,12 @@ def run_leduc(minutes: float, algorithm: str, out: Path) -> None:
         f"  target (< {target:.4f}, a tenth of random's) "
         + (f"first met at {first:.2f} min" if first is not None else f"not met in {minutes:g} minutes")
     )
+    classes, states, floor = observation_floor()
     print(
-        "  (PettingZoo's Leduc observation shows the cards and both players' chips, not the betting order:\n"
-        "   a policy of the observation cannot tell some information states apart, so it cannot reach 0)"
+        f"  PettingZoo's Leduc observation shows the cards and both players' chips, not the betting order: "
+        f"{states} information states\n  look like {classes} observations, so a policy of the observation "
+        f"cannot reach 0; CFR+ over those {classes} observations\n  (regrets shared, 50 iterations) "
+        f"reaches {floor:.4f} at best, {floor / UNIFORM:.1%} of random's (an estimate of the floor)"
     )
 
 
