@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev install-browser install-engines run test test-postgres test-marl test-arena test-launcher test-e2e lint format \
 	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament \
-	bench-worker-memory bench-load bench-ratings bench-selfplay redis-stop clean distclean
+	bench-worker-memory bench-load bench-ratings bench-selfplay bench-poker redis-stop clean distclean
 
 help: ## List the targets
 	@echo "Arena make targets (PY=$(PY), VENV=$(VENV)):"
@@ -111,6 +111,9 @@ bench-strength: install ## Strength of trained agents against the reference bots
 
 bench-selfplay: install ## Strength from self-play alone: tic-tac-toe 10 min, connect four MINUTES (default 30)
 	$(PYTHON) bench/bench_selfplay.py --minutes $(or $(MINUTES),30)
+
+bench-poker: install ## Poker by self-play: Leduc exploitability over MINUTES (default 30), limit hold'em mbb/hand
+	$(PYTHON) bench/bench_poker.py --minutes $(or $(MINUTES),30)
 
 bench-train: install ## Training speed (env steps per second)
 	$(PYTHON) bench/bench_train_speed.py

@@ -48,6 +48,7 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
             "games": checkpoint.calibration_games,
         },
         "strength": checkpoint.strength,
+        "exploitability": checkpoint.exploitability or None,
     }
 
 

@@ -258,6 +258,7 @@ CELERY_TASK_ROUTES = {
     "arena.tasks.tournament_advance": {"queue": "games"},
     "arena.tasks.checkpoint_calibrate": {"queue": "evaluation"},
     "arena.tasks.checkpoint_strength": {"queue": "evaluation"},
+    "arena.tasks.checkpoint_exploitability": {"queue": "evaluation"},
     "arena.tasks.league_gate": {"queue": "evaluation"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"

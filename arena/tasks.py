@@ -11,6 +11,7 @@ from arena.services import (
     calibration,
     checkpoints,
     demo,
+    exploitability,
     leagues,
     match_batches,
     matches,
@@ -101,6 +102,11 @@ def checkpoint_calibrate(checkpoint_id: int) -> str:
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3700)
 def checkpoint_strength(checkpoint_id: int) -> dict:
     return strength.checkpoint_strength(checkpoint_id=checkpoint_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3700)
+def checkpoint_exploitability(checkpoint_id: int) -> dict:
+    return exploitability.checkpoint_exploitability(checkpoint_id=checkpoint_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3700)

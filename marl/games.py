@@ -79,6 +79,11 @@ class GameSpec:
     view_state: Callable[..., dict[str, Any]] | None = field(default=None, repr=False, compare=False)
     # Chips of a return in big blinds (poker results are reported in milli-big-blinds per hand).
     big_blinds_per_return: float = 1.0
+    # Exact exploitability of a policy profile (small poker games: Leduc), from an agent per seat:
+    # ``{"kind": "exploitability", "value": big blinds per hand, ...}``; ``None``: no exact measure.
+    exploitability: Callable[[Mapping[str, Any]], dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
@@ -232,8 +237,21 @@ def _c4_describe(action: int) -> str:
     return f"column {action}"
 
 
+def _leduc_exploitability(agents: Mapping[str, Any]) -> dict[str, Any]:
+    from marl.exploitability import agents_exploitability  # lazy: OpenSpiel
+
+    return agents_exploitability(agents).to_json()
+
+
 def _poker(
-    name: str, env_id: str, title: str, obs: int, names: tuple[str, ...], max_moves: int, bb: float
+    name: str,
+    env_id: str,
+    title: str,
+    obs: int,
+    names: tuple[str, ...],
+    max_moves: int,
+    bb: float,
+    exploitability: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
 ) -> GameSpec:
     """A heads-up poker entry: one hand per game, the deal drawn from the seed."""
     return GameSpec(
@@ -250,12 +268,22 @@ def _poker(
         view_state=lambda raw, viewer, **kw: games_poker.poker_view(raw, viewer, names=names, **kw),
         parse_move=lambda raw, payload: games_poker.poker_move(raw, names, payload),
         big_blinds_per_return=bb,
+        exploitability=exploitability,
     )
 
 
 # Leduc and limit hold'em return chips in big blinds; no-limit returns chips (the big blind is 2).
 POKER_GAMES = (
-    _poker("leduc_holdem", "leduc_holdem_v4", "Leduc hold'em", 36, games_poker.LIMIT_ACTIONS, 16, 1.0),
+    _poker(
+        "leduc_holdem",
+        "leduc_holdem_v4",
+        "Leduc hold'em",
+        36,
+        games_poker.LIMIT_ACTIONS,
+        16,
+        1.0,
+        exploitability=_leduc_exploitability,
+    ),
     _poker("texas_holdem", "texas_holdem_v4", "Limit Texas hold'em", 72, games_poker.LIMIT_ACTIONS, 64, 1.0),
     _poker(
         "texas_holdem_no_limit",

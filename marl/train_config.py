@@ -101,6 +101,15 @@ class TrainConfig:
             return False
         return True
 
+    @staticmethod
+    def is_training_bot(game: str, name: str) -> bool:
+        """Whether a bot can be a frozen training opponent: training acts on observations in batches,
+        so a bot that reads the move history (an engine, Leduc's CFR+ policy) can only evaluate."""
+        from marl.agents import needs_moves
+        from marl.bots import make_bot
+
+        return not needs_moves(make_bot(game, name))
+
     def epsilon_at(self, env_steps: int) -> float:
         """DQN exploration rate at a global env step: linear from eps_train to eps_train_final."""
         horizon = self.eps_decay_steps if self.eps_decay_steps is not None else max(1, self.env_steps // 2)
@@ -214,11 +223,15 @@ class TrainConfig:
             for member in self.pool:
                 if not self.is_bot_name(self.game, member):
                     self._check_pool_checkpoint(member)
+                else:
+                    self._check_training_bot(member)
         elif not self.is_bot_name(self.game, self.opponent):
             raise ConfigError(
                 f"opponent {self.opponent!r} is neither 'pool' nor a bot available for {self.game}"
             )
-        elif self.pool:
+        elif not all_learn:
+            self._check_training_bot(self.opponent)
+        if self.opponent != "pool" and self.pool:
             raise ConfigError("pool is set but opponent is not 'pool'")
         if self.pool_weights is not None:
             if self.opponent != "pool" or not isinstance(self.pool_weights, list):
@@ -231,6 +244,13 @@ class TrainConfig:
                 _check_float(f"pool_weights[{i}]", w, 0.0, 1e9)
             if sum(self.pool_weights) <= 0:
                 raise ConfigError("pool_weights must not all be zero")
+
+    def _check_training_bot(self, name: str) -> None:
+        if not self.is_training_bot(self.game, name):
+            raise ConfigError(
+                f"bot {name!r} reads the move history, which training's batched opponents do not have: "
+                "it can be an evaluation opponent (learn every seat) but not a training opponent"
+            )
 
     def _check_pool_checkpoint(self, member: str) -> None:
         from marl.checkpoints import read_meta

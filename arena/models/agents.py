@@ -114,6 +114,9 @@ class Checkpoint(models.Model):
     calibration_record = models.JSONField(default=dict, blank=True)
     # Strength against perfect play (tic-tac-toe) or the alpha-beta ladder (connect four).
     strength = models.JSONField(default=dict, blank=True)
+    # Exact exploitability of the entrant's policy (games whose registry entry declares it: Leduc),
+    # `marl.exploitability`'s report: {"kind": "exploitability", "value": big blinds per hand, ...}.
+    exploitability = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -51,11 +51,16 @@ MEASURED: dict[str, dict[str, Pin]] = {
     # wide and the value leans on the draw prior: it says "far above random", roughly; more pairs
     # and a ladder of weaker bots in between would tighten it.
     "chess": {"random": Pin(0.0, 0.0, 0.0, 80), "stockfish:0": Pin(566.1, 397.5, 734.8, 80)},
+    # Leduc: 2,000 pairs per two bots (seed 0) among random, the CFR+ equilibrium policy (cfr) and the
+    # always-call ladder bot; a pair is one deal played twice with seats swapped (duplicate), a hand
+    # scores 1 to the seat that wins chips, 1/2 a split pot. CFR+ is within 0.0035 big blinds a hand
+    # of an equilibrium (`marl.exploitability`): the game's fixed point of skill.
+    "leduc_holdem": {"random": Pin(0.0, 0.0, 0.0, 8000), "cfr": Pin(146.7, 137.5, 156.0, 8000)},
 }
 ANCHOR_SIGMA = 1.0
 # Bots measured beside the anchors but not pinned: with two players who never trade wins, the draw
 # parameter is free and the fit runs off; a middling third player pins it down.
-LADDER: dict[str, list[str]] = {"tictactoe": ["mcts:8"], "chess": ["stockfish:0:1"]}
+LADDER: dict[str, list[str]] = {"tictactoe": ["mcts:8"], "chess": ["stockfish:0:1"], "leduc_holdem": ["call"]}
 
 
 def anchor_pins(game: str) -> dict[str, Pin]:

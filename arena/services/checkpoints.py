@@ -78,6 +78,8 @@ def _next_version(
     # Every checkpoint is rated and measured without anyone asking (the evaluation queue).
     task_send_on_commit("arena.tasks.checkpoint_calibrate", checkpoint.pk)
     task_send_on_commit("arena.tasks.checkpoint_strength", checkpoint.pk)
+    if get_game(agent.game.name).exploitability is not None:  # an exact measure (Leduc)
+        task_send_on_commit("arena.tasks.checkpoint_exploitability", checkpoint.pk)
     return checkpoint
 
 

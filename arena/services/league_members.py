@@ -32,6 +32,7 @@ from arena.services.ratings import RatedGame, rating_fit_get, ratings_record, sc
 from arena.services.training import training_pool_resolve, training_run_execute
 from marl.match import MatchResult, opening_for_seed, play_matches
 from marl.pairing import pfsp_weights
+from marl.train_config import TrainConfig
 
 # What a league's training runs use unless its `train_overrides` say otherwise.
 DEFAULT_OVERRIDES = {"num_envs": 4, "eval_games": 0}
@@ -52,10 +53,14 @@ def _pool(league: League, seat: str) -> list[tuple[Player, str]]:
     pool = [
         (player_for_checkpoint(checkpoint=s.checkpoint), f"checkpoint:{s.checkpoint.pk}") for s in snapshots
     ]
-    # An empty pool (a one-seat learner's first tick) has nothing but the bots to train against.
+    # An empty pool (a one-seat learner's first tick) has nothing but the bots to train against; a bot
+    # that reads the move history (Leduc's CFR+ anchor) evaluates only.
     if league.pool_bots or not pool:
+        game = league.game.name
         pool += [
-            (player_for_bot(game=league.game, bot=bot), f"bot:{bot}") for bot in anchor_bots(league.game.name)
+            (player_for_bot(game=league.game, bot=bot), f"bot:{bot}")
+            for bot in anchor_bots(game)
+            if TrainConfig.is_training_bot(game, bot)
         ]
     return pool
 

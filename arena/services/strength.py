@@ -21,6 +21,11 @@ from arena.dispatch import task_send
 from arena.models import Checkpoint, League, LeagueTick, Player
 from arena.services.anchors import anchor_bots
 from arena.services.calibration import checkpoint_calibrate, entrant_complete, entrant_rows
+from arena.services.exploitability import (
+    checkpoint_exploitability,
+    exploitability_games,
+    exploitability_points,
+)
 from arena.services.players import entrants_play, player_agent, player_agents, player_for_checkpoint
 from marl.bots import make_bot
 
@@ -87,14 +92,25 @@ def checkpoints_measure_waiting(*, in_process: bool = False) -> dict[str, int]:
     unmeasured = Checkpoint.objects.filter(strength={}, agent__game__name__in=("tictactoe", "connect_four"))
     jobs = [("checkpoint_calibrate", pk) for pk in entrants.values()]
     jobs += [("checkpoint_strength", pk) for pk in unmeasured.order_by("pk").values_list("pk", flat=True)]
-    for name, pk in jobs:
-        if not in_process:
-            task_send(f"arena.tasks.{name}", pk)
-        elif name == "checkpoint_calibrate":
-            checkpoint_calibrate(checkpoint_id=pk)
+    unexploited = Checkpoint.objects.filter(exploitability={}, agent__game__name__in=exploitability_games())
+    exploits = [
+        ("checkpoint_exploitability", pk) for pk in unexploited.order_by("pk").values_list("pk", flat=True)
+    ]
+    services = {
+        "checkpoint_calibrate": checkpoint_calibrate,
+        "checkpoint_strength": checkpoint_strength,
+        "checkpoint_exploitability": checkpoint_exploitability,
+    }
+    for name, pk in jobs + exploits:
+        if in_process:
+            services[name](checkpoint_id=pk)
         else:
-            checkpoint_strength(checkpoint_id=pk)
-    return {"calibrations": len(entrants), "strengths": len(jobs) - len(entrants)}
+            task_send(f"arena.tasks.{name}", pk)
+    return {
+        "calibrations": len(entrants),
+        "strengths": len(jobs) - len(entrants),
+        "exploitabilities": len(exploits),
+    }
 
 
 def strength_summary(strength: dict[str, Any]) -> str:
@@ -122,12 +138,13 @@ def league_strength(*, league: League) -> dict[str, Any]:
     """The league's champion tick by tick: the member whose new snapshot rated highest in that tick
     (its seats' mean Elo), its score against each anchor over every seat it played (win 1, draw 1/2),
     and its checkpoints' strength (`strength_points`: perfect play in tic-tac-toe, the alpha-beta ladder
-    in connect four; measured by the evaluation workers, so the newest ticks may lack it for a while)."""
+    in connect four) and exact exploitability (`exploitability_points`: Leduc); both are measured by
+    the evaluation workers, so the newest ticks may lack them for a while."""
     bots = [f"bot:{b}" for b in anchor_bots(league.game.name)]
     ticks = list(league.ticks.filter(status=LeagueTick.DONE).order_by("number"))
     ids = {row["checkpoint"] for tick in ticks for row in tick.results.values()}
     checkpoints = Checkpoint.objects.select_related("agent__game").in_bulk(ids)
-    out: dict[str, Any] = {"champions": [], "vs_anchors": {}, "strength": {}}
+    out: dict[str, Any] = {"champions": [], "vs_anchors": {}, "strength": {}, "exploitability": {}}
     for tick in ticks:
         champion = _champion(tick.results)
         if champion is None:
@@ -150,6 +167,8 @@ def league_strength(*, league: League) -> dict[str, Any]:
             checkpoint = checkpoints.get(row["checkpoint"])
             for name, value in strength_points(checkpoint) if checkpoint else []:
                 out["strength"].setdefault(name, []).append([tick.number, value])
+            for name, value in exploitability_points(checkpoint) if checkpoint else []:
+                out["exploitability"].setdefault(name, []).append([tick.number, value])
     return out
 
 

@@ -15,7 +15,9 @@ from arena.models import Agent, Checkpoint
 from arena.services.agents import agent_create as agent_create_service
 from arena.services.agents import agent_delete as agent_delete_service
 from arena.services.calibration import calibration_json, calibration_text
+from arena.services.exploitability import exploitability_points, exploitability_summary
 from arena.services.strength import strength_points, strength_summary
+from marl.games import get_game
 
 
 @require_GET
@@ -28,6 +30,7 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         checkpoint.rating, checkpoint.elo = ratings.get(checkpoint.pk), elo.get(checkpoint.pk)
         checkpoint.calibration_line = calibration_text(calibration_json(checkpoint))
         checkpoint.strength_line = strength_summary(checkpoint.strength)
+        checkpoint.exploitability_line = exploitability_summary(checkpoint.exploitability)
         checkpoint.opponent_seat = next((s for s in agent.game.seats if s != checkpoint.seat), "")
     context = {
         "agent": agent,
@@ -41,22 +44,28 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run_form": RunForm(),
         "socket": f"/ws/agents/{agent.pk}/",
         "version_curves": version_curves(checkpoints),
+        # Games whose registry entry has an exact measure (Leduc) get its column and chart.
+        "has_exploitability": get_game(agent.game.name).exploitability is not None,
         "rating_chart": selectors.agent_rating_chart(agent),
     }
     return render(request, "arena/agents/detail.html", context)
 
 
 def version_curves(checkpoints: list[Checkpoint]) -> dict[str, dict[str, list[list[float]]]]:
-    """Chart series over the agent's versions: calibrated Elo, and strength against perfect play (the
-    mistake share and loss rate per seat) or against each alpha-beta depth."""
+    """Chart series over the agent's versions: calibrated Elo, strength against perfect play (the
+    mistake share and loss rate per seat) or against each alpha-beta depth, and exact exploitability
+    with its references (the uniform random policy's, the CFR+ anchor's)."""
     elo: dict[str, list[list[float]]] = {}
     strength: dict[str, list[list[float]]] = {}
+    exploitability: dict[str, list[list[float]]] = {}
     for checkpoint in sorted(checkpoints, key=lambda c: (c.version, c.seat)):
         if checkpoint.calibration_elo is not None and checkpoint.seat == checkpoint.agent.game.seats[0]:
             elo.setdefault("Elo", []).append([checkpoint.version, round(checkpoint.calibration_elo, 1)])
         for name, value in strength_points(checkpoint):
             strength.setdefault(name, []).append([checkpoint.version, value])
-    return {"elo": elo, "strength": strength}
+        for name, value in exploitability_points(checkpoint):
+            exploitability.setdefault(name, []).append([checkpoint.version, value])
+    return {"elo": elo, "strength": strength, "exploitability": exploitability}
 
 
 @login_required

@@ -20,6 +20,7 @@ from arena.services import leagues
 from arena.services.league_gates import gate_json
 from arena.services.strength import league_strength
 from arena.views import error_report
+from marl.games import get_game
 
 
 @require_GET
@@ -63,6 +64,7 @@ def _league_context(league: League) -> dict[str, Any]:
         "ticks": league.ticks.order_by("-number")[:30],
         "history": leagues.league_history(league=league),
         "strength": league_strength(league=league),
+        "has_exploitability": get_game(league.game.name).exploitability is not None,
         "gates": _gates(league),
     }
 

@@ -275,3 +275,23 @@ def _broker_empty(app) -> None:
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     client.delete("unacked", "unacked_index", "unacked_mutex")
     client.close()
+
+
+@pytest.fixture
+def evaluation_worker(transactional_db):
+    """A real Celery worker in a thread of this process that consumes the evaluation queue only."""
+    from celery.contrib.testing.worker import start_worker
+
+    from arena.celery import app
+
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=1,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["evaluation"],
+    ) as worker:
+        yield worker
+    app.control.purge()

@@ -31,3 +31,19 @@ def test_every_game_pins_random_at_zero_and_its_other_anchors_above_it():
     for pins in MEASURED.values():
         assert pins["random"].elo == 0.0
         assert all(pin.elo > 0 and pin.games > 0 for bot, pin in pins.items() if bot != "random")
+
+
+@pytest.mark.django_db
+def test_the_cfr_plus_policy_is_leducs_pinned_anchor_and_the_command_remeasures_it():
+    from arena.models import Game, Rating
+    from arena.services.anchors import anchor_mu, anchors_pin
+
+    assert anchor_elo("leduc_holdem") == {"random": 0.0, "cfr": MEASURED["leduc_holdem"]["cfr"].elo}
+    players = {p.bot: p for p in anchors_pin(game=Game.objects.get(name="leduc_holdem"))}
+    assert set(players) == {"random", "cfr"}
+    rating = Rating.objects.get(player=players["cfr"], pool="leduc_holdem")
+    assert rating.mu == pytest.approx(anchor_mu(MEASURED["leduc_holdem"]["cfr"].elo))
+    call_command("anchors", "measure", "--game", "leduc_holdem", "--pairs", "200", stdout=io.StringIO())
+    cfr = AnchorPin.objects.get(game="leduc_holdem", bot="cfr")
+    shipped = MEASURED["leduc_holdem"]["cfr"]
+    assert cfr.games == 800 and cfr.low < shipped.elo < cfr.high  # the shipped pin, with fewer pairs

@@ -126,26 +126,6 @@ def test_a_recorded_checkpoint_queues_its_calibration_and_strength_jobs(media_ro
     assert broker.llen("evaluation") == before + 2
 
 
-@pytest.fixture
-def evaluation_worker(transactional_db):
-    """A real Celery worker in a thread of this process that consumes the evaluation queue only."""
-    from celery.contrib.testing.worker import start_worker
-
-    from arena.celery import app
-
-    app.control.purge()
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=1,
-        perform_ping_check=False,
-        loglevel="WARNING",
-        queues=["evaluation"],
-    ) as worker:
-        yield worker
-    app.control.purge()
-
-
 def test_a_worker_rates_and_measures_a_recorded_checkpoint_on_the_evaluation_queue(
     evaluation_worker, media_root, settings
 ):

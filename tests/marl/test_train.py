@@ -255,3 +255,12 @@ def test_big_boards_train_and_their_checkpoint_plays_a_whole_game_one_move_at_a_
     for seats in ({first: agent, second: opponent}, {first: opponent, second: agent}):
         outcome = play_match(game, seats, seed=3)
         assert outcome.reason != "illegal_move" and len(outcome.moves) > 10
+
+
+def test_a_bot_that_reads_the_move_history_is_refused_as_a_training_opponent_but_may_evaluate() -> None:
+    for config in ({"opponent": "cfr"}, {"opponent": "pool", "pool": ["random", "cfr"]}):
+        with pytest.raises(ConfigError, match="bot 'cfr' reads the move history"):
+            TrainConfig.from_dict({"game": "leduc_holdem", **config})
+    assert TrainConfig.from_dict({"game": "leduc_holdem", "opponent": "cfr", "learn_seats": "both"})
+    assert TrainConfig.is_training_bot("leduc_holdem", "call")
+    assert not TrainConfig.is_training_bot("leduc_holdem", "cfr")

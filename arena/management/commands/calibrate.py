@@ -19,5 +19,6 @@ class Command(BaseCommand):
         counts = checkpoints_measure_waiting(in_process=options["here"])
         verb = "ran" if options["here"] else "queued"
         self.stdout.write(
-            f"{verb} {counts['calibrations']} calibrations and {counts['strengths']} strength jobs"
+            f"{verb} {counts['calibrations']} calibrations, {counts['strengths']} strength jobs and "
+            f"{counts['exploitabilities']} exploitability jobs"
         )

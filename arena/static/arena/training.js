@@ -109,6 +109,26 @@ function showStrength(msg) {
   }
 }
 
+// The same words as arena.services.exploitability.exploitability_summary.
+function exploitabilityText(e) {
+  if (e.kind !== "exploitability") return "–";
+  const uniform = (e.references || {})["uniform random"];
+  return `exploitability ${e.value.toFixed(4)} bb/hand${uniform ? ` (random ${uniform.toFixed(3)})` : ""}`;
+}
+
+function showExploitability(msg) {
+  for (const id of msg.checkpoints || [msg.checkpoint]) {
+    const cell = document.querySelector(`[data-exploitability="${id}"]`);
+    if (cell) cell.textContent = exploitabilityText(msg.exploitability);
+  }
+  const e = msg.exploitability;
+  if (e.kind !== "exploitability") return;
+  versionCharts.exploitability?.addPoint("exploitability", msg.version, e.value);
+  for (const [name, value] of Object.entries(e.references || {})) {
+    versionCharts.exploitability?.addPoint(name, msg.version, value);
+  }
+}
+
 new LiveSocket(root.dataset.socket, {
   onStatus: statusDot,
   onSnapshot: (msg) => {
@@ -118,6 +138,7 @@ new LiveSocket(root.dataset.socket, {
   onMessage: (msg) => {
     if (msg.type === "calibration") showCalibration(msg);
     if (msg.type === "strength") showStrength(msg);
+    if (msg.type === "exploitability") showExploitability(msg);
     if (msg.type !== "stats") return;
     const stats = msg.stats || {};
     addStats(stats);
