@@ -177,6 +177,25 @@ def checkpoint_provenance(checkpoint: Checkpoint) -> dict[str, Any]:
     }
 
 
+def import_source(imported_from: dict[str, Any] | None) -> Checkpoint | None:
+    """The checkpoint on this site an archive says it came from, if it is here with the same weights."""
+    source = imported_from or {}
+    if not isinstance(source.get("checkpoint"), int) or not isinstance(source.get("sha256"), str):
+        return None
+    return Checkpoint.objects.filter(pk=source["checkpoint"], sha256=source["sha256"]).first()
+
+
+def line_import(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    """Where the checkpoint's line last came in by import: that checkpoint (itself or its nearest
+    imported ancestor), what its archive said, and the source when it is on this site."""
+    by_id = {c.pk: c for c in checkpoint.agent.checkpoints.all()[:LINEAGE_LIMIT]}
+    for node in [checkpoint, *_ancestors(checkpoint, by_id)]:
+        if (node.metrics or {}).get("imported"):
+            said = (checkpoint_sidecar(node) or {}).get("imported_from")
+            return {"checkpoint": node, "imported_from": said, "source": import_source(said)}
+    return None
+
+
 def lineage_tree(checkpoint: Checkpoint) -> list[dict[str, Any]]:
     """The agent's checkpoints as a tree by parent link, depth first, for a page to indent: a chain
     stays at one depth, each branch goes one deeper. Each node carries its league snapshots and

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from arena.models import Agent, Checkpoint
 from arena.services.checkpoint_archives import checkpoint_export as checkpoint_export_service
 from arena.services.checkpoints import checkpoint_import
-from arena.services.provenance import checkpoint_provenance, lineage_tree
+from arena.services.provenance import checkpoint_provenance, import_source, line_import, lineage_tree
 
 
 @require_GET
@@ -26,16 +27,16 @@ def checkpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Checkpoint.objects.select_related("agent__game", "agent__owner", "training_run", "parent"), pk=pk
     )
     provenance = checkpoint_provenance(checkpoint)
-    source = provenance["imported_from"] or {}
     context = {
         "checkpoint": checkpoint,
         "agent": checkpoint.agent,
         "p": provenance,
+        "config_json": json.dumps(provenance["train_config"], indent=2, sort_keys=True),
         "tree": lineage_tree(checkpoint),
+        "network_json": json.dumps(provenance["network"], sort_keys=True),
         # The archive's word on where it came from; linked only when that checkpoint is here, unchanged.
-        "source": Checkpoint.objects.filter(pk=source.get("checkpoint"), sha256=source.get("sha256")).first()
-        if source.get("checkpoint") and source.get("sha256")
-        else None,
+        "source": import_source(provenance["imported_from"]),
+        "line_import": line_import(checkpoint),
         "opponent_seat": next((s for s in checkpoint.agent.game.seats if s != checkpoint.seat), ""),
     }
     return render(request, "arena/checkpoints/detail.html", context)

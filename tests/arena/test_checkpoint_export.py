@@ -22,6 +22,7 @@ from django.test import Client
 from arena.models import ApiToken, Checkpoint, TrainingRun
 from arena.services.checkpoint_archives import SPEC, STATE, WEIGHTS, checkpoint_export
 from arena.services.checkpoints import checkpoint_import
+from arena.services.provenance import public_config
 from arena.services.training import training_run_create
 from tests.arena.conftest import refreshed, wait_until
 from tests.factories import AgentFactory, checkpoint_files, checkpoint_uploaded
@@ -144,7 +145,19 @@ def test_the_checkpoint_page_shows_its_provenance_card_and_lineage(user, source,
     ):
         assert expected in html, expected
     assert f'data-node="{copy.pk}"' in html and f'data-node="{second.pk}"' in html
+    assert "data-line-import" in html
     assert Client().get("/checkpoints/999999/").status_code == 404
+
+
+def test_an_export_names_pool_members_by_checkpoint_never_by_server_path(source, media_root):
+    config = {"pool": [str(source.absolute_path()), "random", "/srv/elsewhere/x.safetensors"]}
+    assert public_config(config)["pool"] == [f"checkpoint:{source.pk}", "random", "checkpoint:unknown"]
+    sidecar_path = source.absolute_path().with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text())
+    sidecar_path.write_text(json.dumps({**sidecar, "train_config": {"opponent": "pool", **config}}))
+    spec = json.loads(_members(_export_bytes(source))[SPEC])
+    assert str(media_root) not in json.dumps(spec)
+    assert spec["sidecar"]["train_config"]["pool"][0] == f"checkpoint:{source.pk}"
 
 
 def _patch_sizes(data: bytes, name: str, size: int) -> bytes:
