@@ -22,7 +22,7 @@ from django.test import Client
 from arena.models import ApiToken, Checkpoint, TrainingRun
 from arena.services.checkpoint_archives import SPEC, STATE, WEIGHTS, checkpoint_export
 from arena.services.checkpoints import checkpoint_import
-from arena.services.provenance import public_config
+from arena.services.provenance import anchor_results, public_config
 from arena.services.training import training_run_create
 from tests.arena.conftest import refreshed, wait_until
 from tests.factories import AgentFactory, checkpoint_files, checkpoint_uploaded
@@ -147,6 +147,23 @@ def test_the_checkpoint_page_shows_its_provenance_card_and_lineage(user, source,
     assert f'data-node="{copy.pk}"' in html and f'data-node="{second.pk}"' in html
     assert "data-line-import" in html
     assert Client().get("/checkpoints/999999/").status_code == 404
+
+
+def test_the_card_counts_its_calibration_games_against_each_anchor(source):
+    record = {
+        "games": [["me", "bot:random", 1.0], ["bot:random", "me", 0.5], ["me", "bot:minimax", 0.0]]
+        + [["checkpoint:7", "me", 1.0]],  # a rival, not an anchor
+        "opponents": {"bot:random": 0.0, "bot:minimax": 563.9, "checkpoint:7": 100.0},
+    }
+    Checkpoint.objects.filter(pk=source.pk).update(calibration_record=record)
+    source.refresh_from_db()
+    assert anchor_results(source) == [
+        {"anchor": "bot:minimax", "elo": 563.9, "games": 1, "wins": 0, "draws": 0, "losses": 1, "score": 0.0},
+        {"anchor": "bot:random", "elo": 0.0, "games": 2, "wins": 1, "draws": 1, "losses": 0, "score": 0.75},
+    ]
+    html = Client().get(f"/checkpoints/{source.pk}/").content.decode()
+    assert "bot:minimax" in html and "1 / 1 / 0" in html and "checkpoint:7" not in html
+    assert json.loads(_members(_export_bytes(source))[SPEC])["provenance"]["anchors"][1]["score"] == 0.75
 
 
 def test_an_export_names_pool_members_by_checkpoint_never_by_server_path(source, media_root):

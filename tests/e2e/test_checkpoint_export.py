@@ -109,5 +109,11 @@ def test_a_checkpoint_export_is_reimported_and_trained_further(
     new_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     new = _api(server, f"/checkpoints/{new_id}")
     assert new["parent"] == imported_id and new["env_steps"] > checkpoint.env_steps
+    assert "origin:player_1@v" in page.locator("[data-line-import]").inner_text()
     page.screenshot(path=str(ARTIFACTS / "checkpoint-export-trained-further.png"), full_page=True)
+
+    # On a phone the card folds to one column and nothing runs off the side.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "checkpoint-phone.png"), full_page=True)
     assert errors == []
