@@ -23,7 +23,7 @@ from arena.models import ApiToken, Checkpoint, TrainingRun
 from arena.services.checkpoint_archives import SPEC, STATE, WEIGHTS, checkpoint_export
 from arena.services.checkpoints import checkpoint_import
 from arena.services.provenance import anchor_results, public_config
-from arena.services.training import training_run_create
+from arena.services.training import training_run_cancel, training_run_create
 from tests.arena.conftest import refreshed, wait_until
 from tests.factories import AgentFactory, checkpoint_files, checkpoint_uploaded
 
@@ -379,3 +379,36 @@ def test_an_imported_export_trains_further_and_its_new_version_descends_from_it(
     assert newest.parent_id == imported.pk and newest.env_steps > imported.env_steps
     sidecar = json.loads(newest.absolute_path().with_suffix(".json").read_text())
     assert sidecar["parent_sha256"] == imported.sha256  # marl resumed from the imported files
+
+
+def test_an_export_trained_further_elsewhere_with_marl_is_imported_back(celery_worker, user, tmp_path):
+    """Away from the site: unpack the export, train on with `marl.train --resume`, pack the newest
+    checkpoint and import that archive; the site keeps its training state and its lineage."""
+    from marl.checkpoint_archives import pack_checkpoint, unpack_checkpoint
+    from marl.train import train
+
+    origin = AgentFactory(owner=user, name="origin", seat="player_1")
+    run = training_run_create(user=user, agent_id=origin.pk, config=ONE_EPOCH)
+    wait_until(lambda: refreshed(run).status not in TrainingRun.ACTIVE, timeout=180, message="the run")
+    assert run.status == TrainingRun.COMPLETED, run.error
+    trained = origin.latest_checkpoints()[0]
+    export = tmp_path / "export.zip"
+    export.write_bytes(_export_bytes(trained))
+
+    resumed = unpack_checkpoint(export, tmp_path / "away")
+    config = {**run.config, "env_steps": trained.env_steps + ONE_EPOCH["env_steps"]}
+    config.pop("start_from")
+    result = train(config, out_dir=tmp_path / "away" / "run", resume_from={"player_1": resumed})
+    newest = result.checkpoints["player_1"]
+    back = pack_checkpoint(newest, tmp_path / "back.zip")
+
+    home = _import(user, origin, back.read_bytes())
+    assert home.version == trained.version + 1 and home.parent_id == trained.pk
+    assert home.env_steps == result.env_steps > trained.env_steps
+    assert home.absolute_path().read_bytes() == newest.read_bytes()
+    sidecar = json.loads(home.absolute_path().with_suffix(".json").read_text())
+    assert sidecar["parent_sha256"] == trained.sha256 and sidecar["state_sha256"]
+    # and it trains on here, from the state it came back with
+    further = training_run_create(user=user, agent_id=origin.pk, config=ONE_EPOCH)
+    assert further.config["start_from"] == {"player_1": home.pk}
+    training_run_cancel(user=user, run_id=further.pk)
