@@ -19,13 +19,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from arena.models import ApiToken, Checkpoint, TrainingRun
+from arena.models import ApiToken, Checkpoint, LeagueSnapshot, TrainingRun
 from arena.services.checkpoint_archives import SPEC, STATE, WEIGHTS, checkpoint_export
 from arena.services.checkpoints import checkpoint_import
 from arena.services.provenance import anchor_results, public_config
 from arena.services.training import training_run_cancel, training_run_create
 from tests.arena.conftest import refreshed, wait_until
-from tests.factories import AgentFactory, checkpoint_files, checkpoint_uploaded
+from tests.factories import AgentFactory, LeagueFactory, checkpoint_files, checkpoint_uploaded
 
 # One epoch of a learner in one seat: seconds.
 ONE_EPOCH = {"env_steps": 200, "steps_per_epoch": 200, "num_envs": 2, "eval_games": 2, "seed": 1}
@@ -147,6 +147,18 @@ def test_the_checkpoint_page_shows_its_provenance_card_and_lineage(user, source,
     assert f'data-node="{copy.pk}"' in html and f'data-node="{second.pk}"' in html
     assert "data-line-import" in html
     assert Client().get("/checkpoints/999999/").status_code == 404
+
+
+def test_the_lineage_marks_league_snapshots(user, source):
+    league = LeagueFactory(user=user, name="spring")
+    LeagueSnapshot.objects.create(league=league, member=league.memberships.get(), checkpoint=source, tick=3)
+    html = Client().get(f"/checkpoints/{source.pk}/").content.decode()
+    assert "spring · tick 3" in html and f'href="/leagues/{league.pk}/"' in html
+    assert "spring tick 3" in html  # on its node in the tree
+    spec = json.loads(_members(_export_bytes(source))[SPEC])
+    assert spec["provenance"]["league_snapshots"] == [
+        {"league": "spring", "league_id": league.pk, "tick": 3, "active": True}
+    ]
 
 
 def test_the_card_counts_its_calibration_games_against_each_anchor(source):
