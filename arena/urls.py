@@ -33,6 +33,8 @@ urlpatterns = [
     path("agents/<int:pk>/delete/", agents.agent_delete, name="agent_delete"),
     path("agents/<int:pk>/import/", checkpoints.checkpoint_upload, name="checkpoint_upload"),
     path("agents/<int:pk>/train/", training.run_create, name="run_create"),
+    path("checkpoints/<int:pk>/", checkpoints.checkpoint_detail, name="checkpoint_detail"),
+    path("checkpoints/<int:pk>/export/", checkpoints.checkpoint_export, name="checkpoint_export"),
     re_path(
         r"^checkpoints/(?P<pk>[0-9]+)/download/(?P<part>weights|sidecar)/$",
         checkpoints.checkpoint_download,

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import File, Query, Router, Schema, UploadedFile
+from ninja.errors import HttpError
 
 from arena.api.core import ERRORS, WRITE_AUTH, WRITE_DOCS, WRITE_ERRORS, Id, Input, Limit, Offset, text
 from arena.api.games import GameName, SeatName
@@ -91,17 +92,22 @@ def agent_checkpoints(request: HttpRequest, pk: Id) -> list[dict[str, Any]]:
     response={201: dict[str, Any], **WRITE_ERRORS},
     openapi_extra=WRITE_DOCS,
     summary="Import a checkpoint (verified before it is stored)",
-    description="Multipart: safetensors `weights`, the JSON `sidecar` and optionally the training `state`. "
-    "An upload over twice the checkpoint size limit is refused with 413 before it is read.",
+    description="Multipart: either one export `archive` (the zip GET /api/checkpoints/{pk}/export "
+    "answers: weights, training state and spec.json), or safetensors `weights`, the JSON `sidecar` and "
+    "optionally the training `state`. An upload over twice the checkpoint size limit is refused with "
+    "413 before it is read.",
 )
 def checkpoint_upload(
     request: HttpRequest,
     pk: Id,
-    weights: UploadedFile = File(...),
-    sidecar: UploadedFile = File(...),
+    archive: UploadedFile | None = File(None),
+    weights: UploadedFile | None = File(None),
+    sidecar: UploadedFile | None = File(None),
     state: UploadedFile | None = File(None),
 ) -> tuple[int, dict[str, Any]]:
+    if archive is None and (weights is None or sidecar is None):
+        raise HttpError(400, "send an export `archive`, or `weights` and `sidecar`")
     checkpoint = checkpoint_import(
-        user=request.user, agent_id=pk, weights=weights, sidecar=sidecar, state=state
+        user=request.user, agent_id=pk, weights=weights, sidecar=sidecar, state=state, archive=archive
     )
     return 201, checkpoint_json(checkpoint)

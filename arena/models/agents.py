@@ -130,6 +130,9 @@ class Checkpoint(models.Model):
     def __str__(self) -> str:
         return f"{self.agent.name}:{self.seat}@v{self.version}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("checkpoint_detail", args=[self.pk])
+
     @property
     def label(self) -> str:
         return str(self)

@@ -20,6 +20,7 @@ from arena.models import Agent, Checkpoint, TrainingRun
 from arena.ratelimit import rate_hit
 from arena.serializers import checkpoint_json
 from arena.services.agents import agent_check_owner
+from arena.services.checkpoint_archives import archive_read
 from marl.errors import MarlError
 from marl.games import get_game
 
@@ -145,9 +146,18 @@ def _import_check_kind(agent: Agent, meta: dict[str, Any]) -> None:
         raise ValidationError(f"this checkpoint's network differs from the agent's ({agent.network})")
 
 
-def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state: Any = None) -> Checkpoint:
-    """Add an uploaded checkpoint (safetensors weights + JSON sidecar, optionally the training state)
-    to an agent the user owns, as the next version of its seat.
+def checkpoint_import(
+    *,
+    user,
+    agent_id: int,
+    weights: Any = None,
+    sidecar: Any = None,
+    state: Any = None,
+    archive: Any = None,
+) -> Checkpoint:
+    """Add an uploaded checkpoint to an agent the user owns, as the next version of its seat: either
+    the separate files (safetensors weights + JSON sidecar, optionally the training state) or one
+    export archive (`checkpoint_archives`: the same files and a spec, checked member by member).
 
     Everything is verified in a temp folder first (sizes, sidecar schema, game/algorithm/network/seat
     against the agent, safetensors structure, sha256, tensor shapes; pickles are never parsed). A
@@ -160,14 +170,25 @@ def checkpoint_import(*, user, agent_id: int, weights: Any, sidecar: Any, state:
     agent_check_owner(agent=agent, user=user)
     rate_hit(scope="import", ident=str(user.pk), limit=settings.ARENA_RATE_IMPORTS, what="checkpoint imports")
     limit = settings.ARENA_CHECKPOINT_UPLOAD_MAX_BYTES
-    w_bytes = _upload_bytes(weights, limit, "weights")
-    j_bytes = _upload_bytes(sidecar, MAX_SIDECAR_BYTES, "sidecar")
-    s_bytes = _upload_bytes(state, limit, "training state") if state is not None else None
-    try:
-        meta = json.loads(j_bytes)
-    except (UnicodeDecodeError, ValueError):
-        raise ValidationError("the sidecar is not valid JSON") from None
+    if archive is not None:
+        if weights is not None or sidecar is not None or state is not None:
+            raise ValidationError("send either the export archive or the separate files, not both")
+        parts = archive_read(_upload_bytes(archive, 2 * limit + 4 * MAX_SIDECAR_BYTES, "archive"))
+        w_bytes, meta, s_bytes = parts.weights, parts.sidecar, parts.state
+        imported_from: dict[str, Any] | None = parts.imported_from
+    else:
+        w_bytes = _upload_bytes(weights, limit, "weights")
+        j_bytes = _upload_bytes(sidecar, MAX_SIDECAR_BYTES, "sidecar")
+        s_bytes = _upload_bytes(state, limit, "training state") if state is not None else None
+        try:
+            meta = json.loads(j_bytes)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise ValidationError("the sidecar is not valid JSON") from None
+        imported_from = None
     seat = _import_check_meta(agent=agent, meta=meta)
+    meta.pop("imported_from", None)  # only this import may say where the files came from
+    if imported_from is not None:
+        meta["imported_from"] = imported_from
     if s_bytes is None:
         meta["state_sha256"] = None  # nothing vouches for a state we do not keep
     name = f"{seat}-import-{uuid.uuid4().hex[:12]}"

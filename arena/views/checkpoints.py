@@ -1,7 +1,9 @@
-"""Checkpoint files: importing one from the agent page, downloading the weights or the sidecar."""
+"""Checkpoints: their page (the provenance card and lineage), importing one from the agent page
+(separate files or an export archive), downloading the weights, the sidecar or the export archive."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -9,11 +11,46 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from arena.models import Agent, Checkpoint
+from arena.services.checkpoint_archives import checkpoint_export as checkpoint_export_service
 from arena.services.checkpoints import checkpoint_import
+from arena.services.provenance import checkpoint_provenance, import_source, line_import, lineage_tree
+
+
+@require_GET
+def checkpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The provenance card: game, algorithm, config, run, lineage, versions, hashes, rating, strength."""
+    checkpoint = get_object_or_404(
+        Checkpoint.objects.select_related("agent__game", "agent__owner", "training_run", "parent"), pk=pk
+    )
+    provenance = checkpoint_provenance(checkpoint)
+    context = {
+        "checkpoint": checkpoint,
+        "agent": checkpoint.agent,
+        "p": provenance,
+        "config_json": json.dumps(provenance["train_config"], indent=2, sort_keys=True),
+        "tree": lineage_tree(checkpoint),
+        "network_json": json.dumps(provenance["network"], sort_keys=True),
+        # The archive's word on where it came from; linked only when that checkpoint is here, unchanged.
+        "source": import_source(provenance["imported_from"]),
+        "line_import": line_import(checkpoint),
+        "opponent_seat": next((s for s in checkpoint.agent.game.seats if s != checkpoint.seat), ""),
+    }
+    return render(request, "arena/checkpoints/detail.html", context)
+
+
+@require_GET
+def checkpoint_export(request: HttpRequest, pk: int) -> FileResponse:
+    """One zip of the weights, the training state and spec.json, which the import takes back."""
+    get_object_or_404(Checkpoint, pk=pk)
+    try:
+        name, archive = checkpoint_export_service(checkpoint_id=pk)
+    except ValidationError as exc:
+        raise Http404("; ".join(exc.messages)) from None
+    return FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
 
 
 @require_POST
@@ -25,22 +62,21 @@ def checkpoint_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if int(request.META.get("CONTENT_LENGTH") or 0) > limit:  # before anything parses (or spools) it
         messages.error(request, f"upload over {limit} bytes")
         return redirect(agent)
-    weights, sidecar = request.FILES.get("weights"), request.FILES.get("sidecar")
-    if weights is None or sidecar is None:
-        messages.error(request, "choose the weights (.safetensors) and the sidecar (.json)")
+    files = {key: request.FILES.get(key) for key in ("archive", "weights", "sidecar", "state")}
+    if files["archive"] is None and (files["weights"] is None or files["sidecar"] is None):
+        messages.error(
+            request, "choose an export archive (.zip), or the weights (.safetensors) and the sidecar (.json)"
+        )
         return redirect(agent)
     try:
-        checkpoint = checkpoint_import(  # PermissionDenied -> 403
-            user=request.user,
-            agent_id=agent.pk,
-            weights=weights,
-            sidecar=sidecar,
-            state=request.FILES.get("state"),
-        )
+        checkpoint = checkpoint_import(
+            user=request.user, agent_id=agent.pk, **files
+        )  # PermissionDenied -> 403
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
     else:
         messages.success(request, f"Imported {checkpoint}.")
+        return redirect(checkpoint)
     return redirect(agent)
 
 

@@ -29,6 +29,7 @@ def test_the_schema_lists_every_route_at_its_old_url(schema):
         ("/api/agents/{pk}/checkpoints", "post"),
         ("/api/checkpoints/{pk}", "get"),
         ("/api/checkpoints/{pk}/rating", "get"),
+        ("/api/checkpoints/{pk}/export", "get"),
         ("/api/leaderboards/{game}", "get"),
         ("/api/leaderboards/{game}/payoffs", "get"),
         ("/api/leagues/{pk}", "get"),
