@@ -86,7 +86,8 @@ def match_create(request: HttpRequest) -> HttpResponse:
     game = next((g for g in games if g.name == request.GET.get("game")), games[0] if games else None)
     if game is None:
         return render(request, "arena/matches/form.html", {"games": games, "form": None, "game": None})
-    form = MatchForm(request.POST or None, game=game)
+    # `?checkpoint=<id>` comes from an agent page: that checkpoint starts in the seat it learned.
+    form = MatchForm(request.POST or None, game=game, checkpoint=request.GET.get("checkpoint"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
