@@ -14,6 +14,7 @@ from arena.forms import AgentForm, RunForm, seat_label
 from arena.models import Agent, Checkpoint
 from arena.services.agents import agent_create as agent_create_service
 from arena.services.agents import agent_delete as agent_delete_service
+from arena.services.agents import agent_failures
 from arena.services.calibration import calibration_json, calibration_text
 from arena.services.strength import strength_points, strength_summary
 
@@ -40,6 +41,7 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "learning_seats": [seat_label(agent.game, s) for s in agent.learning_seats],
         "runs": agent.training_runs.all()[:20],
         "matches": selectors.matches_recent(agent=agent, limit=20),
+        "failures": agent_failures(agent=agent),
         "run_form": RunForm(),
         "socket": f"/ws/agents/{agent.pk}/",
         "version_curves": version_curves(checkpoints),
