@@ -94,7 +94,7 @@ def _text(ahead: int, what: str, count: int, busy: list[dict[str, Any]]) -> str:
     else:
         named = ", ".join(
             f"#{b['match']} ({b['game']}"
-            + (f", {b['running_s']} s in" if b["running_s"] is not None else "")
+            + (f", {b['running_s']} s so far" if b["running_s"] is not None else "")
             + ")"
             for b in busy
         )
