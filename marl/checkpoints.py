@@ -295,5 +295,10 @@ def load_agent(
     kind = AGENT_KINDS.get(ckpt.meta["algorithm"])
     if kind is None:
         raise CheckpointError(f"checkpoint algorithm {ckpt.meta['algorithm']!r} has no playable agent")
-    critic = critic_from_checkpoint(ckpt) if value and kind == "logits" else None
+    critic = None
+    if value and kind == "logits":
+        try:
+            critic = critic_from_checkpoint(ckpt)
+        except (CheckpointError, OSError):  # a lost or damaged state costs the value, never the play
+            critic = None
     return PolicyAgent(network_from_checkpoint(ckpt, device), kind=kind, device=device, critic=critic)

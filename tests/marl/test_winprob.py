@@ -91,3 +91,20 @@ def test_a_policy_checkpoint_reads_its_value_network_from_the_training_state(tmp
         return
     expected = float(critic(torch.as_tensor(obs[None]))[0, 0])
     assert agent.value(obs) == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_lost_training_state_costs_the_value_not_the_agent(tmp_path) -> None:
+    spec = get_game("tictactoe")
+    critic = build_critic(SMALL, spec.obs_shape)
+    meta = {"game": "tictactoe", "env_id": spec.env_id, "algorithm": "ppo", "network": SMALL}
+    path = save_checkpoint(
+        tmp_path,
+        "ppo",
+        weights=build_network(SMALL, spec.obs_shape, spec.n_actions).state_dict(),
+        state={f"critic.net.{k}": v for k, v in critic.state_dict().items()},
+        meta={**meta, "agent_id": "player_1", "env_steps": 0},
+    )
+    (tmp_path / "ppo.state.safetensors").unlink()
+    agent = load_agent(path, device="cpu", value=True)
+    assert agent.value(np.zeros(spec.obs_shape, dtype=np.float32)) is None
+    assert agent.act(np.zeros(spec.obs_shape, dtype=np.float32), np.ones(9, dtype=np.int8)) in range(9)
