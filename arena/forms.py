@@ -36,8 +36,15 @@ class AgentForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        seats = sorted({seat for game in Game.objects.all() for seat in game.seats})
-        self.fields["seat"].choices = [("", "every seat")] + [(seat, seat) for seat in seats]
+        games = list(Game.objects.all())
+        # Only the chosen game's seats (posted, asked for in the URL, else the first game's); the page's
+        # script refills the list from `seats_by_game` when another game is picked.
+        wanted = self.data.get("game") if self.is_bound else self.initial.get("game")
+        game = next((g for g in games if g.name == wanted), games[0] if games else None)
+        self.seats_by_game = {g.name: [[s, seat_label(g, s)] for s in g.seats] for g in games}
+        self.fields["seat"].choices = [("", "every seat")] + [
+            (s, label) for s, label in self.seats_by_game.get(game.name if game else "", [])
+        ]
 
 
 class RunForm(forms.Form):
@@ -89,23 +96,52 @@ def with_search(spec: str, simulations: int | None) -> str:
     return f"{spec} + mcts:{simulations}" if simulations else spec
 
 
-def seat_choices(game: Game) -> list[tuple[str, Any]]:
-    """Reference bots and the newest checkpoints of the game, as seat specs the match service reads."""
+def seat_label(game: Game, seat: str) -> str:
+    """A seat as people read it: its name, and which one moves first."""
+    return f"{seat} (moves first)" if game.seats and seat == game.seats[0] else seat
+
+
+def checkpoint_label(checkpoint: Checkpoint) -> str:
+    """A checkpoint in a picker: agent, version, the seat it learned, owner and training."""
+    return (
+        f"{checkpoint.agent.name} v{checkpoint.version}, learned {checkpoint.seat} "
+        f"({checkpoint.agent.owner}, {checkpoint.env_steps} steps)"
+    )
+
+
+def game_checkpoints(game: Game, seat: str | None = None) -> list[Checkpoint]:
+    """The game's newest checkpoints (of active agents), only those learned for `seat` when given."""
+    rows = Checkpoint.objects.filter(agent__game=game, agent__archived_at__isnull=True)
+    if seat is not None:
+        rows = rows.filter(seat=seat)
+    return list(rows.select_related("agent__owner").order_by("-created_at")[:200])
+
+
+def seat_choices(
+    game: Game, seat: str | None = None, checkpoints: list[Checkpoint] | None = None
+) -> list[tuple[str, Any]]:
+    """Reference bots and the newest checkpoints of the game (or `checkpoints`), as seat specs the
+    match service reads, grouped by the seat each checkpoint learned (with `seat`: only those learned
+    for it, since a checkpoint plays the seat it learned)."""
     from marl.bots import bot_menu
 
     bots = [(f"bot:{name}", f"bot: {name}") for name in bot_menu(game.name)]
-    checkpoints = (
-        Checkpoint.objects.filter(agent__game=game)
-        .select_related("agent__owner")
-        .order_by("-created_at")[:200]
-    )
-    options = [
-        (f"checkpoint:{cp.pk}", f"{cp} ({cp.agent.owner}, {cp.env_steps} steps)") for cp in checkpoints
-    ]
     choices: list[tuple[str, Any]] = [("Reference bots", bots)]
-    if options:
-        choices.append(("Checkpoints", options))
+    by_seat: dict[str, list[tuple[str, str]]] = {}
+    for cp in game_checkpoints(game, seat) if checkpoints is None else checkpoints:
+        by_seat.setdefault(cp.seat, []).append((f"checkpoint:{cp.pk}", checkpoint_label(cp)))
+    for learned in game.seats:
+        if by_seat.get(learned):
+            choices.append((f"Checkpoints that learned {seat_label(game, learned)}", by_seat[learned]))
     return choices
+
+
+def _learned_seat(game: Game, checkpoint_id: str | None) -> str | None:
+    """The seat the game's checkpoint `checkpoint_id` learned; None for a bad or unknown id."""
+    if not str(checkpoint_id or "").isdigit():
+        return None
+    rows = Checkpoint.objects.filter(pk=int(str(checkpoint_id)), agent__game=game)
+    return rows.values_list("seat", flat=True).first()
 
 
 class MatchForm(forms.Form):
@@ -117,14 +153,20 @@ class MatchForm(forms.Form):
     opening_plies = opening_plies_field("random plies the game starts from; blank: the game's default")
     temperature = temperature_field()
 
-    def __init__(self, *args: Any, game: Game, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, game: Game, checkpoint: str | None = None, **kwargs: Any) -> None:
+        """`checkpoint` (an id, from an agent page's link) starts in the seat it learned."""
         super().__init__(*args, **kwargs)
         self.game = game
         self.fields["move_delay"].initial = settings.ARENA_MOVE_DELAY
-        choices = seat_choices(game)
+        learned = _learned_seat(game, checkpoint)
         for seat in game.seats:
-            self.fields[f"seat_{seat}"] = forms.ChoiceField(label=seat, choices=choices)
+            # Each seat lists the checkpoints learned for it: one learned elsewhere would be refused.
+            self.fields[f"seat_{seat}"] = forms.ChoiceField(
+                label=seat_label(game, seat), choices=seat_choices(game, seat)
+            )
             self.fields[f"search_{seat}"] = search_field(f"{seat} search")
+            if learned == seat:
+                self.fields[f"seat_{seat}"].initial = f"checkpoint:{checkpoint}"
 
     def seats(self) -> dict[str, str]:
         data = self.cleaned_data
@@ -137,16 +179,37 @@ class PlayForm(forms.Form):
     """A person's game: the opponent (a reference bot or any checkpoint of the game) and their seat."""
 
     opponent = forms.ChoiceField()
-    seat = forms.ChoiceField(label="Your seat")
+    seat = forms.ChoiceField(
+        label="Your seat", help_text="a checkpoint plays the seat it learned: you take the other one"
+    )
 
     def __init__(self, *args: Any, game: Game, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.game = game
-        self.fields["opponent"].choices = seat_choices(game)
+        checkpoints = game_checkpoints(game)
+        self.fields["opponent"].choices = seat_choices(game, checkpoints=checkpoints)
         self.fields["search"] = search_field("Opponent's search")
-        self.fields["seat"].choices = [
-            (seat, f"{seat} (moves first)" if i == 0 else seat) for i, seat in enumerate(game.seats)
-        ]
+        self.fields["seat"].choices = [(seat, seat_label(game, seat)) for seat in game.seats]
+        # A checkpoint plays the seat it learned, so yours is the other one: the default here, and the
+        # page's script follows the opponent picked (`learned_seats`: spec -> the seat it plays).
+        self.learned_seats = {f"checkpoint:{cp.pk}": cp.seat for cp in checkpoints}
+        learned = self.learned_seats.get(str(self.initial.get("opponent") or ""))
+        if learned and not self.initial.get("seat"):
+            self.initial["seat"] = self._other_seat(learned)
+
+    def _other_seat(self, seat: str) -> str:
+        return next((s for s in self.game.seats if s != seat), seat)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        learned = self.learned_seats.get(str(data.get("opponent") or ""))
+        if learned and data.get("seat") == learned:
+            other = self._other_seat(learned)
+            raise forms.ValidationError(
+                f"that checkpoint learned {learned} and plays only {learned}: take {other}, "
+                f"or pick a checkpoint that learned {other}"
+            )
+        return data
 
     opening = forms.CharField(
         required=False,

@@ -98,11 +98,16 @@ class PolicyAgent:
     """Greedy policy over a plain ``torch.nn.Module``: argmax of the scores of legal actions.
 
     ``kind`` is ``"q"`` (the network outputs action values) or ``"logits"`` (it outputs policy logits).
-    The network receives a float32 batch shaped ``(batch, *obs_shape)``.
+    The network receives a float32 batch shaped ``(batch, *obs_shape)``. ``critic``, optional, is a
+    value network (one output: the expected outcome for the seat to move) that ``value`` reads.
     """
 
     def __init__(
-        self, network: torch.nn.Module, kind: str = "q", device: str | torch.device | None = None
+        self,
+        network: torch.nn.Module,
+        kind: str = "q",
+        device: str | torch.device | None = None,
+        critic: torch.nn.Module | None = None,
     ) -> None:
         from marl.nets import select_device  # lazy: torch only when a network is served
 
@@ -111,6 +116,7 @@ class PolicyAgent:
         self.device = select_device(device)  # CUDA when present unless told otherwise
         self.kind = kind
         self.network = network.to(self.device).eval()
+        self.critic = critic.to(self.device).eval() if critic is not None else None
 
     def reset(self, seed: int | None = None) -> None:
         """Greedy play keeps no state between games."""
@@ -140,6 +146,18 @@ class PolicyAgent:
     def action_values(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """The network's raw output per row (Q-values or logits), ``-inf`` for illegal actions."""
         return self._masked(observations, masks).cpu().numpy().astype(np.float64)
+
+    def value(self, observation: np.ndarray) -> float | None:
+        """The critic's value of the position for the seat to move, or None without a critic."""
+        if self.critic is None:
+            return None
+        import torch
+
+        with torch.inference_mode():
+            obs = torch.as_tensor(
+                np.ascontiguousarray(observation)[None], dtype=torch.float32, device=self.device
+            )
+            return float(self.critic(obs)[0, 0])
 
     def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
         """Q-values (NaN for illegal actions) or, for ``"logits"``, probabilities over legal actions."""

@@ -268,10 +268,37 @@ def seats_served(meta: Mapping[str, Any]) -> list[str]:
     return list(seats) if isinstance(seats, list) and seats else [meta["agent_id"]]
 
 
-def load_agent(path: str | os.PathLike[str], device: str | torch.device | None = None) -> PolicyAgent:
-    """A greedy, masked PolicyAgent from a checkpoint (Q-values for DQN, logits for a PPO actor)."""
+def critic_from_checkpoint(
+    ckpt: Checkpoint, device: str | torch.device | None = None
+) -> torch.nn.Module | None:
+    """The value network saved in the training state (keys ``critic.net.*``: PPO's critic, az's value
+    head), in eval mode; None when the checkpoint has no state or no value network in it."""
+    prefix = "critic.net."
+    weights = {k[len(prefix) :]: v for k, v in (ckpt.state or {}).items() if k.startswith(prefix)}
+    if not weights:
+        return None
+    from marl.nets import build_critic
+
+    critic = build_critic(ckpt.meta["network"], get_game(ckpt.meta["game"]).obs_shape)
+    critic.load_state_dict(weights)
+    if device is not None:
+        critic.to(device)
+    return critic.eval()
+
+
+def load_agent(
+    path: str | os.PathLike[str], device: str | torch.device | None = None, *, value: bool = False
+) -> PolicyAgent:
+    """A greedy, masked PolicyAgent from a checkpoint (Q-values for DQN, logits for a PPO actor); with
+    ``value``, also its value network when the training state holds one (read only then: it is larger)."""
     ckpt = load_checkpoint(path)
     kind = AGENT_KINDS.get(ckpt.meta["algorithm"])
     if kind is None:
         raise CheckpointError(f"checkpoint algorithm {ckpt.meta['algorithm']!r} has no playable agent")
-    return PolicyAgent(network_from_checkpoint(ckpt, device), kind=kind, device=device)
+    critic = None
+    if value and kind == "logits":
+        try:
+            critic = critic_from_checkpoint(ckpt)
+        except (CheckpointError, OSError):  # a lost or damaged state costs the value, never the play
+            critic = None
+    return PolicyAgent(network_from_checkpoint(ckpt, device), kind=kind, device=device, critic=critic)

@@ -30,7 +30,6 @@ from marl.fastgames import FastGame, fast_game
 if TYPE_CHECKING:
     import torch
 
-    from marl.checkpoints import Checkpoint
 
 MAX_SIMULATIONS = 100_000
 C_UCT = 1.4  # exploration constant of UCT with values in [-1, 1]
@@ -262,23 +261,9 @@ def rollout_agent(game: str, simulations: int, seed: int | None = None) -> Searc
     return SearchAgent(game, RolloutEvaluator(seed), simulations, seed)
 
 
-def _critic_from_state(ckpt: Checkpoint, obs_shape: tuple[int, ...]) -> torch.nn.Module | None:
-    """PPO's critic from the checkpoint's training state (keys ``critic.net.*``), if the state was saved."""
-    from marl.nets import build_critic
-
-    prefix = "critic.net."
-    weights = {k[len(prefix) :]: v for k, v in (ckpt.state or {}).items() if k.startswith(prefix)}
-    if not weights:
-        return None
-    critic = build_critic(ckpt.meta["network"], obs_shape)
-    critic.load_state_dict(weights)
-    return critic
-
-
 def network_evaluator(path: str | Path, game: str | None = None) -> NetworkEvaluator:
     """A CPU ``NetworkEvaluator`` from a checkpoint: its policy or Q-network, and PPO's critic if saved."""
-    from marl.checkpoints import AGENT_KINDS, load_checkpoint, network_from_checkpoint
-    from marl.games import get_game
+    from marl.checkpoints import AGENT_KINDS, critic_from_checkpoint, load_checkpoint, network_from_checkpoint
 
     ckpt = load_checkpoint(path, game=game)
     kind = AGENT_KINDS.get(ckpt.meta["algorithm"])
@@ -287,7 +272,7 @@ def network_evaluator(path: str | Path, game: str | None = None) -> NetworkEvalu
     network = network_from_checkpoint(ckpt, "cpu")
     critic = None
     if kind == "logits":
-        critic = _critic_from_state(ckpt, get_game(ckpt.meta["game"]).obs_shape)
+        critic = critic_from_checkpoint(ckpt)
     return NetworkEvaluator(network, kind, critic)
 
 

@@ -32,7 +32,8 @@ _LINES = tuple(
 _FULL = (1 << 9) - 1
 
 
-def _won(bits: int) -> bool:
+def won(bits: int) -> bool:
+    """Whether `bits` (a seat's cells) hold a line of three."""
     return any(bits & line == line for line in _LINES)
 
 
@@ -52,7 +53,7 @@ def outcome(mine: int, theirs: int) -> int:
 def move_outcome(mine: int, theirs: int, action: int) -> int:
     """Value of ``action`` for the side to move, under perfect play after it."""
     after = mine | 1 << action
-    if _won(after):
+    if won(after):
         return 1
     if after | theirs == _FULL:
         return 0
@@ -120,7 +121,7 @@ class _Walk:
 
     def reach(self, mine: int, theirs: int, ours: bool) -> None:
         """Visit every position reachable from here: ``ours`` when the policy's side is to move."""
-        if _won(theirs) or mine | theirs == _FULL:
+        if won(theirs) or mine | theirs == _FULL:
             return
         if ours:
             self.reach(theirs, mine | 1 << self.choice(mine, theirs), False)
@@ -130,7 +131,7 @@ class _Walk:
 
     def results(self, mine: int, theirs: int, ours: bool) -> np.ndarray:
         """``[win, draw, loss]`` probabilities for the policy's side from here, against perfect play."""
-        if _won(theirs):  # the side that just moved won
+        if won(theirs):  # the side that just moved won
             return np.array([0.0, 0.0, 1.0]) if ours else np.array([1.0, 0.0, 0.0])
         if mine | theirs == _FULL:
             return np.array([0.0, 1.0, 0.0])

@@ -26,6 +26,7 @@ from arena.models import Match
 from arena.serializers import match_json
 from arena.services import matches as match_services
 from arena.services.play import PlayError
+from arena.services.queue_places import match_queue_place
 from arena.services.take_overs import match_take_over as take_over_service
 
 router = Router(tags=["matches"])
@@ -93,7 +94,9 @@ def match_create(request: HttpRequest, payload: MatchIn) -> tuple[int, dict[str,
 
 @router.get("/matches/{pk}", response={200: dict[str, Any], **ERRORS}, summary="Get a match with its moves")
 def match_detail(request: HttpRequest, pk: Id) -> dict[str, Any]:
-    return match_json(Match.objects.select_related("game").get(pk=pk), detail=True)
+    match = Match.objects.select_related("game").get(pk=pk)
+    # `queue`: a pending match's place in the games queue and what the workers are busy with, else null.
+    return {**match_json(match, detail=True), "queue": match_queue_place(match=match)}
 
 
 @router.post(

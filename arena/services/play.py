@@ -32,6 +32,7 @@ from arena.services.games import game_get
 from arena.services.openings import opening_check
 from arena.services.players import player_agent, player_for_user, player_from_spec
 from arena.services.ratings import ratings_record_match
+from marl import winprob
 from marl.errors import EngineError, IllegalMoveError
 from marl.match import MatchState, Step, advance, close_agents
 from marl.search import SearchAgent, SearchResult
@@ -80,7 +81,7 @@ class WarmAgents:
             if agent is not None:
                 self._agents.move_to_end(key)
                 return agent
-        agent = player_agent(player=player, seed=seed, seat=seat)
+        agent = player_agent(player=player, seed=seed, seat=seat, value=True)  # its value: the chart
         with self._lock:
             self.loads += 1
             self._agents[key] = agent
@@ -274,41 +275,40 @@ def _move_event(match: Match, state, seat: str, action: int, analysis: dict | No
 
 
 def _analysis(agent, state) -> dict[str, Any] | None:
-    """What the agent thought of each legal move: its scores and a win-probability estimate."""
+    """What the agent thought of each legal move (its scores) and its chance (`marl.winprob`): exact
+    where the game is solved, else from its value network, or a proven result of its search."""
+    exact = winprob.exact(state.spec.name, state.moves)
     scores = getattr(agent, "scores", None)
-    if scores is None:
-        return None
     obs, mask = state.observation()
-    values = scores(obs, mask)
+    values = scores(obs, mask) if scores is not None else None
     if values is None:
-        return None
+        return None if exact is None else {"kind": None, "scores": None, **exact.as_json()}
     cleaned = _cleaned(values)
     legal = [v for v, ok in zip(cleaned, mask, strict=False) if ok and v is not None]
     kind = getattr(agent, "kind", "search")  # PolicyAgent says "q" or "logits"; bots search
     best = max(legal) if legal else None
-    if best is None or kind == "logits":
-        win = None  # action probabilities say what it prefers, not how the game stands
-    elif kind == "q":
-        win = max(0.0, min(1.0, (best + 1) / 2))  # Q estimates the return in [-1, 1]
-    else:
-        win = 0.5 + 0.5 * math.tanh(best)  # search values: > 0 winning, 0 drawn, < 0 losing
-    return {"kind": kind, "scores": cleaned, "win_probability": None if win is None else round(win, 4)}
+    chance = exact
+    if chance is None and kind == "logits":  # action probabilities say nothing of how the game stands
+        value = agent.value(obs) if hasattr(agent, "value") else None  # PPO's critic, az's value head
+        chance = None if value is None else winprob.from_outcome_value(value, "value")
+    elif chance is None and kind == "q" and best is not None:
+        chance = winprob.from_outcome_value(best, "q")  # Q estimates the outcome, unbounded: clipped
+    elif chance is None and best is not None:
+        chance = winprob.from_search_scores(best)  # a heuristic score is no probability
+    out: dict[str, Any] = {"kind": kind, "scores": cleaned}
+    return {**out, **chance.as_json()} if chance else {**out, "win_probability": None}
 
 
 def _cleaned(values: Any) -> list[float | None]:
     return [None if (v is None or not math.isfinite(float(v))) else round(float(v), 4) for v in values]
 
 
-def _search_analysis(result: SearchResult) -> dict[str, Any]:
-    """A tree search's view: the share of its simulations each legal move got, and the root's value
-    (the mover's expected outcome in [-1, 1]) as a win probability."""
+def _search_analysis(result: SearchResult, state: MatchState) -> dict[str, Any]:
+    """A tree search's view: the share of its simulations each legal move got, and its chance: exact
+    where the game is solved, else from the root's value (the mover's mean outcome, in [-1, 1])."""
     value = max(-1.0, min(1.0, float(result.root_value)))
-    return {
-        "kind": "visits",
-        "scores": _cleaned(result.shares),
-        "value": round(value, 4),
-        "win_probability": round((value + 1) / 2, 4),
-    }
+    chance = winprob.exact(state.spec.name, state.moves) or winprob.from_outcome_value(value, "search")
+    return {"kind": "visits", "scores": _cleaned(result.shares), "value": round(value, 4), **chance.as_json()}
 
 
 def _agents_reply(
@@ -345,7 +345,7 @@ class _Thinking:
     def act(self, observation: Any, mask: Any) -> int:
         if isinstance(self.agent, SearchAgent):  # one search gives both the move and its heat map
             result = self.agent.search(observation, mask)
-            self.notes["analysis"] = _search_analysis(result)
+            self.notes["analysis"] = _search_analysis(result, self.state)
             return result.action
         self.notes["analysis"] = _analysis(self.agent, self.state)
         return self.agent.act(observation, mask)

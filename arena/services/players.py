@@ -189,10 +189,13 @@ def player_check_seats(*, player: Player, seats: Sequence[str]) -> None:
             entrant_checkpoint(checkpoint=player.checkpoint, seat=seat)
 
 
-def player_agent(*, player: Player, seed: int | None = None, seat: str | None = None) -> Agent:
+def player_agent(
+    *, player: Player, seed: int | None = None, seat: str | None = None, value: bool = False
+) -> Agent:
     """A `marl` agent that plays `seat` for this player. Checkpoints are loaded (and verified) from disk:
     in `seat`, the entrant's checkpoint for it (without `seat`, the player's own checkpoint), with the
-    player's search on top when it has one."""
+    player's search on top when it has one; with `value`, a policy network's value network too (the
+    play page's win probability), where its training state holds one."""
     if player.kind == Player.BOT:
         return make_bot(player.game.name, player.bot, seed=seed)
     if player.kind == Player.CHECKPOINT:
@@ -205,7 +208,7 @@ def player_agent(*, player: Player, seed: int | None = None, seat: str | None = 
             return checkpoint_search_agent(player.game.name, checkpoint.absolute_path(), player.search)
         from marl.checkpoints import load_agent  # lazy: torch
 
-        return load_agent(checkpoint.absolute_path())
+        return load_agent(checkpoint.absolute_path(), value=value)
     raise ValueError(f"{player} is a person; people move through the play service")
 
 

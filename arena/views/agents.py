@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from arena import listings, selectors
-from arena.forms import AgentForm, RunForm
+from arena.forms import AgentForm, RunForm, seat_label
 from arena.models import Agent, Checkpoint
 from arena.services.agents import agent_create as agent_create_service
 from arena.services.agents import agent_delete as agent_delete_service
+from arena.services.agents import agent_failures
 from arena.services.calibration import calibration_json, calibration_text
 from arena.services.exploitability import exploitability_points, exploitability_summary
 from arena.services.strength import strength_points, strength_summary
@@ -32,6 +33,7 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         checkpoint.strength_line = strength_summary(checkpoint.strength)
         checkpoint.exploitability_line = exploitability_summary(checkpoint.exploitability)
         checkpoint.opponent_seat = next((s for s in agent.game.seats if s != checkpoint.seat), "")
+        checkpoint.seat_label = seat_label(agent.game, checkpoint.seat)
     context = {
         "agent": agent,
         # An archived agent is read-only, for its owner too: no training, import or deletion.
@@ -39,8 +41,10 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and agent.owner_id == request.user.pk
         and not agent.archived_at,
         "checkpoints": checkpoints,
+        "learning_seats": [seat_label(agent.game, s) for s in agent.learning_seats],
         "runs": agent.training_runs.all()[:20],
         "matches": selectors.matches_recent(agent=agent, limit=20),
+        "failures": agent_failures(agent=agent),
         "run_form": RunForm(),
         "socket": f"/ws/agents/{agent.pk}/",
         "version_curves": version_curves(checkpoints),

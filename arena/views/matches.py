@@ -14,6 +14,7 @@ from arena.forms import MatchForm
 from arena.models import Game, Match
 from arena.services.matches import match_create as match_create_service
 from arena.services.play import PlayError
+from arena.services.queue_places import match_queue_place
 from arena.services.take_overs import match_take_over as match_take_over_service
 
 
@@ -31,6 +32,7 @@ def match_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "snapshot": live.match_snapshot(match),
         "replay": selectors.match_replay_states(match) if not match.is_live else None,
         "take_over_seats": _take_over_seats(match),
+        "queue_place": match_queue_place(match=match),
     }
     return render(request, "arena/matches/detail.html", context)
 
@@ -86,7 +88,8 @@ def match_create(request: HttpRequest) -> HttpResponse:
     game = next((g for g in games if g.name == request.GET.get("game")), games[0] if games else None)
     if game is None:
         return render(request, "arena/matches/form.html", {"games": games, "form": None, "game": None})
-    form = MatchForm(request.POST or None, game=game)
+    # `?checkpoint=<id>` comes from an agent page: that checkpoint starts in the seat it learned.
+    form = MatchForm(request.POST or None, game=game, checkpoint=request.GET.get("checkpoint"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -16,6 +16,7 @@ from arena.forms import TournamentForm
 from arena.models import Checkpoint, Match, Tournament
 from arena.services import tournaments
 from arena.services.openings import openings_parse
+from arena.services.queue_places import tournament_queue_place
 from arena.views import error_report
 
 
@@ -90,6 +91,7 @@ def _tournament_context(tournament: Tournament) -> dict[str, Any]:
         "labels": [table["labels"].get(p, p) for p in table.get("order", [])],
         "rounds": rounds,
         "failed": tournaments.tournament_failed_count(tournament=tournament),
+        "queue_place": tournament_queue_place(tournament=tournament),
     }
 
 

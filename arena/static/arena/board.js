@@ -200,7 +200,8 @@ export function renderHeatmap(container, hint, scores, { chosen = null } = {}) {
 function formatScore(value) {
   const abs = Math.abs(value);
   if (abs >= 1e4) return value > 0 ? "win" : "loss"; // a search's score for a forced end
-  return abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
+  // At most five characters ("-0.12", "-25"), so a connect four column's number fits its cell.
+  return abs >= 10 ? value.toFixed(0) : value.toFixed(2);
 }
 
 export function pieceCount(state) {

@@ -8,8 +8,8 @@
 // Options: `height`; `yRange: [lo, hi]` pins the y axis (probabilities: [0, 1]); `xInteger`
 // forces (true) or forbids (false) whole-number x ticks, which are otherwise used whenever every x
 // is a whole number (moves, versions, ticks).
-// After each draw the container's `data-points` holds {series name: number of points}, so a page (or
-// a browser test) can tell what is drawn without reading the canvas.
+// After each draw the container's `data-points` holds {series name: number of points} and `data-ticks`
+// the axes' tick values, so a page (or a browser test) can tell what is drawn without reading the canvas.
 import uPlot from "./vendor/uplot/uPlot.esm.js";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#ca8a04"];
@@ -107,9 +107,9 @@ export class LineChart {
         {
           label: this.xLabel,
           ...(integerX ? { incrs: INTEGER_INCRS } : {}),
-          values: (_u, splits) => splits.map(formatNumber),
+          values: (_u, splits) => this.ticked("x", splits),
         },
-        { values: (_u, splits) => splits.map(formatNumber), size: 56 },
+        { values: (_u, splits) => this.ticked("y", splits), size: 56 },
       ],
       series: [
         { label: this.xLabel, value: (_u, v) => (v == null ? "–" : formatNumber(v)) },
@@ -124,6 +124,14 @@ export class LineChart {
       cursor: { drag: { x: false, y: false } },
       legend: { live: false },
     };
+  }
+
+  // An axis's tick values as drawn, kept in `data-ticks` ({x: [...], y: [...]}) like `data-points`.
+  ticked(axis, splits) {
+    const ticks = JSON.parse(this.container.dataset.ticks || "{}");
+    ticks[axis] = splits;
+    this.container.dataset.ticks = JSON.stringify(ticks);
+    return splits.map(formatNumber);
   }
 
   draw() {

@@ -68,7 +68,12 @@ async function loadReplay() {
 
 board = new LiveBoard(root, snapshot.match.id, {
   onStatus: statusDot,
-  onChange: (_match, state) => showMoves(state),
+  onChange: (match, state) => {
+    showMoves(state);
+    // The queue place is the server's as the page was made: once the match moves, it is over.
+    const queued = root.querySelector("[data-queue-place]");
+    if (queued && match.status !== "pending") queued.hidden = true;
+  },
   onOver: () => (replay ? setupReplay(replay) : loadReplay()),
 });
 board.start(snapshot.match);

@@ -23,7 +23,21 @@ const REFUSALS = {
 };
 let pending = false; // a move sent and not yet answered
 let focus = null; // the focused action, kept across redraws
-const chart = new LineChart(root.querySelector('[data-chart="win"]'), { xLabel: "move", height: 180 });
+// Whole move numbers, and a probability axis pinned to 0..1 whatever the points are.
+const chart = new LineChart(root.querySelector('[data-chart="win"]'), {
+  xLabel: "move",
+  height: 180,
+  yRange: [0, 1],
+  xInteger: true,
+});
+// Where the agent's chance comes from (the server's `win_source`, see marl/winprob.py).
+const WIN_SOURCES = {
+  exact: "exact: the position's value under perfect play from both sides (tic-tac-toe is solved)",
+  value: "from its value network, trained on game outcomes",
+  q: "from its best Q-value (an outcome estimate, clipped to −1…1)",
+  search: "from its search's root value (the mean outcome of its simulations)",
+  proven: "its search proved a forced win or loss",
+};
 
 const live = new LiveSocket(root.dataset.socket, {
   onStatus: (state) => {
@@ -155,16 +169,28 @@ function showThinking() {
     renderHeatmap(heat, hint, analysis.scores, { chosen });
     const win = analysis.win_probability;
     const value = typeof analysis.value === "number" ? ` (search value ${analysis.value.toFixed(2)})` : "";
+    const exact = analysis.win_source === "exact";
     caption.textContent =
       `Before move ${ply}, its ${kinds[analysis.kind] || analysis.kind}; it chose the outlined one` +
-      (typeof win === "number" ? ` and gave itself a ${Math.round(win * 100)}% chance to win${value}.` : ".");
+      (typeof win !== "number"
+        ? "."
+        : exact
+          ? `; with perfect play from here the position is worth ${Math.round(win * 100)}% to it${value}.`
+          : ` and gave itself a ${Math.round(win * 100)}% chance${value}.`);
   } else {
     heat.replaceChildren();
+    // An agent without move scores (a random bot) still gets the exact value of a solved game.
+    if (analysis) caption.textContent = "It scores no moves; the chart below still values its position.";
   }
   const points = (match.analysis || [])
     .map((a, i) => [i + 1, a?.win_probability])
     .filter(([, p]) => typeof p === "number");
   chart.setSeries({ "agent's win probability": points });
+  const source = [...(match.analysis || [])].reverse().find((a) => a?.win_source)?.win_source;
+  root.querySelector("[data-win-source]").textContent = source
+    ? `A draw counts half; ${WIN_SOURCES[source] || source}.`
+    : "This agent gives no calibrated value of the position (a heuristic score or move probabilities " +
+      "only), so there is no line.";
 }
 
 function show() {
