@@ -9,11 +9,21 @@ from django.conf import settings
 
 from arena.models import Agent, Checkpoint, Game, League, Tournament
 from arena.validation import JSONObjectField
+from marl.games import GAMES
 
 
 def opening_plies_field(help_text: str) -> forms.IntegerField:
     """How many random plies an agent game starts from (the match and tournament forms share it)."""
     return forms.IntegerField(required=False, min_value=0, max_value=40, help_text=help_text)
+
+
+def hands_field() -> forms.IntegerField:
+    """The hands of a poker match (the match and tournament forms share it); the service checks it."""
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="poker: hands per match, even (each deal twice, seats swapped); blank: the game's 200",
+    )
 
 
 def temperature_field() -> forms.FloatField:
@@ -121,6 +131,8 @@ class MatchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.game = game
         self.fields["move_delay"].initial = settings.ARENA_MOVE_DELAY
+        if game.name in GAMES and GAMES[game.name].hands_per_match > 1:
+            self.fields["hands"] = hands_field()
         choices = seat_choices(game)
         for seat in game.seats:
             self.fields[f"seat_{seat}"] = forms.ChoiceField(label=seat, choices=choices)
@@ -188,6 +200,7 @@ class TournamentForm(forms.Form):
         help_text="or your own: one opening a line, actions separated by commas; each is played twice, seats swapped",
     )
     temperature = temperature_field()
+    hands = hands_field()
 
     def participant_specs(self) -> list[str]:
         """The non-blank lines of the participants box."""

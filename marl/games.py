@@ -79,6 +79,9 @@ class GameSpec:
     view_state: Callable[..., dict[str, Any]] | None = field(default=None, repr=False, compare=False)
     # Chips of a return in big blinds (poker results are reported in milli-big-blinds per hand).
     big_blinds_per_return: float = 1.0
+    # Hands an agent-vs-agent match plays (``marl.poker_match``); 1: a match is one game. Poker's one
+    # hand is mostly the cards' luck, so its matches are 100 duplicate pairs by default.
+    hands_per_match: int = 1
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
@@ -250,6 +253,7 @@ def _poker(
         view_state=lambda raw, viewer, **kw: games_poker.poker_view(raw, viewer, names=names, **kw),
         parse_move=lambda raw, payload: games_poker.poker_move(raw, names, payload),
         big_blinds_per_return=bb,
+        hands_per_match=200,
     )
 
 

@@ -51,6 +51,10 @@ MEASURED: dict[str, dict[str, Pin]] = {
     # wide and the value leans on the draw prior: it says "far above random", roughly; more pairs
     # and a ladder of weaker bots in between would tighten it.
     "chess": {"random": Pin(0.0, 0.0, 0.0, 80), "stockfish:0": Pin(566.1, 397.5, 734.8, 80)},
+    # Hold'em: random alone pins the scale (0) until the other bots are measured; a pool's players are
+    # placed by their duplicate matches against it and each other.
+    "texas_holdem": {"random": Pin(0.0, 0.0, 0.0, 0)},
+    "texas_holdem_no_limit": {"random": Pin(0.0, 0.0, 0.0, 0)},
 }
 ANCHOR_SIGMA = 1.0
 # Bots measured beside the anchors but not pinned: with two players who never trade wins, the draw

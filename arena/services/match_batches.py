@@ -20,6 +20,7 @@ from arena import live
 from arena.models import Match, MatchSeat, TournamentMatch
 from arena.services.openings import agent_at_temperature
 from arena.services.players import player_agent
+from arena.services.poker_matches import poker_game_is, poker_match_play
 from arena.services.ratings import rated_game, ratings_record
 from arena.services.tournaments import tournament_match_recorded
 from marl.agents import Agent
@@ -73,6 +74,9 @@ def _play(
     for group in _seatings(matches, seat_rows):
         try:
             seated = {seat.seat: seat.player for seat in seat_rows[group[0].pk].values()}
+            if poker_game_is(game.name):  # each match is many hands, already one batched loop
+                results.update({m.pk: poker_match_play(match=m, players=seated) for m in group})
+                continue
             for seat, player in seated.items():
                 if (player.pk, seat) not in agents:
                     agents[player.pk, seat] = player_agent(player=player, seed=group[0].seed, seat=seat)
