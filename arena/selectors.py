@@ -173,6 +173,7 @@ def match_state_json(match: Match, viewer: str | None = None, hand: int | None =
         "render_hint": match.game.render_hint,
         "status": match.status,
         "seats": labels,
+        "hands": match.hands,  # a poker match of many hands is not followed move by move
         "state": board,
         "moves": moves,
         "opening_plies": match.opening_plies,  # the leading moves that were the opening

@@ -211,3 +211,22 @@ def test_a_poker_tournament_of_the_reference_bots_finishes_through_a_real_worker
     assert set(entrants) <= set(fit.ratings)
     page = client.get(reverse("leaderboard", args=[GAME])).content.decode()
     assert all(label in page for label in entrants.values())
+
+
+@pytest.mark.django_db
+def test_the_api_and_the_form_take_a_poker_match_s_hands_and_refuse_bad_ones(user_client):
+    seats = {"player_0": "bot:call", "player_1": "bot:random"}
+    response = user_client.post(
+        "/api/matches", {"game": GAME, "seats": seats, "hands": 3}, content_type="application/json"
+    )
+    assert response.status_code == 400 and "hands must be even, got 3" in response.json()["error"]
+    response = user_client.post(
+        "/api/matches", {"game": GAME, "seats": seats, "hands": 10}, content_type="application/json"
+    )
+    assert response.status_code == 201 and response.json()["hands"] == 10
+    url = reverse("match_create") + f"?game={GAME}"
+    form = {"seat_player_0": "bot:call", "seat_player_1": "bot:random", "move_delay": "0", "hands": "9"}
+    page = user_client.post(url, form).content.decode()
+    assert "hands must be even, got 9" in page and Match.objects.count() == 1
+    assert user_client.post(url, {**form, "hands": "12"}).status_code == 302
+    assert Match.objects.order_by("-pk").first().hands == 12

@@ -24,6 +24,7 @@ export function describeResult(m) {
 
 export function describeTurn(m, state) {
   if (m.status === "pending") return "Waiting for a worker to start the match…";
+  if (m.hands > 1 && m.status === "running") return `Playing ${m.hands} hands…`;
   if (state.to_move && m.status === "running") return `${m.seats[state.to_move] || "?"} (${state.to_move}) to move`;
   return "";
 }
