@@ -77,3 +77,37 @@ def _agents(match: Match, player: Player) -> dict[str, Agent]:
     """The player's agent for each seat (a checkpoint's per-seat policies, a bot for both)."""
     agents = player_agents(player=player, seats=match.game.seats, seed=match.seed)
     return {seat: agent_at_temperature(a, match.temperature, match.seed) for seat, a in agents.items()}
+
+
+def poker_match_summary(match: Match, shown: int | None = None) -> dict[str, Any] | None:
+    """A finished poker match of many hands for its page: the first seat's mbb/hand with its 95%
+    interval, and every hand with its small blind and chips by player. None for one game."""
+    hands = match.hand_results
+    summary = (match.result or {}).get("poker")
+    if not hands or not summary:
+        return None
+    one, two = match.game.seats[:2]
+    labels = {s.seat: s.player.label for s in match.seats.select_related("player__checkpoint__agent")}
+    rows = []
+    for index, record in enumerate(hands):
+        # Deal i has its small blind on seat i % 2 (`marl.poker_match.deal_seeds`); A sits in the
+        # first seat unless the hand is the swapped one.
+        a_blind = record["deal"] % 2 == (1 if record["swapped"] else 0)
+        rows.append(
+            {
+                "index": index,
+                "deal": record["deal"],
+                "small_blind": labels.get(one if a_blind else two),
+                "seat_of_first": two if record["swapped"] else one,
+                "chips": [record["chips"][one], record["chips"][two]],
+                "reason": record.get("reason", ""),
+                "shown": index == (len(hands) - 1 if shown is None else shown),
+            }
+        )
+    return {
+        **summary,
+        "first": labels.get(one),
+        "second": labels.get(two),
+        "first_chips": summary["chips"][one],
+        "rows": rows,
+    }

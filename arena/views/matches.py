@@ -14,6 +14,7 @@ from arena.forms import MatchForm
 from arena.models import Game, Match
 from arena.services.matches import match_create as match_create_service
 from arena.services.play import PlayError
+from arena.services.poker_matches import poker_match_summary
 from arena.services.take_overs import match_take_over as match_take_over_service
 
 
@@ -42,7 +43,7 @@ def match_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "snapshot": live.match_snapshot(match, hand=hand),
         "replay": selectors.match_replay_states(match, hand=hand) if not match.is_live else None,
         "take_over_seats": _take_over_seats(match),
-        "poker": selectors.poker_match_summary(match, shown=hand),
+        "poker": poker_match_summary(match, shown=hand),
         "hand": hand,
     }
     return render(request, "arena/matches/detail.html", context)
