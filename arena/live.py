@@ -79,7 +79,8 @@ def for_viewer(message: dict[str, Any], viewer: str | None) -> dict[str, Any]:
 
 
 def match_event(*, match_id: int, seq: int, kind: str, **data: Any) -> dict[str, Any]:
-    """One numbered event of a match: `move`, `finished`, `failed`, `started`."""
+    """One numbered event of a match: `move`, `finished`, `failed`, `started`, `hands` (a poker match's
+    hands done so far)."""
     return {"type": "event", "seq": seq, "match_id": match_id, "event": kind, **data}
 
 

@@ -11,7 +11,7 @@ of independent units (duplicate pairs, or single hands).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from marl.agents import Agent
 
 _DEAL_STREAM = 2_000_003
+# Deals per batched loop: between two loops a caller hears how far the match is (a worker's heartbeat,
+# a spectator's progress), and the batch stays small enough to keep memory flat.
+DEALS_PER_LOOP = 50
 _Z95 = 1.959964
 
 
@@ -145,23 +148,43 @@ def play_poker_match(
     deals: int,
     seed: int,
     duplicate: bool = True,
+    on_hands: Callable[[int], None] | None = None,
 ) -> PokerMatch:
     """``deals`` deals between A and B; with ``duplicate`` each is played twice, seats swapped.
 
-    A player is an agent, or its agents by seat (each pass seats it in its own policy for the seat)."""
+    A player is an agent, or its agents by seat (each pass seats it in its own policy for the seat).
+    ``on_hands`` hears how many hands are done after every ``DEALS_PER_LOOP`` deals."""
     spec = game if isinstance(game, GameSpec) else get_game(game)
     if deals < 1:
         raise MarlError(f"a poker match needs at least one deal, got {deals}")
     seeds = deal_seeds(spec, seed, deals)
     one, two = spec.seats
-    firsts = play_matches(spec, {one: _at(player_a, one), two: _at(player_b, two)}, seeds)
+    seating = {one: _at(player_a, one), two: _at(player_b, two)}
+    firsts = _play_pass(spec, seating, seeds, on_hands, 0)
     bb = spec.big_blinds_per_return
     if not duplicate:
         units = [r.returns[one] * bb for r in firsts]
         return PokerMatch(spec.name, seeds, False, units, firsts, seed)
-    seconds = play_matches(spec, {one: _at(player_b, one), two: _at(player_a, two)}, seeds)
+    swapped = {one: _at(player_b, one), two: _at(player_a, two)}
+    seconds = _play_pass(spec, swapped, seeds, on_hands, deals)
     units = [(f.returns[one] + s.returns[two]) * bb / 2 for f, s in zip(firsts, seconds, strict=True)]
     return PokerMatch(spec.name, seeds, True, units, [*firsts, *seconds], seed)
+
+
+def _play_pass(
+    spec: GameSpec,
+    seating: Mapping[str, Agent],
+    seeds: list[int],
+    on_hands: Callable[[int], None] | None,
+    before: int,
+) -> list[MatchResult]:
+    """One seating's hands, ``DEALS_PER_LOOP`` deals per batched loop, reporting hands done between."""
+    results: list[MatchResult] = []
+    for start in range(0, len(seeds), DEALS_PER_LOOP):
+        results += play_matches(spec, seating, seeds[start : start + DEALS_PER_LOOP])
+        if on_hands is not None:
+            on_hands(before + len(results))
+    return results
 
 
 def hand_cards(game: str, seed: int, moves: Sequence[int] = ()) -> dict[str, list[str]]:

@@ -149,11 +149,16 @@ def match_play(*, match_id: int) -> str | None:
 
 
 def _play_poker(match: Match, players: dict[str, Player]) -> str:
-    """Play a poker match's hands in one batched loop. No per-move events: hundreds of hands at once
-    are not followed move by move; the finished event shows the last hand, the page every hand."""
+    """Play a poker match's hands in batched loops. No per-move events: hundreds of hands at once are
+    not followed move by move; a `hands` event says how many are done, the finished event shows the
+    last hand and the page every hand."""
     _publish_event(match, "started")
+
+    def played(hands: int) -> None:  # the row's updated_at is the reaper's sign of life
+        _publish_event(match, "hands", played=hands, of=match.hands)
+
     try:
-        result = poker_match_play(match=match, players=players)
+        result = poker_match_play(match=match, players=players, on_hands=played)
     except Exception as exc:
         logger.exception("poker match %s failed", match.pk)
         return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")

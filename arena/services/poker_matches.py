@@ -15,7 +15,7 @@ the match's own interval already weighs the chips. People still play one hand pe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -56,9 +56,13 @@ def hands_check(*, game: Game, hands: Any, duplicate: Any = True) -> int:
     return hands
 
 
-def poker_match_play(*, match: Match, players: Mapping[str, Player]) -> MatchResult:
+def poker_match_play(
+    *, match: Match, players: Mapping[str, Player], on_hands: Callable[[int], None] | None = None
+) -> MatchResult:
     """Play every hand of `match` between its players (by match seat), each with its policy for
-    whichever seat it sits in; the result as `Match.apply_result` stores it."""
+    whichever seat it sits in; the result as `Match.apply_result` stores it. `on_hands` hears the
+    hands done every few dozen deals: a caller marks the row alive, or the reaper would take a long
+    match for one whose worker died."""
     one, two = match.game.seats[:2]
     # A row from before matches had hands is one hand: it cannot be dealt twice.
     duplicate = match.duplicate and match.hands > 1
@@ -69,6 +73,7 @@ def poker_match_play(*, match: Match, players: Mapping[str, Player]) -> MatchRes
         deals=match.hands // 2 if duplicate else match.hands,
         seed=match.seed,
         duplicate=duplicate,
+        on_hands=on_hands,
     )
     return played.match_result()
 

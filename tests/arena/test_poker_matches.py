@@ -230,3 +230,16 @@ def test_the_api_and_the_form_take_a_poker_match_s_hands_and_refuse_bad_ones(use
     assert "hands must be even, got 9" in page and Match.objects.count() == 1
     assert user_client.post(url, {**form, "hands": "12"}).status_code == 302
     assert Match.objects.order_by("-pk").first().hands == 12
+
+
+@pytest.mark.django_db
+def test_a_long_match_reports_its_hands_as_it_goes_so_its_worker_is_seen_alive(user):
+    from arena.services.poker_matches import poker_match_play
+
+    match = match_create(
+        user=user, game=GAME, seats={"player_0": "bot:call", "player_1": "bot:random"}, dispatch=False
+    )
+    done: list[int] = []
+    players = {s.seat: s.player for s in match.seats.all()}
+    result = poker_match_play(match=match, players=players, on_hands=done.append)
+    assert done == [50, 100, 150, 200] and len(result.details["hand_results"]) == 200
