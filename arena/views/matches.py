@@ -27,7 +27,7 @@ def _hand(request: HttpRequest, match: Match) -> int | None:
     raw = request.GET.get("hand")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) >= max(1, len(match.hand_results)):
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= max(1, len(match.hand_results)):
         raise Http404(f"match {match.pk} has no hand {raw}")
     return int(raw)
 

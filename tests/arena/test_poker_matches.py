@@ -129,7 +129,7 @@ def test_a_replay_reproduces_every_hand_and_the_page_lists_them_with_the_mbb(use
     assert f"{match.result['poker']['mbb_per_hand']} mbb/hand" in page
     assert page.count('href="?hand=') == 10
     assert user_client.get(reverse("match_detail", args=[match.pk]), {"hand": 10}).status_code == 404
-    assert user_client.get(reverse("match_replay", args=[match.pk]), {"hand": "x"}).status_code == 404
+    assert user_client.get(reverse("match_replay", args=[match.pk]), {"hand": "²"}).status_code == 404
 
 
 @pytest.mark.django_db
