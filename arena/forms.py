@@ -9,11 +9,21 @@ from django.conf import settings
 
 from arena.models import Agent, Checkpoint, Game, League, Tournament
 from arena.validation import JSONObjectField
+from marl.games import GAMES
 
 
 def opening_plies_field(help_text: str) -> forms.IntegerField:
     """How many random plies an agent game starts from (the match and tournament forms share it)."""
     return forms.IntegerField(required=False, min_value=0, max_value=40, help_text=help_text)
+
+
+def hands_field() -> forms.IntegerField:
+    """The hands of a poker match (the match and tournament forms share it); the service checks it."""
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="poker: hands per match, even (each deal twice, seats swapped); blank: the game's 200",
+    )
 
 
 def temperature_field() -> forms.FloatField:
@@ -159,6 +169,8 @@ class MatchForm(forms.Form):
         self.game = game
         self.fields["move_delay"].initial = settings.ARENA_MOVE_DELAY
         learned = _learned_seat(game, checkpoint)
+        if game.name in GAMES and GAMES[game.name].hands_per_match > 1:
+            self.fields["hands"] = hands_field()
         for seat in game.seats:
             # Each seat lists the checkpoints learned for it: one learned elsewhere would be refused.
             self.fields[f"seat_{seat}"] = forms.ChoiceField(
@@ -251,6 +263,7 @@ class TournamentForm(forms.Form):
         help_text="or your own: one opening a line, actions separated by commas; each is played twice, seats swapped",
     )
     temperature = temperature_field()
+    hands = hands_field()
 
     def participant_specs(self) -> list[str]:
         """The non-blank lines of the participants box."""

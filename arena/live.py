@@ -45,10 +45,10 @@ def league_group(league_id: int) -> str:
     return f"league-{league_id}"
 
 
-def match_snapshot(match, viewer: str | None = None) -> dict[str, Any]:
+def match_snapshot(match, viewer: str | None = None, hand: int | None = None) -> dict[str, Any]:
     """The state of a match as stored, as `viewer` (a seat, or None for a spectator) may see it, for a
-    client that just connected or asked to resync."""
-    return {"type": "snapshot", "seq": match.seq, "match": match_state_json(match, viewer)}
+    client that just connected or asked to resync (a poker match of many hands: hand `hand`)."""
+    return {"type": "snapshot", "seq": match.seq, "match": match_state_json(match, viewer, hand)}
 
 
 # Key of the spectators' state in `state_views`.
@@ -79,7 +79,8 @@ def for_viewer(message: dict[str, Any], viewer: str | None) -> dict[str, Any]:
 
 
 def match_event(*, match_id: int, seq: int, kind: str, **data: Any) -> dict[str, Any]:
-    """One numbered event of a match: `move`, `finished`, `failed`, `started`."""
+    """One numbered event of a match: `move`, `finished`, `failed`, `started`, `hands` (a poker match's
+    hands done so far)."""
     return {"type": "event", "seq": seq, "match_id": match_id, "event": kind, **data}
 
 

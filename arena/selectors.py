@@ -151,26 +151,31 @@ def runs_active(limit: int = 50) -> QuerySet[TrainingRun]:
     )
 
 
-def match_state_json(match: Match, viewer: str | None = None) -> dict[str, Any]:
+def match_state_json(match: Match, viewer: str | None = None, hand: int | None = None) -> dict[str, Any]:
     """The match as the browser draws it for `viewer` (a seat, or None for a spectator): the board
-    rebuilt from the stored moves, seats and result. Hidden information stays hidden: a poker hand's
-    cards are the viewer's own until the rules show them, and the agent's analysis (drawn from its
-    cards) waits for the end of the hand."""
-    with MatchState(
-        match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
-    ) as state:
+    rebuilt from the stored moves, seats and result; for a poker match of many hands, hand `hand`
+    (None: the last), its seats named by who sat there. Hidden information stays hidden: a poker
+    hand's cards are the viewer's own until the rules show them, and the agent's analysis (drawn from
+    its cards) waits for the end of the hand. Raises IndexError for a hand the match does not have."""
+    seed, moves, swapped = match.hand(hand)
+    with MatchState(match.game.name, seed=seed, moves=moves, opening_plies=match.opening_plies) as state:
         board = state.state_json(viewer)
         hidden = state.spec.hidden_information and not state.done
+    labels = {
+        seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")
+    }
+    if swapped:  # the match's two players sat the other way round in this hand
+        one, two = match.game.seats[:2]
+        labels = {one: labels.get(two), two: labels.get(one)}
     return {
         "id": match.pk,
         "game": match.game.name,
         "render_hint": match.game.render_hint,
         "status": match.status,
-        "seats": {
-            seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")
-        },
+        "seats": labels,
+        "hands": match.hands,  # a poker match of many hands is not followed move by move
         "state": board,
-        "moves": list(match.moves),
+        "moves": moves,
         "opening_plies": match.opening_plies,  # the leading moves that were the opening
         "result": match.result or None,
         "reason": match.reason,
@@ -180,21 +185,24 @@ def match_state_json(match: Match, viewer: str | None = None) -> dict[str, Any]:
     }
 
 
-def match_replay_states(match: Match, viewer: str | None = None) -> list[dict[str, Any]]:
-    """The board after each ply (index 0 is the start), rebuilt by replaying the stored moves, as
-    `viewer` may see it. A finished poker hand's replay shows the cards its end showed (a showdown:
-    both) at every ply; a folded hand only with ARENA_POKER_REPLAY_SHOWS_FOLDED. A hand still being
-    played shows no more than the table does."""
+def match_replay_states(
+    match: Match, viewer: str | None = None, hand: int | None = None
+) -> list[dict[str, Any]]:
+    """The board after each ply (index 0 is the start), rebuilt by replaying the stored moves (of hand
+    `hand` of a poker match of many hands; None: the last), as `viewer` may see it. A finished poker
+    hand's replay shows the cards its end showed (a showdown: both) at every ply; a folded hand only
+    with ARENA_POKER_REPLAY_SHOWS_FOLDED. A hand still being played shows no more than the table does."""
+    seed, moves, _ = match.hand(hand)
     reveal: frozenset[str] = frozenset()
     if match.game.name in GAMES and GAMES[match.game.name].hidden_information and not match.is_live:
-        with MatchState(match.game.name, seed=match.seed, moves=match.moves) as final:
+        with MatchState(match.game.name, seed=seed, moves=moves) as final:
             if final.done:
                 reveal = revealed_at_end(
                     final.env.unwrapped, show_folded=settings.ARENA_POKER_REPLAY_SHOWS_FOLDED
                 )
-    state = MatchState(match.game.name, seed=match.seed)
+    state = MatchState(match.game.name, seed=seed)
     states = [state.state_json(viewer, reveal)]
-    for action in match.moves:
+    for action in moves:
         state.apply(action)
         states.append(state.state_json(viewer, reveal))
     state.close()

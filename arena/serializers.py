@@ -85,6 +85,7 @@ def match_json(match: Match, *, detail: bool = False) -> dict[str, Any]:
         "winner": match.winner or None,
         "reason": match.reason or None,
         "rated": match.rated,
+        "hands": match.hands,
         "created_at": _iso(match.created_at),
         "finished_at": _iso(match.finished_at),
     }

@@ -280,6 +280,8 @@ ARENA_MAX_RUNS_PER_USER = env_int("ARENA_MAX_RUNS_PER_USER", 2, minimum=1)
 ARENA_MAX_NETWORK_PARAMETERS = env_int("ARENA_MAX_NETWORK_PARAMETERS", 2_000_000, minimum=1000)
 # The most matches one tournament may play, and the shortest interval between a league's ticks.
 ARENA_MAX_TOURNAMENT_MATCHES = env_int("ARENA_MAX_TOURNAMENT_MATCHES", 500, minimum=1)
+# The most hands one poker match between agents may play (a match of a tournament included).
+ARENA_MAX_POKER_HANDS = env_int("ARENA_MAX_POKER_HANDS", 2000, minimum=2)
 ARENA_LEAGUE_MIN_INTERVAL = env_int("ARENA_LEAGUE_MIN_INTERVAL", 60, minimum=1)
 ARENA_MAX_TRAIN_STEPS = env_int("ARENA_MAX_TRAIN_STEPS", 2_000_000, minimum=100)
 # The largest search budget a player may carry (`checkpoint:<id> + mcts:N`, `bot:mcts:N`): a human game

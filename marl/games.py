@@ -84,6 +84,9 @@ class GameSpec:
     exploitability: Callable[[Mapping[str, Any]], dict[str, Any]] | None = field(
         default=None, repr=False, compare=False
     )
+    # Hands an agent-vs-agent match plays (``marl.poker_match``); 1: a match is one game. Poker's one
+    # hand is mostly the cards' luck, so its matches are 100 duplicate pairs by default.
+    hands_per_match: int = 1
 
     def make_env(self) -> AECEnv:
         """A fresh, not yet reset PettingZoo AEC env (with PettingZoo's standard wrappers)."""
@@ -269,6 +272,7 @@ def _poker(
         parse_move=lambda raw, payload: games_poker.poker_move(raw, names, payload),
         big_blinds_per_return=bb,
         exploitability=exploitability,
+        hands_per_match=200,
     )
 
 

@@ -34,6 +34,8 @@ class MatchResult:
     reason: str  # "win" | "draw" | "illegal_move" | "max_moves" | the game's adjudication reason
     # The first ``opening_plies`` of ``moves`` were the opening, not chosen by the agents.
     opening_plies: int = 0
+    # What a result of many games adds (a poker match's hands, chips and mbb/hand), merged into the JSON.
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def opening(self) -> list[int]:
@@ -54,6 +56,7 @@ class MatchResult:
             "returns": dict(self.returns),
             "winner": self.winner,
             "reason": self.reason,
+            **self.details,
         }
 
 

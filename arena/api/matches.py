@@ -52,6 +52,12 @@ class MatchIn(Input):
     seed: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
     move_delay: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0
     rated: bool = True
+    hands: Annotated[int, Field(ge=0, le=MAX_ID)] | None = Field(
+        default=None,
+        description="poker: the hands the match plays (even in duplicate, up to the server's limit); "
+        "none: the game's default",
+    )
+    duplicate: bool = Field(default=True, description="poker: every deal played twice, seats swapped")
 
 
 class TakeOverIn(Input):
@@ -88,6 +94,8 @@ def match_create(request: HttpRequest, payload: MatchIn) -> tuple[int, dict[str,
         seed=payload.seed,
         move_delay=payload.move_delay,
         rated=payload.rated,
+        hands=payload.hands,
+        duplicate=payload.duplicate,
     )
     return 201, match_json(match)
 

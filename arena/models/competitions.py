@@ -40,6 +40,8 @@ class Tournament(models.Model):
     opening_plies = models.PositiveIntegerField(null=True, blank=True)
     openings = models.JSONField(default=list, blank=True)
     temperature = models.FloatField(default=0.0, help_text="softmax sampling temperature; 0 plays greedily")
+    # Hands each match of a poker tournament plays (duplicate pairs); 1 for the other games.
+    hands = models.PositiveIntegerField(default=1)
     seed = models.BigIntegerField(default=0)
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING, db_index=True)
     table = models.JSONField(default=dict, blank=True, help_text="final standings and Bradley-Terry scores")

@@ -34,6 +34,11 @@ class Match(models.Model):
     opening_plies = models.PositiveIntegerField(default=0)
     # Above 0 the checkpoints sample moves from a softmax of their values at this temperature.
     temperature = models.FloatField(default=0.0)
+    # A poker match between agents is `hands` hands (`marl.poker_match`), each deal twice with seats
+    # swapped when `duplicate`; its hands are stored in `result["hand_results"]`. 1: the match is one
+    # game (every other game, and a person's poker hand).
+    hands = models.PositiveIntegerField(default=1)
+    duplicate = models.BooleanField(default=True)
     # The number of the last event published for this match; the live stream's `seq`.
     seq = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
@@ -90,6 +95,25 @@ class Match(models.Model):
         Reads `seats.all()`, so a list that prefetches the seats' players pays no query per row."""
         seat = next((s for s in self.seats.all() if s.seat == self.winner), None) if self.winner else None
         return seat.player.label if seat else self.winner
+
+    @property
+    def hand_results(self) -> list[dict]:
+        """A finished poker match's hands (seed, moves, who sat where, chips); empty for one game."""
+        return list((self.result or {}).get("hand_results") or [])
+
+    def hand(self, index: int | None = None) -> tuple[int, list[int], bool]:
+        """`(seed, moves, swapped)` of hand `index` of a poker match (None: its last), or of the one
+        game of any other match; raises IndexError for a hand it does not have."""
+        hands = self.hand_results
+        if not hands:
+            if index not in (None, 0):
+                raise IndexError(f"match {self.pk} is one game: it has no hand {index}")
+            return self.seed, list(self.moves), False
+        index = len(hands) - 1 if index is None else index
+        if not 0 <= index < len(hands):
+            raise IndexError(f"match {self.pk} has hands 0 to {len(hands) - 1}, not {index}")
+        record = hands[index]
+        return int(record["seed"]), list(record["moves"]), bool(record["swapped"])
 
     def seats_by_name(self) -> dict[str, MatchSeat]:
         return {seat.seat: seat for seat in self.seats.all()}

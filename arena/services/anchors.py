@@ -56,6 +56,10 @@ MEASURED: dict[str, dict[str, Pin]] = {
     # scores 1 to the seat that wins chips, 1/2 a split pot. CFR+ is within 0.0035 big blinds a hand
     # of an equilibrium (`marl.exploitability`): the game's fixed point of skill.
     "leduc_holdem": {"random": Pin(0.0, 0.0, 0.0, 8000), "cfr": Pin(146.7, 137.5, 156.0, 8000)},
+    # Hold'em: random alone pins the scale (0) until the other bots are measured; a pool's players are
+    # placed by their duplicate matches against it and each other.
+    "texas_holdem": {"random": Pin(0.0, 0.0, 0.0, 0)},
+    "texas_holdem_no_limit": {"random": Pin(0.0, 0.0, 0.0, 0)},
 }
 ANCHOR_SIGMA = 1.0
 # Bots measured beside the anchors but not pinned: with two players who never trade wins, the draw

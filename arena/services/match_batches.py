@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -20,6 +21,7 @@ from arena import live
 from arena.models import Match, MatchSeat, TournamentMatch
 from arena.services.openings import agent_at_temperature
 from arena.services.players import player_agent
+from arena.services.poker_matches import poker_game_is, poker_match_play
 from arena.services.ratings import rated_game, ratings_record
 from arena.services.tournaments import tournament_match_recorded
 from marl.agents import Agent
@@ -73,6 +75,10 @@ def _play(
     for group in _seatings(matches, seat_rows):
         try:
             seated = {seat.seat: seat.player for seat in seat_rows[group[0].pk].values()}
+            if poker_game_is(game.name):  # each match is many hands, already one batched loop
+                for m in group:
+                    results[m.pk] = poker_match_play(match=m, players=seated, on_hands=_alive(m))
+                continue
             for seat, player in seated.items():
                 if (player.pk, seat) not in agents:
                     agents[player.pk, seat] = player_agent(player=player, seed=group[0].seed, seat=seat)
@@ -89,6 +95,11 @@ def _play(
             logger.exception("batch of %s matches failed", len(group))
             errors.update({m.pk: f"{type(exc).__name__}: {exc}"[:2000] for m in group})
     return results, errors
+
+
+def _alive(match: Match) -> Callable[[int], None]:
+    """Marks a long match's row alive between its hands, so the reaper does not re-queue it."""
+    return lambda hands: Match.objects.filter(pk=match.pk).update(updated_at=timezone.now())
 
 
 def _seatings(matches: list[Match], seat_rows: dict[int, dict[str, MatchSeat]]) -> list[list[Match]]:

@@ -24,7 +24,8 @@ from arena.dispatch import task_send_on_commit
 from arena.models import Game, Match, MatchSeat, Player
 from arena.services.games import game_get
 from arena.services.openings import agent_at_temperature, opening_choose, plies_check, temperature_check
-from arena.services.players import player_agent, player_from_spec
+from arena.services.players import player_agent, player_check_seats, player_from_spec
+from arena.services.poker_matches import hands_check, poker_game_is, poker_match_play
 from arena.services.ratings import rated_game, ratings_record
 from arena.services.tournaments import tournament_match_recorded
 from marl.agents import Agent
@@ -47,16 +48,21 @@ def match_create(
     opening_plies: int | None = None,
     opening: list[int] | None = None,
     temperature: float = 0.0,
+    hands: int | None = None,
+    duplicate: bool = True,
 ) -> Match:
     """Create a match between players given as seat specs (`checkpoint:<id>`, `bot:<name>`), then queue it.
 
     `seats` maps every seat of the game to a spec. The game starts from `opening` when given, else from
     `opening_plies` random plies of the seed (the game's default when None, 0 for none); checkpoints
-    sample their moves at `temperature` when it is above 0. Raises ValidationError on bad input.
+    sample their moves at `temperature` when it is above 0. A poker match plays `hands` hands (None:
+    the game's default), each deal twice with seats swapped when `duplicate` (`poker_matches`).
+    Raises ValidationError on bad input.
     """
     game_row = game_get(game)
     seed = _checked_input(game_row, seats, move_delay, seed)
     temperature = temperature_check(temperature)
+    hands = hands_check(game=game_row, hands=hands, duplicate=duplicate)
     start = opening_choose(
         game=game_row, seed=seed, plies=plies_check(game=game_row, plies=opening_plies), opening=opening
     )
@@ -65,6 +71,9 @@ def match_create(
     }
     if any(player.kind == Player.HUMAN for player in players.values()):
         raise ValidationError("games with a person are started from the play page")
+    if poker_game_is(game_row.name):  # both players sit in both seats, a deal each way
+        for player in players.values():
+            player_check_seats(player=player, seats=game_row.seats)
     creator = user if user and user.is_authenticated else None
     with transaction.atomic():
         match = Match.objects.create(
@@ -76,6 +85,8 @@ def match_create(
             moves=start,
             opening_plies=len(start),
             temperature=temperature,
+            hands=hands,
+            duplicate=duplicate,
         )
         MatchSeat.objects.bulk_create([MatchSeat(match=match, seat=s, player=p) for s, p in players.items()])
         if dispatch:
@@ -118,6 +129,8 @@ def match_play(*, match_id: int) -> str | None:
     if match is None:
         return None
     seats = match.seats_by_name()
+    if poker_game_is(match.game.name):
+        return _play_poker(match, {name: seat.player for name, seat in seats.items()})
     try:
         agents = {name: _agent(match, seat.player, name) for name, seat in seats.items()}
     except Exception as exc:
@@ -133,6 +146,23 @@ def match_play(*, match_id: int) -> str | None:
     finally:
         close_agents(agents)  # an engine's process lives as long as its game
     return match_finish(match=match, result=state.result())
+
+
+def _play_poker(match: Match, players: dict[str, Player]) -> str:
+    """Play a poker match's hands in batched loops. No per-move events: hundreds of hands at once are
+    not followed move by move; a `hands` event says how many are done, the finished event shows the
+    last hand and the page every hand."""
+    _publish_event(match, "started")
+
+    def played(hands: int) -> None:  # the row's updated_at is the reaper's sign of life
+        _publish_event(match, "hands", played=hands, of=match.hands)
+
+    try:
+        result = poker_match_play(match=match, players=players, on_hands=played)
+    except Exception as exc:
+        logger.exception("poker match %s failed", match.pk)
+        return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
+    return match_finish(match=match, result=result)
 
 
 def _agent(match: Match, player: Player, seat: str) -> Agent:
@@ -169,9 +199,8 @@ def match_finish(*, match: Match, result: MatchResult) -> str:
         game = rated_game(match, {seat.seat: seat for seat in seats})
         if game is not None:
             ratings_record(pool=match.game.name, games=[game])
-    with MatchState(
-        match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
-    ) as final:
+    seed, moves, _ = match.hand()  # a poker match's last hand
+    with MatchState(match.game.name, seed=seed, moves=moves, opening_plies=match.opening_plies) as final:
         views = live.state_views(final)  # per viewer where cards are hidden
     live.publish(
         live.match_group(match.pk),

@@ -41,6 +41,10 @@ def match_take_over(*, user, match_id: int, ply: Any, seat: str) -> Match:
 
 def _position(source: Match, ply: Any) -> list[int]:
     """The source's first `ply` moves, checked to leave a game still to play."""
+    if source.hand_results:
+        raise ValidationError(
+            f"match {source.pk} is many poker hands: play a hand of your own from the play page"
+        )
     if not isinstance(ply, int) or isinstance(ply, bool) or not 0 <= ply <= len(source.moves):
         raise ValidationError(f"ply must be an integer from 0 to {len(source.moves)} (the moves of the game)")
     moves = list(source.moves[:ply])

@@ -57,9 +57,12 @@ def _open(tournament: Tournament, plans: list[RoundPlan], *, dispatch: bool) -> 
         ]
     )
     games = range(tournament.games_per_pair)
-    # Game g of a pairing plays opening g // 2: each opening twice, seats swapped (a game pair).
+    # Game g of a pairing plays opening g // 2: each opening twice, seats swapped (a game pair). A
+    # poker match deals every hand both ways itself, so each of its games gets deals of its own:
+    # two matches of the same deals would play the same hands twice, one result counted as two.
+    per_opening = 1 if tournament.hands > 1 else 2
     planned: list[tuple[TournamentRound, Plan]] = [
-        (rnd, ((a, b) if g % 2 == 0 else (b, a), (p, g // 2)))
+        (rnd, ((a, b) if g % 2 == 0 else (b, a), (p, g // per_opening)))
         for rnd, (_, pairs, _) in zip(rounds, plans, strict=True)
         for p, (a, b) in enumerate(pairs)
         for g in games
@@ -102,6 +105,7 @@ def _matches(tournament: Tournament, planned: list[tuple[TournamentRound, Plan]]
                 moves=chosen[seed],
                 opening_plies=len(chosen[seed]),
                 temperature=tournament.temperature,
+                hands=tournament.hands,
             )
             for seed in seeds
         ]

@@ -43,6 +43,7 @@ from arena.services.anchors import anchors_pin
 from arena.services.games import game_get
 from arena.services.openings import openings_check, plies_check, temperature_check
 from arena.services.players import player_check_seats, player_from_spec
+from arena.services.poker_matches import hands_check
 from arena.services.tournament_rounds import (
     MAX_GAMES_PER_PAIR,
     tournament_matches_dispatch,
@@ -78,11 +79,13 @@ def tournament_create(
     opening_plies: int | None = None,
     openings: list[list[int]] | None = None,
     temperature: float = 0.0,
+    hands: int | None = None,
 ) -> Tournament:
     """Create a tournament between players given as specs (`checkpoint:<id>`, `bot:<name>`) and, with
     `start`, queue its first round. Each pairing plays its games in pairs: one opening, seats swapped;
     openings are `opening_plies` random plies (None: the game's default) or taken in turn from
-    `openings`. Raises ValidationError (bad input) or PermissionDenied (no user)."""
+    `openings`. A poker match is `hands` duplicate hands (None: the game's default), dealt from its own
+    seed. Raises ValidationError (bad input) or PermissionDenied (no user)."""
     if user is None or not user.is_authenticated:
         raise PermissionDenied("sign in to create a tournament")
     label = _format_label(format)
@@ -97,6 +100,7 @@ def tournament_create(
     plies = plies_check(game=game_row, plies=opening_plies)
     book = openings_check(game=game_row, openings=openings or [])
     temperature = temperature_check(temperature)
+    hands = hands_check(game=game_row, hands=hands)
     anchors_pin(game=game_row)
     with transaction.atomic():
         tournament = Tournament.objects.create(
@@ -110,6 +114,7 @@ def tournament_create(
             opening_plies=plies,
             openings=book,
             temperature=temperature,
+            hands=hands,
         )
         TournamentEntry.objects.bulk_create(
             [TournamentEntry(tournament=tournament, player=p, seed=i + 1) for i, p in enumerate(players)]

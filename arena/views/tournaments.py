@@ -44,6 +44,7 @@ def tournament_create(request: HttpRequest) -> HttpResponse:
                 opening_plies=data["opening_plies"],
                 openings=openings_parse(game=data["game"], text=data["openings"]),
                 temperature=data["temperature"] or 0.0,
+                hands=data["hands"],
             )
         except (ValidationError, PermissionDenied) as exc:
             error_report(request, exc)

@@ -24,6 +24,7 @@ export function describeResult(m) {
 
 export function describeTurn(m, state) {
   if (m.status === "pending") return "Waiting for a worker to start the match…";
+  if (m.hands > 1 && m.status === "running") return `Playing ${m.hands} hands… ${m.played || 0} played`;
   if (state.to_move && m.status === "running") return `${m.seats[state.to_move] || "?"} (${state.to_move}) to move`;
   return "";
 }
@@ -57,7 +58,8 @@ export class LiveBoard {
   event(msg) {
     const m = this.match;
     if (!m) return;
-    if (msg.event === "started" || msg.event === "move") m.status = "running";
+    if (msg.event === "started" || msg.event === "move" || msg.event === "hands") m.status = "running";
+    if (msg.event === "hands") m.played = msg.played;
     if (msg.event === "finished") {
       Object.assign(m, { status: "finished", result: msg.result, winner: msg.result?.winner, reason: msg.result?.reason });
     }
