@@ -56,6 +56,7 @@ TTT_CONFIG: dict[str, Any] = {
     # Every move sampled from the visit shares: the value head learns what wins against a fallible
     # opponent too, so the greedy policy also punishes mistakes (a win-maximizing line among the safe ones).
     "temperature_moves": 9,
+    "random_move_frac": 0.0,
     "steps_per_epoch": 1000,
     "batch_size": 128,
     "buffer_size": 20_000,
@@ -293,7 +294,15 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="fewer connect four evaluation games")
     parser.add_argument("--skip", choices=["tictactoe", "connect_four"], default=None)
+    parser.add_argument(
+        "--random-move-frac",
+        type=float,
+        default=TTT_CONFIG["random_move_frac"],
+        help="self-play's chance of a uniformly random move each move (exploration, no bot)",
+    )
     args = parser.parse_args()
+    for config in (TTT_CONFIG, C4_CONFIG, LEAGUE_OVERRIDES):
+        config["random_move_frac"] = args.random_move_frac
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         if args.skip != "tictactoe":

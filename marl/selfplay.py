@@ -162,7 +162,9 @@ class SelfPlay:
             masks.append(game.legal_mask().astype(bool))
             shares.append(pi.astype(np.float32))
             movers.append(game.to_move)
-            if game.moves < self.cfg.temperature_moves:
+            if self.cfg.random_move_frac and self.rng.random() < self.cfg.random_move_frac:
+                action = int(self.rng.choice(actions))
+            elif game.moves < self.cfg.temperature_moves:
                 action = int(self.rng.choice(len(pi), p=pi))
             else:
                 action = result.action

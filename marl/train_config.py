@@ -72,6 +72,10 @@ class TrainConfig:
     temperature_moves: int = 4  # opening moves sampled from the visit shares, then the most visited
     dirichlet_alpha: float = 0.5  # root noise, mixed in with weight dirichlet_frac
     dirichlet_frac: float = 0.25
+    # A mover's chance, each self-play move, of a uniformly random legal move instead of the searched
+    # one (its position still learns the search's visit shares): the outcomes then come from games
+    # against a fallible opponent, so the value head learns which safe lines give it most chances to err.
+    random_move_frac: float = 0.0
 
     @classmethod
     def from_dict(cls, data: Any) -> TrainConfig:
@@ -156,6 +160,7 @@ class TrainConfig:
         _int(self, "temperature_moves", 0, 1_000)
         _num(self, "dirichlet_alpha", 1e-3, 100.0)
         _num(self, "dirichlet_frac", 0.0, 1.0)
+        _num(self, "random_move_frac", 0.0, 1.0)
         if self.device is not None and not (
             isinstance(self.device, str)
             and (self.device in ("cpu", "cuda") or self.device.startswith("cuda:"))

@@ -272,8 +272,9 @@ def test_the_soft_time_limit_ends_a_run_timed_out_and_it_resumes(
 
     # The limit travels in the message, set by the sender from its task options (Celery 5.7), so the
     # web side and the worker both see the deployment's ARENA_TRAINING_SOFT_TIME_LIMIT.
-    monkeypatch.setenv("ARENA_TRAINING_SOFT_TIME_LIMIT", "10")
-    monkeypatch.setattr(train_run, "soft_time_limit", 10)
+    # 25 s: long enough for a loaded machine's worker child to import torch and write a checkpoint first.
+    monkeypatch.setenv("ARENA_TRAINING_SOFT_TIME_LIMIT", "25")
+    monkeypatch.setattr(train_run, "soft_time_limit", 25)
     monkeypatch.setattr(train_run, "time_limit", 310)
     monkeypatch.setattr(train_run, "_exec_options", None)  # Celery caches the options of the first send
     worker = worker_process("soft", pool="prefork")  # as in production: solo enforces no time limits

@@ -181,3 +181,19 @@ def test_root_noise_reshapes_the_root_prior_of_a_network_search():
     one_hot = [1.0 if a == 7 else 0.0 for a in actions]
     result = MCTS(untrained_evaluator("tictactoe"), 1).search(game, actions, root_noise=lambda prior: one_hot)
     assert result.visits[7] == 1 and result.visits.sum() == 1
+
+
+def _games(random_move_frac: float, n: int = 12) -> set[bytes]:
+    """The distinct move sequences (as observation bytes) of ``n`` greedy self-play games."""
+    cfg = TrainConfig.from_dict(
+        az_config(simulations=8, temperature_moves=0, dirichlet_frac=0.0, random_move_frac=random_move_frac)
+    )
+    play = SelfPlay(cfg, untrained_evaluator("tictactoe"), np.random.default_rng(1))
+    return {play.game().obs.tobytes() for _ in range(n)}
+
+
+def test_random_moves_in_self_play_vary_games_that_greedy_search_repeats():
+    assert len(_games(0.0)) == 1  # no noise, no sampling: one game, again and again
+    assert len(_games(0.5)) > 6
+    with pytest.raises(ConfigError, match="random_move_frac"):
+        TrainConfig.from_dict(az_config(random_move_frac=1.5))
