@@ -36,6 +36,7 @@ from arena.ratelimit import rate_hit
 from arena.services.agents import agent_check_active, agent_check_owner
 from arena.services.checkpoints import checkpoint_record
 from arena.services.leases import Heartbeat, lease_claim, lease_kept, lease_release
+from arena.services.training_watch import TrainingGameStream
 from marl.errors import MarlError
 
 logger = logging.getLogger(__name__)
@@ -264,7 +265,11 @@ def training_run_execute(*, run_id: int, worker: str) -> str | None:
     if run is None:
         return None
     with lease_kept(TrainingRun.objects.filter(pk=run.pk), worker=worker, renewal=_beat) as heartbeat:
-        status, error = _train(run, _Reporter(run, worker, heartbeat))
+        reporter = _Reporter(run, worker, heartbeat)
+        try:
+            status, error = _train(run, reporter)
+        finally:
+            reporter.games.close()
     if status is None:  # the lease went to someone else: they own the run now
         return None
     released = lease_release(
@@ -283,12 +288,15 @@ def training_run_execute(*, run_id: int, worker: str) -> str | None:
 
 
 class _Reporter:
-    """What `marl.train` calls back: progress into the DB and the live stream, new checkpoints, and
-    whether to stop (a cancel, or a lost lease)."""
+    """What `marl.train` calls back: progress into the DB and the live stream, new checkpoints, sampled
+    games for the run page's board, and whether to stop (a cancel, or a lost lease)."""
 
     def __init__(self, run: TrainingRun, worker: str, heartbeat: Heartbeat) -> None:
         self.run, self.worker, self.heartbeat = run, worker, heartbeat
         self.last_dashboard = 0.0
+        self.games = TrainingGameStream(
+            run.pk, moves_per_second=settings.ARENA_TRAINING_WATCH_MOVES_PER_SECOND
+        )
 
     def progress(self, stats: dict[str, Any]) -> None:
         run, steps = self.run, int(stats.get("env_steps", 0))
@@ -333,6 +341,7 @@ def _train(run: TrainingRun, reporter: _Reporter) -> tuple[str | None, str]:
             should_stop=reporter.should_stop,
             on_checkpoint=reporter.checkpoint,
             resume_from=_resume_paths(run) or None,
+            **_watch_hooks(reporter),
         )
         if reporter.heartbeat.lost:
             return None, ""
@@ -342,6 +351,12 @@ def _train(run: TrainingRun, reporter: _Reporter) -> tuple[str | None, str]:
     except Exception as exc:
         logger.exception("training run %s failed", run.pk)
         return TrainingRun.FAILED, f"{type(exc).__name__}: {exc}"
+
+
+def _watch_hooks(reporter: _Reporter) -> dict[str, Any]:
+    """A sampled game every `ARENA_TRAINING_WATCH_SECONDS` for the run page (0: none)."""
+    every = settings.ARENA_TRAINING_WATCH_SECONDS
+    return {"on_sample": reporter.games.offer, "sample_every_s": every} if every > 0 else {}
 
 
 def training_runs_reap() -> dict[str, int]:

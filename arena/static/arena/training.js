@@ -1,4 +1,6 @@
-// Agent and run pages: learning curves from the snapshot's history, extended by live stats.
+// Agent and run pages: learning curves from the snapshot's history, extended by live stats. The run
+// page also draws the run's sampled training games, position by position, as they stream in.
+import { renderBoard } from "./board.js";
 import { LineChart } from "./chart.js";
 import { LiveSocket, statusDot } from "./live.js";
 
@@ -109,6 +111,39 @@ function showStrength(msg) {
   }
 }
 
+// A sampled training game: every message carries a whole position, so the newest one is drawn and older
+// ones (a late or repeated message) are dropped. Order: env steps, then game number, then ply.
+const watch = document.querySelector("[data-training-game]");
+let shownGame = [-1, -1, -1];
+
+function newer(key, than) {
+  for (let i = 0; i < key.length; i++) if (key[i] !== than[i]) return key[i] > than[i];
+  return false;
+}
+
+function gameResultText(msg) {
+  const result = msg.result || msg.state.result;
+  if (!result) return "";
+  const name = (seat) => `${msg.players[seat] || seat} (${seat})`;
+  return result.winner ? `${name(result.winner)} won.` : "A draw.";
+}
+
+function showTrainingGame(msg) {
+  if (!watch) return;
+  const key = [msg.env_steps, msg.number, msg.ply];
+  if (!newer(key, shownGame)) return;
+  shownGame = key;
+  renderBoard(watch.querySelector("[data-board]"), msg.render_hint, msg.state);
+  Object.assign(watch.dataset, { number: msg.number, ply: msg.ply, plies: msg.plies });
+  const steps = msg.env_steps.toLocaleString("en-US");
+  const move = msg.ply === 0 ? "the start" : `move ${msg.ply} of ${msg.plies}`;
+  const where = `Game ${msg.number}, played at ${steps} env steps: ${move}.`;
+  watch.querySelector("[data-training-game-caption]").textContent = `${where} ${gameResultText(msg)}`.trim();
+  watch.querySelector("[data-training-game-players]").textContent = Object.entries(msg.players)
+    .map(([seat, who]) => `${seat}: ${who}`)
+    .join(" · ");
+}
+
 new LiveSocket(root.dataset.socket, {
   onStatus: statusDot,
   onSnapshot: (msg) => {
@@ -118,6 +153,7 @@ new LiveSocket(root.dataset.socket, {
   onMessage: (msg) => {
     if (msg.type === "calibration") showCalibration(msg);
     if (msg.type === "strength") showStrength(msg);
+    if (msg.type === "training_game") showTrainingGame(msg);
     if (msg.type !== "stats") return;
     const stats = msg.stats || {};
     addStats(stats);
