@@ -124,8 +124,7 @@ function newer(key, than) {
 function gameResultText(msg) {
   const result = msg.result || msg.state.result;
   if (!result) return "";
-  const name = (seat) => `${msg.players[seat] || seat} (${seat})`;
-  return result.winner ? `${name(result.winner)} won.` : "A draw.";
+  return result.winner ? `${result.winner} won.` : "A draw."; // who played which seat is said below
 }
 
 function showTrainingGame(msg) {
