@@ -109,6 +109,16 @@ def matches_recent(
     return matches.order_by("-created_at")[:limit]
 
 
+def agent_failures(*, agent: Agent, limit: int = 20) -> dict[str, list[Any]]:
+    """An agent's failed or timed-out runs and the failed matches its checkpoints played in, newest first."""
+    runs = agent.training_runs.filter(status__in=(TrainingRun.FAILED, TrainingRun.TIMED_OUT))
+    matches = Match.objects.filter(status=Match.FAILED, seats__player__checkpoint__agent=agent).distinct()
+    return {
+        "runs": list(runs.order_by("-created_at")[:limit]),
+        "matches": list(matches.select_related("game").order_by("-created_at")[:limit]),
+    }
+
+
 def matches_live(limit: int = 20) -> QuerySet[Match]:
     return (
         Match.objects.filter(Q(status=Match.PENDING) | Q(status=Match.RUNNING))

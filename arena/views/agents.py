@@ -38,6 +38,7 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "checkpoints": checkpoints,
         "runs": agent.training_runs.all()[:20],
         "matches": selectors.matches_recent(agent=agent, limit=20),
+        "failures": selectors.agent_failures(agent=agent),
         "run_form": RunForm(),
         "socket": f"/ws/agents/{agent.pk}/",
         "version_curves": version_curves(checkpoints),

@@ -58,6 +58,18 @@ function showRun(run) {
     error.textContent = run.error;
     error.hidden = false;
   }
+  if (run.failure && run.failure.what) showFailure(run.failure);
+}
+
+// A failed or timed-out run's report: what failed, where it stopped, the last lines of its log.
+function showFailure(failure) {
+  const box = document.querySelector("[data-failure]");
+  if (!box) return;
+  box.querySelector("[data-failure-what]").textContent = failure.what;
+  box.querySelector("[data-failure-stopped]").textContent = failure.stopped_at?.said || "";
+  box.querySelector("[data-failure-where]").textContent = failure.where || "";
+  box.querySelector("[data-failure-log]").textContent = (failure.log || []).join("\n");
+  box.hidden = false;
 }
 
 // Agent page: calibrated Elo and strength over the versions, and each checkpoint's cells, kept live.
@@ -162,6 +174,7 @@ new LiveSocket(root.dataset.socket, {
       env_steps_done: stats.env_steps,
       env_steps_total: stats.env_steps_total,
       error: stats.error,
+      failure: stats.failure,
     });
   },
 }).connect();

@@ -1,0 +1,84 @@
+"""A run that fails part way says what failed, where it stopped, and the last lines of its log, on
+its page and in the API; no server path is shown."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from arena.models import Checkpoint, TrainingRun
+from arena.services.training import training_run_create, training_run_execute
+from tests.arena.conftest import refreshed, wait_until
+from tests.factories import TINY_TRAINING
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _execute_in_thread(run_id: int) -> threading.Thread:
+    def run() -> None:
+        try:
+            training_run_execute(run_id=run_id, worker="failing-worker")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_run_whose_disk_goes_away_reports_what_failed_where_it_stopped_and_its_log(
+    agent, user, user_client
+):
+    run = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
+    worker = _execute_in_thread(run.pk)
+    wait_until(lambda: refreshed(run).env_steps_done > 0, timeout=180, message="epoch 1's progress")
+    epoch_1 = run.env_steps_done  # a whole number of collects: 256 with these settings
+    newest = Checkpoint.objects.filter(training_run=run).order_by("-pk").first()
+    # The run's folder is replaced by a file: the next epoch's checkpoint cannot be written.
+    out = Path(settings.MEDIA_ROOT) / "agents" / str(agent.pk) / f"run-{run.pk}"
+    out.rename(out.with_name("moved-away"))
+    out.write_text("not a folder")
+    worker.join(180)
+
+    run = refreshed(run)
+    assert run.status == TrainingRun.FAILED
+    failure = run.failure
+    assert failure["what"].startswith(("FileExistsError", "NotADirectoryError")), failure["what"]
+    assert failure["where"].startswith("marl/checkpoints.py:"), failure["where"]
+    stopped = failure["stopped_at"]
+    assert stopped["epoch"] == 1 and stopped["env_steps"] == epoch_1 and stopped["env_steps_total"] == 600
+    assert stopped["checkpoint"] == Path(newest.path).stem
+    assert (
+        stopped["said"]
+        == f"at {epoch_1} of 600 env steps, after epoch 1 (last checkpoint {newest.path.split('/')[-1].split('.')[0]})"
+    )
+    log = failure["log"]
+    assert any(f"training run {run.pk} failed" in line for line in log), log
+    assert "Traceback (most recent call last):" in log and log[-1] == failure["what"]
+    assert not any(str(ROOT) in line or str(settings.MEDIA_ROOT) in line for line in log[:-1]), log
+
+    page = user_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "What failed" in page and "data-failure hidden" not in page
+    assert f"It stopped <span data-failure-stopped>at {epoch_1} of 600 env steps, after epoch 1" in page
+    assert f"training run {run.pk} failed" in page
+    api = user_client.get(f"/api/runs/{run.pk}").json()
+    assert api["failure"] == failure
+    # The agent lists its failures.
+    agent_page = user_client.get(f"/agents/{agent.pk}/").content.decode()
+    listed = agent_page.split("<section data-failures>")[1].split("</section>")[0]
+    assert f"Run #{run.pk}</a> · failed at {epoch_1} of 600 env steps" in listed
+    assert failure["what"].split(":")[0] in listed
+
+
+def test_a_run_that_completes_has_no_failure_report(agent, user, user_client):
+    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY_TRAINING, "env_steps": 200})
+    _execute_in_thread(run.pk).join(180)
+    run = refreshed(run)
+    assert run.status == TrainingRun.COMPLETED and run.failure == {}
+    assert "data-failure hidden" in user_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "No failed runs or matches." in user_client.get(f"/agents/{agent.pk}/").content.decode()
