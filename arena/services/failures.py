@@ -37,7 +37,7 @@ class LogTail(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread == self.thread:
             # The first line of each record: a traceback logged with it is reported on its own.
-            self.lines.append(self.format(record).splitlines()[0][:500])
+            self.lines.append(_unrooted(self.format(record).splitlines()[0])[:500])
 
     def __enter__(self) -> LogTail:
         logging.getLogger().addHandler(self)
@@ -75,7 +75,15 @@ def _scrub(line: str) -> str:
             return f'File "{Path(*path.parts[path.parts.index("site-packages") + 1 :])}"'
         return f'File "{path.name}"'
 
-    return _FILE.sub(short, line)[:500]
+    return _unrooted(_FILE.sub(short, line))[:500]
+
+
+def _unrooted(text: str) -> str:
+    """`text` with the media folder and the repository's root taken off the paths it names."""
+    from django.conf import settings
+
+    text = text.replace(f"{settings.MEDIA_ROOT}/", "media/").replace(str(settings.MEDIA_ROOT), "media")
+    return text.replace(f"{_ROOT}/", "")
 
 
 def failure_report(exc: BaseException, *, log: LogTail, stopped_at: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +92,7 @@ def failure_report(exc: BaseException, *, log: LogTail, stopped_at: dict[str, An
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     tb_lines = [line for chunk in lines for line in chunk.rstrip("\n").splitlines()]
     return {
-        "what": f"{type(exc).__name__}: {exc}"[:500],
+        "what": _unrooted(f"{type(exc).__name__}: {exc}")[:500],
         "where": _where(exc.__traceback__),
         "stopped_at": stopped_at,
         "log": [*log.lines, *(_scrub(line) for line in tb_lines[-TRACEBACK_LINES:])],

@@ -1,5 +1,5 @@
-"""A run that fails part way says what failed, where it stopped, and the last lines of its log, on
-its page and in the API; no server path is shown."""
+"""A run that fails part way, or a match that cannot start, says what failed, where it stopped and the
+last lines of its log, on its page (the run's in the API too) and on the agent's; no server path is shown."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from arena.models import Checkpoint, TrainingRun
+from arena.models import Checkpoint, Match, TrainingRun
+from arena.services.matches import match_create, match_play
 from arena.services.training import training_run_create, training_run_execute
 from tests.arena.conftest import refreshed, wait_until
-from tests.factories import TINY_TRAINING
+from tests.factories import TINY_TRAINING, CheckpointFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def test_a_run_whose_disk_goes_away_reports_what_failed_where_it_stopped_and_its
     log = failure["log"]
     assert any(f"training run {run.pk} failed" in line for line in log), log
     assert "Traceback (most recent call last):" in log and log[-1] == failure["what"]
-    assert not any(str(ROOT) in line or str(settings.MEDIA_ROOT) in line for line in log[:-1]), log
+    assert not any(str(ROOT) in line or str(settings.MEDIA_ROOT) in line for line in log), log
 
     page = user_client.get(f"/runs/{run.pk}/").content.decode()
     assert "What failed" in page and "data-failure hidden" not in page
@@ -82,3 +83,32 @@ def test_a_run_that_completes_has_no_failure_report(agent, user, user_client):
     assert run.status == TrainingRun.COMPLETED and run.failure == {}
     assert "data-failure hidden" in user_client.get(f"/runs/{run.pk}/").content.decode()
     assert "No failed runs or matches." in user_client.get(f"/agents/{agent.pk}/").content.decode()
+
+
+def test_a_match_whose_checkpoint_file_is_gone_reports_what_failed_and_where(agent, user, user_client):
+    checkpoint = CheckpointFactory(agent=agent, seat="player_1")
+    match = match_create(
+        user=user,
+        game="tictactoe",
+        seats={"player_1": f"checkpoint:{checkpoint.pk}", "player_2": "bot:random"},
+        seed=4,
+        dispatch=False,
+    )
+    checkpoint.absolute_path().unlink()  # the disk lost it after the match was queued
+    assert match_play(match_id=match.pk) == Match.FAILED
+
+    failure = refreshed(match).failure
+    assert failure["what"].startswith(match.error.split(":")[0])
+    assert str(settings.MEDIA_ROOT) not in failure["what"]
+    assert failure["where"].startswith(("marl/", "arena/")), failure["where"]
+    assert failure["stopped_at"] == {
+        "ply": len(match.opening),
+        "to_move": None,
+        "said": f"after {len(match.opening)} moves, before the agents moved",
+    }
+    assert any(f"match {match.pk}: could not load its players" in line for line in failure["log"])
+    assert not any(str(ROOT) in line or str(settings.MEDIA_ROOT) in line for line in failure["log"])
+    page = user_client.get(f"/matches/{match.pk}/").content.decode()
+    assert "What failed" in page and f"It stopped after {len(match.opening)} moves" in page
+    listed = user_client.get(f"/agents/{agent.pk}/").content.decode().split("<section data-failures>")[1]
+    assert f"Match #{match.pk}</a> · failed" in listed.split("</section>")[0]
