@@ -143,7 +143,7 @@ def _failed(match: Match, exc: Exception, log: LogTail, to_move: str | None) -> 
     said = f"after {ply} moves" + (f", with {to_move} to move" if to_move else ", before the agents moved")
     stopped_at = {"ply": ply, "to_move": to_move, "said": said}
     report = failure_report(exc, log=log, stopped_at=stopped_at)
-    return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}", failure=report)
+    return match_fail(match_id=match.pk, error=report["what"], failure=report)
 
 
 def _agent(match: Match, player: Player, seat: str) -> Agent:

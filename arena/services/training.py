@@ -374,7 +374,7 @@ def _train(run: TrainingRun, reporter: _Reporter) -> tuple[str | None, str]:
     except Exception as exc:
         logger.exception("training run %s failed", run.pk)
         reporter.failed(exc)
-        return TrainingRun.FAILED, f"{type(exc).__name__}: {exc}"
+        return TrainingRun.FAILED, reporter.failure["what"]  # as reported: no server path
 
 
 def _watch_hooks(reporter: _Reporter) -> dict[str, Any]:

@@ -56,7 +56,7 @@ function showRun(run) {
   const error = document.querySelector("[data-run-error]");
   if (error && run.error) {
     error.textContent = run.error;
-    error.hidden = false;
+    error.hidden = Boolean(run.failure && run.failure.what); // the report below says it, and more
   }
   if (run.failure && run.failure.what) showFailure(run.failure);
 }
