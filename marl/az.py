@@ -137,7 +137,7 @@ class _Run:
 
         def on_game(played: list[int]) -> None:  # a watcher sees one of the games training plays
             if sampler is not None and sampler.due():
-                sampler.replay(played, players=players, env_steps=env_steps)
+                sampler.guarded(lambda: sampler.replay(played, players=players, env_steps=env_steps))
 
         fresh, games = SelfPlay(cfg, self.learner.evaluator(), rng, on_game).games(moves)
         self.games += games

@@ -150,7 +150,7 @@ class _Session:
             for seat in self.cfg.learn_seats:
                 self.ts.set_eps_training(self.algorithm.get_algorithm(seat), eps)
         if self.sampler is not None and self.sampler.due():
-            self.sample(self.start_steps + env_step)
+            self.sampler.guarded(lambda: self.sample(self.start_steps + env_step))
 
     def sample(self, env_steps: int) -> None:
         """One game of the current greedy policy against the training opponent, for a watcher."""

@@ -12,6 +12,8 @@ costs about a millisecond, so at one game per few seconds the sampler costs trai
 from __future__ import annotations
 
 import copy
+import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,6 +24,7 @@ from marl.agents import PolicyAgent
 from marl.games import GameSpec
 from marl.match import AgentsBySeat, MatchState, Step, derive_seed, play_match
 
+logger = logging.getLogger(__name__)
 SAMPLE_EVERY_S = 5.0
 # Stream index of the sampled games' seeds (training and evaluation use other seeds).
 _SAMPLE_STREAM = 3_000_017
@@ -52,6 +55,15 @@ class GameSampler:
     def due(self) -> bool:
         """Whether a game should be sampled now (a cheap check for the training loop to make often)."""
         return self.last is None or self.clock() - self.last >= self.every_s
+
+    def guarded(self, sample: Callable[[], None]) -> None:
+        """Run ``sample`` (which plays and hands out a game); if it fails, log it and sample no more:
+        a game to watch must never end the run that it shows."""
+        try:
+            sample()
+        except Exception:
+            logger.warning("sampling a game to watch failed; this run samples no more", exc_info=True)
+            self.every_s, self.last = math.inf, self.clock()
 
     def play(self, agents_by_seat: AgentsBySeat, *, players: Mapping[str, str], env_steps: int) -> None:
         """Play one game between ``agents_by_seat`` through the match loop and hand it out."""

@@ -62,6 +62,17 @@ def test_an_az_run_hands_out_one_of_its_own_self_play_games(tmp_path):
     assert set(games[0]["players"].values()) == {"this run (self-play with search)"}
 
 
+def test_a_sampler_that_fails_stops_sampling_and_the_run_trains_on(tmp_path):
+    calls: list[int] = []
+
+    def on_sample(game: dict) -> None:
+        calls.append(game["number"])
+        raise OSError("the watcher went away")
+
+    result = train(tiny(env_steps=128, eval_games=0), out_dir=tmp_path, on_sample=on_sample, sample_every_s=0)
+    assert calls == [1] and result.env_steps == 128 and result.checkpoints
+
+
 def test_the_sampler_plays_again_only_after_its_interval():
     now = [100.0]
     games: list[dict] = []
