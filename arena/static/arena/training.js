@@ -144,7 +144,9 @@ function showTrainingGame(msg) {
   const key = [msg.env_steps, msg.number, msg.ply];
   if (!newer(key, shownGame)) return;
   shownGame = key;
-  renderBoard(watch.querySelector("[data-board]"), msg.render_hint, msg.state);
+  // A poker table names its seats, as on a watched match; the other boards take no options when watched.
+  const poker = msg.render_hint === "poker" ? { names: msg.players, over: msg.ply === msg.plies } : null;
+  renderBoard(watch.querySelector("[data-board]"), msg.render_hint, msg.state, poker);
   Object.assign(watch.dataset, { number: msg.number, ply: msg.ply, plies: msg.plies });
   const steps = msg.env_steps.toLocaleString("en-US");
   const move = msg.ply === 0 ? "the start" : `move ${msg.ply} of ${msg.plies}`;
