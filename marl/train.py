@@ -33,7 +33,7 @@ from marl.games import get_game
 from marl.nets import build_critic, build_network, select_device
 from marl.train_config import SELF, TrainConfig, TrainResult
 from marl.train_eval import evaluate_seat, mean_rates, opponent_agents
-from marl.train_watch import SAMPLE_EVERY_S, GameSampler, SampleFn, opponent_pairs, sample_players
+from marl.train_watch import SAMPLE_EVERY_S, GameSampler, SampleFn, sample_training_game
 
 __all__ = ["TrainConfig", "TrainResult", "train", "main"]
 
@@ -82,7 +82,7 @@ class _Session:
         from marl import _tianshou as ts  # lazy: ~3 s and ~380 MB, only where training happens
 
         self.ts, self.cfg, self.start_steps = ts, cfg, start_steps
-        self.sampler, self.watch_opponents = sampler, None
+        self.sampler = sampler
         self.spec = get_game(cfg.game)
         self.env = ts.make_env(self.spec)
         # Pure self-play has no opponent in training; its greedy policy is measured against random.
@@ -142,25 +142,17 @@ class _Session:
 
     def before_collect(self, epoch: int, env_step: int) -> None:
         """Called before every collect: the pool opponent is resampled here (PFSP weights), and the
-        DQN exploration rate follows a linear schedule over global env steps."""
+        DQN exploration rate follows a linear schedule over global env steps; a game to watch is
+        sampled when one is due."""
+        cfg, sampler, steps = self.cfg, self.sampler, self.start_steps + env_step
         for policy in self.frozen:
             policy.resample()
-        if self.cfg.algorithm == "dqn":
-            eps = self.cfg.epsilon_at(self.start_steps + env_step)
-            for seat in self.cfg.learn_seats:
+        if cfg.algorithm == "dqn":
+            eps = cfg.epsilon_at(steps)
+            for seat in cfg.learn_seats:
                 self.ts.set_eps_training(self.algorithm.get_algorithm(seat), eps)
-        if self.sampler is not None and self.sampler.due():
-            self.sampler.guarded(lambda: self.sample(self.start_steps + env_step))
-
-    def sample(self, env_steps: int) -> None:
-        """One game of the current greedy policy against the training opponent, for a watcher."""
-        cfg, spec = self.cfg, self.spec
-        if self.watch_opponents is None:  # built once: a pool checkpoint is read from disk
-            names = [] if set(cfg.learn_seats) == set(spec.seats) else self.opponents
-            self.watch_opponents = opponent_pairs(cfg, names, cfg.seed + 15_485_863)
-        kind = AGENT_KINDS[cfg.algorithm]
-        agents, players = sample_players(spec, self.nets, kind, self.watch_opponents, self.sampler.count)
-        self.sampler.play(agents, players=players, env_steps=env_steps)
+        if sampler is not None and sampler.due():
+            sampler.guarded(lambda: sample_training_game(sampler, cfg, self.nets, self.opponents, steps))
 
     def evaluate(self, seat: str, epoch: int) -> dict[str, Any]:
         cfg = self.cfg

@@ -51,6 +51,7 @@ class GameSampler:
         self.spec, self.on_sample, self.every_s, self.seed, self.clock = spec, on_sample, every_s, seed, clock
         self.last: float | None = None
         self.count = 0
+        self.opponents: list[tuple[str, Any]] | None = None  # built at the first game, kept
 
     def due(self) -> bool:
         """Whether a game should be sampled now (a cheap check for the training loop to make often)."""
@@ -139,3 +140,22 @@ def opponent_pairs(cfg: Any, names: Sequence[str], seed: int) -> list[tuple[str,
     agents = opponent_agents(cfg, list(names), seed)
     labels = [name if TrainConfig.is_bot_name(cfg.game, name) else "a pool checkpoint" for name in names]
     return list(zip(labels, agents, strict=True))
+
+
+def sample_training_game(
+    sampler: GameSampler,
+    cfg: Any,
+    nets: Mapping[str, torch.nn.Module],
+    opponents: Sequence[str],
+    env_steps: int,
+) -> None:
+    """One game of a DQN or PPO run's current greedy policy against its training ``opponents`` (bot
+    names, pool checkpoint paths), or against itself when every seat learns."""
+    from marl.checkpoints import AGENT_KINDS
+
+    if sampler.opponents is None:  # built once: a pool checkpoint is read from disk
+        names = [] if set(cfg.learn_seats) == set(sampler.spec.seats) else list(opponents)
+        sampler.opponents = opponent_pairs(cfg, names, cfg.seed + 15_485_863)
+    kind = AGENT_KINDS[cfg.algorithm]
+    agents, players = sample_players(sampler.spec, nets, kind, sampler.opponents, sampler.count)
+    sampler.play(agents, players=players, env_steps=env_steps)
