@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev install-browser install-engines run test test-postgres test-marl test-arena test-launcher test-e2e lint format \
-	bench bench-strength bench-train bench-match bench-live bench-play bench-league bench-tournament \
+	bench bench-strength bench-train bench-train-watch bench-match bench-live bench-play bench-league bench-tournament \
 	bench-worker-memory bench-load bench-ratings bench-selfplay bench-poker redis-stop clean distclean
 
 help: ## List the targets
@@ -117,6 +117,9 @@ bench-poker: install ## Poker by self-play: Leduc exploitability over MINUTES (d
 
 bench-train: install ## Training speed (env steps per second)
 	$(PYTHON) bench/bench_train_speed.py
+
+bench-train-watch: install ## What the run page's sampled training games cost training
+	$(PYTHON) bench/bench_train_watch.py
 
 bench-match: install ## Match throughput, one by one vs batched
 	$(PYTHON) bench/bench_match.py

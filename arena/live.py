@@ -5,7 +5,8 @@ Wire protocol for a game (lichess-style: one owner writes, consumers relay):
   from the DB, so no event can fall between the snapshot and the stream;
 - each move is `{"type": "event", "seq": n+1, ...}`; the owner writes the DB row before publishing;
 - a client that sees a gap sends `{"type": "resync"}` and gets a fresh snapshot.
-Training stats go to `run-<id>` and `agent-<id>`; dashboard-wide changes go to `dashboard`.
+Training stats go to `run-<id>` and `agent-<id>`, and the positions of a sampled training game to
+`run-<id>`; dashboard-wide changes go to `dashboard`.
 """
 
 from __future__ import annotations
@@ -88,6 +89,25 @@ def training_stats_message(
     *, run_id: int, agent_id: int, status: str, stats: dict[str, Any]
 ) -> dict[str, Any]:
     return {"type": "stats", "run_id": run_id, "agent_id": agent_id, "status": status, "stats": stats}
+
+
+def training_game_message(*, run_id: int, game: dict[str, Any], ply: int) -> dict[str, Any]:
+    """One position of a sampled training game (`marl.train_watch`): each message carries the whole
+    state, so a viewer who missed some simply draws the newest (no sequence numbers, no resync)."""
+    states = game["states"]
+    last = ply == len(states) - 1
+    return {
+        "type": "training_game",
+        "run_id": run_id,
+        "number": game["number"],
+        "env_steps": game["env_steps"],
+        "render_hint": game["render_hint"],
+        "players": game["players"],
+        "ply": ply,
+        "plies": len(states) - 1,
+        "state": states[ply],
+        "result": game["result"] if last else None,
+    }
 
 
 class _Sender:

@@ -64,6 +64,7 @@ def run_json(run: TrainingRun, *, detail: bool = False) -> dict[str, Any]:
         "attempts": run.attempts,
         "cancel_requested": run.cancel_requested,
         "error": run.error or None,
+        "failure": run.failure or None,
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),

@@ -296,6 +296,10 @@ ARENA_MAX_OPEN_GAMES = env_int("ARENA_MAX_OPEN_GAMES", 5, minimum=1)
 # Poker: whether a finished hand's replay may show a folded hand (never shown at the table).
 ARENA_POKER_REPLAY_SHOWS_FOLDED = env_bool("ARENA_POKER_REPLAY_SHOWS_FOLDED", False)
 ARENA_MOVES_PER_SECOND = env_int("ARENA_MOVES_PER_SECOND", 5, minimum=1)
+# A running run plays one game of its current policy every so many seconds (0: never) for its page's
+# board, shown at this many moves per second.
+ARENA_TRAINING_WATCH_SECONDS = env_float("ARENA_TRAINING_WATCH_SECONDS", 5.0)
+ARENA_TRAINING_WATCH_MOVES_PER_SECOND = env_float("ARENA_TRAINING_WATCH_MOVES_PER_SECOND", 3.0, minimum=0.1)
 ARENA_ABANDON_SECONDS = env_int("ARENA_ABANDON_SECONDS", 15 * 60, minimum=10)
 ARENA_MATCH_STALE_SECONDS = env_int("ARENA_MATCH_STALE_SECONDS", 120, minimum=5)
 # Rate limits per minute (Redis cache, shared by all processes): failed logins per IP+username and per

@@ -30,6 +30,7 @@ from marl.nets import build_critic, build_network, select_device
 from marl.selfplay import CachedNetworkEvaluator, Positions, SelfPlay
 from marl.train_config import TrainConfig, TrainResult
 from marl.train_eval import evaluate_seat, mean_rates
+from marl.train_watch import GameSampler
 
 CRITIC_PREFIX = "critic.net."  # where marl.search looks for a value network in the training state
 WEIGHT_DECAY = 1e-4
@@ -135,8 +136,10 @@ def window_from(ckpt: Checkpoint, buffer_size: int) -> Positions | None:
 class _Run:
     """One az run's learner, replay window, checkpoint lineage and per-iteration bookkeeping."""
 
-    def __init__(self, cfg: TrainConfig, out: Path, ckpt: Checkpoint | None) -> None:
-        self.cfg, self.out = cfg, out
+    def __init__(
+        self, cfg: TrainConfig, out: Path, ckpt: Checkpoint | None, sampler: GameSampler | None = None
+    ) -> None:
+        self.cfg, self.out, self.sampler = cfg, out, sampler
         self.spec = get_game(cfg.game)
         self.learner = AzLearner(cfg, select_device(cfg.device))
         self.parent: tuple[str, str] | None = None
@@ -146,10 +149,18 @@ class _Run:
         self.window: Positions | None = window_from(ckpt, cfg.buffer_size) if ckpt is not None else None
         self.games = 0
 
-    def iterate(self, moves: int, rng: np.random.Generator) -> tuple[int, dict[str, float]]:
+    def iterate(
+        self, moves: int, rng: np.random.Generator, env_steps: int = 0
+    ) -> tuple[int, dict[str, float]]:
         """Self-play at least ``moves`` moves, then learn from the window; moves played and losses."""
-        cfg = self.cfg
-        fresh, games = SelfPlay(cfg, self.learner.evaluator(), rng).games(moves)
+        cfg, sampler = self.cfg, self.sampler
+        players = {seat: "this run (self-play with search)" for seat in self.spec.seats}
+
+        def on_game(played: list[int]) -> None:  # a watcher sees one of the games training plays
+            if sampler is not None and sampler.due():
+                sampler.guarded(lambda: sampler.replay(played, players=players, env_steps=env_steps))
+
+        fresh, games = SelfPlay(cfg, self.learner.evaluator(), rng, on_game).games(moves)
         self.games += games
         parts = [fresh, fresh.mirrored(cfg.game)]
         if self.window is not None:
@@ -206,6 +217,7 @@ def train_az(
     should_stop: Callable[[], bool] | None = None,
     on_checkpoint: Callable[[str, Path, dict[str, Any]], None] | None = None,
     resume_from: Mapping[str, str | Path] | None = None,
+    sampler: GameSampler | None = None,
 ) -> TrainResult:
     """Expert iteration by self-play; one checkpoint per iteration, reported once per seat it serves."""
     t_start = time.perf_counter()
@@ -219,11 +231,13 @@ def train_az(
     seed = cfg.seed + start  # a resumed run does not replay the random stream of its parent
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    run = _Run(cfg, out, ckpt)
+    run = _Run(cfg, out, ckpt, sampler)
     epochs = math.ceil((cfg.env_steps - start) / cfg.steps_per_epoch)
     for epoch in range(1, epochs + 1):
         t_epoch = time.perf_counter()
-        moves, losses = run.iterate(min(cfg.steps_per_epoch, cfg.env_steps - result.env_steps), rng)
+        moves, losses = run.iterate(
+            min(cfg.steps_per_epoch, cfg.env_steps - result.env_steps), rng, result.env_steps
+        )
         env_steps = result.env_steps + moves
         per_seat = run.evaluate(cfg.seed * 1_000_003 + epoch * 10_007)
         path, meta = run.save(env_steps, {"losses": losses, "seats": per_seat})

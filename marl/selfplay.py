@@ -139,11 +139,18 @@ _FIELDS = ("obs", "masks", "policy", "outcome")
 class SelfPlay:
     """Plays self-play games with one network in every seat, searching every move."""
 
-    def __init__(self, cfg: TrainConfig, evaluator: CachedNetworkEvaluator, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        evaluator: CachedNetworkEvaluator,
+        rng: np.random.Generator,
+        on_game: Callable[[list[int]], None] | None = None,
+    ) -> None:
         self.core = fast_game(cfg.game)
         self.mcts = MCTS(evaluator, cfg.simulations)
         self.cfg = cfg
         self.rng = rng
+        self.on_game = on_game  # sees the moves of every game played (for a watcher)
 
     def _noise(self, prior: list[float]) -> list[float]:
         cfg = self.cfg
@@ -153,7 +160,7 @@ class SelfPlay:
     def game(self) -> Positions:
         """One game from the empty board; its positions with visit shares and outcomes."""
         game = self.core()
-        obs, masks, shares, movers = [], [], [], []
+        obs, masks, shares, movers, moves = [], [], [], [], []
         while not game.terminal:
             actions = game.legal_actions()
             result = self.mcts.search(game, actions, root_noise=self._noise)
@@ -169,6 +176,9 @@ class SelfPlay:
             else:
                 action = result.action
             game.play(action)
+            moves.append(action)
+        if self.on_game is not None:
+            self.on_game(moves)
         outcome = np.array([game.reward(seat) for seat in movers], dtype=np.float32)
         return Positions(np.stack(obs), np.stack(masks), np.stack(shares), outcome)
 

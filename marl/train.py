@@ -33,6 +33,7 @@ from marl.games import get_game
 from marl.nets import build_critic, build_network, select_device
 from marl.train_config import SELF, TrainConfig, TrainResult
 from marl.train_eval import evaluate_seat, mean_rates, opponent_agents
+from marl.train_watch import SAMPLE_EVERY_S, GameSampler, SampleFn, sample_training_game
 
 __all__ = ["TrainConfig", "TrainResult", "train", "main"]
 
@@ -70,10 +71,18 @@ class _Session:
     """The Tianshou objects of one run: an algorithm per seat (learning, or a frozen opponent), the
     multi-agent algorithm over them, its collector, and the per-seat checkpoint lineage."""
 
-    def __init__(self, cfg: TrainConfig, resume: dict[str, Checkpoint], seed: int, start_steps: int) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        resume: dict[str, Checkpoint],
+        seed: int,
+        start_steps: int,
+        sampler: GameSampler | None = None,
+    ) -> None:
         from marl import _tianshou as ts  # lazy: ~3 s and ~380 MB, only where training happens
 
         self.ts, self.cfg, self.start_steps = ts, cfg, start_steps
+        self.sampler = sampler
         self.spec = get_game(cfg.game)
         self.env = ts.make_env(self.spec)
         # Pure self-play has no opponent in training; its greedy policy is measured against random.
@@ -133,13 +142,17 @@ class _Session:
 
     def before_collect(self, epoch: int, env_step: int) -> None:
         """Called before every collect: the pool opponent is resampled here (PFSP weights), and the
-        DQN exploration rate follows a linear schedule over global env steps."""
+        DQN exploration rate follows a linear schedule over global env steps; a game to watch is
+        sampled when one is due."""
+        cfg, sampler, steps = self.cfg, self.sampler, self.start_steps + env_step
         for policy in self.frozen:
             policy.resample()
-        if self.cfg.algorithm == "dqn":
-            eps = self.cfg.epsilon_at(self.start_steps + env_step)
-            for seat in self.cfg.learn_seats:
+        if cfg.algorithm == "dqn":
+            eps = cfg.epsilon_at(steps)
+            for seat in cfg.learn_seats:
                 self.ts.set_eps_training(self.algorithm.get_algorithm(seat), eps)
+        if sampler is not None and sampler.due():
+            sampler.guarded(lambda: sample_training_game(sampler, cfg, self.nets, self.opponents, steps))
 
     def evaluate(self, seat: str, epoch: int) -> dict[str, Any]:
         cfg = self.cfg
@@ -234,14 +247,22 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     on_checkpoint: CheckpointFn | None = None,
     resume_from: Mapping[str, str | Path] | None = None,
+    on_sample: SampleFn | None = None,
+    sample_every_s: float = SAMPLE_EVERY_S,
 ) -> TrainResult:
-    """Train the learning seats of ``config``; write a checkpoint per learning seat every epoch."""
+    """Train the learning seats of ``config``; write a checkpoint per learning seat every epoch.
+
+    With ``on_sample``, one game of the current policy every ``sample_every_s`` seconds goes to it as
+    plain values (``marl.train_watch``), for someone to watch the run play."""
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    sampler = None
+    if on_sample is not None:
+        sampler = GameSampler(get_game(cfg.game), on_sample, every_s=sample_every_s, seed=cfg.seed)
     if cfg.algorithm == "az":
         from marl.az import train_az  # lazy: the search loop is only needed by az runs
 
         hooks = {"on_progress": on_progress, "should_stop": should_stop, "on_checkpoint": on_checkpoint}
-        return train_az(cfg, out_dir=out_dir, resume_from=resume_from, **hooks)
+        return train_az(cfg, out_dir=out_dir, resume_from=resume_from, sampler=sampler, **hooks)
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -252,7 +273,7 @@ def train(
         return result
     seed = cfg.seed + start_steps  # a resumed run does not replay the random stream of its parent
     _seed_everything(seed)
-    session = _Session(cfg, resume, seed, start_steps)
+    session = _Session(cfg, resume, seed, start_steps, sampler)
     trainer = session.trainer()
     epochs = math.ceil((cfg.env_steps - start_steps) / cfg.steps_per_epoch)
     for epoch in range(1, epochs + 1):

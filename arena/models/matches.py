@@ -51,6 +51,9 @@ class Match(models.Model):
     move_delay = models.FloatField(default=0.0, help_text="seconds between agent moves, so people can watch")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # A failed match's report (`arena.services.failures`): what failed, where in the code, the move
+    # it stopped at and the last lines of its log.
+    failure = models.JSONField(default=dict, blank=True)
     # A human game taken over from another game's replay: that game and the ply it starts from.
     source_match = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="take_overs"

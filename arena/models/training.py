@@ -40,6 +40,9 @@ class TrainingRun(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
+    # A failed or timed-out run's report (`arena.services.failures`): what failed, where in the code,
+    # where the run stopped (env steps, epoch, last checkpoint) and the last lines of its log.
+    failure = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -141,7 +141,7 @@ def agent_failures(*, agent: Agent, limit: int = 20) -> list[dict[str, Any]]:
             "url": run.get_absolute_url(),
             "status": run.get_status_display(),
             "when": run.finished_at or run.created_at,
-            "where": f"at {run.env_steps_done} of {run.env_steps_total} env steps",
+            "where": _said(run.failure) or f"at {run.env_steps_done} of {run.env_steps_total} env steps",
             **_error_lines(run.error),
         }
         for run in runs.order_by("-created_at")[:limit]
@@ -152,13 +152,20 @@ def agent_failures(*, agent: Agent, limit: int = 20) -> list[dict[str, Any]]:
             "url": match.get_absolute_url(),
             "status": match.get_status_display(),
             "when": match.finished_at or match.created_at,
-            "where": f"after {len(match.moves)} move{'s' if len(match.moves) != 1 else ''}"
+            "where": (
+                _said(match.failure) or f"after {len(match.moves)} move{'s' if len(match.moves) != 1 else ''}"
+            )
             + (f", {match.attempts} tries" if match.attempts > 1 else ""),
             **_error_lines(match.error),
         }
         for match in matches.order_by("-created_at")[:limit]
     ]
     return sorted(rows, key=lambda r: r["when"], reverse=True)[:limit]
+
+
+def _said(failure: dict[str, Any] | None) -> str:
+    """Where a failure report says the work stopped ("at 256 of 600 env steps, after epoch 1"), or ""."""
+    return str(((failure or {}).get("stopped_at") or {}).get("said") or "")
 
 
 def _error_lines(error: str) -> dict[str, str]:

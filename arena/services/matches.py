@@ -22,6 +22,7 @@ from django.utils import timezone
 from arena import live
 from arena.dispatch import task_send_on_commit
 from arena.models import Game, Match, MatchSeat, Player
+from arena.services.failures import LogTail, failure_report
 from arena.services.games import game_get
 from arena.services.openings import agent_at_temperature, opening_choose, plies_check, temperature_check
 from arena.services.players import player_agent, player_check_seats, player_from_spec
@@ -131,20 +132,23 @@ def match_play(*, match_id: int) -> str | None:
     seats = match.seats_by_name()
     if poker_game_is(match.game.name):
         return _play_poker(match, {name: seat.player for name, seat in seats.items()})
-    try:
-        agents = {name: _agent(match, seat.player, name) for name, seat in seats.items()}
-    except Exception as exc:
-        logger.exception("match %s: could not load its players", match.pk)
-        return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
-    state = MatchState(match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies)
-    _publish_event(match, "started", **live.state_views(state))
-    try:
-        advance(state, agents, on_step=lambda step: _on_move(match, step))
-    except Exception as exc:
-        logger.exception("match %s failed", match.pk)
-        return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
-    finally:
-        close_agents(agents)  # an engine's process lives as long as its game
+    with LogTail() as log:  # this task's log lines, for the report of a failure
+        try:
+            agents = {name: _agent(match, seat.player, name) for name, seat in seats.items()}
+        except Exception as exc:
+            logger.exception("match %s: could not load its players", match.pk)
+            return _failed(match, exc, log, None)
+        state = MatchState(
+            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
+        )
+        _publish_event(match, "started", **live.state_views(state))
+        try:
+            advance(state, agents, on_step=lambda step: _on_move(match, step))
+        except Exception as exc:
+            logger.exception("match %s failed", match.pk)
+            return _failed(match, exc, log, state.to_move)
+        finally:
+            close_agents(agents)  # an engine's process lives as long as its game
     return match_finish(match=match, result=state.result())
 
 
@@ -157,12 +161,21 @@ def _play_poker(match: Match, players: dict[str, Player]) -> str:
     def played(hands: int) -> None:  # the row's updated_at is the reaper's sign of life
         _publish_event(match, "hands", played=hands, of=match.hands)
 
-    try:
-        result = poker_match_play(match=match, players=players, on_hands=played)
-    except Exception as exc:
-        logger.exception("poker match %s failed", match.pk)
-        return match_fail(match_id=match.pk, error=f"{type(exc).__name__}: {exc}")
+    with LogTail() as log:
+        try:
+            result = poker_match_play(match=match, players=players, on_hands=played)
+        except Exception as exc:
+            logger.exception("poker match %s failed", match.pk)
+            return _failed(match, exc, log, None)
     return match_finish(match=match, result=result)
+
+
+def _failed(match: Match, exc: Exception, log: LogTail, to_move: str | None) -> str:
+    ply = len(match.moves)
+    said = f"after {ply} moves" + (f", with {to_move} to move" if to_move else ", before the agents moved")
+    stopped_at = {"ply": ply, "to_move": to_move, "said": said}
+    report = failure_report(exc, log=log, stopped_at=stopped_at)
+    return match_fail(match_id=match.pk, error=report["what"], failure=report)
 
 
 def _agent(match: Match, player: Player, seat: str) -> Agent:
@@ -211,12 +224,14 @@ def match_finish(*, match: Match, result: MatchResult) -> str:
     return match.status
 
 
-def match_fail(*, match_id: int, error: str) -> str:
+def match_fail(*, match_id: int, error: str, failure: dict[str, Any] | None = None) -> str:
+    """End a match as failed with its error (and the report of what failed, where, if there is one)."""
     with transaction.atomic():
         match = Match.objects.select_for_update().get(pk=match_id)
         match.status, match.error, match.finished_at = Match.FAILED, error[:2000], timezone.now()
+        match.failure = failure or {}
         match.seq += 1
-        match.save(update_fields=["status", "error", "finished_at", "seq"])
+        match.save(update_fields=["status", "error", "failure", "finished_at", "seq"])
     live.publish(
         live.match_group(match.pk),
         live.match_event(match_id=match.pk, seq=match.seq, kind="failed", error=match.error),

@@ -35,7 +35,9 @@ from arena.models.agents import newest_per_seat
 from arena.ratelimit import rate_hit
 from arena.services.agents import agent_check_active, agent_check_owner
 from arena.services.checkpoints import checkpoint_record
+from arena.services.failures import LogTail, failure_report
 from arena.services.leases import Heartbeat, lease_claim, lease_kept, lease_release
+from arena.services.training_watch import TrainingGameStream
 from marl.errors import MarlError
 
 logger = logging.getLogger(__name__)
@@ -206,6 +208,7 @@ def _publish_status(run: TrainingRun) -> None:
             "env_steps_total": run.env_steps_total,
             "progress": run.progress,
             "error": run.error,
+            "failure": run.failure,
         },
     )
     live.publish(live.run_group(run.pk), message)
@@ -263,8 +266,13 @@ def training_run_execute(*, run_id: int, worker: str) -> str | None:
     run = training_run_claim(run_id=run_id, worker=worker)
     if run is None:
         return None
-    with lease_kept(TrainingRun.objects.filter(pk=run.pk), worker=worker, renewal=_beat) as heartbeat:
-        status, error = _train(run, _Reporter(run, worker, heartbeat))
+    rows = TrainingRun.objects.filter(pk=run.pk)
+    with lease_kept(rows, worker=worker, renewal=_beat) as heartbeat, LogTail() as log:
+        reporter = _Reporter(run, worker, heartbeat, log)
+        try:
+            status, error = _train(run, reporter)
+        finally:
+            reporter.games.close()
     if status is None:  # the lease went to someone else: they own the run now
         return None
     released = lease_release(
@@ -274,6 +282,7 @@ def training_run_execute(*, run_id: int, worker: str) -> str | None:
         error=error,
         finished_at=timezone.now(),
         heartbeat_at=None,
+        failure=reporter.failure,
     )
     if not released:
         return None
@@ -283,12 +292,16 @@ def training_run_execute(*, run_id: int, worker: str) -> str | None:
 
 
 class _Reporter:
-    """What `marl.train` calls back: progress into the DB and the live stream, new checkpoints, and
-    whether to stop (a cancel, or a lost lease)."""
+    """What `marl.train` calls back: progress into the DB and the live stream, new checkpoints, sampled
+    games for the run page's board, and whether to stop (a cancel, or a lost lease)."""
 
-    def __init__(self, run: TrainingRun, worker: str, heartbeat: Heartbeat) -> None:
-        self.run, self.worker, self.heartbeat = run, worker, heartbeat
+    def __init__(self, run: TrainingRun, worker: str, heartbeat: Heartbeat, log: LogTail) -> None:
+        self.run, self.worker, self.heartbeat, self.log = run, worker, heartbeat, log
         self.last_dashboard = 0.0
+        self.last_epoch, self.last_checkpoint, self.failure = None, None, {}
+        self.games = TrainingGameStream(
+            run.pk, moves_per_second=settings.ARENA_TRAINING_WATCH_MOVES_PER_SECOND
+        )
 
     def progress(self, stats: dict[str, Any]) -> None:
         run, steps = self.run, int(stats.get("env_steps", 0))
@@ -296,7 +309,7 @@ class _Reporter:
         TrainingRun.objects.filter(pk=run.pk, lease_owner=self.worker).update(
             env_steps_done=steps, latest_stats=stats, heartbeat_at=timezone.now()
         )
-        run.env_steps_done = steps
+        run.env_steps_done, self.last_epoch = steps, stats.get("epoch")
         message = live.training_stats_message(
             run_id=run.pk,
             agent_id=run.agent_id,
@@ -311,6 +324,23 @@ class _Reporter:
 
     def checkpoint(self, seat: str, path: Path, meta: dict[str, Any]) -> None:
         checkpoint_record(run_id=self.run.pk, seat=seat, path=path, meta=meta)
+        self.last_checkpoint = path.stem
+
+    def failed(self, exc: BaseException) -> None:
+        """Keep the report of what failed and where the run stopped, for its page."""
+        run = self.run
+        stopped_at = {
+            "env_steps": run.env_steps_done,
+            "env_steps_total": run.env_steps_total,
+            "epoch": self.last_epoch,
+            "checkpoint": self.last_checkpoint,
+        }
+        said = f"at {run.env_steps_done:,} of {run.env_steps_total:,} env steps"
+        if self.last_epoch is not None:
+            said += f", after epoch {self.last_epoch}"
+        if self.last_checkpoint:
+            said += f" (last checkpoint {self.last_checkpoint})"
+        self.failure = failure_report(exc, log=self.log, stopped_at={**stopped_at, "said": said})
 
     def cancelled(self) -> bool:
         return TrainingRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists()
@@ -333,15 +363,24 @@ def _train(run: TrainingRun, reporter: _Reporter) -> tuple[str | None, str]:
             should_stop=reporter.should_stop,
             on_checkpoint=reporter.checkpoint,
             resume_from=_resume_paths(run) or None,
+            **_watch_hooks(reporter),
         )
         if reporter.heartbeat.lost:
             return None, ""
         return (TrainingRun.CANCELLED if reporter.cancelled() else TrainingRun.COMPLETED), ""
-    except SoftTimeLimitExceeded:
+    except SoftTimeLimitExceeded as exc:
+        reporter.failed(exc)
         return TrainingRun.TIMED_OUT, "stopped by the soft time limit; resumable from its checkpoints"
     except Exception as exc:
         logger.exception("training run %s failed", run.pk)
-        return TrainingRun.FAILED, f"{type(exc).__name__}: {exc}"
+        reporter.failed(exc)
+        return TrainingRun.FAILED, reporter.failure["what"]  # as reported: no server path
+
+
+def _watch_hooks(reporter: _Reporter) -> dict[str, Any]:
+    """A sampled game every `ARENA_TRAINING_WATCH_SECONDS` for the run page (0: none)."""
+    every = settings.ARENA_TRAINING_WATCH_SECONDS
+    return {"on_sample": reporter.games.offer, "sample_every_s": every} if every > 0 else {}
 
 
 def training_runs_reap() -> dict[str, int]:

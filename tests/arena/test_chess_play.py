@@ -98,6 +98,9 @@ def test_a_stockfish_that_dies_mid_match_fails_that_match_and_the_next_match_fin
     assert match_play(match_id=broken.pk) == Match.FAILED
     broken.refresh_from_db()
     assert "EngineError" in broken.error and 0 < len(broken.moves) < 20
+    stopped = broken.failure["stopped_at"]  # the report names the move it stopped at, mid-game
+    assert stopped["ply"] == len(broken.moves) and stopped["to_move"] == "player_0"
+    assert stopped["said"] == f"after {len(broken.moves)} moves, with player_0 to move"
     monkeypatch.delenv("ARENA_STOCKFISH")
     after = match_create(user=user, game="chess", seats=seats, seed=2, dispatch=False)
     assert match_play(match_id=after.pk) == Match.FINISHED

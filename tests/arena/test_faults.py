@@ -284,6 +284,9 @@ def test_the_soft_time_limit_ends_a_run_timed_out_and_it_resumes(
         lambda: refreshed(run).status not in TrainingRun.ACTIVE, timeout=120, message=f"limit ({worker.log})"
     )
     assert run.status == TrainingRun.TIMED_OUT and "resumable" in run.error
+    # Its report says where the limit found it: the env steps done and a frame of the training code.
+    assert run.failure["what"].startswith("SoftTimeLimitExceeded")
+    assert run.failure["stopped_at"]["env_steps"] == run.env_steps_done and run.failure["where"]
     _assert_one_clean_history(run, agent.learning_seats)
     last = {c.seat: c for c in agent.latest_checkpoints()}
     worker.stop()

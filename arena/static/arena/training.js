@@ -1,4 +1,6 @@
-// Agent and run pages: learning curves from the snapshot's history, extended by live stats.
+// Agent and run pages: learning curves from the snapshot's history, extended by live stats. The run
+// page also draws the run's sampled training games, position by position, as they stream in.
+import { renderBoard } from "./board.js";
 import { LineChart } from "./chart.js";
 import { LiveSocket, statusDot } from "./live.js";
 
@@ -54,8 +56,20 @@ function showRun(run) {
   const error = document.querySelector("[data-run-error]");
   if (error && run.error) {
     error.textContent = run.error;
-    error.hidden = false;
+    error.hidden = Boolean(run.failure && run.failure.what); // the report below says it, and more
   }
+  if (run.failure && run.failure.what) showFailure(run.failure);
+}
+
+// A failed or timed-out run's report: what failed, where it stopped, the last lines of its log.
+function showFailure(failure) {
+  const box = document.querySelector("[data-failure]");
+  if (!box) return;
+  box.querySelector("[data-failure-what]").textContent = failure.what;
+  box.querySelector("[data-failure-stopped]").textContent = failure.stopped_at?.said || "";
+  box.querySelector("[data-failure-where]").textContent = failure.where || "";
+  box.querySelector("[data-failure-log]").textContent = (failure.log || []).join("\n");
+  box.hidden = false;
 }
 
 // Agent page: calibrated Elo and strength over the versions, and each checkpoint's cells, kept live.
@@ -127,6 +141,38 @@ function showExploitability(msg) {
   for (const [name, value] of Object.entries(e.references || {})) {
     versionCharts.exploitability?.addPoint(name, msg.version, value);
   }
+// A sampled training game: every message carries a whole position, so the newest one is drawn and older
+// ones (a late or repeated message) are dropped. Order: env steps, then game number, then ply.
+const watch = document.querySelector("[data-training-game]");
+let shownGame = [-1, -1, -1];
+
+function newer(key, than) {
+  for (let i = 0; i < key.length; i++) if (key[i] !== than[i]) return key[i] > than[i];
+  return false;
+}
+
+function gameResultText(msg) {
+  const result = msg.result || msg.state.result;
+  if (!result) return "";
+  return result.winner ? `${result.winner} won.` : "A draw."; // who played which seat is said below
+}
+
+function showTrainingGame(msg) {
+  if (!watch) return;
+  const key = [msg.env_steps, msg.number, msg.ply];
+  if (!newer(key, shownGame)) return;
+  shownGame = key;
+  // A poker table names its seats, as on a watched match; the other boards take no options when watched.
+  const poker = msg.render_hint === "poker" ? { names: msg.players, over: msg.ply === msg.plies } : null;
+  renderBoard(watch.querySelector("[data-board]"), msg.render_hint, msg.state, poker);
+  Object.assign(watch.dataset, { number: msg.number, ply: msg.ply, plies: msg.plies });
+  const steps = msg.env_steps.toLocaleString("en-US");
+  const move = msg.ply === 0 ? "the start" : `move ${msg.ply} of ${msg.plies}`;
+  const where = `Game ${msg.number}, played at ${steps} env steps: ${move}.`;
+  watch.querySelector("[data-training-game-caption]").textContent = `${where} ${gameResultText(msg)}`.trim();
+  watch.querySelector("[data-training-game-players]").textContent = Object.entries(msg.players)
+    .map(([seat, who]) => `${seat}: ${who}`)
+    .join(" · ");
 }
 
 new LiveSocket(root.dataset.socket, {
@@ -139,6 +185,7 @@ new LiveSocket(root.dataset.socket, {
     if (msg.type === "calibration") showCalibration(msg);
     if (msg.type === "strength") showStrength(msg);
     if (msg.type === "exploitability") showExploitability(msg);
+    if (msg.type === "training_game") showTrainingGame(msg);
     if (msg.type !== "stats") return;
     const stats = msg.stats || {};
     addStats(stats);
@@ -148,6 +195,7 @@ new LiveSocket(root.dataset.socket, {
       env_steps_done: stats.env_steps,
       env_steps_total: stats.env_steps_total,
       error: stats.error,
+      failure: stats.failure,
     });
   },
 }).connect();

@@ -1,0 +1,115 @@
+"""A run that fails part way, or a match that cannot start, says what failed, where it stopped and the
+last lines of its log, on its page (the run's in the API too) and on the agent's; no server path is shown."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from arena.models import Checkpoint, Match, TrainingRun
+from arena.services.matches import match_create, match_play
+from arena.services.training import training_run_create, training_run_execute
+from tests.arena.conftest import refreshed, wait_until
+from tests.factories import TINY_TRAINING, CheckpointFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _execute_in_thread(run_id: int) -> threading.Thread:
+    def run() -> None:
+        try:
+            training_run_execute(run_id=run_id, worker="failing-worker")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_run_whose_disk_goes_away_reports_what_failed_where_it_stopped_and_its_log(
+    agent, user, user_client
+):
+    run = training_run_create(user=user, agent_id=agent.pk, config=TINY_TRAINING)
+    worker = _execute_in_thread(run.pk)
+    wait_until(lambda: refreshed(run).env_steps_done > 0, timeout=180, message="epoch 1's progress")
+    epoch_1 = run.env_steps_done  # a whole number of collects: 256 with these settings
+    newest = Checkpoint.objects.filter(training_run=run).order_by("-pk").first()
+    # The run's folder is replaced by a file: the next epoch's checkpoint cannot be written.
+    out = Path(settings.MEDIA_ROOT) / "agents" / str(agent.pk) / f"run-{run.pk}"
+    out.rename(out.with_name("moved-away"))
+    out.write_text("not a folder")
+    worker.join(180)
+
+    run = refreshed(run)
+    assert run.status == TrainingRun.FAILED
+    failure = run.failure
+    assert failure["what"].startswith(("FileExistsError", "NotADirectoryError")), failure["what"]
+    assert failure["where"].startswith("marl/checkpoints.py:"), failure["where"]
+    stopped = failure["stopped_at"]
+    assert stopped["epoch"] == 1 and stopped["env_steps"] == epoch_1 and stopped["env_steps_total"] == 600
+    assert stopped["checkpoint"] == Path(newest.path).stem
+    assert (
+        stopped["said"]
+        == f"at {epoch_1} of 600 env steps, after epoch 1 (last checkpoint {newest.path.split('/')[-1].split('.')[0]})"
+    )
+    log = failure["log"]
+    assert any(f"training run {run.pk} failed" in line for line in log), log
+    assert "Traceback (most recent call last):" in log and log[-1] == failure["what"]
+    assert not any(str(ROOT) in line or str(settings.MEDIA_ROOT) in line for line in log), log
+
+    page = user_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "What failed" in page and "data-failure hidden" not in page
+    assert f"It stopped <span data-failure-stopped>at {epoch_1} of 600 env steps, after epoch 1" in page
+    assert f"training run {run.pk} failed" in page
+    api = user_client.get(f"/api/runs/{run.pk}").json()
+    assert api["failure"] == failure
+    # The agent lists its failures.
+    agent_page = user_client.get(f"/agents/{agent.pk}/").content.decode()
+    listed = agent_page.split("<section data-failures>")[1].split("</section>")[0]
+    row = listed.split(f'data-failure="run-{run.pk}"')[1].split("</tr>")[0]
+    assert f"at {epoch_1} of 600 env steps, after epoch 1" in row
+    assert failure["what"].split(":")[0] in listed
+
+
+def test_a_run_that_completes_has_no_failure_report(agent, user, user_client):
+    run = training_run_create(user=user, agent_id=agent.pk, config={**TINY_TRAINING, "env_steps": 200})
+    _execute_in_thread(run.pk).join(180)
+    run = refreshed(run)
+    assert run.status == TrainingRun.COMPLETED and run.failure == {}
+    assert "data-failure hidden" in user_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "No failed runs or matches." in user_client.get(f"/agents/{agent.pk}/").content.decode()
+
+
+def test_a_match_whose_checkpoint_file_is_gone_reports_what_failed_and_where(agent, user, user_client):
+    checkpoint = CheckpointFactory(agent=agent, seat="player_1")
+    match = match_create(
+        user=user,
+        game="tictactoe",
+        seats={"player_1": f"checkpoint:{checkpoint.pk}", "player_2": "bot:random"},
+        seed=4,
+        dispatch=False,
+    )
+    checkpoint.absolute_path().unlink()  # the disk lost it after the match was queued
+    assert match_play(match_id=match.pk) == Match.FAILED
+
+    failure = refreshed(match).failure
+    assert failure["what"] == match.error
+    assert str(settings.MEDIA_ROOT) not in failure["what"]
+    assert failure["where"].startswith(("marl/", "arena/")), failure["where"]
+    assert failure["stopped_at"] == {
+        "ply": len(match.opening),
+        "to_move": None,
+        "said": f"after {len(match.opening)} moves, before the agents moved",
+    }
+    assert any(f"match {match.pk}: could not load its players" in line for line in failure["log"])
+    assert not any(str(ROOT) in line or str(settings.MEDIA_ROOT) in line for line in failure["log"])
+    page = user_client.get(f"/matches/{match.pk}/").content.decode()
+    assert "What failed" in page and f"It stopped after {len(match.opening)} moves" in page
+    listed = user_client.get(f"/agents/{agent.pk}/").content.decode().split("<section data-failures>")[1]
+    assert f'data-failure="match-{match.pk}"' in listed.split("</section>")[0]
