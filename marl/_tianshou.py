@@ -36,6 +36,7 @@ from tianshou.env import DummyVectorEnv, PettingZooEnv
 from tianshou.trainer import OffPolicyTrainer, OffPolicyTrainerParams, OnPolicyTrainerParams
 from torch import nn
 
+from marl._fast_env import FastPettingZooEnv
 from marl.agents import Agent
 from marl.games import GameSpec
 
@@ -55,14 +56,17 @@ _cache_numba_kernels()
 logging.getLogger("tianshou.data.stats").setLevel(logging.ERROR)
 
 
-def make_env(spec: GameSpec) -> PettingZooEnv:
-    """One game wrapped as Tianshou's single env whose observation is {agent_id, obs, mask}."""
-    return PettingZooEnv(spec.make_env())
+def make_env(spec: GameSpec, fast: bool = False) -> PettingZooEnv | FastPettingZooEnv:
+    """One game wrapped as Tianshou's single env whose observation is {agent_id, obs, mask}.
+
+    ``fast``: the same env stepped by the game's fast core (``marl._fast_env``), identical values.
+    """
+    return FastPettingZooEnv(spec) if fast else PettingZooEnv(spec.make_env())
 
 
-def make_vector_env(spec: GameSpec, n: int, seed: int) -> DummyVectorEnv:
+def make_vector_env(spec: GameSpec, n: int, seed: int, fast: bool = False) -> DummyVectorEnv:
     # DummyVectorEnv: a tic-tac-toe step is ~50 us, so subprocess IPC would cost more than it saves.
-    venv = DummyVectorEnv([lambda: make_env(spec) for _ in range(n)])
+    venv = DummyVectorEnv([lambda: make_env(spec, fast) for _ in range(n)])
     venv.seed([seed + i for i in range(n)])
     return venv
 

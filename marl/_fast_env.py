@@ -1,0 +1,110 @@
+"""Tianshou's ``PettingZooEnv`` over a fast game core, for training only (``marl._tianshou`` imports it).
+
+``FastPettingZooEnv`` answers exactly what ``PettingZooEnv(spec.make_env())`` answers: the same
+``agents``, spaces, observation dicts ``{agent_id, obs, mask}``, reward list in ``agents`` order,
+``terminated``/``truncated`` flags and info dicts, including PettingZoo's quirks (after a win the mask
+still lists the open cells for the seat that would move next; an illegal move ends the game with -1
+for the mover, both flags set and the first seat selected). It steps a ``marl.fastgames`` core, a few
+integer operations per move instead of PettingZoo's wrappers and win check.
+``tests/marl/test_fast_env.py`` drives both side by side move for move. PettingZoo stays the reference
+for everything a person sees; this class only feeds the collector.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from marl.fastgames import FastGame, fast_game
+from marl.games import GameSpec
+
+
+class FastPettingZooEnv:
+    """One game as Tianshou's single env, stepped by a ``FastGame`` core (see the module docstring)."""
+
+    def __init__(self, spec: GameSpec) -> None:
+        self.core: type[FastGame] = fast_game(spec.name)
+        self.agents = list(spec.seats)
+        self.agent_idx = {agent_id: i for i, agent_id in enumerate(self.agents)}
+        # One list, rewritten in place at every step and never cleared by reset: PettingZooEnv's own.
+        self.rewards: list[float] = [0] * len(self.agents)
+        n = self.core.n_actions
+        self.observation_space: Any = spaces.Dict(
+            {
+                "observation": spaces.Box(low=0, high=1, shape=self.core.obs_shape, dtype=np.int8),
+                "action_mask": spaces.Box(low=0, high=1, shape=(n,), dtype=np.int8),
+            }
+        )
+        self.action_space: Any = spaces.Discrete(n)
+        self.game = self.core()
+        self._selected = 0  # PettingZoo's agent_selection, as a seat index
+        self._infos: dict[str, dict] = {}
+        self.reset()
+
+    @property
+    def unwrapped(self) -> FastPettingZooEnv:
+        # Tianshou's env workers read attributes such as action_space through ``env.unwrapped``.
+        return self
+
+    def _observation(self) -> dict[str, Any]:
+        seat = self._selected
+        mask = np.zeros(self.core.n_actions, dtype=bool)
+        mask[self.game.open_actions()] = True  # PettingZoo masks the open cells even after a win
+        return {
+            "agent_id": self.agents[seat],
+            "obs": self.game.observation(seat),
+            "mask": list(mask),  # PettingZooEnv's list of numpy bools
+        }
+
+    def reset(self, *args: Any, **kwargs: Any) -> tuple[dict, dict]:
+        """A new game (the seed changes nothing: both games are deterministic)."""
+        self.game = self.core()
+        self._selected = 0
+        self._over = False
+        # Fresh per-agent info dicts, as PettingZoo's reset makes; the same one is returned while that
+        # seat is selected (the vector env writes ``env_id`` into it, as it does into PettingZoo's).
+        self._infos = {agent_id: {} for agent_id in self.agents}
+        return self._observation(), self._infos[self.agents[0]]
+
+    def step(self, action: Any) -> tuple[dict, list[float], bool, bool, dict]:
+        if not self.action_space.contains(action):
+            raise AssertionError("action is not in action space")  # PettingZoo's out-of-bounds check
+        if self._over:
+            raise ValueError("when an agent is dead, the only valid action is None")
+        game, action = self.game, int(action)
+        truncated = False
+        if action not in game.open_actions():
+            # PettingZoo's TerminateIllegalWrapper: -1 for the mover, 0 for the rest, every seat both
+            # terminated and truncated, and the first dead seat (the first seat) selected.
+            self.rewards[:] = [0] * len(self.agents)
+            self.rewards[self._selected] = -1.0
+            self._selected, truncated = 0, True
+            self._over = True
+        else:
+            game.play(action)
+            self._selected = game.to_move
+            self._over = game.terminal
+            if game.terminal:
+                for seat in range(len(self.agents)):
+                    self.rewards[seat] = game.reward(seat)
+            else:
+                self.rewards[:] = [0] * len(self.agents)
+        return (
+            self._observation(),
+            self.rewards,
+            self._over,
+            truncated,
+            self._infos[self.agents[self._selected]],
+        )
+
+    def seed(self, seed: Any = None) -> None:
+        # PettingZooEnv.seed falls back to a reset with the seed (PettingZoo envs have no seed()).
+        self.reset(seed=seed)
+
+    def close(self) -> None:
+        pass
+
+    def render(self) -> None:
+        return None  # PettingZoo's classic envs render nothing without a render mode
