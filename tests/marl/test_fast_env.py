@@ -97,22 +97,32 @@ def test_out_of_range_actions_and_moves_after_the_end_fail_as_in_pettingzoo(game
             env.step(0)
 
 
-def _collect(game: str, fast: bool, n_step: int) -> ts.VectorReplayBuffer:
+def _collect(game: str, venv: str, n_step: int) -> ts.VectorReplayBuffer:
+    """``n_step`` transitions of random vs random through ``venv``: ``"pettingzoo"`` (the reference),
+    ``"fast"`` (Tianshou's DummyVectorEnv of fast envs) or ``"fast-vector"`` (``FastVectorEnv``)."""
     spec = get_game(game)
+    fast = venv != "pettingzoo"
     env = ts.make_env(spec, fast=fast)
     random_seat = MARLRandomDiscreteMaskedOffPolicyAlgorithm(env.action_space)
     algo = MultiAgentOffPolicyAlgorithm(algorithms=[random_seat, random_seat], env=env)
     buffer = ts.NoNanCheckBuffer(4 * n_step, 4)
-    collector = ts.Collector(algo, ts.make_vector_env(spec, 4, seed=3, fast=fast), buffer)
+    if venv == "fast":
+        envs = ts.DummyVectorEnv([lambda: ts.make_env(spec, fast=True) for _ in range(4)])
+        envs.seed(3)
+    else:
+        envs = ts.make_vector_env(spec, 4, seed=3, fast=fast)
+    assert isinstance(envs, ts.FastVectorEnv) == (venv == "fast-vector")
+    collector = ts.Collector(algo, envs, buffer)
     np.random.seed(7)  # the masked random policy draws from numpy's global generator
     collector.reset()
     collector.collect(n_step=n_step)
     return buffer
 
 
+@pytest.mark.parametrize("venv", ["fast", "fast-vector"])
 @pytest.mark.parametrize("game", GAMES)
-def test_the_collector_stores_the_same_transitions_from_both_envs(game):
-    fast, ref = _collect(game, True, 600), _collect(game, False, 600)
+def test_the_collector_stores_the_same_transitions_from_the_fast_envs_as_from_pettingzoo(game, venv):
+    fast, ref = _collect(game, venv, 600), _collect(game, "pettingzoo", 600)
     assert len(fast) == len(ref) == 600
     assert int(ref.done.sum()) > 10  # many games, so many resets after the end
     for key in ("act", "rew", "terminated", "truncated", "done"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from torch import nn
 
 from marl import _tianshou as ts
 from marl.bots import make_bot
@@ -98,3 +99,20 @@ def test_one_agents_state_loads_into_a_fresh_algorithm():
         strict=True,
     ):
         assert np.array_equal(v.numpy(), w.numpy()), k
+
+
+def test_the_flat_train_mode_switch_leaves_every_module_as_the_recursive_walk_does():
+    env = ts.make_env(SPEC)
+    cfg = TrainConfig.from_dict({"network": {"kind": "mlp", "hidden": [8]}})
+    dqn = ts.build_dqn(build_network(cfg.network, SPEC.obs_shape, 9), env, cfg)
+    frozen = ts.FrozenOffPolicy(ts.FrozenAgentPolicy(env.action_space, [make_bot("tictactoe", "random")]))
+    algo = ts.MarlOffPolicy(algorithms=[dqn, frozen], env=env)
+    modules = list(algo.modules())
+    walked = {}
+    for mode in (True, False):
+        nn.Module.train(algo, mode)  # the recursive walk, overrides included
+        walked[mode] = [m.training for m in modules]
+    assert False in walked[True]  # the target network stays in eval mode while training
+    for mode in (False, True, True, False, True):
+        algo.train(mode)
+        assert [m.training for m in modules] == walked[mode]
