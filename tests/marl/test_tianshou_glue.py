@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from torch import nn
 
 from marl import _tianshou as ts
@@ -116,3 +117,11 @@ def test_the_flat_train_mode_switch_leaves_every_module_as_the_recursive_walk_do
     for mode in (False, True, True, False, True):
         algo.train(mode)
         assert [m.training for m in modules] == walked[mode]
+
+
+def test_the_network_adapters_follow_their_network_to_another_device():
+    for wrap in (ts.QNetAdapter, ts.MaskedActor, ts.ObsCritic):
+        adapter = wrap(build_network({"kind": "mlp", "hidden": [8]}, SPEC.obs_shape, 9))
+        assert adapter._device == torch.device("cpu")
+        adapter.to("meta")  # parameters change device without memory, as a move to a GPU would
+        assert adapter._device == torch.device("meta")
