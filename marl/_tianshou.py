@@ -32,13 +32,13 @@ from tianshou.algorithm.multiagent.marl import (
 )
 from tianshou.algorithm.optim import AdamOptimizerFactory
 from tianshou.data import Batch, Collector, ReplayBuffer, VectorReplayBuffer
-from tianshou.env import DummyVectorEnv, PettingZooEnv
+from tianshou.env import PettingZooEnv
 from tianshou.trainer import OffPolicyTrainer, OffPolicyTrainerParams, OnPolicyTrainerParams
 from torch import nn
 
-from marl._fast_env import FastPettingZooEnv, FastVectorEnv
+# The training envs live beside this module; train.py and the tests reach them through it.
+from marl._fast_env import FastPettingZooEnv, FastVectorEnv, make_env, make_vector_env  # noqa: F401
 from marl.agents import Agent
-from marl.games import GameSpec
 
 
 def _cache_numba_kernels() -> None:
@@ -54,21 +54,6 @@ _cache_numba_kernels()
 
 # Each MARL collect logs "Sequence has shape (n, 2)..." (returns are per agent); it is noise, not news.
 logging.getLogger("tianshou.data.stats").setLevel(logging.ERROR)
-
-
-def make_env(spec: GameSpec, fast: bool = False) -> PettingZooEnv | FastPettingZooEnv:
-    """One game wrapped as Tianshou's single env whose observation is {agent_id, obs, mask}.
-
-    ``fast``: the same env stepped by the game's fast core (``marl._fast_env``), identical values.
-    """
-    return FastPettingZooEnv(spec) if fast else PettingZooEnv(spec.make_env())
-
-
-def make_vector_env(spec: GameSpec, n: int, seed: int, fast: bool = False) -> DummyVectorEnv:
-    # In-process envs: a tic-tac-toe step is ~50 us, so subprocess IPC would cost more than it saves.
-    venv = FastVectorEnv(spec, n) if fast else DummyVectorEnv([lambda: make_env(spec) for _ in range(n)])
-    venv.seed([seed + i for i in range(n)])
-    return venv
 
 
 def _obs_tensor(obs: Any, device: torch.device) -> torch.Tensor:

@@ -13,6 +13,7 @@ import pytest
 import torch
 from tianshou.algorithm import MARLRandomDiscreteMaskedOffPolicyAlgorithm
 from tianshou.algorithm.multiagent.marl import MultiAgentOffPolicyAlgorithm
+from tianshou.env import DummyVectorEnv
 
 from marl import _tianshou as ts
 from marl.bots import make_bot
@@ -107,7 +108,7 @@ def _collect(game: str, venv: str, n_step: int) -> ts.VectorReplayBuffer:
     algo = MultiAgentOffPolicyAlgorithm(algorithms=[random_seat, random_seat], env=env)
     buffer = ts.NoNanCheckBuffer(4 * n_step, 4)
     if venv == "fast":
-        envs = ts.DummyVectorEnv([lambda: ts.make_env(spec, fast=True) for _ in range(4)])
+        envs = DummyVectorEnv([lambda: ts.make_env(spec, fast=True) for _ in range(4)])
         envs.seed(3)
     else:
         envs = ts.make_vector_env(spec, 4, seed=3, fast=fast)
