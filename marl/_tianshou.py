@@ -32,12 +32,13 @@ from tianshou.algorithm.multiagent.marl import (
 )
 from tianshou.algorithm.optim import AdamOptimizerFactory
 from tianshou.data import Batch, Collector, ReplayBuffer, VectorReplayBuffer
-from tianshou.env import DummyVectorEnv, PettingZooEnv
+from tianshou.env import PettingZooEnv
 from tianshou.trainer import OffPolicyTrainer, OffPolicyTrainerParams, OnPolicyTrainerParams
 from torch import nn
 
+# The training envs live beside this module; train.py and the tests reach them through it.
+from marl._fast_env import FastPettingZooEnv, FastVectorEnv, make_env, make_vector_env  # noqa: F401
 from marl.agents import Agent
-from marl.games import GameSpec
 
 
 def _cache_numba_kernels() -> None:
@@ -55,35 +56,41 @@ _cache_numba_kernels()
 logging.getLogger("tianshou.data.stats").setLevel(logging.ERROR)
 
 
-def make_env(spec: GameSpec) -> PettingZooEnv:
-    """One game wrapped as Tianshou's single env whose observation is {agent_id, obs, mask}."""
-    return PettingZooEnv(spec.make_env())
-
-
-def make_vector_env(spec: GameSpec, n: int, seed: int) -> DummyVectorEnv:
-    # DummyVectorEnv: a tic-tac-toe step is ~50 us, so subprocess IPC would cost more than it saves.
-    venv = DummyVectorEnv([lambda: make_env(spec) for _ in range(n)])
-    venv.seed([seed + i for i in range(n)])
-    return venv
-
-
 def _obs_tensor(obs: Any, device: torch.device) -> torch.Tensor:
     # A copy only for views torch cannot wrap (chess observations come flipped, with negative strides).
     return torch.as_tensor(np.ascontiguousarray(obs), dtype=torch.float32, device=device)
 
 
-class QNetAdapter(nn.Module):
-    """Gives a plain scoring network the ``(obs, state, info) -> (scores, state)`` call DQN expects.
+class _NetReader(nn.Module):
+    """Wraps a plain network and feeds it observations as float tensors on its device.
 
-    DQN's policy unpacks ``obs.obs`` and applies the mask itself, so this sees board arrays only.
+    The device is kept, not looked up per call: ``next(net.parameters())`` walks the module tree, and
+    at a few thousand calls per thousand env steps it cost ~5% of a DQN run. ``_apply`` (what
+    ``.to()``/``.cuda()`` run) refreshes it.
     """
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
+        self._device = next(net.parameters()).device
+
+    def _apply(self, fn: Callable[..., Any], recurse: bool = True) -> _NetReader:
+        out = super()._apply(fn, recurse)
+        self._device = next(self.net.parameters()).device
+        return out
+
+    def _tensor(self, obs: Any) -> torch.Tensor:
+        return _obs_tensor(obs, self._device)
+
+
+class QNetAdapter(_NetReader):
+    """Gives a plain scoring network the ``(obs, state, info) -> (scores, state)`` call DQN expects.
+
+    DQN's policy unpacks ``obs.obs`` and applies the mask itself, so this sees board arrays only.
+    """
 
     def forward(self, obs: Any, state: Any = None, info: Any = None) -> tuple[torch.Tensor, Any]:
-        return self.net(_obs_tensor(obs, next(self.net.parameters()).device)), state
+        return self.net(self._tensor(obs)), state
 
 
 def _masked(logits: torch.Tensor, mask: Any) -> torch.Tensor:
@@ -91,29 +98,21 @@ def _masked(logits: torch.Tensor, mask: Any) -> torch.Tensor:
     return logits.masked_fill(~legal, torch.finfo(logits.dtype).min)
 
 
-class MaskedActor(nn.Module):
+class MaskedActor(_NetReader):
     """PPO actor: reads ``obs.obs`` and applies ``obs.mask`` to the logits (Tianshou's actors do not,
     upstream issues #1047 and #1244), so illegal moves get probability zero and ``agent_id`` strings
     never reach torch."""
 
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
     def forward(self, obs: Any, state: Any = None, info: Any = None) -> tuple[torch.Tensor, Any]:
-        logits = self.net(_obs_tensor(obs.obs, next(self.net.parameters()).device))
+        logits = self.net(self._tensor(obs.obs))
         return _masked(logits, obs.mask), state
 
 
-class ObsCritic(nn.Module):
+class ObsCritic(_NetReader):
     """PPO critic: a state value from ``obs.obs``."""
 
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
     def forward(self, obs: Any, **kwargs: Any) -> torch.Tensor:
-        return self.net(_obs_tensor(obs.obs, next(self.net.parameters()).device))
+        return self.net(self._tensor(obs.obs))
 
 
 def masked_categorical(logits: torch.Tensor) -> torch.distributions.Categorical:
@@ -203,8 +202,28 @@ class QuietOffPolicyTrainer(OffPolicyTrainer):
         return _no_bar
 
 
-class MarlOffPolicy(MultiAgentOffPolicyAlgorithm):
-    """MultiAgentOffPolicyAlgorithm with the training flag delegated (DEFECT 1) and a quiet trainer."""
+class FlatTrainMode(nn.Module):
+    """Tianshou switches the whole multi-agent algorithm into train mode and back around every
+    gradient step (``torch_train_mode``), and ``nn.Module.train`` walks its ~25 modules recursively
+    each time: about a tenth of a tic-tac-toe DQN run. Here the walk runs once per mode, records the
+    flag it leaves on every module (a target network's wrapper keeps it in eval mode), and later
+    switches set those flags from the record: the same modes, without the walk."""
+
+    def train(self, mode: bool = True) -> FlatTrainMode:
+        records = self.__dict__.setdefault("_train_mode_flags", {})
+        flags = records.get(mode)
+        if flags is None:
+            super().train(mode)
+            records[mode] = [(module, module.training) for module in self.modules()]
+            return self
+        for module, flag in flags:
+            module.training = flag
+        return self
+
+
+class MarlOffPolicy(FlatTrainMode, MultiAgentOffPolicyAlgorithm):
+    """MultiAgentOffPolicyAlgorithm with the training flag delegated (DEFECT 1), a quiet trainer and
+    a flat train-mode switch."""
 
     def __init__(self, *, algorithms: list[OffPolicyAlgorithm], env: PettingZooEnv) -> None:
         super().__init__(algorithms=algorithms, env=env)
@@ -214,9 +233,9 @@ class MarlOffPolicy(MultiAgentOffPolicyAlgorithm):
         return QuietOffPolicyTrainer(self, params)
 
 
-class MarlOnPolicy(MultiAgentOnPolicyAlgorithm):
-    """MultiAgentOnPolicyAlgorithm with the training flag delegated (DEFECT 1) and turns folded
-    before every update (DEFECT 2, on-policy half)."""
+class MarlOnPolicy(FlatTrainMode, MultiAgentOnPolicyAlgorithm):
+    """MultiAgentOnPolicyAlgorithm with the training flag delegated (DEFECT 1), turns folded before
+    every update (DEFECT 2, on-policy half) and a flat train-mode switch."""
 
     def __init__(self, *, algorithms: list[OnPolicyAlgorithm], env: PettingZooEnv) -> None:
         super().__init__(algorithms=algorithms, env=env)

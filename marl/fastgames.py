@@ -59,6 +59,11 @@ class FastGame:
     # -- rules, one per game ---------------------------------------------------------------------
     def legal_actions(self) -> list[int]:
         """The legal actions in index order; empty once the game is over."""
+        return [] if self.terminal else self.open_actions()
+
+    def open_actions(self) -> list[int]:
+        """Actions onto an empty cell (column) in index order, even once the game is over: what
+        PettingZoo's action mask shows the next seat after a win."""
         raise NotImplementedError
 
     def _place(self, action: int) -> int:
@@ -152,10 +157,8 @@ class TicTacToe(FastGame):
     _cell_bits = (1 << np.arange(9, dtype=np.int64)).reshape(3, 3)
     _plane_index = _plane_index_of(_cell_bits)
 
-    def legal_actions(self) -> list[int]:
-        """Empty cells in index order; empty once the game is over."""
-        if self.terminal:
-            return []
+    def open_actions(self) -> list[int]:
+        """Empty cells in index order."""
         return list(_TTT_EMPTY_ACTIONS[self.bits[0] | self.bits[1]])
 
     def _place(self, action: int) -> int:
@@ -189,10 +192,8 @@ class ConnectFour(FastGame):
     )
     _plane_index = _plane_index_of(_cell_bits)
 
-    def legal_actions(self) -> list[int]:
-        """Columns that are not full, in index order; empty once the game is over."""
-        if self.terminal:
-            return []
+    def open_actions(self) -> list[int]:
+        """Columns that are not full, in index order."""
         occupied = self.bits[0] | self.bits[1]
         return [c for c in range(_COLS) if not occupied & _TOP[c]]
 

@@ -84,7 +84,7 @@ class _Session:
         self.ts, self.cfg, self.start_steps = ts, cfg, start_steps
         self.sampler = sampler
         self.spec = get_game(cfg.game)
-        self.env = ts.make_env(self.spec)
+        self.env = ts.make_env(self.spec, cfg.fast_env)
         # Pure self-play has no opponent in training; its greedy policy is measured against random.
         self.opponents = (
             cfg.pool if cfg.opponent == "pool" else [EVAL_OPPONENT if cfg.opponent == SELF else cfg.opponent]
@@ -127,7 +127,7 @@ class _Session:
             buffer_size = cfg.episode_per_collect * self.spec.max_moves * cfg.num_envs
         return ts.StatsCollector(
             self.algorithm,
-            ts.make_vector_env(self.spec, cfg.num_envs, seed),
+            ts.make_vector_env(self.spec, cfg.num_envs, seed, cfg.fast_env),
             ts.NoNanCheckBuffer(buffer_size, cfg.num_envs, seed),
             exploration_noise=True,
             seat_columns=[self.env.agent_idx[s] for s in cfg.learn_seats],

@@ -47,6 +47,9 @@ class TrainConfig:
     pool_weights: list[float] | None = None
     eval_games: int = 50
     device: str | None = None  # None: CUDA when available, else CPU
+    # Step training envs with the game's fast core (identical values, see marl._fast_env); None: on
+    # for games with a core (tic-tac-toe, connect four), off otherwise. Evaluation stays on PettingZoo.
+    fast_env: bool | None = None
     # DQN
     batch_size: int = 64
     buffer_size: int = 20_000
@@ -167,6 +170,7 @@ class TrainConfig:
         ):
             raise ConfigError(f"device must be null, 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
+        self._validate_fast_env()
         seats = list(spec.seats)
         self.learn_seats = self._learning_seats(seats)
 
@@ -187,6 +191,17 @@ class TrainConfig:
                 f"episode_per_collect ({self.episode_per_collect}) must be at least num_envs ({self.num_envs})"
             )
         self._validate_opponents(len(self.learn_seats) == len(seats))
+
+    def _validate_fast_env(self) -> None:
+        """Resolve ``fast_env`` to a bool (so the checkpoint's config records what ran)."""
+        from marl.fastgames import FAST_GAMES
+
+        if self.fast_env is None:
+            self.fast_env = self.game in FAST_GAMES
+        elif not isinstance(self.fast_env, bool):
+            raise ConfigError(f"fast_env must be true, false or null, got {self.fast_env!r}")
+        elif self.fast_env and self.game not in FAST_GAMES:
+            raise ConfigError(f"fast_env: {self.game} has no fast core; those that do: {sorted(FAST_GAMES)}")
 
     def _learning_seats(self, seats: list[str]) -> list[str]:
         """``learn_seats`` normalized to a list in turn order; self-play (and az) means every seat."""

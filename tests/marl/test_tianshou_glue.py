@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
 
 from marl import _tianshou as ts
 from marl.bots import make_bot
@@ -98,3 +100,28 @@ def test_one_agents_state_loads_into_a_fresh_algorithm():
         strict=True,
     ):
         assert np.array_equal(v.numpy(), w.numpy()), k
+
+
+def test_the_flat_train_mode_switch_leaves_every_module_as_the_recursive_walk_does():
+    env = ts.make_env(SPEC)
+    cfg = TrainConfig.from_dict({"network": {"kind": "mlp", "hidden": [8]}})
+    dqn = ts.build_dqn(build_network(cfg.network, SPEC.obs_shape, 9), env, cfg)
+    frozen = ts.FrozenOffPolicy(ts.FrozenAgentPolicy(env.action_space, [make_bot("tictactoe", "random")]))
+    algo = ts.MarlOffPolicy(algorithms=[dqn, frozen], env=env)
+    modules = list(algo.modules())
+    walked = {}
+    for mode in (True, False):
+        nn.Module.train(algo, mode)  # the recursive walk, overrides included
+        walked[mode] = [m.training for m in modules]
+    assert False in walked[True]  # the target network stays in eval mode while training
+    for mode in (False, True, True, False, True):
+        algo.train(mode)
+        assert [m.training for m in modules] == walked[mode]
+
+
+def test_the_network_adapters_follow_their_network_to_another_device():
+    for wrap in (ts.QNetAdapter, ts.MaskedActor, ts.ObsCritic):
+        adapter = wrap(build_network({"kind": "mlp", "hidden": [8]}, SPEC.obs_shape, 9))
+        assert adapter._device == torch.device("cpu")
+        adapter.to("meta")  # parameters change device without memory, as a move to a GPU would
+        assert adapter._device == torch.device("meta")
