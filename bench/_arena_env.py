@@ -96,6 +96,8 @@ def setup(name: str, redis_db: int, database_url: str = "") -> Path:
     os.environ["ARENA_DEMO"] = "0"
     os.environ["ARENA_LOG_LEVEL"] = "WARNING"
     os.environ["ARENA_CHANNEL_PREFIX"] = f"bench-{name}"
+    # Every simulated client comes from 127.0.0.1: the per-address socket cap is not what is measured.
+    os.environ["ARENA_WS_PER_IP"] = "1000000"
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
     os.environ["REDIS_URL"] = f"{base}/{redis_db}"  # not the dev/test databases: no stray workers there
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
