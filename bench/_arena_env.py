@@ -246,14 +246,22 @@ def maps_library(proc, name: str) -> bool:
         return False
 
 
-def stop_web(process: subprocess.Popen, grace: float = 20.0) -> None:
-    """SIGTERM uvicorn (it stops its workers, closing their sockets); SIGKILL the group after `grace`."""
+def stop_web(process: subprocess.Popen, grace: float = 20.0) -> bool:
+    """SIGTERM uvicorn (it closes its sockets and stops its workers); SIGKILL the whole group after
+    `grace`. True when it had to be killed: a uvicorn worker can wait without end for an ASGI task that
+    does not finish after its socket closed, as the Procfile sets no graceful-shutdown timeout."""
     if process.poll() is not None:
-        return
+        return False
     process.terminate()
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(grace)
-    with contextlib.suppress(ProcessLookupError):  # workers left behind by a supervisor that did not wait
+    killed = False
+    for proc in [] if process.poll() is not None else web_processes(process):
+        with contextlib.suppress(Exception):
+            proc.kill()
+            killed = True
+    with contextlib.suppress(ProcessLookupError):  # workers a supervisor that exited left behind
         os.killpg(process.pid, signal.SIGKILL)
     if process.poll() is None:
         process.wait(10)
+    return killed

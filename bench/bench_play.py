@@ -73,6 +73,9 @@ def prepare(humans: int, games_each: int):
     return checkpoint, people
 
 
+STALL_S = 30.0  # a reply this late is counted as stalled, and the person goes on to the next game
+
+
 async def person(
     port: int, cookie: str, games: list[int], deadline: float, think: float, stats: dict
 ) -> None:
@@ -80,33 +83,41 @@ async def person(
     while games and time.monotonic() < deadline:
         match_id = games.pop(0)  # shared across phases: a game left unfinished is not picked up again
         ws = await WebSocket.connect("127.0.0.1", port, f"/ws/play/{match_id}/", cookie)
-        snapshot = await ws.recv_json()
-        seat, state = snapshot["seat"], snapshot["match"]["state"]
-        while state["to_move"] == seat and time.monotonic() < deadline:
-            if think:
-                await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
-            sent = time.perf_counter()
-            stats["human_moves"] += 1
-            await ws.send_json(
-                {"type": "move", "ply": len(state["moves"]), "move": rng.choice(state["legal_moves"])}
-            )
-            while True:
-                message = await ws.recv_json()
-                if message["type"] == "error":
-                    raise RuntimeError(f"move refused: {message}")
-                if message.get("event") == "finished":
-                    state = message["state"]
-                    stats["games"] += 1
-                    break
-                if message.get("event") == "move":
-                    state = message["state"]
-                    stats["moves"] += 1
-                    if message["seat"] != seat:  # the agent's reply
-                        stats["latency"].append(time.perf_counter() - sent)
-                        break
+        try:
+            await play_game(ws, rng, deadline, think, stats)
+        except TimeoutError:
+            stats["stalled"] = stats.get("stalled", 0) + 1
         await ws.close()
     if not games and time.monotonic() < deadline:
         stats["ran_out"] = stats.get("ran_out", 0) + 1  # stopped early: the throughput is a floor
+
+
+async def play_game(ws: WebSocket, rng: random.Random, deadline: float, think: float, stats: dict) -> None:
+    """Random legal moves until the game ends or the deadline passes; each reply timed."""
+    snapshot = await asyncio.wait_for(ws.recv_json(), STALL_S)
+    seat, state = snapshot["seat"], snapshot["match"]["state"]
+    while state["to_move"] == seat and time.monotonic() < deadline:
+        if think:
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+        sent = time.perf_counter()
+        stats["human_moves"] += 1
+        await ws.send_json(
+            {"type": "move", "ply": len(state["moves"]), "move": rng.choice(state["legal_moves"])}
+        )
+        while True:
+            message = await asyncio.wait_for(ws.recv_json(), STALL_S)
+            if message["type"] == "error":
+                raise RuntimeError(f"move refused: {message}")
+            if message.get("event") == "finished":
+                state = message["state"]
+                stats["games"] += 1
+                break
+            if message.get("event") == "move":
+                state = message["state"]
+                stats["moves"] += 1
+                if message["seat"] != seat:  # the agent's reply
+                    stats["latency"].append(time.perf_counter() - sent)
+                    break
 
 
 async def phase(port: int, people, seconds: float, think: float) -> dict:
@@ -131,6 +142,7 @@ def summary(stats: dict) -> dict:
         "moves_per_s": stats["moves"] / stats["wall"],
         "games": stats["games"],
         "ran_out": stats.get("ran_out", 0),
+        "stalled": stats.get("stalled", 0),
     }
 
 
@@ -140,6 +152,7 @@ def report(label: str, row: dict) -> None:
         f"max {row['max']:7.1f} ms  human moves/s {row['human_per_s']:6.1f}  games {row['games']}  "
         f"[{row['load']}]"
         + (f"  ({row['ran_out']} people ran out of games: raise --games-each)" if row["ran_out"] else "")
+        + (f"  ({row['stalled']} replies stalled over {STALL_S:g} s)" if row["stalled"] else "")
     )
 
 
