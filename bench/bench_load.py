@@ -323,7 +323,7 @@ def report(args: argparse.Namespace, s: dict) -> None:
     print(
         f"  spectators: {s['ready']}/{args.spectators} connected (failed {s['failed_connects']}); deliveries "
         f"{len(lat)}/{expected}; latency ms p50 {pct(lat, 0.5):.1f} p99 {pct(lat, 0.99):.1f} "
-        f"max {max(lat, default=float('nan')):.1f}; lost {s['lost']} (seq gaps {s['gaps']}); "
+        f"max {max(lat, default=float('nan')):.1f}; lost {s['lost'] + s['gaps']} ({s['gaps']} of them seq gaps); "
         f"errors {len(s['errors'])}"
     )
     print(
