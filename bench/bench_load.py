@@ -47,6 +47,8 @@ from _ws import WebSocket, free_port, http_get  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 TRAIN = {"env_steps": 2048, "steps_per_epoch": 256, "num_envs": 2, "eval_games": 2, "seed": 1}
+# What a dropped or refused socket raises (ConnectionError and TimeoutError are OSErrors).
+DROPPED = (OSError, asyncio.IncompleteReadError)
 BACKOFF_BASE, BACKOFF_CAP = 0.25, 8.0  # as a browser client would: full jitter, doubling, capped
 
 
@@ -118,7 +120,7 @@ async def spectator(port: int, match_id: int, expected: int, s: dict, arrivals: 
     async with arrivals:  # they arrive over a few seconds, not in one instant
         try:
             sock = await connect(port, match_id, 30)
-        except (OSError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+        except DROPPED:
             s["failed_connects"] += 1
             s["lost"] += expected
             return
@@ -139,7 +141,7 @@ async def spectator(port: int, match_id: int, expected: int, s: dict, arrivals: 
             last = max(last, message["seq"])
     except TimeoutError:
         pass
-    except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
+    except DROPPED as exc:
         s["errors"].append(f"{type(exc).__name__}: {exc}")
     s["lost"] += expected - last
     s["watching"] += 1
@@ -148,7 +150,7 @@ async def spectator(port: int, match_id: int, expected: int, s: dict, arrivals: 
     try:
         while time.monotonic() < s["storm_end"]:
             await asyncio.wait_for(sock.recv_json(), s["storm_end"] - time.monotonic())
-    except (TimeoutError, ConnectionError, OSError, asyncio.IncompleteReadError):
+    except DROPPED:
         pass
     sock.writer.close()
     await s["storm"].wait()  # one dropped early (counted in errors) still comes back with the storm
@@ -156,7 +158,7 @@ async def spectator(port: int, match_id: int, expected: int, s: dict, arrivals: 
     while time.monotonic() < s["storm_end"]:
         try:
             sock = await connect(port, match_id, 10)
-        except (OSError, ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
+        except DROPPED as exc:
             s["handshake_failures"] += 1
             if s["up"] is not None:  # refused while the server was down is expected; after it is up, not
                 s["failures_after_up"].append(f"{type(exc).__name__}: {exc}"[:80])
@@ -175,14 +177,7 @@ async def human(port: int, cookie: str, games: list[int], deadline: float, think
             bench_play.person(port, cookie, games, deadline, think, s["play"]),
             deadline - time.monotonic() + 30,
         )
-    except (
-        OSError,
-        ConnectionError,
-        RuntimeError,
-        TimeoutError,
-        asyncio.IncompleteReadError,
-        KeyError,
-    ) as exc:
+    except (*DROPPED, RuntimeError, KeyError) as exc:
         s["play_errors"].append(f"{type(exc).__name__}: {exc}")
 
 
@@ -194,7 +189,7 @@ async def probe(port: int, paths: list[str], every: float, until: float, s: dict
             started = time.perf_counter()
             try:
                 status, _ = await http_get("127.0.0.1", port, path, timeout=30)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            except (*DROPPED, ValueError) as exc:
                 s["page_errors"].append(f"{path}: {type(exc).__name__}")
                 continue
             if status != 200:
@@ -252,7 +247,7 @@ async def load(
     paths = ["/", f"/matches/{match_ids[0]}/"]
     for _ in range(4 * args.web_processes):  # not timed: each process's first page compiles templates
         for path in paths:
-            with contextlib.suppress(OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+            with contextlib.suppress(*DROPPED, ValueError):
                 await http_get("127.0.0.1", port, path, timeout=30)
 
     # Phase 1: everything at once for `--seconds`. CPU per process tells who saturates the cores.

@@ -82,7 +82,13 @@ async def person(
     rng = random.Random(cookie)
     while games and time.monotonic() < deadline:
         match_id = games.pop(0)  # shared across phases: a game left unfinished is not picked up again
-        ws = await WebSocket.connect("127.0.0.1", port, f"/ws/play/{match_id}/", cookie)
+        try:
+            ws = await asyncio.wait_for(
+                WebSocket.connect("127.0.0.1", port, f"/ws/play/{match_id}/", cookie), STALL_S
+            )
+        except TimeoutError:
+            stats["stalled"] = stats.get("stalled", 0) + 1
+            continue
         try:
             await play_game(ws, rng, deadline, think, stats)
         except TimeoutError:
