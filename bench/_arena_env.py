@@ -49,7 +49,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def database_label() -> str:
-    """ "SQLite" or "PostgreSQL", for the benchmark's header line."""
+    """The database's name (SQLite or PostgreSQL), for the benchmark's header line."""
     return "PostgreSQL" if os.environ["DATABASE_URL"].startswith("postgres") else "SQLite"
 
 

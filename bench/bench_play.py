@@ -239,7 +239,6 @@ def main() -> None:
     os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "0"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + base64.b64encode(os.urandom(24)).decode())
     work = _arena_env.setup("play", redis_db=11, database_url=args.database_url)
-    os.environ["ARENA_LOG_LEVEL"] = "WARNING"
     made = time.monotonic()
     games_each = args.games_each or 6 + math.ceil(len(counts) * len(args.think_ms) * args.seconds / 5)
     checkpoint, people = prepare(args.humans, games_each)
