@@ -136,13 +136,13 @@ bench-ratings: install ## Openings vary games; interval coverage, SPRT error rat
 bench-tournament: install ## 1,000 matches through Celery end to end vs in one process
 	$(PYTHON) bench/bench_tournament.py
 
-bench-play: install ## 50 simulated people play connect four vs a checkpoint over WebSockets: reply latency
-	$(PYTHON) bench/bench_play.py
+bench-play: install ## 50 people play connect four vs a checkpoint over WebSockets: reply p99, moves/s on 1 and 2 web processes
+	$(PYTHON) bench/bench_play.py --compare-web 1,2
 
 bench-worker-memory: install ## Worker RSS over 50 training runs: MAX_TASKS (default 20) per child vs never recycled
 	$(PYTHON) bench/bench_worker_memory.py --max-tasks-per-child $(or $(MAX_TASKS),20) 0
 
-bench-load: install ## 500 spectators + 50 people + training + matches at once, then a reconnect storm
+bench-load: install ## 500 spectators + 50 people + training + matches + page loads at once, then a reconnect storm
 	$(PYTHON) bench/bench_load.py
 
 redis-stop: ## Stop embedded Redis servers left running (by `make run` or an interrupted test run)

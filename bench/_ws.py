@@ -96,3 +96,20 @@ class WebSocket:
             await self.writer.drain()
         finally:
             self.writer.close()
+
+
+async def http_get(host: str, port: int, path: str, timeout: float) -> tuple[int, int]:
+    """One HTTP/1.1 GET on a fresh connection, as a browser's first page load: (status, body bytes)."""
+
+    async def fetch() -> tuple[int, int]:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+            body = await reader.read()  # to EOF: the server closes after a `Connection: close` answer
+            return int(head.split(b" ", 2)[1]), len(body)
+        finally:
+            writer.close()
+
+    return await asyncio.wait_for(fetch(), timeout)

@@ -1,13 +1,15 @@
 """Live stream latency: moves published from a worker process reach spectators over real WebSockets.
 
-One ASGI process (daphne) serves every spectator; a separate publisher process plays the worker's part,
-sending numbered move events with `arena.live.publish` through the Redis channel layer, exactly as
-`arena.services.matches` does in a Celery worker.
-Each event carries its send time; spectators record when it arrives. Printed per scenario: deliveries/s,
-latency p50/p99/max, and whether anything was lost or reordered.
+Uvicorn serves the spectators as `make run` does (the Procfile's flags, `--web-processes` processes,
+default what `make run` starts here; a socket lands on whichever process the kernel gives it); a
+separate publisher process plays the worker's part, sending numbered move events with
+`arena.live.publish` through the Redis channel layer, exactly as `arena.services.matches` does in a
+Celery worker. Each event carries its send time; spectators record when it arrives. Printed per
+scenario: deliveries/s, latency p50/p99/max, and whether anything was lost or reordered.
 
     python bench/bench_live.py            # both scenarios from the issue
-    python bench/bench_live.py --seconds 5
+    python bench/bench_live.py --seconds 5 --web-processes 1
+    python bench/bench_live.py --scenario 250x4 --database-url postgres://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -17,10 +19,8 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,11 +29,11 @@ import _arena_env  # noqa: E402
 from _ws import WebSocket, free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = [
-    # (games, spectators per game, moves per second per game, p99 target in ms)
-    (10, 10, 10.0, 100.0),
-    (250, 4, 1.0, 300.0),
-]
+SCENARIOS = {
+    # name: (games, spectators per game, moves per second per game, p99 target in ms)
+    "10x10": (10, 10, 10.0, 100.0),
+    "250x4": (250, 4, 1.0, 150.0),  # issue 15: 1,000 spectators, with the web processes `make run` starts
+}
 
 
 def create_matches(count: int) -> list[int]:
@@ -169,23 +169,15 @@ def report(games: int, watchers: int, rate: float, target: float, out: dict) -> 
     )
 
 
-def wait_for_server(port: int, server: subprocess.Popen) -> None:
-    for _ in range(300):
-        if server.poll() is not None:
-            raise SystemExit("daphne exited; see its output above")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/games", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("daphne did not answer within 30 s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each scenario publishes")
+    parser.add_argument(
+        "--scenario", choices=list(SCENARIOS), nargs="+", default=list(SCENARIOS), help="which to run"
+    )
+    _arena_env.add_options(parser)
     parser.add_argument("--publish", help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -197,28 +189,25 @@ def main() -> None:
         publisher([int(i) for i in args.publish.split(",")], args.rate, args.seconds)
         return
 
-    work = _arena_env.setup("live", redis_db=9)
+    work = _arena_env.setup("live", redis_db=9, database_url=args.database_url)
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "arena.asgi:application"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=(work / "daphne.log").open("w"),  # kept: the run prints where
-        stderr=subprocess.STDOUT,
-    )
+    log = work / "web.log"  # kept: the run prints where
+    server = _arena_env.start_web(port, args.web_processes, log)
     try:
-        wait_for_server(port, server)
+        _arena_env.wait_for_web(port, server, log)
         print(
-            f"one daphne process on :{port}, channel layer on Redis; publisher in a separate process; "
-            f"{args.seconds:g} s per scenario (data in {work})"
+            f"bench-live: uvicorn in {args.web_processes} web process(es) on :{port} as `make run` serves "
+            f"it, {_arena_env.database_label()}, channel layer on Redis; publisher in a separate process; "
+            f"{args.seconds:g} s per scenario (data in {work}); {_arena_env.load_note()}"
         )
-        for games, watchers, rate, target in SCENARIOS:
+        for name in args.scenario:
+            games, watchers, rate, target = SCENARIOS[name]
             out = asyncio.run(scenario(port, games, watchers, rate, args.seconds))
             report(games, watchers, rate, target, out)
+            print(f"  {_arena_env.load_note()}")
             print(json.dumps({k: v for k, v in out.items() if k != "latencies"}))
     finally:
-        server.terminate()
-        server.wait(10)
+        _arena_env.stop_web(server)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,24 @@
-"""Arena under mixed load, then a connection storm after a web-process restart.
+"""Arena under mixed load, then a connection storm after a web-server restart.
 
     python bench/bench_load.py                                   # 500 spectators, 100 matches, 50 people
     python bench/bench_load.py --spectators 100 --matches 20 --humans 10 --seconds 10
+    python bench/bench_load.py --database-url postgres://postgres@127.0.0.1:5432/postgres
 
-A throwaway Arena (temp SQLite, media, Redis database 5), one daphne process and one `celery worker`
-subprocess (prefork, -c 2), all on loopback. While one tiny training run trains and agent-vs-agent
-matches play on the worker:
+A throwaway Arena (temp SQLite or, with `--database-url`, a PostgreSQL database of its own; media;
+Redis database 5) served as `make run` serves it: uvicorn in `--web-processes` processes (default what
+`make run` starts here) with the Procfile's flags, a games worker (queues games, celery, evaluation;
+prefork -c 2) and a training worker (queue training; -c 1), all on loopback. While one tiny training
+run trains and agent-vs-agent matches play on the workers:
   - `--spectators` sockets watch `--matches` live matches (RUNNING rows fed by a publisher process
     through `arena.live.publish`, as in bench_live), numbered events: delivery latency and seq gaps;
   - `--humans` people play connect four against a random checkpoint over ws/play/<id>/ (as in
     bench_play): move -> reply latency;
-  - daphne's RSS before and with the sockets open, per socket.
-Then the storm: daphne is stopped and started again on the same port; every spectator reconnects at
-once with jittered exponential backoff. Printed: handshake failures, time until all are back.
-Bounded: each phase lasts `--seconds`; every wait has a deadline; both subprocesses are stopped.
+  - a page probe loads the dashboard `/` and a live match's page every `--probe-every` seconds, each
+    on a fresh connection as a browser's first visit: latency p50/p99/max (target: under a second);
+  - the web processes' RSS before and with the sockets open, per socket.
+Then the storm: the web server is stopped and started again on the same port; every spectator
+reconnects at once with jittered exponential backoff. Printed: handshake failures, time until all are
+back. Bounded: each phase lasts `--seconds`; every wait has a deadline; every subprocess is stopped.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import os
 import random
 import statistics
@@ -36,11 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _arena_env  # noqa: E402
 import bench_live  # noqa: E402
 import bench_play  # noqa: E402
-from _ws import WebSocket, free_port  # noqa: E402
+from _ws import WebSocket, free_port, http_get  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 TRAIN = {"env_steps": 2048, "steps_per_epoch": 256, "num_envs": 2, "eval_games": 2, "seed": 1}
+# What a dropped or refused socket raises (ConnectionError and TimeoutError are OSErrors).
+DROPPED = (OSError, asyncio.IncompleteReadError)
 BACKOFF_BASE, BACKOFF_CAP = 0.25, 8.0  # as a browser client would: full jitter, doubling, capped
 
 
@@ -57,26 +65,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def start_daphne(port: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "arena.asgi:application"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=log.open("a"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the web server, SIGKILL after 20 s."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+def rss_mb(server: subprocess.Popen) -> float:
+    """Resident memory of all the web server's processes together, MB."""
+    return sum(proc.memory_info().rss for proc in _arena_env.web_processes(server)) / MB
 
 
 def background_work(matches: int):
@@ -129,7 +120,7 @@ async def spectator(port: int, match_id: int, expected: int, s: dict, arrivals: 
     async with arrivals:  # they arrive over a few seconds, not in one instant
         try:
             sock = await connect(port, match_id, 30)
-        except (OSError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+        except DROPPED:
             s["failed_connects"] += 1
             s["lost"] += expected
             return
@@ -150,7 +141,7 @@ async def spectator(port: int, match_id: int, expected: int, s: dict, arrivals: 
             last = max(last, message["seq"])
     except TimeoutError:
         pass
-    except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
+    except DROPPED as exc:
         s["errors"].append(f"{type(exc).__name__}: {exc}")
     s["lost"] += expected - last
     s["watching"] += 1
@@ -159,7 +150,7 @@ async def spectator(port: int, match_id: int, expected: int, s: dict, arrivals: 
     try:
         while time.monotonic() < s["storm_end"]:
             await asyncio.wait_for(sock.recv_json(), s["storm_end"] - time.monotonic())
-    except (TimeoutError, ConnectionError, OSError, asyncio.IncompleteReadError):
+    except DROPPED:
         pass
     sock.writer.close()
     await s["storm"].wait()  # one dropped early (counted in errors) still comes back with the storm
@@ -167,9 +158,9 @@ async def spectator(port: int, match_id: int, expected: int, s: dict, arrivals: 
     while time.monotonic() < s["storm_end"]:
         try:
             sock = await connect(port, match_id, 10)
-        except (OSError, ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
+        except DROPPED as exc:
             s["handshake_failures"] += 1
-            if s["up"] is not None:  # refused while daphne was down is expected; after it is up, not
+            if s["up"] is not None:  # refused while the server was down is expected; after it is up, not
                 s["failures_after_up"].append(f"{type(exc).__name__}: {exc}"[:80])
             await asyncio.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
             attempt += 1
@@ -186,15 +177,26 @@ async def human(port: int, cookie: str, games: list[int], deadline: float, think
             bench_play.person(port, cookie, games, deadline, think, s["play"]),
             deadline - time.monotonic() + 30,
         )
-    except (
-        OSError,
-        ConnectionError,
-        RuntimeError,
-        TimeoutError,
-        asyncio.IncompleteReadError,
-        KeyError,
-    ) as exc:
+    except (*DROPPED, RuntimeError, KeyError) as exc:
         s["play_errors"].append(f"{type(exc).__name__}: {exc}")
+
+
+async def probe(port: int, paths: list[str], every: float, until: float, s: dict) -> None:
+    """Load each page in turn every `every` seconds until `until`; latency per page, non-200s counted."""
+    while time.monotonic() < until:
+        tick = time.monotonic()
+        for path in paths:
+            started = time.perf_counter()
+            try:
+                status, _ = await http_get("127.0.0.1", port, path, timeout=30)
+            except (*DROPPED, ValueError) as exc:
+                s["page_errors"].append(f"{path}: {type(exc).__name__}")
+                continue
+            if status != 200:
+                s["page_errors"].append(f"{path}: HTTP {status}")
+                continue
+            s["pages"].setdefault(path, []).append(time.perf_counter() - started)
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - tick)))
 
 
 async def load(
@@ -203,7 +205,7 @@ async def load(
     work: Path,
     server: list[subprocess.Popen],
     people: list[tuple[str, list[int]]],
-    worker: psutil.Process,
+    workers: list[psutil.Process],
 ) -> dict:
     """Phase 1 (mixed load), then phase 2 (restart + reconnect storm); returns the raw figures."""
     match_ids = await asyncio.to_thread(bench_live.create_matches, args.matches)
@@ -221,15 +223,17 @@ async def load(
         "up": None,
         "reconnected": [],
         "attempts": [],
-        "play": {"latency": [], "moves": 0, "games": 0},
+        "play": {"latency": [], "moves": 0, "human_moves": 0, "games": 0},
         "play_errors": [],
+        "pages": {},
+        "page_errors": [],
         "go": asyncio.Event(),
         "storm": asyncio.Event(),
         "phase_end": float("inf"),
         "storm_end": float("inf"),
     }
-    daphne, me = psutil.Process(server[0].pid), psutil.Process()
-    s["rss_idle"] = daphne.memory_info().rss / MB
+    me = psutil.Process()
+    s["rss_idle"] = rss_mb(server[0])
     arrivals = asyncio.Semaphore(50)
     watchers = [
         asyncio.create_task(spectator(port, match_ids[i % len(match_ids)], expected, s, arrivals))
@@ -238,10 +242,20 @@ async def load(
     connect_deadline = time.monotonic() + 120
     while s["ready"] + s["failed_connects"] < len(watchers) and time.monotonic() < connect_deadline:
         await asyncio.sleep(0.05)
-    s["rss_spectators"] = daphne.memory_info().rss / MB
+    s["rss_spectators"] = rss_mb(server[0])
 
-    # Phase 1: everything at once for `--seconds`. CPU per process tells who saturates the 2 cores.
-    procs = {"daphne": [daphne], "worker": [worker, *worker.children(recursive=True)], "clients": [me]}
+    paths = ["/", f"/matches/{match_ids[0]}/"]
+    for _ in range(4 * args.web_processes):  # not timed: each process's first page compiles templates
+        for path in paths:
+            with contextlib.suppress(*DROPPED, ValueError):
+                await http_get("127.0.0.1", port, path, timeout=30)
+
+    # Phase 1: everything at once for `--seconds`. CPU per process tells who saturates the cores.
+    procs = {
+        "web": _arena_env.web_processes(server[0]),
+        "workers": [p for w in workers for p in (w, *w.children(recursive=True))],
+        "clients": [me],
+    }
     for group in procs.values():
         for proc in group:
             proc.cpu_percent(None)
@@ -265,25 +279,27 @@ async def load(
         asyncio.create_task(human(port, cookie, games, people_deadline, args.think_ms / 1000, s))
         for cookie, games in people
     ]
+    pages = asyncio.create_task(probe(port, paths, args.probe_every, people_deadline, s))
     await asyncio.sleep(args.seconds / 2)
-    s["rss_busy"] = daphne.memory_info().rss / MB
+    s["rss_busy"] = rss_mb(server[0])
     s["cpu"] = {name: sum(_cpu(proc) for proc in group) for name, group in procs.items()}
     s["cpu_window"] = time.monotonic() - cpu_started
-    s["loadavg"] = os.getloadavg()[0]
+    s["loadavg"] = _arena_env.load_note()
     await asyncio.wait_for(publisher.wait(), args.seconds + 60)
-    await asyncio.gather(*humans)
+    await asyncio.gather(*humans, pages)
     while s["watching"] + s["failed_connects"] < len(watchers) and time.monotonic() < s["phase_end"]:
         await asyncio.sleep(0.05)
 
-    # Phase 2: restart daphne on the same port; every spectator reconnects at once.
+    # Phase 2: restart the web server on the same port; every spectator reconnects at once.
     open_sockets = s["watching"]
-    s["storm_end"] = time.monotonic() + args.seconds + 30  # + daphne's start-up
+    s["storm_end"] = time.monotonic() + args.seconds + 60  # + the server's start-up
     stopped = time.monotonic()
     s["storm"].set()
     # In threads: the spectators must see the drop and retry meanwhile, on this event loop.
-    await asyncio.to_thread(stop, server[0])
-    server[0] = start_daphne(port, work / "daphne.log")
-    await asyncio.to_thread(bench_live.wait_for_server, port, server[0])
+    # 10 s: what `docker stop` allows before SIGKILL.
+    s["killed"] = await asyncio.to_thread(_arena_env.stop_web, server[0], 10.0)
+    server[0] = _arena_env.start_web(port, args.web_processes, work / "web.log")
+    await asyncio.to_thread(_arena_env.wait_for_web, port, server[0], work / "web.log")
     up = s["up"] = time.monotonic()
     await asyncio.gather(*watchers)
     s["open_sockets"] = open_sockets
@@ -302,39 +318,51 @@ def report(args: argparse.Namespace, s: dict) -> None:
     print(
         f"  spectators: {s['ready']}/{args.spectators} connected (failed {s['failed_connects']}); deliveries "
         f"{len(lat)}/{expected}; latency ms p50 {pct(lat, 0.5):.1f} p99 {pct(lat, 0.99):.1f} "
-        f"max {max(lat, default=float('nan')):.1f}; lost {s['lost']} (seq gaps {s['gaps']}); "
+        f"max {max(lat, default=float('nan')):.1f}; lost {s['lost'] + s['gaps']} ({s['gaps']} of them seq gaps); "
         f"errors {len(s['errors'])}"
     )
     print(
         f"  people: replies {len(play)}, move->reply ms p50 "
         f"{statistics.median(play) * 1000 if play else float('nan'):.1f} p99 {pct(play, 0.99) * 1000:.1f} "
         f"max {max(play, default=float('nan')) * 1000:.1f}; games finished {s['play']['games']}; "
-        f"errors {len(s['play_errors'])}"
+        f"errors {len(s['play_errors'])}; stalled over {bench_play.STALL_S:g} s {s['play'].get('stalled', 0)}"
     )
+    for path, times in s["pages"].items():
+        ms = [t * 1000 for t in times]
+        print(
+            f"  page {path}: {len(ms)} loads, ms p50 {pct(ms, 0.5):.0f} p99 {pct(ms, 0.99):.0f} "
+            f"max {max(ms):.0f}; under 1 s: {'yes' if max(ms) < 1000 else 'NO'}"
+        )
     print(
-        f"  daphne RSS MB: idle {s['rss_idle']:.1f}, with {s['ready']} spectator sockets "
+        f"  web RSS MB ({args.web_processes} process(es) and uvicorn's supervisor): idle {s['rss_idle']:.1f}, "
+        f"with {s['ready']} spectator sockets "
         f"{s['rss_spectators']:.1f} ({per_socket:.1f} KB per socket), under load {s['rss_busy']:.1f}"
     )
     cpu = ", ".join(f"{name} {value:.0f} %" for name, value in s["cpu"].items())
     print(
         f"  CPU over the first {s['cpu_window']:.0f} s (100 % = one core of {os.cpu_count()}): {cpu}; "
-        f"load average {s['loadavg']:.1f}"
+        f"{s['loadavg']}"
     )
     for label, errors in (
         ("spectator", s["errors"]),
         ("people", s["play_errors"]),
+        ("page", s["page_errors"]),
         ("reconnect after up", s["failures_after_up"]),
     ):
         for error in sorted(set(errors))[:5]:
             print(f"  {label} error: {error} (x{errors.count(error)})")
     back = len(s["reconnected"])
-    print(f"phase 2: daphne restarted on the same port ({s['restart_s']:.1f} s down), storm of reconnects")
+    print(
+        f"phase 2: web server restarted on the same port ({s['restart_s']:.1f} s down; "
+        f"{'SIGKILLed after 10 s, a worker still waiting for its tasks' if s['killed'] else 'stopped by SIGTERM'}"
+        "), storm of reconnects"
+    )
     print(
         f"  {back}/{s['open_sockets']} spectators back; handshake failures {s['handshake_failures']} "
-        f"({len(s['failures_after_up'])} after daphne answered); "
+        f"({len(s['failures_after_up'])} after the server answered); "
         f"attempts per socket max {max(s['attempts'], default=0)}; half back {s['back_p50_from_up']:.2f} s, "
         f"all back {s['all_back_from_up']:.2f} s "
-        f"after daphne answered ({s['all_back_from_stop']:.2f} s after it was stopped)"
+        f"after the server answered ({s['all_back_from_stop']:.2f} s after it was stopped)"
     )
 
 
@@ -349,6 +377,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
     parser.add_argument("--rate", type=float, default=1.0, help="events per second per live match")
     parser.add_argument("--think-ms", type=float, default=300.0, help="a person's mean think time")
+    parser.add_argument("--probe-every", type=float, default=0.5, help="seconds between page probes")
+    _arena_env.add_options(parser)
     args = parser.parse_args()
 
     # Before settings load: rate limits and open-game caps are not what this measures.
@@ -358,32 +388,43 @@ def main() -> None:
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "0"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + base64.b64encode(os.urandom(24)).decode())
-    work = _arena_env.setup("load", redis_db=5)
+    work = _arena_env.setup("load", redis_db=5, database_url=args.database_url)
     from arena.celery import app
 
     app.control.purge()
-    worker = _arena_env.start_worker(
-        name="load", concurrency=2, log=work / "worker.log"
-    )  # starts now: torch's import overlaps the set-up below
+    # As the Procfile's two workers (start now: torch's import overlaps the set-up below).
+    workers = [
+        _arena_env.start_worker(
+            name="load-games", concurrency=2, queues="games,celery,evaluation", log=work / "games.log"
+        ),
+        _arena_env.start_worker(
+            name="load-training", concurrency=1, queues="training", log=work / "training.log"
+        ),
+    ]
     port = free_port()
-    server = [start_daphne(port, work / "daphne.log")]
+    server = [_arena_env.start_web(port, args.web_processes, work / "web.log")]
     try:
-        checkpoint, people = bench_play.prepare(args.humans + 1, 10)  # the extra one warms up
-        bench_live.wait_for_server(port, server[0])
+        warm = 4 * args.web_processes  # people who only warm the web processes up
+        checkpoint, people = bench_play.prepare(args.humans + warm, 10)
+        _arena_env.wait_for_web(port, server[0], work / "web.log")
         print(
             f"bench-load: {args.spectators} spectators over {args.matches} live matches ({args.rate:g} events/s "
             f"each), {args.humans} people vs checkpoint {checkpoint.pk} at connect four (think "
-            f"{args.think_ms:g} ms), 1 training run {TRAIN} + {args.agent_matches} agent matches on one "
-            f"prefork worker (-c 2); one daphne on :{port}; {args.seconds:g} s per phase; data in {work}"
+            f"{args.think_ms:g} ms), 1 training run {TRAIN} + {args.agent_matches} agent matches on the "
+            f"games (-c 2) and training (-c 1) workers; uvicorn in {args.web_processes} web process(es) on "
+            f":{port}; {_arena_env.database_label()}; {args.seconds:g} s per phase; data in {work}; "
+            f"{_arena_env.load_note()}"
         )
-        asyncio.run(bench_play.phase(port, people[:1], 2.0, 0.0))  # warm-up: loads torch in daphne
+        bench_play.warm_up(port, people[:warm], server[0])  # loads torch in every web process
         run_id, match_ids = background_work(args.agent_matches)
-        s = asyncio.run(load(args, port, work, server, people[1:], psutil.Process(worker.pid)))
+        procs = [psutil.Process(w.pid) for w in workers]
+        s = asyncio.run(load(args, port, work, server, people[warm:], procs))
         report(args, s)
-        print(f"  worker: {background_status(run_id, match_ids)}")
+        print(f"  workers: {background_status(run_id, match_ids)}")
     finally:
-        stop(server[0])
-        _arena_env.stop_worker(worker, grace=20)
+        _arena_env.stop_web(server[0])
+        for worker in workers:
+            _arena_env.stop_worker(worker, grace=20)
         app.control.purge()
 
 

@@ -1,17 +1,22 @@
 """Simulated people playing connect four against a checkpoint over real WebSockets.
 
-    python bench/bench_play.py [--humans 50] [--seconds 10] [--think-ms 0 300]
+    python bench/bench_play.py [--humans 50] [--seconds 10] [--think-ms 0 1000] [--compare-web 1,2]
+    python bench/bench_play.py --database-url postgres://postgres@127.0.0.1:5432/postgres
 
-Daphne serves `arena.asgi` on a free loopback port against a throwaway SQLite DB (migrated) and Redis
-database 11. The opponent is an untrained MLP checkpoint (`hidden: [64, 64]`, random weights, saved with
+Uvicorn serves `arena.asgi` as `make run` does (the Procfile's flags, `--web-processes` processes,
+default what `make run` starts here) on a free loopback port against a throwaway database (a temp
+SQLite file, or a PostgreSQL database made for the run with `--database-url`) and Redis database 11.
+`--compare-web 1,2` runs every phase once per web-process count, each on a fresh server, and prints
+them side by side. The opponent is an untrained MLP checkpoint (`hidden: [64, 64]`, random weights, saved with
 `marl.checkpoints.save_checkpoint` through `bench/_arena_env.random_checkpoints`): serving cost does not
 depend on how well it was trained. Each simulated person is a user with a session made directly in the
 DB; it opens `ws/play/<id>/` with that session cookie and plays random legal columns, game after game,
 for `--seconds` per phase. Latency is a person's move sent -> the agent's reply received (the play
 service validates under the row lock, the agent replies, both are stored, and the events come back
 through the channel layer). Phases: `--think-ms 0` is a closed loop (every person moves the instant the
-reply lands: saturation); a few hundred ms is closer to real people. The server runs with
-ARENA_MOVES_PER_SECOND raised so the closed loop measures the server, not the per-user rate limit.
+reply lands: saturation, reported as human moves/s); 1,000 ms (0.5 to 1.5 s) is the issue's person.
+The server runs with ARENA_MOVES_PER_SECOND raised so the closed loop measures the server, not the
+per-user rate limit.
 
 The WebSocket client is a minimal RFC 6455 one on asyncio streams (neither `websockets` nor `aiohttp` is
 in the venv): text frames, masking, ping/pong and close, which is all the protocol here needs.
@@ -22,13 +27,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import math
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,7 +52,8 @@ def prepare(humans: int, games_each: int):
 
     User = get_user_model()
     owner = User.objects.create_user(username="bench-owner")
-    checkpoint = _arena_env.random_checkpoints(owner, "connect_four", 1)[0]
+    # The agent replies in the second seat: the person moves first, every move of theirs is timed.
+    checkpoint = _arena_env.random_checkpoints(owner, "connect_four", 1, seat="player_1")[0]
     people = []
     for i in range(humans):
         user = User.objects.create_user(username=f"bench-human-{i}")
@@ -68,41 +73,61 @@ def prepare(humans: int, games_each: int):
     return checkpoint, people
 
 
+STALL_S = 30.0  # a reply this late is counted as stalled, and the person goes on to the next game
+
+
 async def person(
     port: int, cookie: str, games: list[int], deadline: float, think: float, stats: dict
 ) -> None:
     rng = random.Random(cookie)
     while games and time.monotonic() < deadline:
         match_id = games.pop(0)  # shared across phases: a game left unfinished is not picked up again
-        ws = await WebSocket.connect("127.0.0.1", port, f"/ws/play/{match_id}/", cookie)
-        snapshot = await ws.recv_json()
-        seat, state = snapshot["seat"], snapshot["match"]["state"]
-        while state["to_move"] == seat and time.monotonic() < deadline:
-            if think:
-                await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
-            sent = time.perf_counter()
-            await ws.send_json(
-                {"type": "move", "ply": len(state["moves"]), "move": rng.choice(state["legal_moves"])}
+        try:
+            ws = await asyncio.wait_for(
+                WebSocket.connect("127.0.0.1", port, f"/ws/play/{match_id}/", cookie), STALL_S
             )
-            while True:
-                message = await ws.recv_json()
-                if message["type"] == "error":
-                    raise RuntimeError(f"move refused: {message}")
-                if message.get("event") == "finished":
-                    state = message["state"]
-                    stats["games"] += 1
-                    break
-                if message.get("event") == "move":
-                    state = message["state"]
-                    stats["moves"] += 1
-                    if message["seat"] != seat:  # the agent's reply
-                        stats["latency"].append(time.perf_counter() - sent)
-                        break
+        except TimeoutError:
+            stats["stalled"] = stats.get("stalled", 0) + 1
+            continue
+        try:
+            await play_game(ws, rng, deadline, think, stats)
+        except TimeoutError:
+            stats["stalled"] = stats.get("stalled", 0) + 1
         await ws.close()
+    if not games and time.monotonic() < deadline:
+        stats["ran_out"] = stats.get("ran_out", 0) + 1  # stopped early: the throughput is a floor
+
+
+async def play_game(ws: WebSocket, rng: random.Random, deadline: float, think: float, stats: dict) -> None:
+    """Random legal moves until the game ends or the deadline passes; each reply timed."""
+    snapshot = await asyncio.wait_for(ws.recv_json(), STALL_S)
+    seat, state = snapshot["seat"], snapshot["match"]["state"]
+    while state["to_move"] == seat and time.monotonic() < deadline:
+        if think:
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+        sent = time.perf_counter()
+        stats["human_moves"] += 1
+        await ws.send_json(
+            {"type": "move", "ply": len(state["moves"]), "move": rng.choice(state["legal_moves"])}
+        )
+        while True:
+            message = await asyncio.wait_for(ws.recv_json(), STALL_S)
+            if message["type"] == "error":
+                raise RuntimeError(f"move refused: {message}")
+            if message.get("event") == "finished":
+                state = message["state"]
+                stats["games"] += 1
+                break
+            if message.get("event") == "move":
+                state = message["state"]
+                stats["moves"] += 1
+                if message["seat"] != seat:  # the agent's reply
+                    stats["latency"].append(time.perf_counter() - sent)
+                    break
 
 
 async def phase(port: int, people, seconds: float, think: float) -> dict:
-    stats = {"latency": [], "moves": 0, "games": 0}
+    stats = {"latency": [], "moves": 0, "human_moves": 0, "games": 0}
     deadline = time.monotonic() + seconds
     started = time.perf_counter()
     await asyncio.gather(*(person(port, cookie, games, deadline, think, stats) for cookie, games in people))
@@ -110,71 +135,122 @@ async def phase(port: int, people, seconds: float, think: float) -> dict:
     return stats
 
 
-def report(label: str, stats: dict) -> None:
+def summary(stats: dict) -> dict:
+    """Reply latency percentiles (ms) and throughputs of one phase."""
     lat = sorted(stats["latency"])
-    if not lat:
-        print(f"{label}: no replies measured")
-        return
-    p50 = statistics.median(lat) * 1000
-    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000
+    at = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
+    return {
+        "replies": len(lat),
+        "p50": statistics.median(lat) * 1000 if lat else float("nan"),
+        "p99": at(0.99),
+        "max": at(1.0),
+        "human_per_s": stats["human_moves"] / stats["wall"],
+        "moves_per_s": stats["moves"] / stats["wall"],
+        "games": stats["games"],
+        "ran_out": stats.get("ran_out", 0),
+        "stalled": stats.get("stalled", 0),
+    }
+
+
+def report(label: str, row: dict) -> None:
     print(
-        f"{label:<28} replies {len(lat):>6}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  max {lat[-1] * 1000:6.1f} ms"
-        f"  moves/s (both sides) {stats['moves'] / stats['wall']:6.1f}  games {stats['games']}  "
-        f"p99<50ms: {'yes' if p99 < 50 else 'NO'}"
+        f"  {label:<34} replies {row['replies']:>6}  p50 {row['p50']:6.1f} ms  p99 {row['p99']:7.1f} ms  "
+        f"max {row['max']:7.1f} ms  human moves/s {row['human_per_s']:6.1f}  games {row['games']}  "
+        f"[{row['load']}]"
+        + (f"  ({row['ran_out']} people ran out of games: raise --games-each)" if row["ran_out"] else "")
+        + (f"  ({row['stalled']} replies stalled over {STALL_S:g} s)" if row["stalled"] else "")
     )
+
+
+def warm_up(port: int, people, server) -> None:
+    """Play until every web process has served a reply (its first loads torch and the checkpoint: seconds,
+    not a figure of this benchmark), then a little more. A socket lands on whichever process the kernel
+    gives it, so rounds go on until each worker process has torch mapped, at most a minute."""
+    crowd = people[: min(len(people), 4 * len(_arena_env.web_workers(server)))]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        asyncio.run(phase(port, crowd, 2.0, 0.0))
+        if all(_arena_env.maps_library(proc, "libtorch") for proc in _arena_env.web_workers(server)):
+            break
+    asyncio.run(phase(port, crowd, 2.0, 0.0))
+
+
+def serve_and_play(args: argparse.Namespace, workers: int, people, work: Path) -> dict[float, dict]:
+    """A fresh server in `workers` processes, warmed up; every think phase on it."""
+    port = free_port()
+    log = work / f"web-{workers}.log"
+    server = _arena_env.start_web(port, workers, log)
+    try:
+        _arena_env.wait_for_web(port, server, log)
+        warm_up(port, people, server)
+        rows = {}
+        for think in args.think_ms:
+            rows[think] = summary(asyncio.run(phase(port, people, args.seconds, think / 1000)))
+            rows[think]["load"] = _arena_env.load_note()
+            report(f"{workers} web process(es), think {think:.0f} ms", rows[think])
+        return rows
+    finally:
+        _arena_env.stop_web(server)
+
+
+def side_by_side(args: argparse.Namespace, results: dict[int, dict[float, dict]]) -> None:
+    counts = list(results)
+    print("\nside by side (" + ", ".join(f"{n} web process(es)" for n in counts) + "):")
+    for think in args.think_ms:
+        rows = [results[n][think] for n in counts]
+        if think == 0:
+            cells = "  ".join(f"{row['human_per_s']:7.1f}" for row in rows)
+            ratio = (
+                rows[-1]["human_per_s"] / rows[0]["human_per_s"] if rows[0]["human_per_s"] else float("nan")
+            )
+            print(f"  saturation (think 0), human moves/s: {cells}   ratio last/first {ratio:.2f}x")
+        else:
+            cells = "  ".join(f"{row['p99']:7.1f}" for row in rows)
+            verdict = ", ".join(f"{n}: {'yes' if results[n][think]['p99'] < 50 else 'NO'}" for n in counts)
+            print(f"  think {think:.0f} ms, reply p99 ms:           {cells}   p99 < 50 ms: {verdict}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--humans", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
-    parser.add_argument("--think-ms", type=float, nargs="+", default=[0.0, 300.0])
+    parser.add_argument("--think-ms", type=float, nargs="+", default=[0.0, 1000.0])
+    parser.add_argument(
+        "--compare-web",
+        type=lambda text: [int(n) for n in text.split(",")],
+        help="web-process counts to run every phase with, side by side (e.g. 1,2); overrides --web-processes",
+    )
+    parser.add_argument(
+        "--games-each",
+        type=int,
+        help="games made per person before the timed part (a person stops when out; default: one per 5 s "
+        "of phases, plus the warm-ups')",
+    )
+    _arena_env.add_options(parser)
     args = parser.parse_args()
+    counts = args.compare_web or [args.web_processes]
+    if min(counts) < 1:
+        parser.error("web-process counts must be at least 1")
 
     # Before settings load: enough open games per person for every phase, no rate limit in the way.
-    os.environ["ARENA_MAX_OPEN_GAMES"] = "1000"
+    os.environ["ARENA_MAX_OPEN_GAMES"] = "100000"
     os.environ["ARENA_MOVES_PER_SECOND"] = "100000"
     os.environ["DJANGO_DEBUG"] = "0"  # as deployed (no query log), over plain http on loopback
     os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "0"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + base64.b64encode(os.urandom(24)).decode())
-    _arena_env.setup("play", redis_db=11)
-    games_each = 200  # more than a phase can play: a person stops at the deadline
+    work = _arena_env.setup("play", redis_db=11, database_url=args.database_url)
+    made = time.monotonic()
+    games_each = args.games_each or 6 + math.ceil(len(counts) * len(args.think_ms) * args.seconds / 5)
     checkpoint, people = prepare(args.humans, games_each)
-
-    port = free_port()
-    log = open(Path(os.environ["ARENA_MEDIA_ROOT"]).parent / "daphne.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "arena.asgi:application"],
-        cwd=ROOT,
-        env={**os.environ, "ARENA_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    print(
+        f"bench-play: {args.humans} people vs checkpoint {checkpoint.pk} (untrained MLP [64, 64]) at connect "
+        f"four, uvicorn as `make run` serves it, {_arena_env.database_label()}, Redis channel layer; "
+        f"{args.seconds:g} s per phase; {args.humans * games_each} games made in "
+        f"{time.monotonic() - made:.0f} s; data in {work}; {_arena_env.load_note()}"
     )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"daphne did not start; see {log.name}")
-                time.sleep(0.3)
-        print(
-            f"bench-play: {args.humans} people vs checkpoint {checkpoint.pk} (untrained MLP [64, 64]) at "
-            f"connect four over ws://127.0.0.1:{port}, one daphne process, SQLite, Redis channel layer"
-        )
-        # Warm-up, not reported: the first move loads torch's kernels and the checkpoint into the server.
-        asyncio.run(phase(port, people[:1], 2.0, 0.0))
-        for think in args.think_ms:
-            report(f"think {think:.0f} ms", asyncio.run(phase(port, people, args.seconds, think / 1000)))
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    results = {n: serve_and_play(args, n, people, work) for n in counts}
+    if len(counts) > 1:
+        side_by_side(args, results)
 
 
 if __name__ == "__main__":
