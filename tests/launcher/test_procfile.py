@@ -74,6 +74,7 @@ def test_the_serving_flags_are_the_web_entrys_own_without_host_port_or_workers()
     flags = uvicorn_flags()
     assert flags[:3] == ["--no-proxy-headers", "--ws-max-size", "65536"]
     assert "--no-access-log" in flags
+    assert flags[flags.index("--timeout-graceful-shutdown") + 1] == "10"  # a stuck socket never holds a stop
     assert not {"--host", "--port", "--workers"} & set(flags)
     argv = _argv("web")
     assert argv[argv.index("--no-proxy-headers") :] == flags
