@@ -56,7 +56,10 @@ TTT_CONFIG: dict[str, Any] = {
     # Every move sampled from the visit shares: the value head learns what wins against a fallible
     # opponent too, so the greedy policy also punishes mistakes (a win-maximizing line among the safe ones).
     "temperature_moves": 9,
-    "random_move_frac": 0.0,
+    # A random move at 30% of self-play moves (exploration, no bot): the second seat's exact win rate
+    # against random at the end of 10 minutes was 0.899 (0.887 at 15%, 0.844 without; the ceiling for a
+    # second player that never loses to perfect play is 0.916), with 0 losses to perfect play in each seat.
+    "random_move_frac": 0.3,
     "steps_per_epoch": 1000,
     "batch_size": 128,
     "buffer_size": 20_000,
@@ -70,6 +73,7 @@ C4_CONFIG: dict[str, Any] = {
     "network": {"kind": "mlp", "hidden": [256, 256]},
     "simulations": 50,
     "temperature_moves": 8,
+    "random_move_frac": 0.0,  # not measured on connect four
     "steps_per_epoch": 2000,
     "buffer_size": 60_000,
 }
