@@ -141,6 +141,8 @@ function showExploitability(msg) {
   for (const [name, value] of Object.entries(e.references || {})) {
     versionCharts.exploitability?.addPoint(name, msg.version, value);
   }
+}
+
 // A sampled training game: every message carries a whole position, so the newest one is drawn and older
 // ones (a late or repeated message) are dropped. Order: env steps, then game number, then ply.
 const watch = document.querySelector("[data-training-game]");
