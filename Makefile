@@ -96,9 +96,13 @@ test-launcher: install-dev ## Tests of the local launcher (make run, the embedde
 test-e2e: install-dev install-browser ## Browser tests (headless chromium)
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-lint: install-dev ## ruff check + ruff format --check
+lint: install-dev ## ruff check + ruff format --check, and every browser module parses (node --check, when node is here)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@if command -v node >/dev/null 2>&1; then \
+		for f in arena/static/arena/*.js; do node --check --input-type=module < $$f || { echo "lint: $$f does not parse"; exit 1; }; done; \
+		echo "browser modules parse: $$(ls arena/static/arena/*.js | wc -l) files"; \
+	else echo "lint: node not found; browser modules not syntax-checked"; fi
 
 format: install-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
