@@ -180,7 +180,13 @@ def _champion(results: dict[str, Any]) -> list[dict[str, Any]] | None:
             members.setdefault(row["member"], []).append(row)
     if not members:
         return None
-    return max(members.values(), key=lambda rows: _mean_rating(rows) or float("-inf"))
+    return max(members.values(), key=_rank)
+
+
+def _rank(rows: list[dict[str, Any]]) -> float:
+    """A member's mean rating in the tick; a member whose fit gave no rating ranks last (0 is a rating)."""
+    mean = _mean_rating(rows)
+    return float("-inf") if mean is None else mean
 
 
 def _mean_rating(rows: list[dict[str, Any]]) -> float | None:

@@ -36,7 +36,9 @@ def test_calibration_stops_when_the_interval_is_narrow_enough(small_batches, med
     assert checkpoint_calibrate(checkpoint_id=first.pk) == Checkpoint.RATED
     for row in (first, second):  # one rating for the entrant, on each of its checkpoints
         row.refresh_from_db()
-        assert row.calibration_status == Checkpoint.RATED and row.calibration_games == 6
+        # One batch of 3 pairs, or two when the first gives no finite fit (all drawn: the games' seeds
+        # come from the rows' ids, which differ between databases).
+        assert row.calibration_status == Checkpoint.RATED and row.calibration_games in (6, 12)
         assert row.calibration_low <= row.calibration_elo <= row.calibration_high
     assert second.calibration_elo == first.calibration_elo
 

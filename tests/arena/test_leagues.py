@@ -257,10 +257,12 @@ def test_the_champions_strength_by_tick_is_on_the_page_and_in_the_api(user_clien
     assert [c["tick"] for c in strength["champions"]] == [1, 2]
     for tick in (1, 2):  # the champion is the member that rated highest in that tick
         rows = LeagueTick.objects.get(league=league, number=tick).results.values()
-        best = max(
-            {r["member"] for r in rows},
-            key=lambda m: sum(r["rating"] for r in rows if r["member"] == m),
-        )
+        # Ranked by mean rating; a member the tick's fit could not rate (every game drawn) ranks last.
+        members = list(dict.fromkeys(r["member"] for r in rows))
+        rated = {
+            m: [r["rating"] for r in rows if r["member"] == m and r["rating"] is not None] for m in members
+        }
+        best = max(members, key=lambda m: sum(rated[m]) / len(rated[m]) if rated[m] else float("-inf"))
         champion = strength["champions"][tick - 1]
         assert {r["checkpoint"] for r in rows if r["member"] == best} == set(champion["checkpoints"])
     assert set(strength["vs_anchors"]) == {"vs random", "vs minimax"}

@@ -69,9 +69,9 @@ def test_two_workers_share_a_tournament_and_two_web_servers_stream_one_workers_l
             user=user,
             game="tictactoe",
             format="round_robin",
-            participants=["bot:minimax", "bot:random", "bot:alphabeta:1", "bot:alphabeta:2"],
+            participants=["bot:minimax", "bot:random", "bot:mcts:4", "bot:mcts:16"],
             games_per_pair=4,
-            batch_size=1,
+            batch_size=2,  # 12 batches of two matches: tournament_play_batch tasks for the two workers
             seed=5,
         )
         # A live game: created unqueued so both spectators are watching before its first move.
