@@ -101,9 +101,14 @@ def ratings_record(*, pool: str, games: Sequence[RatedGame]) -> dict[int, Rating
 
 
 def _locked_ratings(pool: str, players: dict[int, Player]) -> dict[int, Rating]:
-    """Each player's rating in `pool` (created at the default if new), row-locked, by player id."""
-    ids = [rating_get(player=player, pool=pool).pk for player in players.values()]
-    return {row.player_id: row for row in Rating.objects.select_for_update().filter(pk__in=ids)}
+    """Each player's rating in `pool` (created at the default if new), row-locked, by player id.
+
+    Rows are created and locked in player-id order: two batches of one tournament rating the same new
+    players at once would otherwise each wait on the other's uncommitted insert (a PostgreSQL
+    deadlock on the unique (player, pool) index)."""
+    ids = [rating_get(player=players[pk], pool=pool).pk for pk in sorted(players)]
+    locked = Rating.objects.select_for_update().filter(pk__in=ids).order_by("player_id")
+    return {row.player_id: row for row in locked}
 
 
 def _not_rated_before(games: list[RatedGame]) -> list[RatedGame]:
