@@ -88,7 +88,13 @@ class EngineProcess:
         self.starts += 1
 
     def send(self, line: str) -> None:
-        """Write one command line (starting the process if needed)."""
+        """Write one command line (starting the process if needed).
+
+        A process that died since its last answer fails this command rather than being restarted
+        silently: a new engine would not know the position the caller built up in the old one.
+        """
+        if self._proc is not None and self._proc.poll() is not None:
+            self._die(f"died since its last answer (exit status {self._proc.returncode})")
         self.start()
         try:
             self._proc.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
