@@ -30,6 +30,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _clock import Clock  # noqa: E402
 
 from marl import leduc  # noqa: E402
 from marl.agents import RandomAgent  # noqa: E402
@@ -61,21 +64,6 @@ HOLDEM_CONFIG: dict[str, Any] = {
     "game": "texas_holdem",
     "network": {"kind": "mlp", "hidden": [128, 128]},
 }
-
-
-class Clock:
-    """Training time: wall time minus the measurements taken between epochs."""
-
-    def __init__(self, minutes: float) -> None:
-        self.start = time.perf_counter()
-        self.paused = 0.0
-        self.limit = minutes * 60
-
-    def minutes(self) -> float:
-        return (time.perf_counter() - self.start - self.paused) / 60
-
-    def over(self) -> bool:
-        return self.minutes() * 60 >= self.limit
 
 
 def observation_floor(iterations: int = 50) -> tuple[int, int, float]:

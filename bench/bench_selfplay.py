@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _arena_env  # noqa: E402
+from _clock import Clock  # noqa: E402
 
 from marl.agents import RandomAgent  # noqa: E402
 from marl.bots import make_bot  # noqa: E402
@@ -77,21 +78,6 @@ C4_CONFIG: dict[str, Any] = {
     "steps_per_epoch": 2000,
     "buffer_size": 60_000,
 }
-
-
-class Clock:
-    """Training time: wall time minus the measurements taken between iterations."""
-
-    def __init__(self, minutes: float) -> None:
-        self.start = time.perf_counter()
-        self.paused = 0.0
-        self.limit = minutes * 60
-
-    def minutes(self) -> float:
-        return (time.perf_counter() - self.start - self.paused) / 60
-
-    def over(self) -> bool:
-        return self.minutes() * 60 >= self.limit
 
 
 def win_rate(spec_name: str, seat: str, me: Any, opponent: Any, games: int, seed: int = 0) -> float:

@@ -134,6 +134,37 @@ class TrainConfig:
         if self.algorithm not in ALGORITHMS:
             raise ConfigError(f"algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}")
         self.network = validate_network_spec(self.network)
+        self._validate_bounds()
+        if self.device is not None and not (
+            isinstance(self.device, str)
+            and (self.device in ("cpu", "cuda") or self.device.startswith("cuda:"))
+        ):
+            raise ConfigError(f"device must be null, 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+
+        self._validate_fast_env()
+        seats = list(spec.seats)
+        self.learn_seats = self._learning_seats(seats)
+
+        if self.algorithm == "dqn":
+            if self.n_step % len(seats):
+                raise ConfigError(
+                    f"n_step must be a multiple of {len(seats)} (the seats of {self.game}) so that DQN's "
+                    f"return includes the opponents' replies and bootstraps from its own turn; got {self.n_step}"
+                )
+            collected = math.ceil(self.step_per_collect / self.num_envs) * self.num_envs
+            if round(self.update_per_step * collected) < 1:
+                raise ConfigError(
+                    f"update_per_step {self.update_per_step} x {collected} steps per collect rounds to 0 "
+                    "gradient steps; raise update_per_step or step_per_collect"
+                )
+        elif self.algorithm == "ppo" and self.episode_per_collect < self.num_envs:
+            raise ConfigError(
+                f"episode_per_collect ({self.episode_per_collect}) must be at least num_envs ({self.num_envs})"
+            )
+        self._validate_opponents(len(self.learn_seats) == len(seats))
+
+    def _validate_bounds(self) -> None:
+        """Every numeric setting within its range (whole numbers where a count is meant)."""
         _num(self, "lr", 1e-8, 1.0)
         _num(self, "gamma", 0.0, 1.0)
         _int(self, "env_steps", 1, 10**10)
@@ -164,33 +195,6 @@ class TrainConfig:
         _num(self, "dirichlet_alpha", 1e-3, 100.0)
         _num(self, "dirichlet_frac", 0.0, 1.0)
         _num(self, "random_move_frac", 0.0, 1.0)
-        if self.device is not None and not (
-            isinstance(self.device, str)
-            and (self.device in ("cpu", "cuda") or self.device.startswith("cuda:"))
-        ):
-            raise ConfigError(f"device must be null, 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-
-        self._validate_fast_env()
-        seats = list(spec.seats)
-        self.learn_seats = self._learning_seats(seats)
-
-        if self.algorithm == "dqn":
-            if self.n_step % len(seats):
-                raise ConfigError(
-                    f"n_step must be a multiple of {len(seats)} (the seats of {self.game}) so that DQN's "
-                    f"return includes the opponents' replies and bootstraps from its own turn; got {self.n_step}"
-                )
-            collected = math.ceil(self.step_per_collect / self.num_envs) * self.num_envs
-            if round(self.update_per_step * collected) < 1:
-                raise ConfigError(
-                    f"update_per_step {self.update_per_step} x {collected} steps per collect rounds to 0 "
-                    "gradient steps; raise update_per_step or step_per_collect"
-                )
-        elif self.algorithm == "ppo" and self.episode_per_collect < self.num_envs:
-            raise ConfigError(
-                f"episode_per_collect ({self.episode_per_collect}) must be at least num_envs ({self.num_envs})"
-            )
-        self._validate_opponents(len(self.learn_seats) == len(seats))
 
     def _validate_fast_env(self) -> None:
         """Resolve ``fast_env`` to a bool (so the checkpoint's config records what ran)."""
