@@ -27,7 +27,7 @@ from marl.checkpoints import Checkpoint, load_checkpoint, read_meta, save_checkp
 from marl.errors import CheckpointError, ConfigError
 from marl.games import get_game
 from marl.nets import build_critic, build_network, select_device
-from marl.selfplay import CachedNetworkEvaluator, Positions, SelfPlay
+from marl.selfplay import POSITION_FIELDS, CachedNetworkEvaluator, Positions, SelfPlay
 from marl.train_config import TrainConfig, TrainResult
 from marl.train_eval import evaluate_seat, mean_rates
 from marl.train_watch import GameSampler
@@ -113,9 +113,6 @@ def _resume(cfg: TrainConfig, resume_from: Mapping[str, str | Path] | None) -> C
     return ckpt
 
 
-_WINDOW = ("obs", "masks", "policy", "outcome")
-
-
 def window_from(ckpt: Checkpoint, buffer_size: int) -> Positions | None:
     """The replay window a checkpoint's training state carries (None for one written without it)."""
     stored = (ckpt.state or {}).get("window")
@@ -123,7 +120,7 @@ def window_from(ckpt: Checkpoint, buffer_size: int) -> Positions | None:
         return None
     spec = get_game(ckpt.meta["game"])
     try:
-        window = Positions(*(stored[f].numpy() for f in _WINDOW))
+        window = Positions(*(stored[f].numpy() for f in POSITION_FIELDS))
     except (KeyError, TypeError, AttributeError):
         raise CheckpointError(f"{ckpt.path.name}: the stored replay window is malformed") from None
     n = len(window)
@@ -199,7 +196,7 @@ class _Run:
         state = self.learner.state()
         if self.window is not None:
             state["window"] = {
-                f: torch.from_numpy(np.ascontiguousarray(getattr(self.window, f))) for f in _WINDOW
+                f: torch.from_numpy(np.ascontiguousarray(getattr(self.window, f))) for f in POSITION_FIELDS
             }
         path = save_checkpoint(
             self.out, name, weights=self.learner.policy.state_dict(), state=state, meta=meta

@@ -126,14 +126,14 @@ class Positions:
     @staticmethod
     def concat(parts: list[Positions]) -> Positions:
         """All positions of ``parts`` in order."""
-        return Positions(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
+        return Positions(*(np.concatenate([getattr(p, f) for p in parts]) for f in POSITION_FIELDS))
 
     def tail(self, n: int) -> Positions:
         """The newest ``n`` positions (the replay window)."""
-        return Positions(*(getattr(self, f)[-n:] for f in _FIELDS))
+        return Positions(*(getattr(self, f)[-n:] for f in POSITION_FIELDS))
 
 
-_FIELDS = ("obs", "masks", "policy", "outcome")
+POSITION_FIELDS = ("obs", "masks", "policy", "outcome")
 
 
 class SelfPlay:
