@@ -132,31 +132,44 @@ def observation_floor(iterations: int = 50) -> tuple[int, int, float]:
     return len(classes), len(keys), best
 
 
+CLOCK = ["wall"]  # which clock counts training minutes (--clock)
+
+
 def run_leduc(minutes: float, algorithm: str, out: Path) -> None:
     target = UNIFORM / 10
     print(
         f"(a) Leduc hold'em, pure self-play ({algorithm}), {minutes:g} training minutes, 2-core shared machine\n"
         f"  references: uniform random {UNIFORM:.4f} bb/hand, CFR+ anchor {CFR_PLUS:.4f}; target < {target:.4f}"
     )
-    clock = Clock(minutes)
+    clock = Clock(minutes, CLOCK[0])
     history: list[tuple[float, int, float]] = []
 
     def on_progress(p: dict[str, Any]) -> None:
-        t0 = time.perf_counter()
-        agents = {seat: load_agent(path, device="cpu") for seat, path in p["checkpoints"].items()}
-        report = agents_exploitability(agents)
-        history.append((clock.minutes(), p["env_steps"], report.value))
-        print(
-            f"  {clock.minutes():5.2f} min {p['env_steps']:>8} steps  exploitability {report.value:.4f} bb/hand "
-            f"({report.value / UNIFORM:.1%} of random, {report.value / CFR_PLUS:.0f}x CFR+)  "
-            f"best response vs player_0 {report.best_response['player_0']:.3f} "
-            f"vs player_1 {report.best_response['player_1']:.3f}  ({time.perf_counter() - t0:.1f} s to measure)",
-            flush=True,
-        )
-        clock.paused += time.perf_counter() - t0
+        with clock.measuring():
+            _measure(p, clock, history)
 
     config = {**LEDUC_CONFIG, "algorithm": algorithm, "env_steps": 10**9}
     train(config, out_dir=out / "leduc", on_progress=on_progress, should_stop=clock.over)
+    _leduc_summary(minutes, clock, history, target)
+
+
+def _measure(p: dict[str, Any], clock: Clock, history: list[tuple[float, int, float]]) -> None:
+    t0 = time.perf_counter()
+    agents = {seat: load_agent(path, device="cpu") for seat, path in p["checkpoints"].items()}
+    report = agents_exploitability(agents)
+    history.append((clock.minutes(), p["env_steps"], report.value))
+    print(
+        f"  {clock.minutes():5.2f} min {p['env_steps']:>8} steps  exploitability {report.value:.4f} bb/hand "
+        f"({report.value / UNIFORM:.1%} of random, {report.value / CFR_PLUS:.0f}x CFR+)  "
+        f"best response vs player_0 {report.best_response['player_0']:.3f} "
+        f"vs player_1 {report.best_response['player_1']:.3f}  ({time.perf_counter() - t0:.1f} s to measure)",
+        flush=True,
+    )
+
+
+def _leduc_summary(
+    minutes: float, clock: Clock, history: list[tuple[float, int, float]], target: float
+) -> None:
     if not history:
         print("  no epoch finished in time")
         return
@@ -193,7 +206,7 @@ def run_holdem(minutes: float, deals: int, out: Path) -> None:
         f"\n(b) limit Texas hold'em, pure self-play ({HOLDEM_CONFIG['algorithm']}), {minutes:g} training "
         f"minutes; {deals} duplicate deals per opponent (each dealt twice, seats swapped)"
     )
-    clock = Clock(minutes)
+    clock = Clock(minutes, CLOCK[0])
     result = train({**HOLDEM_CONFIG, "env_steps": 10**9}, out_dir=out / "holdem", should_stop=clock.over)
     print(f"  trained {clock.minutes():.2f} min, {result.env_steps} self-play steps, {result.epochs} epochs")
     # The first seat's network (greedy, as the arena plays a checkpoint) plays both seats of each deal.
@@ -215,7 +228,11 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=2000, help="duplicate deals per hold'em opponent")
     parser.add_argument("--algo", choices=["ppo", "dqn"], default="ppo", help="Leduc's learning algorithm")
     parser.add_argument("--skip", choices=["leduc", "holdem"], default=None)
+    parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall", help="how training minutes are counted"
+    )
     args = parser.parse_args()
+    CLOCK[0] = args.clock
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         if args.skip != "leduc":

@@ -80,6 +80,9 @@ C4_CONFIG: dict[str, Any] = {
 }
 
 
+CLOCK = ["wall"]  # which clock counts training minutes (--clock)
+
+
 def win_rate(spec_name: str, seat: str, me: Any, opponent: Any, games: int, seed: int = 0) -> float:
     """The share of ``games`` that ``me`` wins in ``seat`` against ``opponent``."""
     spec = get_game(spec_name)
@@ -178,13 +181,14 @@ def _report_line(clock: Clock, tick: int, env_steps: int, last: dict[str, Any]) 
 def run_tictactoe(minutes: float, random_games: int, steps_per_tick: int) -> None:
     print(
         f"(a) tic-tac-toe, pure self-play (az) in a league of scheduled ticks, {minutes:g} training "
-        f"minutes, {steps_per_tick} self-play moves a tick, 2-core shared machine"
+        f"minutes, {steps_per_tick} self-play moves a tick, random moves {TTT_CONFIG['random_move_frac']:g}, "
+        f"2-core shared machine, {Clock(0, CLOCK[0]).describe()} minutes"
     )
     league, agent = _league(steps_per_tick)
     from arena.models import LeagueTick, TrainingRun
     from arena.services.leagues import league_tick
 
-    clock, first_held, last, checkpoint = Clock(minutes), None, {}, None
+    clock, first_held, last, checkpoint = Clock(minutes, CLOCK[0]), None, {}, None
     while not clock.over():
         number = league_tick(league_id=league.pk, worker="bench")  # unforced: the scheduled path
         if number is None:  # not due yet (half an interval since the last tick)
@@ -195,12 +199,11 @@ def run_tictactoe(minutes: float, random_games: int, steps_per_tick: int) -> Non
             print(f"  tick {number} failed: {tick.error}")
             return
         checkpoint = agent.checkpoints.filter(seat="player_1").order_by("-version").first()
-        t0 = time.perf_counter()
-        last = ttt_check(checkpoint.absolute_path(), random_games)
-        if last["holds"] and first_held is None:
-            first_held = clock.minutes()
-        print(_report_line(clock, number, checkpoint.env_steps, last), flush=True)
-        clock.paused += time.perf_counter() - t0
+        with clock.measuring():
+            last = ttt_check(checkpoint.absolute_path(), random_games)
+            if last["holds"] and first_held is None:
+                first_held = clock.minutes()
+            print(_report_line(clock, number, checkpoint.env_steps, last), flush=True)
     runs = TrainingRun.objects.filter(agent=agent)
     no_bot = all(r.config["opponent"] == "self" and not r.config["pool"] for r in runs)
     print(
@@ -237,8 +240,12 @@ def _final(last: dict[str, Any], random_games: int, first_held: float | None, la
 
 
 def run_connect_four(minutes: float, quick: bool, out: Path) -> None:
-    print(f"\n(b) connect four, pure self-play (az), {minutes:g} training minutes, 2-core shared machine")
-    clock = Clock(minutes)
+    print(
+        f"\n(b) connect four, pure self-play (az, {C4_CONFIG['network']['kind']}, {C4_CONFIG['simulations']} "
+        f"simulations a move, random moves {C4_CONFIG['random_move_frac']:g}), {minutes:g} training minutes, "
+        f"2-core shared machine, {Clock(0, CLOCK[0]).describe()} minutes"
+    )
+    clock = Clock(minutes, CLOCK[0])
 
     def on_progress(p: dict[str, Any]) -> None:
         losses = p["losses"]
@@ -274,7 +281,7 @@ def run_connect_four(minutes: float, quick: bool, out: Path) -> None:
     )
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ttt-minutes", type=float, default=10.0)
     parser.add_argument("--minutes", type=float, default=30.0, help="connect four training minutes")
@@ -290,9 +297,30 @@ def main() -> None:
         default=TTT_CONFIG["random_move_frac"],
         help="self-play's chance of a uniformly random move each move (exploration, no bot)",
     )
-    args = parser.parse_args()
-    for config in (TTT_CONFIG, C4_CONFIG, LEAGUE_OVERRIDES):
-        config["random_move_frac"] = args.random_move_frac
+    parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall", help="how training minutes are counted"
+    )
+    parser.add_argument(
+        "--c4-simulations", type=int, default=C4_CONFIG["simulations"], help="connect four search per move"
+    )
+    parser.add_argument(
+        "--c4-network", choices=["mlp", "cnn"], default="mlp", help="connect four network kind"
+    )
+    parser.add_argument(
+        "--c4-random-move-frac", type=float, default=None, help="connect four's random-move share"
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _args()
+    CLOCK[0] = args.clock
+    C4_CONFIG["simulations"] = args.c4_simulations
+    if args.c4_network == "cnn":
+        C4_CONFIG["network"] = {"kind": "cnn", "channels": [32, 32], "hidden": [128]}
+    TTT_CONFIG["random_move_frac"] = LEAGUE_OVERRIDES["random_move_frac"] = args.random_move_frac
+    if args.c4_random_move_frac is not None:
+        C4_CONFIG["random_move_frac"] = args.c4_random_move_frac
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         if args.skip != "tictactoe":
