@@ -32,6 +32,11 @@ _MAX_ITERATIONS = 100
 # Past this many Elo a parameter is running off to infinity (a player unbeaten or winless).
 _DIVERGED = 10_000.0
 _NO_MAXIMUM = "the fit has no finite maximum: a player may have won or lost every game (pass prior_draws > 0)"
+# Where the likelihood has no finite maximum in the seat advantage or the draw parameter alone (a pool
+# whose games were all drawn: every draw says "draws are likelier still"), the fit is redone with a
+# weak normal prior on those two (sd in Elo, centred on 0), worth about a tenth of one game's
+# information. Fits that have a maximum are the plain maximum-likelihood ones.
+_PARAMETER_PRIOR_SD = 1000.0
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,9 @@ def _check_games(games: Iterable[Game]) -> list[Game]:
 class _Model:
     """The log-likelihood over a table, its gradient and Hessian in ``(ratings..., adv, draw)``."""
 
-    def __init__(self, table: _Table) -> None:
+    def __init__(self, table: _Table, parameter_prior: bool = False) -> None:
         self.t = table
+        self.prior_precision = 1.0 / _PARAMETER_PRIOR_SD**2 if parameter_prior else 0.0
         n, m = len(table.players), len(table.first)
         rows = np.arange(m)
         # u = C (r_first - r_second + adv - draw) and v = C (-r_first + r_second - adv - draw).
@@ -122,6 +128,7 @@ class _Model:
         self.jv = -self.ju
         self.jv[:, n + 1] = -_C
         self.has_draws = bool(table.draws.sum() > 0)
+        self.n = n
 
     def _terms(self, params: np.ndarray) -> tuple[np.ndarray, ...]:
         # Clipped far past any real rating gap, so exp() cannot overflow on a runaway step.
@@ -137,7 +144,8 @@ class _Model:
         if np.any(pd <= 0):
             return -math.inf
         t = self.t
-        return float(t.wins @ np.log(pu) + t.losses @ np.log(pv) + t.draws @ np.log(pd))
+        prior = -0.5 * self.prior_precision * float(params[self.n] ** 2 + params[self.n + 1] ** 2)
+        return float(t.wins @ np.log(pu) + t.losses @ np.log(pv) + t.draws @ np.log(pd)) + prior
 
     def derivatives(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and Hessian of the log-likelihood."""
@@ -154,6 +162,9 @@ class _Model:
         grad = ju.T @ lu + jv.T @ lv
         cross = ju.T @ (luv[:, None] * jv)
         hess = ju.T @ (luu[:, None] * ju) + jv.T @ (lvv[:, None] * jv) + cross + cross.T
+        for k in (self.n, self.n + 1):  # the prior on the seat advantage and the draw parameter
+            grad[k] -= params[k] * self.prior_precision
+            hess[k, k] -= self.prior_precision
         return grad, hess
 
 
@@ -228,13 +239,17 @@ def _solve(
     players = _players(games, anchors)
     _check_connected(games, players)
     table = _tabulate(games, players, prior_draws)
-    model = _Model(table)
     n = len(players)
     # Without anchors the first player is held at 0 during the fit, then the ratings are centred.
     pinned = {players.index(p) for p in anchors} if anchors else {0}
-    free = [i for i in range(n) if i not in pinned] + [n] + ([n + 1] if model.has_draws else [])
+    free = [i for i in range(n) if i not in pinned] + [n] + ([n + 1] if table.draws.sum() > 0 else [])
     free_idx = np.array(free, dtype=np.int64)
-    params, block = _newton(model, _start(table, anchors), free_idx)
+    try:
+        params, block = _newton(_Model(table), _start(table, anchors), free_idx)
+    except MarlError:
+        if not _unidentified_parameters(table):
+            raise
+        params, block = _newton(_Model(table, parameter_prior=True), _start(table, anchors), free_idx)
     cov = np.zeros((n + 2, n + 2))
     cov[np.ix_(free_idx, free_idx)] = np.linalg.inv(-block)
     if not anchors:
@@ -242,6 +257,13 @@ def _solve(
         centre[:n, :n] -= 1.0 / n
         params, cov = centre @ params, centre @ cov @ centre.T
     return players, params, cov
+
+
+def _unidentified_parameters(table: _Table) -> bool:
+    """No decisive game (the draw parameter runs off) or every decisive game won by one seat (the
+    advantage runs off): what the weak parameter prior exists for. A player who won or lost every
+    game is a different case (``prior_draws``), and still an error."""
+    return bool(table.wins.sum() == 0 or table.losses.sum() == 0)
 
 
 def _z(level: float) -> float:

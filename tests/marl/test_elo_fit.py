@@ -125,10 +125,29 @@ def test_an_unbeaten_player_needs_the_prior():
     assert fit.ratings["A"][0] > fit.ratings["B"][0] > fit.ratings["C"][0] - 200
 
 
-def test_a_pool_of_nothing_but_draws_is_refused_with_a_clear_error_not_a_math_error():
-    games = _games("A", "B", 0, 3, 0) + _games("B", "A", 0, 3, 0)
-    with pytest.raises(MarlError, match="no finite maximum"):
-        elo_fit(games, prior_draws=2.0)
+def test_a_pool_of_nothing_but_draws_rates_everyone_equal_with_wide_intervals():
+    # No decisive game: the draw parameter has no finite maximum, so the weak parameter prior holds it.
+    games = _games("A", "B", 0, 3, 0) + _games("B", "A", 0, 3, 0) + _games("B", "C", 0, 2, 0)
+    fit = elo_fit(games, prior_draws=2.0)
+    assert all(abs(r[0]) < 1e-6 for r in fit.ratings.values())
+    assert all(r[2] - r[1] > 200 for r in fit.ratings.values())  # a few draws say little
+    assert 0 < fit.draw_elo[0] < 10_000 and math.isfinite(fit.draw_elo[2])
+    anchored = elo_fit(games, anchors={"C": 100.0}, prior_draws=2.0)
+    assert anchored.ratings["A"][0] == pytest.approx(100.0, abs=1e-6)
+
+
+def test_decisive_games_all_won_by_the_first_seat_give_a_finite_seat_advantage():
+    games = _games("A", "B", 3, 2, 0) + _games("B", "A", 3, 2, 0)
+    fit = elo_fit(games)
+    assert fit.ratings["A"][0] == pytest.approx(fit.ratings["B"][0], abs=1e-6)
+    assert 100 < fit.seat_advantage[0] < 10_000
+
+
+def test_the_parameter_prior_leaves_a_fit_with_a_maximum_untouched():
+    games = _games("A", "B", 5, 3, 2) + _games("B", "A", 4, 2, 4)
+    free = elo_fit(games)
+    # The same games plus one all-draw pair elsewhere cannot switch the prior on: wins and losses exist.
+    assert free.seat_advantage[0] == elo_fit(list(reversed(games))).seat_advantage[0]
 
 
 def test_bad_input_is_refused():
