@@ -129,6 +129,11 @@ LEAGUE_SETTINGS = (
     "eval_search",
     "train_overrides",
     "gating",
+    "gate_elo0",
+    "gate_elo1",
+    "gate_alpha",
+    "gate_beta",
+    "gate_max_pairs",
 )
 
 
@@ -138,7 +143,7 @@ def league_json(league: League) -> dict[str, Any]:
         "name": league.name,
         "game": league.game.name,
         "owner": league.owner.username,
-        "members": list(league.memberships.order_by("pk").values_list("agent_id", flat=True)),
+        "members": [m.agent_id for m in sorted(league.memberships.all(), key=lambda m: m.pk)],
         **{name: getattr(league, name) for name in LEAGUE_SETTINGS},
         "tick_count": league.tick_count,
         "last_tick_at": _iso(league.last_tick_at),

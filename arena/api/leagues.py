@@ -84,7 +84,8 @@ def _settings(payload: LeagueSettingsIn) -> dict[str, Any]:
 
 @router.get("/leagues", response={200: list[dict[str, Any]], **ERRORS}, summary="List leagues")
 def league_list(request: HttpRequest, filters: Query[LeagueFilter]) -> list[dict[str, Any]]:
-    rows = League.objects.select_related("game", "owner").order_by("-created_at", "-pk")
+    rows = League.objects.select_related("game", "owner").prefetch_related("memberships")
+    rows = rows.order_by("-created_at", "-pk")
     if filters.game:
         rows = rows.filter(game__name=filters.game)
     if filters.status:

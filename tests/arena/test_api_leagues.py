@@ -8,7 +8,10 @@ import json
 import pytest
 from django.test import Client
 
+from arena.api.leagues import LeagueSettingsIn
+from arena.forms import LeagueForm
 from arena.models import ApiToken, League
+from arena.serializers import LEAGUE_SETTINGS
 from tests.arena._faults import app_on
 from tests.factories import TINY_LEAGUE_TRAINING, AgentFactory, LeagueFactory
 
@@ -142,3 +145,36 @@ def test_a_tick_on_demand_is_queued_for_a_worker(user_client, user, private_redi
         ("arena.tasks.league_tick", f"({league.pk}, True)")
     ]
     assert send(user_client, "post", "/api/leagues/99999/tick").status_code == 404
+
+
+def test_the_api_sets_and_reads_back_what_the_settings_form_sets():
+    assert set(LeagueSettingsIn.model_fields) == set(LeagueForm.base_fields) == set(LEAGUE_SETTINGS)
+
+
+def test_the_owner_sets_the_gates_sprt(user_client, user):
+    league = LeagueFactory(user=user, members=[AgentFactory(owner=user).pk])
+    body = {"gating": True, "gate_elo0": -5, "gate_elo1": 15.5, "gate_alpha": 0.1, "gate_max_pairs": 50}
+    response = send(user_client, "patch", f"/api/leagues/{league.pk}", body)
+    assert response.status_code == 200, response.content
+    assert {name: response.json()[name] for name in body} == {**body, "gate_elo0": -5.0}
+    assert response.json()["gate_beta"] == 0.05
+    response = send(user_client, "patch", f"/api/leagues/{league.pk}", {"gate_elo1": -10})
+    assert response.status_code == 400 and "gating:" in response.json()["error"]
+    assert League.objects.get(pk=league.pk).gate_elo1 == 15.5
+
+
+def test_the_list_reads_the_same_number_of_queries_for_one_league_or_many(client, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/leagues").status_code == 200
+        return len(captured)
+
+    LeagueFactory(user=user)
+    one = queries()
+    for _ in range(3):
+        members = [AgentFactory(owner=user).pk, AgentFactory(owner=user).pk]
+        LeagueFactory(user=user, members=members, status="paused")  # a user runs 2 active at most
+    assert queries() == one
