@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from arena.models import Agent, Checkpoint, League, Match, Rating, TrainingRun
+from arena.models import Agent, Checkpoint, League, Match, Rating, Tournament, TournamentMatch, TrainingRun
+from marl.games import GAMES
 
 
 def _iso(value) -> str | None:
@@ -128,6 +129,11 @@ LEAGUE_SETTINGS = (
     "eval_search",
     "train_overrides",
     "gating",
+    "gate_elo0",
+    "gate_elo1",
+    "gate_alpha",
+    "gate_beta",
+    "gate_max_pairs",
 )
 
 
@@ -137,8 +143,62 @@ def league_json(league: League) -> dict[str, Any]:
         "name": league.name,
         "game": league.game.name,
         "owner": league.owner.username,
-        "members": list(league.memberships.order_by("pk").values_list("agent_id", flat=True)),
+        "members": [m.agent_id for m in sorted(league.memberships.all(), key=lambda m: m.pk)],
         **{name: getattr(league, name) for name in LEAGUE_SETTINGS},
         "tick_count": league.tick_count,
         "last_tick_at": _iso(league.last_tick_at),
     }
+
+
+TOURNAMENT_PREFETCH = ("entries__player__checkpoint__agent",)
+
+
+def _tournament_seed(tournament: Tournament) -> int | None:
+    """The seed, kept secret while a game of hidden cards plays (it deals every match's cards)."""
+    spec = GAMES.get(tournament.game.name)
+    live = tournament.status in (Tournament.PENDING, Tournament.RUNNING)
+    return None if spec and spec.hidden_information and live else tournament.seed
+
+
+def tournament_json(tournament: Tournament) -> dict[str, Any]:
+    """A tournament's settings, status and entrants (seed 1 first: a gauntlet's challenger)."""
+    entries = sorted(tournament.entries.all(), key=lambda e: e.seed)  # prefetch `TOURNAMENT_PREFETCH`
+    return {
+        "id": tournament.pk,
+        "name": tournament.name,
+        "game": tournament.game.name,
+        "owner": tournament.created_by.username if tournament.created_by else None,
+        "format": tournament.format,
+        "status": tournament.status,
+        "participants": [e.player.label for e in entries],
+        "games_per_pair": tournament.games_per_pair,
+        "rounds": tournament.rounds,
+        "batch_size": tournament.batch_size,
+        "max_attempts": tournament.max_attempts,
+        "opening_plies": tournament.opening_plies,
+        "openings": len(tournament.openings),
+        "temperature": tournament.temperature,
+        "hands": tournament.hands,
+        "seed": _tournament_seed(tournament),
+        "created_at": _iso(tournament.created_at),
+        "finished_at": _iso(tournament.finished_at),
+    }
+
+
+def tournament_rounds_json(tournament: Tournament, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Each round's status, its matches' ids and how many are recorded, and its byes by name."""
+    matches: dict[int, list[tuple[int, str]]] = {}
+    rows = TournamentMatch.objects.filter(round__tournament=tournament).order_by("match_id")
+    for round_id, match_id, status in rows.values_list("round_id", "match_id", "match__status"):
+        matches.setdefault(round_id, []).append((match_id, status))
+    return [
+        {
+            "number": rnd.number,
+            "status": rnd.status,
+            "matches": [pk for pk, _ in matches.get(rnd.pk, [])],
+            "recorded": sum(s in (Match.FINISHED, Match.FAILED) for _, s in matches.get(rnd.pk, [])),
+            "byes": [labels.get(str(b), str(b)) for b in rnd.data.get("byes", [])],
+            "completed_at": _iso(rnd.completed_at),
+        }
+        for rnd in tournament.round_set.order_by("number")
+    ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from arena.api import agents, checkpoints, games, leagues, matches, ratings, runs, tokens
+from arena.api import agents, checkpoints, games, leagues, matches, ratings, runs, tokens, tournaments
 from arena.api.core import GuardedParser, install_error_handlers
 
 api = NinjaAPI(
@@ -20,5 +20,5 @@ api = NinjaAPI(
     parser=GuardedParser(),
 )
 install_error_handlers(api)
-for module in (games, agents, checkpoints, runs, matches, ratings, leagues, tokens):
+for module in (games, agents, checkpoints, runs, matches, tournaments, ratings, leagues, tokens):
     api.add_router("", module.router)

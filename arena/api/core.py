@@ -187,6 +187,23 @@ class SessionAuth(APIKeyCookie):
 WRITE_AUTH = [TokenAuth(), SessionAuth()]
 
 
+Owner = Annotated[
+    text(150), Field(description="a username; `me`: the caller's own (needs a session or an API token)")
+]
+
+
+def owner_name(request: HttpRequest, owner: str | None) -> str | None:
+    """The username a list's `owner` filter names: `me` is the caller, who must then be known (401)."""
+    if owner != "me":
+        return owner
+    if not request.user.is_authenticated:
+        header = request.headers.get("Authorization")
+        user = TokenAuth().authenticate(request, header) if header else None
+        if user is None:
+            raise AuthenticationError(401, "owner=me needs a signed-in session or an API token")
+    return request.user.username
+
+
 # ------------------------------------------------------------------------------------------- errors
 def _bounded(message: str) -> str:
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"

@@ -18,7 +18,10 @@ SeatName = Literal[tuple(sorted({seat for spec in GAMES.values() for seat in spe
 
 @router.get("/", response=dict[str, Any], summary="Where to start")
 def api_index(request: HttpRequest) -> dict[str, Any]:
-    return {"schema": "/api/openapi.json", "resources": ["games", "agents", "runs", "matches", "ratings"]}
+    return {
+        "schema": "/api/openapi.json",
+        "resources": ["games", "agents", "runs", "matches", "tournaments", "leagues", "ratings"],
+    }
 
 
 @router.get("/games", response=list[dict[str, Any]], summary="List games")

@@ -62,6 +62,11 @@ def tournament_table(*, tournament: Tournament) -> dict[str, Any]:
     }
 
 
+def tournament_table_now(*, tournament: Tournament) -> dict[str, Any]:
+    """The table as it stands: a finished tournament's stored one, else a fresh one from its games."""
+    return tournament.table or tournament_table(tournament=tournament)
+
+
 def _seat_advantage(results: list[tuple[str, str, float]]) -> list[float] | None:
     """The first seat's advantage in Elo with its 95% interval, from this tournament's games alone."""
     if not results:

@@ -17,6 +17,7 @@ from arena.models import Checkpoint, Match, Tournament
 from arena.services import tournaments
 from arena.services.openings import openings_parse
 from arena.services.queue_places import tournament_queue_place
+from arena.services.tournament_tables import tournament_table_now
 from arena.views import error_report
 
 
@@ -73,8 +74,7 @@ def _crosstable(table: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _tournament_context(tournament: Tournament) -> dict[str, Any]:
-    # A finished tournament shows its stored table; a running one a fresh, cheaper one.
-    table = tournament.table or tournaments.tournament_table(tournament=tournament)
+    table = tournament_table_now(tournament=tournament)
     rounds = []
     for rnd in tournament.round_set.order_by("number"):
         matches = list(

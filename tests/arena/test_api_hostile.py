@@ -34,9 +34,14 @@ def post_raw(client: Client, url: str, body: str | bytes):
     ],
 )
 def test_out_of_range_paging_and_filters_get_400(client, query):
-    for url in ("/api/agents", "/api/runs", "/api/matches"):
+    for url in ("/api/agents", "/api/runs", "/api/matches", "/api/tournaments", "/api/leagues"):
         response = client.get(f"{url}?{query}")
-        if "game=" in query and url != "/api/agents" or "status=" in query and url == "/api/agents":
+        if (
+            "game=" in query
+            and url in ("/api/runs", "/api/matches")
+            or "status=" in query
+            and url == "/api/agents"
+        ):
             assert response.status_code == 200  # a filter the endpoint does not have is ignored
             continue
         assert response.status_code == 400, (url, query, response.content)
@@ -54,7 +59,7 @@ def test_paging_within_bounds_works(client, user):
 
 @pytest.mark.parametrize("pk", ["9223372036854775808", "0", "-1", "99999999999999999999"])
 def test_out_of_range_ids_get_4xx(client, pk):
-    for url in (f"/api/agents/{pk}", f"/api/runs/{pk}", f"/api/checkpoints/{pk}"):
+    for url in (f"/api/agents/{pk}", f"/api/runs/{pk}", f"/api/checkpoints/{pk}", f"/api/tournaments/{pk}"):
         assert client.get(url).status_code in (400, 404)
 
 
@@ -105,6 +110,12 @@ def test_unknown_fields_are_refused_everywhere(api, user):
             f'{{"game": "tictactoe", "seats": {str(both).replace(chr(39), chr(34))}, "winner": "x"}}',
         ),
         ("/api/tokens", '{"name": "t", "user": 1}'),
+        (
+            "/api/tournaments",
+            '{"game": "tictactoe", "format": "gauntlet", "participants": ["bot:random", "bot:minimax"], '
+            '"status": "finished"}',
+        ),
+        ("/api/leagues", f'{{"game": "tictactoe", "name": "l", "members": [{agent.pk}], "tick_count": 9}}'),
     ):
         response = post_raw(api, url, body)
         assert response.status_code == 400 and "Extra inputs" in response.json()["error"], (

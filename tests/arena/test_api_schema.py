@@ -32,7 +32,11 @@ def test_the_schema_lists_every_route_at_its_old_url(schema):
         ("/api/checkpoints/{pk}/export", "get"),
         ("/api/leaderboards/{game}", "get"),
         ("/api/leaderboards/{game}/payoffs", "get"),
+        ("/api/leagues", "get"),
+        ("/api/leagues", "post"),
         ("/api/leagues/{pk}", "get"),
+        ("/api/leagues/{pk}", "patch"),
+        ("/api/leagues/{pk}/tick", "post"),
         ("/api/leagues/{pk}/gates", "get"),
         ("/api/leagues/{pk}/strength", "get"),
         ("/api/runs", "get"),
@@ -43,6 +47,10 @@ def test_the_schema_lists_every_route_at_its_old_url(schema):
         ("/api/matches", "post"),
         ("/api/matches/{pk}", "get"),
         ("/api/matches/{pk}/take-over", "post"),
+        ("/api/tournaments", "get"),
+        ("/api/tournaments", "post"),
+        ("/api/tournaments/{pk}", "get"),
+        ("/api/tournaments/{pk}/cancel", "post"),
         ("/api/ratings/{game}", "get"),
         ("/api/tokens", "get"),
         ("/api/tokens", "post"),
@@ -57,7 +65,7 @@ def test_every_read_answers_at_its_documented_url(client, schema):
 
 
 def test_every_list_documents_limit_and_offset(schema):
-    for path in ("/api/agents", "/api/runs", "/api/matches"):
+    for path in ("/api/agents", "/api/runs", "/api/matches", "/api/tournaments", "/api/leagues"):
         params = {p["name"]: p["schema"] for p in schema["paths"][path]["get"]["parameters"]}
         assert params["limit"]["minimum"] == 1 and params["limit"]["maximum"] == 200
         assert params["offset"]["minimum"] == 0 and "maximum" in params["offset"]
@@ -80,7 +88,7 @@ def test_the_upload_documents_its_413_and_multipart_body(schema):
 
 def test_bodies_forbid_unknown_fields_and_name_seats_as_enums(schema):
     components = schema["components"]["schemas"]
-    for name in ("AgentIn", "RunIn", "MatchIn", "TokenIn"):
+    for name in ("AgentIn", "RunIn", "MatchIn", "TokenIn", "TournamentIn", "LeagueIn", "LeagueSettingsIn"):
         assert components[name]["additionalProperties"] is False, name
     seat = components["AgentIn"]["properties"]["seat"]["anyOf"][0]
     assert set(seat["enum"]) == {name for spec in GAMES.values() for name in spec.seats}

@@ -52,7 +52,7 @@ def _fuzz(operation, check, headers: dict[str, str] | None = None) -> int:
 
 
 def test_anonymous_requests_never_get_a_500_or_change_anything(server: str):
-    from arena.models import Agent, Match, TrainingRun
+    from arena.models import Agent, League, Match, Tournament, TrainingRun
 
     def check(case, response) -> None:
         assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
@@ -67,6 +67,7 @@ def test_anonymous_requests_never_get_a_500_or_change_anything(server: str):
     sent = sum(_fuzz(operation, check) for operation in operations)
     print(f"anonymous: {len(operations)} operations, {sent} requests")
     assert not Agent.objects.exists() and not TrainingRun.objects.exists() and not Match.objects.exists()
+    assert not Tournament.objects.exists() and not League.objects.exists()
 
 
 def test_signed_in_requests_never_get_a_500(server: str):
