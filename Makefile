@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev install-browser install-engines run test test-postgres test-marl test-arena test-launcher test-e2e lint format \
 	bench bench-strength bench-train bench-train-watch bench-match bench-live bench-play bench-league bench-tournament \
-	bench-worker-memory bench-load bench-ratings bench-selfplay bench-poker redis-stop clean distclean
+	bench-worker-memory bench-load bench-ratings bench-selfplay bench-bigboards bench-poker redis-stop clean distclean
 
 help: ## List the targets
 	@echo "Arena make targets (PY=$(PY), VENV=$(VENV)):"
@@ -114,10 +114,13 @@ bench-strength: install ## Strength of trained agents against the reference bots
 	$(PYTHON) bench/bench_strength.py
 
 bench-selfplay: install ## Strength from self-play alone: tic-tac-toe 10 min, connect four MINUTES (default 30)
-	$(PYTHON) bench/bench_selfplay.py --minutes $(or $(MINUTES),30)
+	$(PYTHON) bench/bench_selfplay.py --minutes $(or $(MINUTES),30) $(if $(CLOCK),--clock $(CLOCK))
+
+bench-bigboards: install ## Go 9x9 and chess by pure self-play for MINUTES (default 30) each: final checkpoints vs random and the weakest engines
+	$(PYTHON) bench/bench_bigboards.py --minutes $(or $(MINUTES),30) $(if $(CLOCK),--clock $(CLOCK))
 
 bench-poker: install ## Poker by self-play: Leduc exploitability over MINUTES (default 30), limit hold'em mbb/hand
-	$(PYTHON) bench/bench_poker.py --minutes $(or $(MINUTES),30)
+	$(PYTHON) bench/bench_poker.py --minutes $(or $(MINUTES),30) $(if $(CLOCK),--clock $(CLOCK))
 
 bench-train: install ## Training speed (env steps per second)
 	$(PYTHON) bench/bench_train_speed.py

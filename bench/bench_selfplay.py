@@ -215,6 +215,20 @@ def run_tictactoe(minutes: float, random_games: int, steps_per_tick: int) -> Non
         print("  no tick finished in time")
         return
     _final(last, random_games, first_held, checkpoint.label)
+    _with_search(checkpoint.absolute_path())
+
+
+def _with_search(path: Path, simulations: tuple[int, ...] = (25, 100)) -> None:
+    """The final checkpoint with search on top (``+ mcts:N``), exactly: loss vs perfect, win vs random."""
+    for n in simulations:
+        searcher = checkpoint_search_agent("tictactoe", path, n)
+        parts = []
+        for first, seat in zip((True, False), get_game("tictactoe").seats, strict=True):
+            loss = tictactoe_against_perfect_play(searcher, seat).loss
+            parts.append(
+                f"{seat} loss vs perfect {loss:.4f}, win vs random exactly {exact_win_against_random(searcher, first):.3f}"
+            )
+        print(f"  final checkpoint + mcts:{n}: " + "; ".join(parts), flush=True)
 
 
 def _final(last: dict[str, Any], random_games: int, first_held: float | None, label: str) -> None:
