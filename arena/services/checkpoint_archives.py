@@ -18,9 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from arena.models import Checkpoint
-from arena.services.provenance import checkpoint_files, checkpoint_provenance, public_config
+from arena.services.provenance import checkpoint_files, checkpoint_provenance, checkpoint_public_sidecar
 from marl.checkpoint_archives import SPEC, STATE, WEIGHTS, ArchiveError, read_archive, write_archive
-from marl.errors import MarlError
 
 __all__ = ["SPEC", "STATE", "WEIGHTS", "ArchiveParts", "archive_read", "checkpoint_export"]
 
@@ -38,15 +37,10 @@ def checkpoint_export(*, checkpoint_id: int) -> tuple[str, IO[bytes]]:
     checkpoint = Checkpoint.objects.select_related("agent__game", "agent__owner", "training_run").get(
         pk=checkpoint_id
     )
-    from marl.checkpoints import read_meta  # lazy: torch
-
-    try:
-        paths = checkpoint_files(checkpoint)
-        sidecar = read_meta(paths["sidecar"])
-    except MarlError:
-        raise ValidationError(f"{checkpoint} has no readable sidecar; it cannot be exported") from None
-    if "train_config" in sidecar:  # its pool may name files on this server
-        sidecar["train_config"] = public_config(sidecar["train_config"])
+    sidecar = checkpoint_public_sidecar(checkpoint)  # its pool may name files on this server
+    if sidecar is None:  # unreadable, or its row points outside the media folder
+        raise ValidationError(f"{checkpoint} has no readable sidecar; it cannot be exported")
+    paths = checkpoint_files(checkpoint)
     files = [(WEIGHTS, paths["weights"])] + ([(STATE, paths["state"])] if sidecar["state_sha256"] else [])
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned open, the response closes it
     try:

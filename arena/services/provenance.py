@@ -47,6 +47,15 @@ def checkpoint_sidecar(checkpoint: Checkpoint) -> dict[str, Any] | None:
         return None
 
 
+def checkpoint_public_sidecar(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    """The sidecar as a download or an export shows it: its training config's pool by checkpoint, never
+    by server path (None if it is unreadable). The import takes it back as it is."""
+    sidecar = checkpoint_sidecar(checkpoint)
+    if sidecar is not None and "train_config" in sidecar:
+        sidecar["train_config"] = public_config(sidecar["train_config"])
+    return sidecar
+
+
 def public_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
     """A training config as a page may show it: pool members that are files named by their checkpoint."""
     if not isinstance(config, dict):

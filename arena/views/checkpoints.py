@@ -17,7 +17,13 @@ from django.views.decorators.http import require_GET, require_POST
 from arena.models import Agent, Checkpoint
 from arena.services.checkpoint_archives import checkpoint_export as checkpoint_export_service
 from arena.services.checkpoints import checkpoint_import
-from arena.services.provenance import checkpoint_provenance, import_source, line_import, lineage_tree
+from arena.services.provenance import (
+    checkpoint_provenance,
+    checkpoint_public_sidecar,
+    import_source,
+    line_import,
+    lineage_tree,
+)
 
 
 @require_GET
@@ -81,7 +87,7 @@ def checkpoint_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def checkpoint_download(request: HttpRequest, pk: int, part: str) -> FileResponse:
+def checkpoint_download(request: HttpRequest, pk: int, part: str) -> HttpResponse:
     """The weights (.safetensors) or the JSON sidecar, named after the agent, seat and version."""
     checkpoint = get_object_or_404(Checkpoint.objects.select_related("agent"), pk=pk)
     root = Path(settings.MEDIA_ROOT).resolve()
@@ -91,5 +97,13 @@ def checkpoint_download(request: HttpRequest, pk: int, part: str) -> FileRespons
     if root not in path.parents or not path.is_file():
         raise Http404("checkpoint file not found")
     name = f"{checkpoint.agent.name}-{checkpoint.seat}-v{checkpoint.version}{path.suffix}"
-    content_type = "application/json" if part == "sidecar" else "application/octet-stream"
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type=content_type)
+    if part == "sidecar":  # as the export shows it: the training pool by checkpoint, not server path
+        sidecar = checkpoint_public_sidecar(checkpoint)
+        if sidecar is None:
+            raise Http404("checkpoint sidecar unreadable")
+        response = HttpResponse(json.dumps(sidecar, indent=2), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=name, content_type="application/octet-stream"
+    )

@@ -18,6 +18,7 @@ import torch
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
 from arena.models import ApiToken, Checkpoint, LeagueSnapshot, TrainingRun
 from arena.services.checkpoint_archives import SPEC, STATE, WEIGHTS, checkpoint_export
@@ -187,6 +188,9 @@ def test_an_export_names_pool_members_by_checkpoint_never_by_server_path(source,
     spec = json.loads(_members(_export_bytes(source))[SPEC])
     assert str(media_root) not in json.dumps(spec)
     assert spec["sidecar"]["train_config"]["pool"][0] == f"checkpoint:{source.pk}"
+    download = Client().get(reverse("checkpoint_download", args=[source.pk, "sidecar"]))
+    assert download.status_code == 200 and str(media_root) not in download.content.decode()
+    assert json.loads(download.content)["train_config"]["pool"] == public_config(config)["pool"]
 
 
 def _patch_sizes(data: bytes, name: str, size: int) -> bytes:

@@ -209,7 +209,7 @@ def test_checkpoint_downloads_have_proper_names(client, agent, db):
     assert b"".join(weights.streaming_content) == checkpoint.absolute_path().read_bytes()
     assert 'filename="learner-player_1-v1.safetensors"' in weights["Content-Disposition"]
     sidecar = client.get(reverse("checkpoint_download", args=[checkpoint.pk, "sidecar"]))
-    assert json.loads(b"".join(sidecar.streaming_content))["sha256"] == checkpoint.sha256
+    assert json.loads(sidecar.content)["sha256"] == checkpoint.sha256
     assert 'filename="learner-player_1-v1.json"' in sidecar["Content-Disposition"]
     assert client.get(f"/checkpoints/{checkpoint.pk}/download/other/").status_code == 404
 
