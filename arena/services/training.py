@@ -33,6 +33,7 @@ from arena.dispatch import task_send_on_commit
 from arena.models import Agent, Checkpoint, League, TrainingRun, TrainingStat
 from arena.models.agents import newest_per_seat
 from arena.ratelimit import rate_hit
+from arena.serializers import checkpoint_row_json
 from arena.services.agents import agent_check_active, agent_check_owner
 from arena.services.checkpoints import checkpoint_record
 from arena.services.failures import LogTail, failure_report
@@ -323,8 +324,13 @@ class _Reporter:
             live.publish(live.DASHBOARD_GROUP, {"type": "runs_changed"})
 
     def checkpoint(self, seat: str, path: Path, meta: dict[str, Any]) -> None:
-        checkpoint_record(run_id=self.run.pk, seat=seat, path=path, meta=meta)
+        """Record the file and add it to the run page's list of checkpoints written."""
+        checkpoint = checkpoint_record(run_id=self.run.pk, seat=seat, path=path, meta=meta)
         self.last_checkpoint = path.stem
+        row = checkpoint_row_json(checkpoint)
+        live.publish(
+            live.run_group(self.run.pk), live.run_checkpoint_message(run_id=self.run.pk, checkpoint=row)
+        )
 
     def failed(self, exc: BaseException) -> None:
         """Keep the report of what failed and where the run stopped, for its page."""

@@ -143,6 +143,36 @@ function showExploitability(msg) {
   }
 }
 
+// Run page: a checkpoint the run just wrote joins its list (by seat, newest version first, as the page
+// lists them); one already there (a message sent twice) is redrawn in place.
+function link(href, text) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  return a;
+}
+
+function showCheckpoint(cp) {
+  const list = document.querySelector("[data-run-checkpoints]");
+  if (!list) return;
+  const item = list.querySelector(`[data-checkpoint="${cp.id}"]`) || document.createElement("li");
+  Object.assign(item.dataset, { checkpoint: cp.id, seat: cp.seat, version: cp.version });
+  item.replaceChildren(
+    link(cp.url, cp.label),
+    ` · ${cp.env_steps} steps · `,
+    link(cp.weights_url, "weights"),
+    " · ",
+    link(cp.sidecar_url, "sidecar"),
+  );
+  if (!item.parentNode) {
+    const after = (li) => li.dataset.seat > cp.seat || (li.dataset.seat === cp.seat && Number(li.dataset.version) < cp.version);
+    list.insertBefore(item, [...list.children].find(after) || null);
+  }
+  list.hidden = false;
+  const none = document.querySelector("[data-run-checkpoints-none]");
+  if (none) none.hidden = true;
+}
+
 // A sampled training game: every message carries a whole position, so the newest one is drawn and older
 // ones (a late or repeated message) are dropped. Order: env steps, then game number, then ply.
 const watch = document.querySelector("[data-training-game]");
@@ -188,6 +218,7 @@ new LiveSocket(root.dataset.socket, {
     if (msg.type === "strength") showStrength(msg);
     if (msg.type === "exploitability") showExploitability(msg);
     if (msg.type === "training_game") showTrainingGame(msg);
+    if (msg.type === "checkpoint" && msg.run_id) showCheckpoint(msg.checkpoint);
     if (msg.type !== "stats") return;
     const stats = msg.stats || {};
     addStats(stats);
