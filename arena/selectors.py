@@ -180,6 +180,9 @@ def match_state_json(match: Match, viewer: str | None = None, hand: int | None =
         "result": match.result or None,
         "reason": match.reason,
         "winner": match.winner or None,
+        # a failed match's error and report (`services.failures`), as its page shows them
+        "error": match.error or None,
+        "failure": match.failure or None,
         # per move: the agent's evaluation (human games)
         "analysis": [] if hidden else list(match.analysis or []),
     }

@@ -2,6 +2,7 @@
 // page also draws the run's sampled training games, position by position, as they stream in.
 import { renderBoard } from "./board.js";
 import { LineChart } from "./chart.js";
+import { showFailure } from "./failure.js";
 import { LiveSocket, statusDot } from "./live.js";
 
 const root = document.querySelector("[data-socket]");
@@ -58,18 +59,7 @@ function showRun(run) {
     error.textContent = run.error;
     error.hidden = Boolean(run.failure && run.failure.what); // the report below says it, and more
   }
-  if (run.failure && run.failure.what) showFailure(run.failure);
-}
-
-// A failed or timed-out run's report: what failed, where it stopped, the last lines of its log.
-function showFailure(failure) {
-  const box = document.querySelector("[data-failure]");
-  if (!box) return;
-  box.querySelector("[data-failure-what]").textContent = failure.what;
-  box.querySelector("[data-failure-stopped]").textContent = failure.stopped_at?.said || "";
-  box.querySelector("[data-failure-where]").textContent = failure.where || "";
-  box.querySelector("[data-failure-log]").textContent = (failure.log || []).join("\n");
-  box.hidden = false;
+  showFailure(run.failure); // a failed or timed-out run's report
 }
 
 // Agent page: calibrated Elo and strength over the versions, and each checkpoint's cells, kept live.
