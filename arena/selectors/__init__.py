@@ -1,5 +1,6 @@
 """Reads shared by views and consumers: what a page or a socket snapshot shows. No writes here, but
-for refilling the pool's cached Elo fit when rated games arrived since it was stored."""
+for refilling the pool's cached Elo fit when rated games arrived since it was stored. Reads of one
+domain that would make this module too long live beside it (`failures`)."""
 
 from __future__ import annotations
 
