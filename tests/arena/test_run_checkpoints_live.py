@@ -53,7 +53,11 @@ async def test_each_checkpoint_a_run_stores_is_published_to_its_run_group_as_its
     )
     communicator, snapshot = await socket_open(f"/ws/runs/{run.pk}/")
     assert snapshot["type"] == "snapshot"
+    assert snapshot["checkpoints"] == []
     messages = await _checkpoint_messages(communicator, run)
+    # A page that reconnects (or opens now) gets the list in its snapshot, as the page lists it.
+    await communicator.send_json_to({"type": "resync"})
+    again = await communicator.receive_json_from(timeout=5)
     await communicator.disconnect()
     await database_sync_to_async(wait_until)(
         lambda: refreshed(run).status not in TrainingRun.ACTIVE, message="the run to finish"
@@ -64,6 +68,8 @@ async def test_each_checkpoint_a_run_stores_is_published_to_its_run_group_as_its
     assert len(rows) == 6  # three epochs, two learning seats
     assert all(m["run_id"] == run.pk for m in messages)
     assert {m["checkpoint"]["id"]: m["checkpoint"] for m in messages} == rows
+    listed = sorted(rows.values(), key=lambda cp: (cp["seat"], -cp["version"]))
+    assert again["type"] == "snapshot" and again["checkpoints"] == listed
     # In the order they were stored: each seat's versions count up, steps with them.
     for seat in ("player_1", "player_2"):
         mine = [m["checkpoint"] for m in messages if m["checkpoint"]["seat"] == seat]

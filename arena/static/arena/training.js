@@ -202,6 +202,7 @@ new LiveSocket(root.dataset.socket, {
   onSnapshot: (msg) => {
     setHistory(msg.history || []);
     for (const run of msg.runs || (msg.run ? [msg.run] : [])) showRun(run);
+    for (const cp of msg.checkpoints || []) showCheckpoint(cp); // those written while the socket was down
   },
   onMessage: (msg) => {
     if (msg.type === "calibration") showCalibration(msg);
