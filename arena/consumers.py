@@ -276,7 +276,7 @@ CLOSE_UNAUTHENTICATED = 4401
 
 @database_sync_to_async
 def _play_snapshot(match_id: int, user: Any) -> dict[str, Any] | None:
-    from arena.services.play import human_seat
+    from arena.services.play_events import human_seat
 
     match = Match.objects.select_related("game").filter(pk=match_id).first()
     if match is None:
@@ -320,7 +320,8 @@ class PlayConsumer(RelayConsumer):
         return message
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
-        from arena.services.play import human_game_resign, human_move
+        from arena.services.play import human_move
+        from arena.services.play_forfeits import human_game_resign
 
         kind = content.get("type")
         if kind == "move":
@@ -339,7 +340,7 @@ class PlayConsumer(RelayConsumer):
 
     async def _call(self, action: Any, **kwargs: Any) -> None:
         """Run a play service call in the DB thread; its events arrive through the group."""
-        from arena.services.play import PlayError
+        from arena.services.play_events import PlayError
 
         try:
             # Thread-sensitive (the default): on SQLite, moves in parallel threads only wait for the file

@@ -91,6 +91,11 @@ def training_stats_message(
     return {"type": "stats", "run_id": run_id, "agent_id": agent_id, "status": status, "stats": stats}
 
 
+def run_checkpoint_message(*, run_id: int, checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint the run just wrote, as its page lists it (`serializers.checkpoint_row_json`)."""
+    return {"type": "checkpoint", "run_id": run_id, "checkpoint": checkpoint}
+
+
 def training_game_message(*, run_id: int, game: dict[str, Any], ply: int) -> dict[str, Any]:
     """One position of a sampled training game (`marl.train_watch`): each message carries the whole
     state, so a viewer who missed some simply draws the newest (no sequence numbers, no resync)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+
 from arena.models import Agent, Checkpoint, League, Match, Rating, Tournament, TournamentMatch, TrainingRun
 from marl.games import GAMES
 
@@ -50,6 +52,20 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
         },
         "strength": checkpoint.strength,
         "exploitability": checkpoint.exploitability or None,
+    }
+
+
+def checkpoint_row_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    """What a run page's list of checkpoints written shows of one: its name, steps and links."""
+    return {
+        "id": checkpoint.pk,
+        "seat": checkpoint.seat,
+        "version": checkpoint.version,
+        "env_steps": checkpoint.env_steps,
+        "label": checkpoint.label,
+        "url": checkpoint.get_absolute_url(),
+        "weights_url": reverse("checkpoint_download", args=[checkpoint.pk, "weights"]),
+        "sidecar_url": reverse("checkpoint_download", args=[checkpoint.pk, "sidecar"]),
     }
 
 

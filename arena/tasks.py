@@ -15,7 +15,7 @@ from arena.services import (
     leagues,
     match_batches,
     matches,
-    play,
+    play_forfeits,
     ratings,
     strength,
     tournaments,
@@ -57,7 +57,7 @@ def demo_tick() -> int | None:
 
 @shared_task
 def expire_abandoned_games() -> int:
-    return play.human_games_expire()
+    return play_forfeits.human_games_expire()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)

@@ -25,7 +25,7 @@ from arena.api.games import GameName, SeatName
 from arena.models import Match
 from arena.serializers import match_json
 from arena.services import matches as match_services
-from arena.services.play import PlayError
+from arena.services.play_events import PlayError
 from arena.services.queue_places import match_queue_place
 from arena.services.take_overs import match_take_over as take_over_service
 

@@ -29,7 +29,8 @@ from arena.services.players import (
     player_for_checkpoint,
 )
 from arena.services.ratings import RatedGame, rating_fit_get, ratings_record, score_of
-from arena.services.training import training_pool_resolve, training_run_execute
+from arena.services.training import training_run_execute
+from arena.services.training_configs import training_pool_resolve
 from marl.match import MatchResult, opening_for_seed, play_matches
 from marl.pairing import pfsp_weights
 from marl.train_config import TrainConfig

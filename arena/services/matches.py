@@ -234,7 +234,9 @@ def match_fail(*, match_id: int, error: str, failure: dict[str, Any] | None = No
         match.save(update_fields=["status", "error", "failure", "finished_at", "seq"])
     live.publish(
         live.match_group(match.pk),
-        live.match_event(match_id=match.pk, seq=match.seq, kind="failed", error=match.error),
+        live.match_event(
+            match_id=match.pk, seq=match.seq, kind="failed", error=match.error, failure=match.failure or None
+        ),
     )
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     tournament_match_recorded(match_id=match.pk)  # a tournament retries it or closes the round

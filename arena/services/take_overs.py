@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 
 from arena.models import Match, Player
 from arena.services.agents import agent_check_active
-from arena.services.play import PlayError, human_game_start
+from arena.services.play import human_game_start
+from arena.services.play_events import PlayError
 from arena.services.players import entrant_checkpoint
 from marl.errors import MarlError
 from marl.match import MatchState

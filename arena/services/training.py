@@ -1,4 +1,5 @@
-"""Training runs: create, cancel, execute under a lease, and reap the stuck ones.
+"""Training runs: create, cancel, execute under a lease, and reap the stuck ones (their configs are checked
+and completed in `training_configs`).
 
 Delivery: Celery acks training tasks late, so a task whose worker dies is delivered again; the lease
 (`lease_owner` + `heartbeat_at`) makes sure only one copy trains at a time. A copy that finds a live
@@ -13,8 +14,6 @@ of MB), so they are imported inside the functions that need them: a web process 
 from __future__ import annotations
 
 import logging
-import math
-import re
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,94 +32,22 @@ from arena.dispatch import task_send_on_commit
 from arena.models import Agent, Checkpoint, League, TrainingRun, TrainingStat
 from arena.models.agents import newest_per_seat
 from arena.ratelimit import rate_hit
+from arena.serializers import checkpoint_row_json
 from arena.services.agents import agent_check_active, agent_check_owner
 from arena.services.checkpoints import checkpoint_record
 from arena.services.failures import LogTail, failure_report
 from arena.services.leases import Heartbeat, lease_claim, lease_kept, lease_release
+from arena.services.training_configs import training_config_build, training_pool_resolve
 from arena.services.training_watch import TrainingGameStream
 from marl.errors import MarlError
 
 logger = logging.getLogger(__name__)
-
-# Keys a user may set; the agent decides game, algorithm, network and learning seats.
-USER_KEYS_FORBIDDEN = {"game", "algorithm", "network", "learn_seats"}
-POOL_MEMBER = re.compile(r"(bot|checkpoint):([a-z0-9_:]{1,40})")
-MAX_POOL = 64
 
 
 def _dispatch(run: TrainingRun) -> None:
     TrainingRun.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
     # Never raises: with the broker down the run stays QUEUED and training_runs_reap re-sends it.
     task_send_on_commit("arena.tasks.train_run", run.pk)
-
-
-def training_config_build(*, agent: Agent, config: dict[str, Any]) -> dict[str, Any]:
-    """The full marl config for a run of `agent`: the user's settings on top of the agent's spec.
-
-    Validates through `marl.train.TrainConfig` so a bad config is refused before anything is queued.
-    """
-    from marl.train_config import TrainConfig  # lazy: torch
-
-    _check_user_config(config)
-    full = {
-        **config,
-        "game": agent.game.name,
-        "algorithm": agent.algorithm,
-        "network": agent.network,
-        "learn_seats": agent.learning_seats,
-    }
-    resolved, paths = training_pool_resolve(config=full)
-    try:
-        parsed = TrainConfig.from_dict(resolved)
-    except MarlError as exc:
-        message = str(exc)
-        for path, spec in paths.items():  # errors name the pool member as the user wrote it
-            message = message.replace(path, spec)
-        raise ValidationError(message[:500]) from None
-    if parsed.env_steps > settings.ARENA_MAX_TRAIN_STEPS:
-        raise ValidationError(f"env_steps may be at most {settings.ARENA_MAX_TRAIN_STEPS}")
-    return {**parsed.to_dict(), "pool": list(full.get("pool") or [])}
-
-
-def training_pool_resolve(*, config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """`config` with its pool's members (`bot:<name>`, `checkpoint:<id>`) as marl takes them (a bot
-    name, a checkpoint's file), and a map from each file back to its member's spec.
-
-    Stored configs, pages and the API only ever carry the specs: no server path leaves the server,
-    and a path sent in a pool is refused without a word about what is on the disk.
-    """
-    pool = config.get("pool")
-    if not pool:
-        return config, {}
-    if not isinstance(pool, list) or len(pool) > MAX_POOL:
-        raise ValidationError(f"pool must be a list of at most {MAX_POOL} members")
-    resolved, paths = [], {}
-    for spec in pool:
-        found = POOL_MEMBER.fullmatch(spec) if isinstance(spec, str) else None
-        if found is None:
-            raise ValidationError("pool members are written bot:<name> or checkpoint:<id>")
-        kind, value = found.groups()
-        if kind == "bot":
-            resolved.append(value)
-            continue
-        checkpoint = Checkpoint.objects.filter(pk=int(value), agent__game__name=config["game"]).first()
-        if checkpoint is None:
-            raise ValidationError(f"pool member {spec}: no {config['game']} checkpoint has that id")
-        path = str(checkpoint.absolute_path())
-        resolved.append(path)
-        paths[path] = spec
-    return {**config, "pool": resolved}, paths
-
-
-def _check_user_config(config: Any) -> None:
-    if not isinstance(config, dict):
-        raise ValidationError("config must be a JSON object")
-    forbidden = USER_KEYS_FORBIDDEN & set(config)
-    if forbidden:
-        raise ValidationError(f"{', '.join(sorted(forbidden))} come from the agent and cannot be set per run")
-    for key, value in config.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValidationError(f"{key} must be a finite number")
 
 
 def _check_resumable(checkpoints) -> None:
@@ -323,8 +250,13 @@ class _Reporter:
             live.publish(live.DASHBOARD_GROUP, {"type": "runs_changed"})
 
     def checkpoint(self, seat: str, path: Path, meta: dict[str, Any]) -> None:
-        checkpoint_record(run_id=self.run.pk, seat=seat, path=path, meta=meta)
+        """Record the file and add it to the run page's list of checkpoints written."""
+        checkpoint = checkpoint_record(run_id=self.run.pk, seat=seat, path=path, meta=meta)
         self.last_checkpoint = path.stem
+        row = checkpoint_row_json(checkpoint)
+        live.publish(
+            live.run_group(self.run.pk), live.run_checkpoint_message(run_id=self.run.pk, checkpoint=row)
+        )
 
     def failed(self, exc: BaseException) -> None:
         """Keep the report of what failed and where the run stopped, for its page."""

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 from arena import listings, selectors
 from arena.forms import AgentForm, RunForm, seat_label
 from arena.models import Agent, Checkpoint
+from arena.selectors.failures import agent_failures
 from arena.services.agents import agent_create as agent_create_service
 from arena.services.agents import agent_delete as agent_delete_service
-from arena.services.agents import agent_failures
 from arena.services.calibration import calibration_json, calibration_text
 from arena.services.exploitability import exploitability_points, exploitability_summary
 from arena.services.strength import strength_points, strength_summary

@@ -13,7 +13,7 @@ from arena import listings, live, selectors
 from arena.forms import MatchForm
 from arena.models import Game, Match
 from arena.services.matches import match_create as match_create_service
-from arena.services.play import PlayError
+from arena.services.play_events import PlayError
 from arena.services.poker_matches import poker_match_summary
 from arena.services.queue_places import match_queue_place
 from arena.services.take_overs import match_take_over as match_take_over_service

@@ -14,7 +14,8 @@ from arena import live, selectors
 from arena.forms import PlayForm
 from arena.models import Game, Match, Player, Rating
 from arena.services.anchors import display_elo, display_sigma
-from arena.services.play import PlayError, human_game_create, human_game_rematch, human_seat
+from arena.services.play import human_game_create, human_game_rematch
+from arena.services.play_events import PlayError, human_seat
 
 
 @login_required

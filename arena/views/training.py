@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from arena import listings
+from arena import listings, selectors
 from arena.forms import RunForm
 from arena.models import Agent, TrainingRun
 from arena.services.training import training_run_cancel, training_run_create
@@ -21,7 +21,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "run": run,
         "is_owner": request.user.is_authenticated and run.agent.owner_id == request.user.pk,
-        "checkpoints": run.checkpoints.order_by("seat", "-version")[:50],
+        "checkpoints": selectors.run_checkpoints(run),
         "socket": f"/ws/runs/{run.pk}/",
     }
     return render(request, "arena/training/detail.html", context)

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from arena.models import Match, TrainingRun
-from arena.services.agents import agent_failures
+from arena.selectors.failures import agent_failures
 from tests.factories import CheckpointFactory, MatchFactory, TrainingRunFactory
 
 pytestmark = pytest.mark.django_db

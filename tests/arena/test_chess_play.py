@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 
 from arena.models import Match
 from arena.services.matches import match_create, match_play
-from arena.services.play import PlayError, human_game_create, human_move
+from arena.services.play import human_game_create, human_move
+from arena.services.play_events import PlayError
 from marl.engines import find_engine
 from tests.arena.conftest import socket_open
 

@@ -7,13 +7,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 
 from arena.models import Checkpoint, Match, TrainingRun
 from arena.services.matches import match_create, match_play
 from arena.services.training import training_run_create, training_run_execute
-from tests.arena.conftest import refreshed, wait_until
+from tests.arena.conftest import refreshed, socket_open, wait_until
 from tests.factories import TINY_TRAINING, CheckpointFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,7 +87,7 @@ def test_a_run_that_completes_has_no_failure_report(agent, user, user_client):
     assert "No failed runs or matches." in user_client.get(f"/agents/{agent.pk}/").content.decode()
 
 
-def test_a_match_whose_checkpoint_file_is_gone_reports_what_failed_and_where(agent, user, user_client):
+def _match_that_will_fail(agent, user) -> Match:
     checkpoint = CheckpointFactory(agent=agent, seat="player_1")
     match = match_create(
         user=user,
@@ -96,6 +97,11 @@ def test_a_match_whose_checkpoint_file_is_gone_reports_what_failed_and_where(age
         dispatch=False,
     )
     checkpoint.absolute_path().unlink()  # the disk lost it after the match was queued
+    return match
+
+
+def test_a_match_whose_checkpoint_file_is_gone_reports_what_failed_and_where(agent, user, user_client):
+    match = _match_that_will_fail(agent, user)
     assert match_play(match_id=match.pk) == Match.FAILED
 
     failure = refreshed(match).failure
@@ -110,6 +116,28 @@ def test_a_match_whose_checkpoint_file_is_gone_reports_what_failed_and_where(age
     assert any(f"match {match.pk}: could not load its players" in line for line in failure["log"])
     assert not any(str(ROOT) in line or str(settings.MEDIA_ROOT) in line for line in failure["log"])
     page = user_client.get(f"/matches/{match.pk}/").content.decode()
-    assert "What failed" in page and f"It stopped after {len(match.opening)} moves" in page
+    said = f"after {len(match.opening)} moves, before the agents moved"
+    assert "What failed" in page and f"It stopped <span data-failure-stopped>{said}</span>" in page
     listed = user_client.get(f"/agents/{agent.pk}/").content.decode().split("<section data-failures>")[1]
     assert f'data-failure="match-{match.pk}"' in listed.split("</section>")[0]
+
+
+@pytest.mark.usefixtures("private_channel_layer")
+async def test_a_match_that_fails_while_watched_sends_its_report_to_the_page(agent, user):
+    match = await database_sync_to_async(_match_that_will_fail)(agent, user)
+    communicator, snapshot = await socket_open(f"/ws/matches/{match.pk}/")
+    assert snapshot["match"]["failure"] is None and snapshot["match"]["error"] is None
+    assert await database_sync_to_async(match_play)(match_id=match.pk) == Match.FAILED
+    event = await communicator.receive_json_from(timeout=5)
+    stored = await database_sync_to_async(refreshed)(match)
+
+    # The report the page renders on a reload, whole, with the error it says first.
+    assert event["event"] == "failed" and event["seq"] == stored.seq
+    assert event["failure"] == stored.failure and event["failure"]["what"] == event["error"] == stored.error
+    assert event["failure"]["stopped_at"]["said"].startswith("after ")
+    # A page that reconnects (or opens now) gets it in the snapshot.
+    await communicator.send_json_to({"type": "resync"})
+    again = await communicator.receive_json_from(timeout=5)
+    assert again["match"]["status"] == Match.FAILED
+    assert again["match"]["failure"] == stored.failure and again["match"]["error"] == stored.error
+    await communicator.disconnect()

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from arena.asgi import application
 from arena.models import Match
-from arena.services.play import human_game_create, human_game_resign
+from arena.services.play import human_game_create
+from arena.services.play_forfeits import human_game_resign
 from tests.arena.conftest import SAME_ORIGIN, session_cookie, socket_open
 
 CODES = {

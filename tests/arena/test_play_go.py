@@ -7,7 +7,8 @@ import re
 import pytest
 
 from arena.models import Match
-from arena.services.play import PlayError, human_game_create, human_move
+from arena.services.play import human_game_create, human_move
+from arena.services.play_events import PlayError
 from marl.engines import find_engine
 
 pytestmark = [

@@ -10,7 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from arena.models import Checkpoint, Match, Rating
-from arena.services.play import PlayError, human_game_create, human_games_expire, human_move, warm_agents
+from arena.services.play import human_game_create, human_move
+from arena.services.play_events import PlayError
+from arena.services.play_forfeits import human_games_expire
+from arena.services.play_replies import warm_agents
 from tests.factories import checkpoint_specs
 
 pytestmark = pytest.mark.django_db(transaction=True)

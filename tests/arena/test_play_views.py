@@ -44,7 +44,8 @@ def test_others_are_sent_to_the_match_page_and_anonymous_to_login(client, other_
 
 
 def test_rematch_swaps_seats_against_the_same_opponent(user_client, user):
-    from arena.services.play import human_game_create, human_game_resign
+    from arena.services.play import human_game_create
+    from arena.services.play_forfeits import human_game_resign
 
     match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=1)
     human_game_resign(match_id=match.pk, user=user)

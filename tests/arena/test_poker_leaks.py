@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from arena.models import Match
-from arena.services.play import PlayError, human_game_create
+from arena.services.play import human_game_create
+from arena.services.play_events import PlayError
 from marl.poker_match import hand_cards
 from tests.arena.conftest import socket_open
 

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 
 from arena.models import Match
 from arena.services.matches import match_create, match_play
-from arena.services.play import human_game_create, human_game_resign
+from arena.services.play import human_game_create
+from arena.services.play_forfeits import human_game_resign
 from arena.services.take_overs import match_take_over
 from tests.factories import CheckpointFactory
 

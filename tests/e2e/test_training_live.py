@@ -1,5 +1,6 @@
 """A live training game on a run page: while a real run trains (the service a Celery worker runs, in a
-thread of this process), its page draws a sampled game move by move beside the learning curves.
+thread of this process), its page draws a sampled game move by move beside the learning curves, and
+lists each checkpoint the run writes as it is written.
 
 Screenshot: artifacts/training-live.png.
 """
@@ -60,6 +61,8 @@ def test_a_live_training_game_on_a_run_page(server: str, queued_run, browser_pag
     page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
     watch = page.locator("[data-training-game]")
     assert "Every few seconds" in watch.inner_text()
+    listed = page.locator("[data-run-checkpoints] li")
+    assert listed.count() == 0 and page.locator("[data-run-checkpoints-none]").is_visible()
 
     trainer = _in_thread(lambda: training_run_execute(run_id=run.pk, worker="e2e-worker"))
     seen: list[tuple[str, int]] = []  # (game number, pieces on the board) each time the board changes
@@ -70,7 +73,13 @@ def test_a_live_training_game_on_a_run_page(server: str, queued_run, browser_pag
             seen.append(key)
         games = {number for number, _ in seen}
         curves = chart_points(page, "losses")
-        if len(games) >= 2 and len(seen) >= 6 and curves and min(curves.values()) >= 2:
+        if (
+            len(games) >= 2
+            and len(seen) >= 6
+            and curves
+            and min(curves.values()) >= 2
+            and listed.count() >= 2
+        ):
             break
         time.sleep(0.1)
     page.screenshot(path=str(ARTIFACTS / "training-live.png"), full_page=True)
@@ -91,4 +100,22 @@ def test_a_live_training_game_on_a_run_page(server: str, queued_run, browser_pag
     board, curves = page.locator("[data-training-game] [data-board]"), page.locator(".training-curves")
     assert board.bounding_box()["x"] < curves.bounding_box()["x"]  # side by side at desktop width
     page.locator(".status", has_text="Cancelled").wait_for(timeout=30_000)
+    # Every checkpoint the run wrote is listed, newest version of each seat first, with its links.
+    written: list[tuple[int, str]] = []
+    _in_thread(
+        lambda: written.extend(run.checkpoints.order_by("seat", "-version").values_list("pk", "seat"))
+    ).join(30)
+    page.wait_for_function(
+        f"document.querySelectorAll('[data-run-checkpoints] li').length === {len(written)}"
+    )
+    assert [int(pk) for pk in listed.evaluate_all("items => items.map(li => li.dataset.checkpoint)")] == [
+        pk for pk, _ in written
+    ]
+    first = listed.first
+    assert (
+        first.inner_text().startswith(f"watched:{written[0][1]}@v")
+        and " steps · weights · sidecar" in first.inner_text()
+    )
+    assert first.locator("a").first.get_attribute("href") == f"/checkpoints/{written[0][0]}/"
+    assert not page.locator("[data-run-checkpoints-none]").is_visible()
     assert errors == []

@@ -63,7 +63,7 @@ export class LiveBoard {
     if (msg.event === "finished") {
       Object.assign(m, { status: "finished", result: msg.result, winner: msg.result?.winner, reason: msg.result?.reason });
     }
-    if (msg.event === "failed") Object.assign(m, { status: "failed", error: msg.error });
+    if (msg.event === "failed") Object.assign(m, { status: "failed", error: msg.error, failure: msg.failure });
     if (msg.state) m.state = msg.state;
     this.update(m);
   }

@@ -1,6 +1,7 @@
 // Match page: the live board (liveboard.js) with the move list, and a replay slider once the match
 // is over.
 import { renderBoard } from "./board.js";
+import { showFailure } from "./failure.js";
 import { statusDot } from "./live.js";
 import { LiveBoard } from "./liveboard.js";
 import { historyWords } from "./poker_table.js";
@@ -66,6 +67,17 @@ async function loadReplay() {
   }
 }
 
+// A match that failed while the page was open: its report, as the page shows it on a reload (or, without
+// one, its error).
+function showFailed(match) {
+  showFailure(match.failure);
+  const error = root.querySelector("[data-match-error]");
+  if (error && match.error && !match.failure?.what) {
+    error.textContent = match.error;
+    error.hidden = false;
+  }
+}
+
 board = new LiveBoard(root, snapshot.match.id, {
   onStatus: statusDot,
   onChange: (match, state) => {
@@ -73,6 +85,7 @@ board = new LiveBoard(root, snapshot.match.id, {
     // The queue place is the server's as the page was made: once the match moves, it is over.
     const queued = root.querySelector("[data-queue-place]");
     if (queued && match.status !== "pending") queued.hidden = true;
+    if (match.status === "failed") showFailed(match);
   },
   onOver: () => (replay ? setupReplay(replay) : loadReplay()),
 });

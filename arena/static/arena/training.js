@@ -2,6 +2,7 @@
 // page also draws the run's sampled training games, position by position, as they stream in.
 import { renderBoard } from "./board.js";
 import { LineChart } from "./chart.js";
+import { showFailure } from "./failure.js";
 import { LiveSocket, statusDot } from "./live.js";
 
 const root = document.querySelector("[data-socket]");
@@ -58,18 +59,7 @@ function showRun(run) {
     error.textContent = run.error;
     error.hidden = Boolean(run.failure && run.failure.what); // the report below says it, and more
   }
-  if (run.failure && run.failure.what) showFailure(run.failure);
-}
-
-// A failed or timed-out run's report: what failed, where it stopped, the last lines of its log.
-function showFailure(failure) {
-  const box = document.querySelector("[data-failure]");
-  if (!box) return;
-  box.querySelector("[data-failure-what]").textContent = failure.what;
-  box.querySelector("[data-failure-stopped]").textContent = failure.stopped_at?.said || "";
-  box.querySelector("[data-failure-where]").textContent = failure.where || "";
-  box.querySelector("[data-failure-log]").textContent = (failure.log || []).join("\n");
-  box.hidden = false;
+  showFailure(run.failure); // a failed or timed-out run's report
 }
 
 // Agent page: calibrated Elo and strength over the versions, and each checkpoint's cells, kept live.
@@ -143,6 +133,36 @@ function showExploitability(msg) {
   }
 }
 
+// Run page: a checkpoint the run just wrote joins its list (by seat, newest version first, as the page
+// lists them); one already there (a message sent twice) is redrawn in place.
+function link(href, text) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  return a;
+}
+
+function showCheckpoint(cp) {
+  const list = document.querySelector("[data-run-checkpoints]");
+  if (!list) return;
+  const item = list.querySelector(`[data-checkpoint="${cp.id}"]`) || document.createElement("li");
+  Object.assign(item.dataset, { checkpoint: cp.id, seat: cp.seat, version: cp.version });
+  item.replaceChildren(
+    link(cp.url, cp.label),
+    ` · ${cp.env_steps} steps · `,
+    link(cp.weights_url, "weights"),
+    " · ",
+    link(cp.sidecar_url, "sidecar"),
+  );
+  if (!item.parentNode) {
+    const after = (li) => li.dataset.seat > cp.seat || (li.dataset.seat === cp.seat && Number(li.dataset.version) < cp.version);
+    list.insertBefore(item, [...list.children].find(after) || null);
+  }
+  list.hidden = false;
+  const none = document.querySelector("[data-run-checkpoints-none]");
+  if (none) none.hidden = true;
+}
+
 // A sampled training game: every message carries a whole position, so the newest one is drawn and older
 // ones (a late or repeated message) are dropped. Order: env steps, then game number, then ply.
 const watch = document.querySelector("[data-training-game]");
@@ -182,12 +202,14 @@ new LiveSocket(root.dataset.socket, {
   onSnapshot: (msg) => {
     setHistory(msg.history || []);
     for (const run of msg.runs || (msg.run ? [msg.run] : [])) showRun(run);
+    for (const cp of msg.checkpoints || []) showCheckpoint(cp); // those written while the socket was down
   },
   onMessage: (msg) => {
     if (msg.type === "calibration") showCalibration(msg);
     if (msg.type === "strength") showStrength(msg);
     if (msg.type === "exploitability") showExploitability(msg);
     if (msg.type === "training_game") showTrainingGame(msg);
+    if (msg.type === "checkpoint" && msg.run_id) showCheckpoint(msg.checkpoint);
     if (msg.type !== "stats") return;
     const stats = msg.stats || {};
     addStats(stats);

@@ -1,5 +1,6 @@
 """Reads shared by views and consumers: what a page or a socket snapshot shows. No writes here, but
-for refilling the pool's cached Elo fit when rated games arrived since it was stored."""
+for refilling the pool's cached Elo fit when rated games arrived since it was stored. Reads of one
+domain that would make this module too long live beside it (`failures`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from arena.models import (
     TrainingRun,
     TrainingStat,
 )
-from arena.serializers import run_json
+from arena.serializers import checkpoint_row_json, run_json
 from arena.services.anchors import anchor_elo, display_elo, display_sigma
 from arena.services.ratings import rating_fit_get
 from marl.games import GAMES
@@ -29,6 +30,8 @@ from marl.match import MatchState
 
 # What a row of matches names: each seat's checkpoint and agent, or its person.
 MATCH_ROW_PREFETCH = ("seats__player__checkpoint__agent", "seats__player__user")
+# A run page lists this many of the checkpoints its run wrote.
+RUN_CHECKPOINTS_SHOWN = 50
 # A curve needs a few hundred points at most; older points are thinned out rather than all sent.
 HISTORY_LIMIT = 1000
 
@@ -42,7 +45,7 @@ def _history(stats: QuerySet[TrainingStat]) -> list[dict[str, Any]]:
 
 
 def run_snapshot(run_id: int) -> dict[str, Any] | None:
-    """Status, progress and stored stats of one run, or None if there is no such run."""
+    """Status, progress, stored stats and checkpoints of one run, or None if there is no such run."""
     run = TrainingRun.objects.filter(pk=run_id).first()
     if run is None:
         return None
@@ -50,7 +53,13 @@ def run_snapshot(run_id: int) -> dict[str, Any] | None:
         "type": "snapshot",
         "run": run_json(run),
         "history": _history(TrainingStat.objects.filter(run=run)),
+        "checkpoints": [checkpoint_row_json(cp) for cp in run_checkpoints(run)],
     }
+
+
+def run_checkpoints(run: TrainingRun) -> QuerySet[Checkpoint]:
+    """The checkpoints a run wrote, as its page lists them: by seat, the newest version first."""
+    return run.checkpoints.select_related("agent").order_by("seat", "-version")[:RUN_CHECKPOINTS_SHOWN]
 
 
 def agent_snapshot(agent_id: int) -> dict[str, Any] | None:
@@ -180,6 +189,9 @@ def match_state_json(match: Match, viewer: str | None = None, hand: int | None =
         "result": match.result or None,
         "reason": match.reason,
         "winner": match.winner or None,
+        # a failed match's error and report (`services.failures`), as its page shows them
+        "error": match.error or None,
+        "failure": match.failure or None,
         # per move: the agent's evaluation (human games)
         "analysis": [] if hidden else list(match.analysis or []),
     }
