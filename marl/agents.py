@@ -56,7 +56,7 @@ def needs_moves(agent: object) -> bool:
     return bool(getattr(agent, "needs_moves", False))
 
 
-def _check_masks(masks: np.ndarray) -> np.ndarray:
+def check_masks(masks: np.ndarray) -> np.ndarray:
     legal = np.asarray(masks).astype(bool, copy=False)
     if legal.ndim != 2:
         raise MarlError(f"expected a 2-d batch of action masks, got shape {legal.shape}")
@@ -82,7 +82,7 @@ class RandomAgent:
 
     def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """One uniformly random legal action per row."""
-        legal = _check_masks(masks)
+        legal = check_masks(masks)
         # argmax of i.i.d. uniform keys over the legal set is a uniform pick; one draw per cell keeps
         # act_batch identical to calling act row by row with the same generator.
         keys = self.rng.random(legal.shape)
@@ -124,7 +124,7 @@ class PolicyAgent:
     def _masked(self, observations: np.ndarray, masks: np.ndarray) -> torch.Tensor:
         import torch
 
-        legal = _check_masks(masks)
+        legal = check_masks(masks)
         with torch.inference_mode():
             # ascontiguousarray: PettingZoo's chess observation is a flipped view (negative strides),
             # which torch refuses to wrap.

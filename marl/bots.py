@@ -1,7 +1,9 @@
-"""Reference bots that measure strength: perfect tic-tac-toe and alpha-beta connect four.
+"""Reference bots that measure strength: perfect tic-tac-toe, alpha-beta connect four and go's
+eye-keeping random player.
 
-Both read PettingZoo's observation planes from the mover's point of view: channel 0 holds the
-mover's pieces, channel 1 the opponent's.
+Tic-tac-toe and connect four read PettingZoo's observation planes from the mover's point of view:
+channel 0 holds the mover's pieces, channel 1 the opponent's. Go's planes are the other way round
+(see ``EyesAgent``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from functools import cache
 
 import numpy as np
 
-from marl.agents import Agent, RandomAgent
+from marl.agents import Agent, RandomAgent, check_masks
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
+from marl.games_go import PASS
 from marl.poker_bots import POKER_BOTS
 from marl.search import rollout_agent
 from marl.stockfish import DEFAULT_NODES, StockfishAgent, StockfishLevel
@@ -227,6 +230,60 @@ class AlphaBetaAgent(_Bot):
 
 
 # ---------------------------------------------------------------------------------------------
+# Go 9x9: 81 board points row-major (row 0 at the top), then the pass (``marl.games_go``).
+
+
+def go_own_eyes(observations: np.ndarray) -> np.ndarray:
+    """Each row's single-point eyes of the mover, flat in action order (``(batch, 81)`` bools): empty
+    points whose on-board orthogonal neighbours are all the mover's stones.
+
+    PettingZoo's go_v5 stacks the planes as the previous mover saw them: plane 0 holds the stones of
+    the player who just moved (the opponent of the one to move), plane 1 the mover's own."""
+    obs = np.asarray(observations).astype(bool, copy=False)
+    own, theirs = obs[..., 1], obs[..., 0]
+    walled = np.pad(own, ((0, 0), (1, 1), (1, 1)), constant_values=True)  # the edge walls an eye too
+    eyes = ~(own | theirs)
+    eyes &= walled[:, :-2, 1:-1] & walled[:, 2:, 1:-1] & walled[:, 1:-1, :-2] & walled[:, 1:-1, 2:]
+    return eyes.reshape(len(obs), PASS)
+
+
+class EyesAgent:
+    """Go's light-playout policy: a uniformly random legal move that does not fill one of its own
+    single-point eyes; it passes only when no such move is left. A ladder bot between random and
+    GNU Go: it beats random (random fills its eyes and lets its groups die), GNU Go beats it."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed when a seed is given; otherwise keep the current stream."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
+        """One move (see the class)."""
+        return int(self.act_batch(np.asarray(observation)[None], np.asarray(action_mask)[None])[0])
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """One move per row; one uniform draw per action a row, as ``RandomAgent`` draws."""
+        legal = check_masks(masks)
+        candidates = legal.copy()
+        candidates[:, :PASS] &= ~go_own_eyes(observations)
+        candidates[:, PASS] = False
+        stuck = ~candidates.any(axis=1)  # nothing but eyes left: pass (or an eye, if pass is not legal)
+        candidates[stuck & legal[:, PASS], PASS] = True
+        no_pass = stuck & ~legal[:, PASS]
+        candidates[no_pass] = legal[no_pass]
+        keys = self.rng.random(legal.shape)
+        keys[~candidates] = -1.0
+        return keys.argmax(axis=1)
+
+    def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray | None:
+        """A random player has no opinion."""
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
 BOTS: dict[str, tuple[str, ...]] = {
     "tictactoe": ("random", "minimax", "mcts"),
     "connect_four": ("random", "alphabeta", "mcts"),
@@ -234,7 +291,8 @@ BOTS: dict[str, tuple[str, ...]] = {
     "leduc_holdem": ("random", "call", "cfr"),
     "texas_holdem": ("random", "call", "rule"),
     "texas_holdem_no_limit": ("random", "call", "rule"),
-    "go9": ("random", "gnugo"),
+    # Go: eyes = random but never filling its own single-point eyes (a ladder bot below GNU Go).
+    "go9": ("random", "eyes", "gnugo"),
     "chess": ("random", "stockfish"),
 }
 # Bots that take numbers after a colon, and what they mean.
@@ -266,8 +324,9 @@ def _bot_names(available: tuple[str, ...]) -> str:
 def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
     """A bot by name: ``random``, ``minimax`` (tic-tac-toe), ``alphabeta`` or ``alphabeta:N`` (connect
     four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move), ``gnugo`` or
-    ``gnugo:L`` (go 9x9: GNU Go at level L), ``stockfish:L`` or ``stockfish:L:N`` (chess: Stockfish
-    at skill level L, N nodes a move); no engine process starts here."""
+    ``gnugo:L`` (go 9x9: GNU Go at level L), ``eyes`` (go 9x9: random moves that keep its own
+    eyes), ``stockfish:L`` or ``stockfish:L:N`` (chess: Stockfish at skill level L, N nodes a move);
+    no engine process starts here."""
     get_game(game)  # UnknownGameError for a bad game name
     available = BOTS.get(game, ())
     pattern = r"([a-z_]+)(?::(\d+))?(?::(\d+))?"
@@ -285,6 +344,8 @@ def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
         return POKER_BOTS[base](seed)
     if base == "minimax":
         return MinimaxAgent(seed)
+    if base == "eyes":
+        return EyesAgent(seed)
     if base == "gnugo":
         from marl.gnugo import DEFAULT_LEVEL, GnuGoAgent  # lazy: an engine subprocess per game
 

@@ -51,6 +51,11 @@ MEASURED: dict[str, dict[str, Pin]] = {
     # wide and the value leans on the draw prior: it says "far above random", roughly; more pairs
     # and a ladder of weaker bots in between would tighten it.
     "chess": {"random": Pin(0.0, 0.0, 0.0, 80), "stockfish:0": Pin(566.1, 397.5, 734.8, 80)},
+    # Go 9x9: 100 pairs per two bots (seed 0) among random, gnugo:1 and the ladder bot eyes (random
+    # moves that never fill its own single-point eyes). eyes scored 179 of 200 against random (about
+    # 367 Elo); GNU Go won all 400 of its games, so, as for chess, its value leans on the draw prior:
+    # "far above random and eyes", roughly, with a wide interval.
+    "go9": {"random": Pin(0.0, 0.0, 0.0, 400), "gnugo:1": Pin(1093.1, 905.7, 1280.6, 400)},
     # Leduc: 2,000 pairs per two bots (seed 0) among random, the CFR+ equilibrium policy (cfr) and the
     # always-call ladder bot; a pair is one deal played twice with seats swapped (duplicate), a hand
     # scores 1 to the seat that wins chips, 1/2 a split pot. CFR+ is within 0.0035 big blinds a hand
@@ -64,7 +69,12 @@ MEASURED: dict[str, dict[str, Pin]] = {
 ANCHOR_SIGMA = 1.0
 # Bots measured beside the anchors but not pinned: with two players who never trade wins, the draw
 # parameter is free and the fit runs off; a middling third player pins it down.
-LADDER: dict[str, list[str]] = {"tictactoe": ["mcts:8"], "chess": ["stockfish:0:1"], "leduc_holdem": ["call"]}
+LADDER: dict[str, list[str]] = {
+    "tictactoe": ["mcts:8"],
+    "chess": ["stockfish:0:1"],
+    "go9": ["eyes"],
+    "leduc_holdem": ["call"],
+}
 
 
 def anchor_pins(game: str) -> dict[str, Pin]:

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from arena.models import AnchorPin
-from arena.services.anchors import MEASURED, anchor_elo, anchor_pins
+from arena.services.anchors import LADDER, MEASURED, anchor_bots, anchor_elo, anchor_pins
+from marl.engines import find_engine
 
 
 @pytest.mark.django_db
@@ -47,3 +48,24 @@ def test_the_cfr_plus_policy_is_leducs_pinned_anchor_and_the_command_remeasures_
     cfr = AnchorPin.objects.get(game="leduc_holdem", bot="cfr")
     shipped = MEASURED["leduc_holdem"]["cfr"]
     assert cfr.games == 800 and cfr.low < shipped.elo < cfr.high  # the shipped pin, with fewer pairs
+
+
+@pytest.mark.django_db
+def test_gnugo_level_1_is_go_9x9s_anchor_above_random_with_the_eyes_bot_measured_beside_it():
+    pins = anchor_pins("go9")
+    assert anchor_bots("go9") == ["random", "gnugo:1"]
+    assert pins["random"] == MEASURED["go9"]["random"] and pins["random"].elo == 0.0
+    gnugo = pins["gnugo:1"]
+    assert 0 < gnugo.low < gnugo.elo < gnugo.high and gnugo.games == pins["random"].games > 0
+    assert LADDER["go9"] == ["eyes"]  # measured beside the anchors, never pinned
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(find_engine("gnugo") is None, reason="GNU Go is not installed (make install-engines)")
+def test_the_command_measures_go_against_gnugo_and_the_ladder_bot_and_stores_only_the_anchors():
+    out = io.StringIO()
+    call_command("anchors", "measure", "--game", "go9", "--pairs", "1", stdout=out)
+    stored = {row.bot: row for row in AnchorPin.objects.filter(game="go9")}
+    assert set(stored) == {"random", "gnugo:1"}  # eyes played, but is not an anchor
+    assert stored["gnugo:1"].games == 4 and stored["gnugo:1"].elo > 0 and stored["random"].elo == 0.0
+    assert "gnugo:1" in out.getvalue() and "eyes" not in out.getvalue()

@@ -109,8 +109,10 @@ def test_a_stored_move_list_replays_to_the_same_final_position() -> None:
 def test_gnugo_levels_are_checked_when_the_bot_is_named() -> None:
     with pytest.raises(ConfigError, match="unknown bot 'gnugo:1' for connect_four"):
         make_bot("connect_four", "gnugo:1")
-    with pytest.raises(ConfigError, match=r"random, gnugo \(gnugo:L for GNU Go at level L, 1-10\)"):
+    with pytest.raises(ConfigError, match=r"random, eyes, gnugo \(gnugo:L for GNU Go at level L, 1-10\)"):
         make_bot("go9", "minimax")
+    with pytest.raises(ConfigError, match="unknown bot 'eyes:3' for go9"):
+        make_bot("go9", "eyes:3")  # the eyes bot takes no number
     if find_engine("gnugo") is not None:
         with pytest.raises(ConfigError, match="level must be in 1..10"):
             make_bot("go9", "gnugo:11")
