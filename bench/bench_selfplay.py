@@ -86,6 +86,8 @@ CLOCK = ["wall"]  # which clock counts training minutes (--clock)
 def win_rate(spec_name: str, seat: str, me: Any, opponent: Any, games: int, seed: int = 0) -> float:
     """The share of ``games`` that ``me`` wins in ``seat`` against ``opponent``."""
     spec = get_game(spec_name)
+    if seat not in spec.seats:  # tic-tac-toe's seats are player_1/2, connect four's player_0/1
+        raise ValueError(f"{spec_name} has seats {spec.seats}, not {seat!r}")
     agents = {s: (me if s == seat else opponent) for s in spec.seats}
     results = play_matches(spec, agents, list(range(seed, seed + games)))
     return sum(r.winner == seat for r in results) / games
@@ -260,38 +262,47 @@ def run_connect_four(minutes: float, quick: bool, out: Path) -> None:
         f"2-core shared machine, {Clock(0, CLOCK[0]).describe()} minutes"
     )
     clock = Clock(minutes, CLOCK[0])
+    first = get_game("connect_four").seats[0]
 
     def on_progress(p: dict[str, Any]) -> None:
         losses = p["losses"]
         print(
             f"  {clock.minutes():5.2f} min {p['env_steps']:>8} moves {p['episodes']:>6} games  "
-            f"policy loss {losses['player_1/policy_loss']:.3f} value loss {losses['player_1/value_loss']:.3f}",
+            f"policy loss {losses[first + '/policy_loss']:.3f} value loss {losses[first + '/value_loss']:.3f}",
             flush=True,
         )
 
     result = train(
         {**C4_CONFIG, "env_steps": 10**9}, out_dir=out / "c4", on_progress=on_progress, should_stop=clock.over
     )
-    path = result.checkpoints["player_1"]
     print(
         f"  trained {clock.minutes():.2f} min, {result.env_steps} self-play moves, {result.epochs} iterations"
     )
+    connect_four_evaluate(result.checkpoints[first], quick)
+
+
+def connect_four_evaluate(path: Path, quick: bool) -> None:
+    """The targets on a connect four checkpoint: greedy vs alphabeta:2 per seat, + mcts:200 vs mcts:400."""
+    first, second = get_game("connect_four").seats
     games = 20 if quick else 100
     agent = load_agent(path, device="cpu")
-    for seat in ("player_1", "player_2"):
+    for seat, said in ((first, "first"), (second, "second")):
         rate = win_rate("connect_four", seat, agent, make_bot("connect_four", "alphabeta:2", seed=3), games)
         miss = "" if rate >= 0.5 else "  (missed: longer self-play, a CNN, more simulations per move)"
         print(
-            f"  greedy network as {seat} vs alphabeta:2: win {rate:.2f} over {games} games (target >= 0.50){miss}"
+            f"  greedy network as {seat} ({said} player) vs alphabeta:2: win {rate:.2f} over {games} games "
+            f"(target >= 0.50){miss}",
+            flush=True,
         )
     games = 10 if quick else 200
     searcher = checkpoint_search_agent("connect_four", path, 200)
     t0 = time.perf_counter()
-    rate = win_rate("connect_four", "player_1", searcher, rollout_agent("connect_four", 400, seed=5), games)
+    rate = win_rate("connect_four", first, searcher, rollout_agent("connect_four", 400, seed=5), games)
     miss = "" if rate >= 0.5 else "  (missed: a stronger value head from longer self-play)"
     print(
-        f"  network + mcts:200 as player_1 vs mcts:400: win {rate:.2f} over {games} games "
-        f"(target >= 0.50, {time.perf_counter() - t0:.0f} s){miss}"
+        f"  network + mcts:200 as {first} (first player) vs mcts:400: win {rate:.2f} over {games} games "
+        f"(target >= 0.50, {time.perf_counter() - t0:.0f} s){miss}",
+        flush=True,
     )
 
 
@@ -323,6 +334,12 @@ def _args() -> argparse.Namespace:
     parser.add_argument(
         "--c4-random-move-frac", type=float, default=None, help="connect four's random-move share"
     )
+    parser.add_argument(
+        "--c4-checkpoint",
+        type=Path,
+        default=None,
+        help="evaluate this connect four checkpoint instead of training",
+    )
     return parser.parse_args()
 
 
@@ -339,7 +356,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.skip != "tictactoe":
             run_tictactoe(args.ttt_minutes, args.random_games, args.steps_per_tick)
-        if args.skip != "connect_four":
+        if args.c4_checkpoint is not None:
+            print(f"\n(b) connect four: the checkpoint {args.c4_checkpoint.name}")
+            connect_four_evaluate(args.c4_checkpoint, args.quick)
+        elif args.skip != "connect_four":
             run_connect_four(args.minutes, args.quick, Path(tmp))
 
 
