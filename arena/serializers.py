@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from arena.forms import seat_label
 from arena.models import Agent, Checkpoint, League, Match, Rating, Tournament, TournamentMatch, TrainingRun
 from marl.games import GAMES
 
@@ -56,16 +58,27 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def checkpoint_row_json(checkpoint: Checkpoint) -> dict[str, Any]:
-    """What a run page's list of checkpoints written shows of one: its name, steps and links."""
+    """What a run page's list of checkpoints written, and its agent page's table, show of one: its
+    name, steps, metrics and links (play it from the seat it does not play, match it)."""
+    game = checkpoint.agent.game
+    other = next((s for s in game.seats if s != checkpoint.seat), "")
+    play = {"game": game.name, "opponent": f"checkpoint:{checkpoint.pk}", "seat": other}
     return {
         "id": checkpoint.pk,
         "seat": checkpoint.seat,
+        "seat_label": seat_label(game, checkpoint.seat),
         "version": checkpoint.version,
         "env_steps": checkpoint.env_steps,
         "label": checkpoint.label,
+        "metrics": checkpoint.metrics,
+        "calibration_status": checkpoint.calibration_status,
         "url": checkpoint.get_absolute_url(),
         "weights_url": reverse("checkpoint_download", args=[checkpoint.pk, "weights"]),
         "sidecar_url": reverse("checkpoint_download", args=[checkpoint.pk, "sidecar"]),
+        "export_url": reverse("checkpoint_export", args=[checkpoint.pk]),
+        "opponent_seat": other,
+        "play_url": f"{reverse('play_new')}?{urlencode(play)}",
+        "match_url": f"{reverse('match_create')}?{urlencode({'game': game.name, 'checkpoint': checkpoint.pk})}",
     }
 
 

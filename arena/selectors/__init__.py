@@ -59,7 +59,7 @@ def run_snapshot(run_id: int) -> dict[str, Any] | None:
 
 def run_checkpoints(run: TrainingRun) -> QuerySet[Checkpoint]:
     """The checkpoints a run wrote, as its page lists them: by seat, the newest version first."""
-    return run.checkpoints.select_related("agent").order_by("seat", "-version")[:RUN_CHECKPOINTS_SHOWN]
+    return run.checkpoints.select_related("agent__game").order_by("seat", "-version")[:RUN_CHECKPOINTS_SHOWN]
 
 
 def agent_snapshot(agent_id: int) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from arena import live
 from arena.dispatch import task_send_on_commit
 from arena.models import Agent, Checkpoint, TrainingRun
 from arena.ratelimit import rate_hit
-from arena.serializers import checkpoint_json
+from arena.serializers import checkpoint_json, checkpoint_row_json
 from arena.services.agents import agent_check_owner
 from arena.services.checkpoint_archives import archive_read
 from marl.errors import MarlError
@@ -250,12 +250,15 @@ def _import_store(
 
 
 def _publish(checkpoint: Checkpoint) -> None:
-    """Tell the agent page about a new checkpoint."""
+    """Tell the agent page about a new checkpoint: the checkpoint, and its row in the page's table."""
     agent_id = checkpoint.agent_id
-    live.publish(
-        live.agent_group(agent_id),
-        {"type": "checkpoint", "agent_id": agent_id, "checkpoint": checkpoint_json(checkpoint)},
-    )
+    message = {
+        "type": "checkpoint",
+        "agent_id": agent_id,
+        "checkpoint": checkpoint_json(checkpoint),
+        "row": checkpoint_row_json(checkpoint),
+    }
+    live.publish(live.agent_group(agent_id), message)
 
 
 # ------------------------------------------------------------------------------------------- orphans

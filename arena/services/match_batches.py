@@ -131,12 +131,14 @@ def _record(
     results: dict[int, MatchResult],
     errors: dict[int, str],
 ) -> None:
-    """Write every match's result or error, the seats' scores and the ratings, with bulk queries."""
+    """Write every match's result or error, the seats' scores and the ratings, with bulk queries; then
+    tell an open page of each failed match, as `match_fail` does for a match played on its own."""
     now = timezone.now()
     for match in matches:
         if match.pk in errors:
             match.status, match.error, match.finished_at = Match.FAILED, errors[match.pk], now
             match.updated_at = now  # auto_now fields are not set by raw updates
+            match.seq += 1  # the `failed` event's number, written with the row: no gap in the stream
         else:
             match.apply_result(results[match.pk], list(seat_rows[match.pk].values()))
     finished = [m for m in matches if m.pk in results]
@@ -146,6 +148,16 @@ def _record(
         _update_rows(MatchSeat, [seat for m in finished for seat in seat_rows[m.pk].values()], ["score"])
         if any(games):
             ratings_record(pool=matches[0].game.name, games=[g for g in games if g is not None])
+    for match in matches:  # after the commit: the row an event points to is there to resync from
+        if match.pk in errors:
+            event = live.match_event(
+                match_id=match.pk,
+                seq=match.seq,
+                kind="failed",
+                error=match.error,
+                failure=match.failure or None,
+            )
+            live.publish(live.match_group(match.pk), event)
 
 
 def _update_rows(model, rows: list, fields: list[str]) -> None:

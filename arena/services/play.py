@@ -91,18 +91,22 @@ def human_game_start(
 ) -> Match:
     """The game itself: `user` in `seat`, `opponent` (already checked for its seat) in the other, from
     the position after `opening` (stored as the game's opening; checked legal by the caller), and the
-    match it was taken over from, if any. If the agent is to move, its move is made at once."""
+    match it was taken over from, if any. If the agent is to move, its move is made at once.
+
+    A game with hidden cards deals afresh, unless it is taken over from a finished `source` with the
+    source's `seed`: then it replays that known deal, and so it is unrated."""
     _check_open_games(user)
     human = player_for_user(game=game, user=user)
     start = list(opening or [])
+    known_deal = _known_deal(game, seed, source)
     with transaction.atomic():
         match = Match.objects.create(
             game=game,
             created_by=user,
-            seed=_deal_seed(game, seed),
+            seed=seed if known_deal else _deal_seed(game, seed),
             status=Match.RUNNING,
             started_at=timezone.now(),
-            rated=True,
+            rated=not known_deal,
             moves=start,
             opening_plies=len(start),
             source_match=source,
@@ -117,6 +121,18 @@ def human_game_start(
     play_publish(match, events)
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
+
+
+def _known_deal(game: Game, seed: int | None, source: Match | None) -> bool:
+    """Whether this is a game with hidden cards taken over from a finished game with its deal: the
+    one way a person plays a deal they may already know, which is why such a game never counts."""
+    return (
+        source is not None
+        and not source.is_live
+        and seed is not None
+        and seed == source.seed
+        and marl.games.get_game(game.name).hidden_information
+    )
 
 
 def _deal_seed(game: Game, seed: int | None) -> int:

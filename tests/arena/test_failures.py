@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from arena.models import Checkpoint, Match, TrainingRun
+from arena.services.match_batches import matches_play_batch
 from arena.services.matches import match_create, match_play
 from arena.services.training import training_run_create, training_run_execute
 from tests.arena.conftest import refreshed, socket_open, wait_until
@@ -141,3 +142,36 @@ async def test_a_match_that_fails_while_watched_sends_its_report_to_the_page(age
     assert again["match"]["status"] == Match.FAILED
     assert again["match"]["failure"] == stored.failure and again["match"]["error"] == stored.error
     await communicator.disconnect()
+
+
+def _batch_with_two_that_will_fail(agent, user) -> tuple[list[Match], Match]:
+    """Two matches of a checkpoint whose file is gone after they were queued, and one of two bots."""
+    checkpoint = CheckpointFactory(agent=agent, seat="player_1")
+    seats = {"player_1": f"checkpoint:{checkpoint.pk}", "player_2": "bot:random"}
+    broken = [match_create(user=user, game="tictactoe", seats=seats, seed=s, dispatch=False) for s in (4, 5)]
+    checkpoint.absolute_path().unlink()
+    bots = {"player_1": "bot:random", "player_2": "bot:random"}
+    return broken, match_create(user=user, game="tictactoe", seats=bots, seed=6, dispatch=False)
+
+
+@pytest.mark.usefixtures("private_channel_layer")
+async def test_matches_that_fail_in_a_batch_each_send_their_failed_event_to_an_open_page(agent, user):
+    broken, fine = await database_sync_to_async(_batch_with_two_that_will_fail)(agent, user)
+    pages = [await socket_open(f"/ws/matches/{m.pk}/") for m in [*broken, fine]]
+    counts = await database_sync_to_async(matches_play_batch)(
+        match_ids=[m.pk for m in [*broken, fine]], dispatch=False
+    )
+    assert counts == {"finished": 1, "failed": 2}
+    for match, (communicator, snapshot) in zip(broken, pages, strict=False):
+        event = await communicator.receive_json_from(timeout=5)
+        stored = await database_sync_to_async(refreshed)(match)
+        assert stored.status == Match.FAILED and stored.error
+        # Numbered next after what the page had, and as the row stores it: a resync finds no gap.
+        assert event["event"] == "failed" and event["seq"] == snapshot["seq"] + 1 == stored.seq
+        assert event["error"] == stored.error and event["match_id"] == match.pk
+        await communicator.send_json_to({"type": "resync"})
+        again = await communicator.receive_json_from(timeout=5)
+        assert again["seq"] == event["seq"] and again["match"]["error"] == stored.error
+    assert await pages[-1][0].receive_nothing(timeout=0.5)  # the finished one sends no failure
+    for communicator, _ in pages:
+        await communicator.disconnect()

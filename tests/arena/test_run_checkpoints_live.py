@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from django.urls import reverse
 
 from arena.models import Checkpoint, TrainingRun
+from arena.services.checkpoints import checkpoint_record
 from arena.services.training import training_run_create
 from tests.arena.conftest import refreshed, socket_open, wait_until
 from tests.factories import TINY_TRAINING
@@ -30,19 +31,28 @@ async def _checkpoint_messages(communicator, run: TrainingRun, timeout: float = 
 
 
 def _rows(run: TrainingRun) -> dict[int, dict]:
-    return {
-        cp.pk: {
+    """Each checkpoint as the run page's list and the agent page's table show it."""
+    rows = {}
+    for cp in Checkpoint.objects.filter(training_run=run).select_related("agent__game"):
+        other = "player_2" if cp.seat == "player_1" else "player_1"
+        rows[cp.pk] = {
             "id": cp.pk,
             "seat": cp.seat,
+            "seat_label": "player_1 (moves first)" if cp.seat == "player_1" else "player_2",
             "version": cp.version,
             "env_steps": cp.env_steps,
-            "label": f"learner:{cp.seat}@v{cp.version}",
+            "label": f"{cp.agent.name}:{cp.seat}@v{cp.version}",
+            "metrics": cp.metrics,
+            "calibration_status": "pending",
             "url": f"/checkpoints/{cp.pk}/",
             "weights_url": reverse("checkpoint_download", args=[cp.pk, "weights"]),
             "sidecar_url": reverse("checkpoint_download", args=[cp.pk, "sidecar"]),
+            "export_url": reverse("checkpoint_export", args=[cp.pk]),
+            "opponent_seat": other,
+            "play_url": f"/play/?game={cp.agent.game.name}&opponent=checkpoint%3A{cp.pk}&seat={other}",
+            "match_url": f"/matches/new/?game={cp.agent.game.name}&checkpoint={cp.pk}",
         }
-        for cp in Checkpoint.objects.filter(training_run=run)
-    }
+    return rows
 
 
 async def test_each_checkpoint_a_run_stores_is_published_to_its_run_group_as_its_list_row(
@@ -75,3 +85,21 @@ async def test_each_checkpoint_a_run_stores_is_published_to_its_run_group_as_its
         mine = [m["checkpoint"] for m in messages if m["checkpoint"]["seat"] == seat]
         assert [cp["version"] for cp in mine] == [1, 2, 3]
         assert [cp["env_steps"] for cp in mine] == sorted(cp["env_steps"] for cp in mine)
+
+
+async def test_a_recorded_checkpoint_reaches_its_agent_group_with_the_row_the_agent_page_draws(media_root):
+    from tests.factories import TrainingRunFactory, _untrained_checkpoint_file
+
+    run = await database_sync_to_async(TrainingRunFactory)()
+    path = await database_sync_to_async(_untrained_checkpoint_file)(run.agent, "player_2", 1, 0, 64)
+    communicator, _ = await socket_open(f"/ws/agents/{run.agent_id}/")
+    checkpoint = await database_sync_to_async(checkpoint_record)(
+        run_id=run.pk, seat="player_2", path=path, meta={"env_steps": 64}
+    )
+    message = await communicator.receive_json_from(timeout=5)
+    while message.get("type") != "checkpoint":
+        message = await communicator.receive_json_from(timeout=5)
+    await communicator.disconnect()
+    rows = await database_sync_to_async(_rows)(run)
+    assert message["agent_id"] == run.agent_id and message["checkpoint"]["id"] == checkpoint.pk
+    assert message["row"] == rows[checkpoint.pk]  # every cell of the agent page's table

@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from arena import live
 from arena.models import Match
 from arena.services.matches import match_create, match_play
-from arena.services.play import human_game_create
+from arena.services.play import human_game_create, human_move
+from arena.services.play_events import PlayError
 from arena.services.play_forfeits import human_game_resign
 from arena.services.take_overs import match_take_over
+from marl.poker_match import hand_cards
 from tests.factories import CheckpointFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +140,61 @@ def test_the_api_takes_over_and_reports_the_source(user, user_client, client, fi
         ).status_code
         == 401
     )
+
+
+def _play_out(user, match: Match) -> Match:
+    """Check, or call when there is a bet to meet, until the hand ends (bot:call only calls)."""
+    while (match := Match.objects.get(pk=match.pk)).status == Match.RUNNING:
+        try:
+            human_move(match_id=match.pk, user=user, ply=len(match.moves), move={"move": "check"})
+        except PlayError:
+            human_move(match_id=match.pk, user=user, ply=len(match.moves), move={"move": "call"})
+    return match
+
+
+@pytest.fixture
+def hand(user, settings) -> Match:
+    """A finished Leduc hand: the user (player_0) against the calling bot, played to a showdown."""
+    settings.ARENA_MOVES_PER_SECOND = 10_000
+    game = human_game_create(user=user, game="leduc_holdem", opponent="bot:call", seat="player_0")
+    finished = _play_out(user, game)
+    assert finished.status == Match.FINISHED and len(finished.moves) >= 4
+    return finished
+
+
+def test_taking_over_a_finished_poker_hand_replays_its_deal_unrated(user, hand):
+    game = match_take_over(user=user, match_id=hand.pk, ply=2, seat="player_0")
+    assert game.status == Match.RUNNING and game.moves[:2] == hand.moves[:2]
+    assert game.seed == hand.seed and not game.rated  # a known deal never counts
+    seen = live.match_snapshot(Match.objects.get(pk=game.pk), "player_0")["match"]["state"]["poker"]
+    assert seen["hands"] == {"player_0": hand_cards("leduc_holdem", hand.seed)["player_0"], "player_1": None}
+    assert (game.source_match_id, game.source_ply) == (hand.pk, 2)
+    assert _player(game, "player_1").bot == "call"
+    assert _play_out(user, game).status == Match.FINISHED
+
+
+def test_a_fresh_poker_hand_is_rated_and_other_take_overs_still_count(user, hand, finished):
+    assert hand.rated
+    assert match_take_over(user=user, match_id=finished.pk, ply=3, seat="player_2").rated
+
+
+def test_a_chosen_poker_deal_is_refused_outside_a_take_over(user, hand):
+    with pytest.raises(PlayError, match="cannot be chosen"):
+        human_game_create(user=user, game="leduc_holdem", opponent="bot:call", seed=hand.seed)
+
+
+def test_a_poker_match_of_many_hands_cannot_be_taken_over(user):
+    match = match_create(
+        user=user,
+        game="leduc_holdem",
+        seats={"player_0": "bot:call", "player_1": "bot:random"},
+        seed=2,
+        hands=2,
+        dispatch=False,
+    )
+    match_play(match_id=match.pk)
+    match.refresh_from_db()
+    assert match.status == Match.FINISHED and match.hand_results
+    with pytest.raises(ValidationError, match="many poker hands: play a hand of your own"):
+        match_take_over(user=user, match_id=match.pk, ply=1, seat="player_0")
+    assert not Match.objects.filter(source_match=match).exists()

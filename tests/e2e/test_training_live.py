@@ -1,6 +1,6 @@
 """A live training game on a run page: while a real run trains (the service a Celery worker runs, in a
 thread of this process), its page draws a sampled game move by move beside the learning curves, and
-lists each checkpoint the run writes as it is written.
+lists each checkpoint the run writes as it is written; so does its agent's page, in its own table.
 
 Screenshot: artifacts/training-live.png.
 """
@@ -63,6 +63,11 @@ def test_a_live_training_game_on_a_run_page(server: str, queued_run, browser_pag
     assert "Every few seconds" in watch.inner_text()
     listed = page.locator("[data-run-checkpoints] li")
     assert listed.count() == 0 and page.locator("[data-run-checkpoints-none]").is_visible()
+    agent_page = browser_page.new_page()  # the agent's page, open beside it, gets them too
+    agent_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    agent_page.goto(f"{server}/agents/{run.agent_id}/")
+    agent_page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
+    assert agent_page.locator("[data-agent-checkpoints-none]").is_visible()
 
     trainer = _in_thread(lambda: training_run_execute(run_id=run.pk, worker="e2e-worker"))
     seen: list[tuple[str, int]] = []  # (game number, pieces on the board) each time the board changes
@@ -118,4 +123,16 @@ def test_a_live_training_game_on_a_run_page(server: str, queued_run, browser_pag
     )
     assert first.locator("a").first.get_attribute("href") == f"/checkpoints/{written[0][0]}/"
     assert not page.locator("[data-run-checkpoints-none]").is_visible()
+    # The agent page's table has the same rows in the same order, in its own columns.
+    agent_page.wait_for_function(
+        f"document.querySelectorAll('[data-agent-checkpoints] tr').length === {len(written)}"
+    )
+    rows = agent_page.locator("[data-agent-checkpoints] tr")
+    assert [int(pk) for pk in rows.evaluate_all("rows => rows.map(tr => tr.dataset.checkpoint)")] == [
+        pk for pk, _ in written
+    ]
+    cells = rows.first.locator("td").all_inner_texts()
+    assert cells[0].startswith("v") and cells[1].startswith(written[0][1]) and cells[4] == "rating pending"
+    assert "Play against this checkpoint" in cells[-1] and cells[-2] == "export · weights · sidecar"
+    assert not agent_page.locator("[data-agent-checkpoints-none]").is_visible()
     assert errors == []

@@ -133,8 +133,8 @@ function showExploitability(msg) {
   }
 }
 
-// Run page: a checkpoint the run just wrote joins its list (by seat, newest version first, as the page
-// lists them); one already there (a message sent twice) is redrawn in place.
+// A checkpoint a run just wrote joins the run page's list and the agent page's table (by seat, newest
+// version first, as the pages list them); one already there (a message sent twice) is redrawn in place.
 function link(href, text) {
   const a = document.createElement("a");
   a.href = href;
@@ -142,11 +142,35 @@ function link(href, text) {
   return a;
 }
 
-function showCheckpoint(cp) {
-  const list = document.querySelector("[data-run-checkpoints]");
-  if (!list) return;
-  const item = list.querySelector(`[data-checkpoint="${cp.id}"]`) || document.createElement("li");
+function cell(...children) {
+  const td = document.createElement("td");
+  td.append(...children);
+  return td;
+}
+
+function muted(text) {
+  const span = document.createElement("span");
+  span.className = "muted";
+  span.textContent = text;
+  return span;
+}
+
+// Put `cp`'s row (an `li` or a `tr`, built by `fill`) into `list` in the pages' order, show the list
+// and hide its "none yet" line.
+function placeCheckpoint(list, none, cp, tag, fill) {
+  const item = list.querySelector(`[data-checkpoint="${cp.id}"]`) || document.createElement(tag);
   Object.assign(item.dataset, { checkpoint: cp.id, seat: cp.seat, version: cp.version });
+  fill(item);
+  if (!item.parentNode) {
+    const after = (row) =>
+      row.dataset.seat > cp.seat || (row.dataset.seat === cp.seat && Number(row.dataset.version) < cp.version);
+    list.insertBefore(item, [...list.children].find(after) || null);
+  }
+  (list.closest("[data-agent-checkpoints-table]") || list).hidden = false;
+  if (none) none.hidden = true;
+}
+
+function runCheckpointRow(item, cp) {
   item.replaceChildren(
     link(cp.url, cp.label),
     ` · ${cp.env_steps} steps · `,
@@ -154,13 +178,52 @@ function showCheckpoint(cp) {
     " · ",
     link(cp.sidecar_url, "sidecar"),
   );
-  if (!item.parentNode) {
-    const after = (li) => li.dataset.seat > cp.seat || (li.dataset.seat === cp.seat && Number(li.dataset.version) < cp.version);
-    list.insertBefore(item, [...list.children].find(after) || null);
+}
+
+// The agent page's columns for a checkpoint just written: not rated, calibrated or measured yet, so
+// those cells wait for their own messages (they find the cells by the checkpoint's id).
+function agentCheckpointRow(item, cp, exploitability) {
+  const calibration = cell(cp.calibration_status === "pending" ? "rating pending" : "–");
+  Object.assign(calibration.dataset, { calibration: cp.id, calibrationStatus: cp.calibration_status });
+  const strength = cell("–");
+  strength.dataset.strength = cp.id;
+  const seat = cell(cp.seat_label);
+  seat.dataset.seat = cp.seat;
+  const metrics = cell();
+  metrics.className = "metrics";
+  for (const [key, value] of Object.entries(cp.metrics || {})) {
+    const chip = muted(`${key} ${Number(value).toFixed(3)}`);
+    chip.className = "chip";
+    metrics.append(chip, " ");
   }
-  list.hidden = false;
-  const none = document.querySelector("[data-run-checkpoints-none]");
-  if (none) none.hidden = true;
+  const cells = [cell(link(cp.url, `v${cp.version}`)), seat, cell(String(cp.env_steps)), cell(muted("–")), calibration, strength];
+  if (exploitability) {
+    const measured = cell("–");
+    measured.dataset.exploitability = cp.id;
+    cells.push(measured);
+  }
+  cells.push(
+    metrics,
+    cell(link(cp.export_url, "export"), " · ", link(cp.weights_url, "weights"), " · ", link(cp.sidecar_url, "sidecar")),
+    cell(
+      link(cp.play_url, "Play against this checkpoint"),
+      " ",
+      muted(`(you take ${cp.opponent_seat})`),
+      " · ",
+      link(cp.match_url, "Match it"),
+    ),
+  );
+  item.replaceChildren(...cells);
+}
+
+function showCheckpoint(cp) {
+  const list = document.querySelector("[data-run-checkpoints]");
+  if (list) placeCheckpoint(list, document.querySelector("[data-run-checkpoints-none]"), cp, "li", (li) => runCheckpointRow(li, cp));
+  const table = document.querySelector("[data-agent-checkpoints]");
+  if (!table) return;
+  const exploitability = table.closest("[data-agent-checkpoints-table]").dataset.exploitability === "true";
+  const none = document.querySelector("[data-agent-checkpoints-none]");
+  placeCheckpoint(table, none, cp, "tr", (tr) => agentCheckpointRow(tr, cp, exploitability));
 }
 
 // A sampled training game: every message carries a whole position, so the newest one is drawn and older
@@ -209,7 +272,8 @@ new LiveSocket(root.dataset.socket, {
     if (msg.type === "strength") showStrength(msg);
     if (msg.type === "exploitability") showExploitability(msg);
     if (msg.type === "training_game") showTrainingGame(msg);
-    if (msg.type === "checkpoint" && msg.run_id) showCheckpoint(msg.checkpoint);
+    // The run's group sends the row as `checkpoint`; the agent's sends the checkpoint and its `row`.
+    if (msg.type === "checkpoint") showCheckpoint(msg.run_id ? msg.checkpoint : msg.row);
     if (msg.type !== "stats") return;
     const stats = msg.stats || {};
     addStats(stats);
