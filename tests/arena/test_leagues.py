@@ -311,3 +311,16 @@ def test_a_poker_league_evaluates_in_whole_matches_and_its_pool_holds_only_those
     member = league.memberships.get()
     seats = {seat: tick.results[f"{member.pk}:{seat}"] for seat in ("player_0", "player_1")}
     assert seats["player_0"]["vs"] == seats["player_1"]["vs"] and sum(seats["player_1"]["vs"]["bot:cfr"]) == 2
+
+
+def test_a_one_seat_poker_learner_is_evaluated_in_matches_from_its_seat_at_most_the_poker_cap(user):
+    from arena.services.league_members import POKER_EVAL_MATCHES, _play_pairing
+    from marl.bots import make_bot
+
+    league = LeagueFactory(user=user, game="leduc_holdem", eval_games=40)
+    me, opponent = make_bot("leduc_holdem", "cfr", seed=0), make_bot("leduc_holdem", "random", seed=1)
+    played = _play_pairing(league, "player_1", me, opponent, 5)
+    assert len(played) == POKER_EVAL_MATCHES < 40
+    # Each deal once (a one-seat checkpoint cannot swap seats), 200 hands, scored as one game.
+    assert all(r.details["poker"]["hands"] == 200 and not r.details["poker"]["duplicate"] for r in played)
+    assert {r.reason for r in played} <= {"win", "draw"} and any(r.winner == "player_1" for r in played)
