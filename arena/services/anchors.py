@@ -52,11 +52,12 @@ MEASURED: dict[str, dict[str, Pin]] = {
     # wide and the value leans on the draw prior: it says "far above random", roughly; more pairs
     # and a ladder of weaker bots in between would tighten it.
     "chess": {"random": Pin(0.0, 0.0, 0.0, 80), "stockfish:0": Pin(566.1, 397.5, 734.8, 80)},
-    # Leduc: 2,000 pairs per two bots (seed 0) among random, the CFR+ equilibrium policy (cfr) and the
-    # always-call ladder bot; a pair is one deal played twice with seats swapped (duplicate), a hand
-    # scores 1 to the seat that wins chips, 1/2 a split pot. CFR+ is within 0.0035 big blinds a hand
-    # of an equilibrium (`marl.exploitability`): the game's fixed point of skill.
-    "leduc_holdem": {"random": Pin(0.0, 0.0, 0.0, 8000), "cfr": Pin(146.7, 137.5, 156.0, 8000)},
+    # Leduc, on the pools' per-match scale: 300 matches per two bots (seed 0) among random, the CFR+
+    # equilibrium policy (cfr) and the ladder bots call, cfr:30 and cfr:60; a match is 200 hands, 100
+    # deals each played twice with seats swapped (duplicate), scored 1 when its mbb/hand 95% interval
+    # lies above 0, 0 below, else 1/2 (`PokerMatch.match_result`). 7 minutes of CPU. CFR+ is within
+    # 0.0035 big blinds a hand of an equilibrium (`marl.exploitability`): the game's fixed point of skill.
+    "leduc_holdem": {"random": Pin(0.0, 0.0, 0.0, 1200), "cfr": Pin(1809.5, 1696.1, 1922.8, 1200)},
     # Hold'em: random alone pins the scale (0) until the other bots are measured; a pool's players are
     # placed by their duplicate matches against it and each other.
     "texas_holdem": {"random": Pin(0.0, 0.0, 0.0, 0)},
