@@ -17,7 +17,7 @@ from marl.agents import Agent, RandomAgent, check_masks
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
 from marl.games_go import PASS
-from marl.poker_bots import POKER_BOTS
+from marl.poker_bots import POKER_BOTS, LeducCfrAgent
 from marl.search import rollout_agent
 from marl.stockfish import DEFAULT_NODES, StockfishAgent, StockfishLevel
 
@@ -301,6 +301,7 @@ _ARG_HINTS = {
     "mcts": "mcts:N for N simulations a move",
     "gnugo": "gnugo:L for GNU Go at level L, 1-10",
     "stockfish": "stockfish:L for skill level L in 0..20, stockfish:L:N for N nodes a move",
+    "cfr": "cfr:P for the CFR+ policy P% of the time, random moves otherwise",
 }
 DEFAULT_DEPTH = 4  # alphabeta == alphabeta:4
 DEFAULT_SIMULATIONS = 200  # mcts == mcts:200
@@ -325,14 +326,15 @@ def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
     """A bot by name: ``random``, ``minimax`` (tic-tac-toe), ``alphabeta`` or ``alphabeta:N`` (connect
     four), ``mcts`` or ``mcts:N`` (UCT with random playouts, N simulations a move), ``gnugo`` or
     ``gnugo:L`` (go 9x9: GNU Go at level L), ``eyes`` (go 9x9: random moves that keep its own
-    eyes), ``stockfish:L`` or ``stockfish:L:N`` (chess: Stockfish at skill level L, N nodes a move);
-    no engine process starts here."""
+    eyes), ``stockfish:L`` or ``stockfish:L:N`` (chess: Stockfish at skill level L, N nodes a move),
+    ``cfr`` or ``cfr:P`` (Leduc: CFR+, or CFR+ P% of the time and random moves otherwise); no engine
+    process starts here."""
     get_game(game)  # UnknownGameError for a bad game name
     available = BOTS.get(game, ())
     pattern = r"([a-z_]+)(?::(\d+))?(?::(\d+))?"
     match = re.fullmatch(pattern, name.strip().lower()) if isinstance(name, str) else None
     base, arg, extra = match.groups() if match else (None, None, None)
-    takes = {"alphabeta": 1, "mcts": 1, "gnugo": 1, "stockfish": 2}.get(base or "", 0)
+    takes = {"alphabeta": 1, "mcts": 1, "gnugo": 1, "stockfish": 2, "cfr": 1}.get(base or "", 0)
     if base not in available or (arg is not None and takes < 1) or (extra is not None and takes < 2):
         raise ConfigError(f"unknown bot {name!r} for {game}; available: {_bot_names(available)}")
     if base == "stockfish":
@@ -340,6 +342,8 @@ def make_bot(game: str, name: str, seed: int | None = None) -> Agent:
         return StockfishAgent(level)
     if base == "random":
         return RandomAgent(seed)
+    if base == "cfr" and arg is not None:
+        return LeducCfrAgent(seed, share=int(arg) / 100.0)
     if base in POKER_BOTS:
         return POKER_BOTS[base](seed)
     if base == "minimax":

@@ -1,5 +1,9 @@
 """Poker's reference bots: always-call, Leduc's CFR+ equilibrium, and a hand-strength rule bot.
 
+``cfr:P`` plays the CFR+ policy with P% of its weight and uniformly random legal moves with the rest:
+a ladder between random and CFR+ (a 200-hand match between the two is never a draw, so the anchors'
+fit needs players in between that sometimes are).
+
 Each has ``action_probabilities`` so its exploitability can be computed exactly (``marl.leduc``).
 The CFR+ table is computed once with OpenSpiel (``leduc_cfr_table(iterations)``) and shipped as
 ``marl/data/leduc_cfr_plus.json``; ``python -m marl.poker_bots`` regenerates it.
@@ -76,9 +80,14 @@ class LeducCfrAgent(_PokerBot):
 
     needs_moves = True
 
-    def __init__(self, seed: int | None = None, table: dict[str, list[float]] | None = None) -> None:
+    def __init__(
+        self, seed: int | None = None, table: dict[str, list[float]] | None = None, share: float = 1.0
+    ) -> None:
         super().__init__(seed)
+        if not 0.0 <= share <= 1.0:
+            raise MarlError(f"the CFR+ bot's share of its policy must be 0..100%, got {share:.0%}")
         self.table = table if table is not None else leduc_cfr_table()
+        self.share = share
 
     def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
         raise MarlError("the CFR+ bot reads the betting from the moves: call act_moves")
@@ -90,7 +99,11 @@ class LeducCfrAgent(_PokerBot):
         probs = self.table.get(key)
         if probs is None:
             raise MarlError(f"the CFR+ table has no information state {key!r}")
-        return np.asarray(probs, dtype=np.float64) * mask
+        policy = np.asarray(probs, dtype=np.float64) * mask
+        if self.share >= 1.0:
+            return policy
+        uniform = mask / mask.sum()
+        return self.share * policy / policy.sum() + (1.0 - self.share) * uniform
 
 
 @cache

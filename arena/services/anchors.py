@@ -1,7 +1,8 @@
 """Pinned ratings of the reference bots: the fixed points of every game's one Elo scale.
 
 The random bot is 0 in every game. Each other anchor's value is measured from game pairs between the
-anchors (`manage.py anchors measure`: one opening, seats swapped), fitted with random fixed at 0 by
+anchors (`manage.py anchors measure`: one opening, seats swapped; in poker one duplicate match, the
+pools' game), fitted with random fixed at 0 by
 the same model as the pools (`marl.elo_fit`, same draw prior). The values measured when this file was
 written ship below (`MEASURED`, with the games behind them); a stored measurement (`AnchorPin`)
 replaces them. Anchors never move, so an agent's number means the same over weeks and on every page.
@@ -12,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from arena.models import AnchorPin, Game, Player, Rating
-from arena.services.players import player_for_bot
+from arena.services.players import entrants_play, player_for_bot
 from marl.bots import make_bot
 from marl.elo_fit import elo_fit
-from marl.game_pairs import play_pairs
+from marl.games import get_game
 from marl.ratings import ELO_PER_MU, default_rating
 
 # BayesElo's prior: two virtual draws between every two players who met. It keeps a player that won
@@ -56,11 +57,12 @@ MEASURED: dict[str, dict[str, Pin]] = {
     # 367 Elo); GNU Go won all 400 of its games, so, as for chess, its value leans on the draw prior:
     # "far above random and eyes", roughly, with a wide interval.
     "go9": {"random": Pin(0.0, 0.0, 0.0, 400), "gnugo:1": Pin(1093.1, 905.7, 1280.6, 400)},
-    # Leduc: 2,000 pairs per two bots (seed 0) among random, the CFR+ equilibrium policy (cfr) and the
-    # always-call ladder bot; a pair is one deal played twice with seats swapped (duplicate), a hand
-    # scores 1 to the seat that wins chips, 1/2 a split pot. CFR+ is within 0.0035 big blinds a hand
-    # of an equilibrium (`marl.exploitability`): the game's fixed point of skill.
-    "leduc_holdem": {"random": Pin(0.0, 0.0, 0.0, 8000), "cfr": Pin(146.7, 137.5, 156.0, 8000)},
+    # Leduc, on the pools' per-match scale: 300 matches per two bots (seed 0) among random, the CFR+
+    # equilibrium policy (cfr) and the ladder bots call, cfr:30 and cfr:60; a match is 200 hands, 100
+    # deals each played twice with seats swapped (duplicate), scored 1 when its mbb/hand 95% interval
+    # lies above 0, 0 below, else 1/2 (`PokerMatch.match_result`). 7 minutes of CPU. CFR+ is within
+    # 0.0035 big blinds a hand of an equilibrium (`marl.exploitability`): the game's fixed point of skill.
+    "leduc_holdem": {"random": Pin(0.0, 0.0, 0.0, 1200), "cfr": Pin(1809.5, 1696.1, 1922.8, 1200)},
     # Hold'em: random alone pins the scale (0) until the other bots are measured; a pool's players are
     # placed by their duplicate matches against it and each other.
     "texas_holdem": {"random": Pin(0.0, 0.0, 0.0, 0)},
@@ -69,11 +71,13 @@ MEASURED: dict[str, dict[str, Pin]] = {
 ANCHOR_SIGMA = 1.0
 # Bots measured beside the anchors but not pinned: with two players who never trade wins, the draw
 # parameter is free and the fit runs off; a middling third player pins it down.
+# Leduc: a 200-hand match between random and CFR+ (or always-call) is never a draw, so the mixtures
+# cfr:30 and cfr:60 (the CFR+ policy 30% and 60% of the time) sit in between and draw with both sides.
 LADDER: dict[str, list[str]] = {
     "tictactoe": ["mcts:8"],
     "chess": ["stockfish:0:1"],
     "go9": ["eyes"],
-    "leduc_holdem": ["call"],
+    "leduc_holdem": ["call", "cfr:30", "cfr:60"],
 }
 
 
@@ -126,15 +130,20 @@ def anchor_bots(game: str) -> list[str]:
 
 def anchors_measure(*, game: str, pairs: int, seed: int = 0) -> dict[str, Pin]:
     """Play `pairs` game pairs between every two of `game`'s anchors (and ladder bots), fit them with
-    random at 0, and store the anchors' pins. Returns them by bot name."""
+    random at 0, and store the anchors' pins. Returns them by bot name. In poker a pair is one poker
+    match of the game's `hands_per_match` hands, duplicate, one game of the pool (`entrants_play`)."""
     anchors = list(MEASURED.get(game, {}))
     bots = anchors + LADDER.get(game, [])
+    seats = get_game(game).seats
     records = []
     for i, a in enumerate(bots):
         for j, b in enumerate(bots[i + 1 :], start=i + 1):
             seeds = [seed * 1_000_003 + (i * 31 + j) * 100_003 + k for k in range(pairs)]
-            played = play_pairs(game, make_bot(game, a, seed=seed), make_bot(game, b, seed=seed + 1), seeds)
-            records += [record for pair in played for record in pair.games(a, b)]
+            mine = dict.fromkeys(seats, make_bot(game, a, seed=seed))
+            theirs = dict.fromkeys(seats, make_bot(game, b, seed=seed + 1))
+            for g in entrants_play(game, mine, theirs, seeds):
+                first = g.a_seat == seats[0]
+                records.append((a, b, g.score) if first else (b, a, 1.0 - g.score))
     fit = elo_fit(records, anchors={"random": 0.0}, prior_draws=PRIOR_DRAWS)
     pins = {}
     for bot in anchors:

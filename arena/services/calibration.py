@@ -8,6 +8,10 @@ expected score nearest one half once the uncertainty of both is counted), and af
 half width is at most ARENA_CALIBRATION_HALF_WIDTH ("rated") or ARENA_CALIBRATION_GAMES games were
 played ("budget_spent"). The games so far are stored on the rows after each batch, so a restarted
 worker resumes where the last one stopped.
+
+In poker a game is one poker match of the game's `hands_per_match` hands (duplicate when both play
+both seats), scored as the pools score it (`PokerMatch.match_result`), and a batch's "pair" is one
+match: `players.entrants_play` plays them. The budget is then POKER_CALIBRATION_MATCHES at most.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from arena.services.players import (
     player_for_bot,
     player_for_checkpoint,
 )
+from arena.services.poker_matches import poker_game_is
 from marl.elo_fit import elo_fit
 from marl.errors import MarlError
 
@@ -36,6 +41,9 @@ ME = "me"
 # BayesElo's prior: a virtual draw against each opponent keeps an unbeaten entrant's rating finite.
 PRIOR_DRAWS = 1.0
 NEAREST = 6  # rated checkpoints considered as opponents, nearest first
+# A poker game is a 200-hand match, about 0.4 s of CPU for a checkpoint against a bot (Leduc), so the
+# 200 games of ARENA_CALIBRATION_GAMES would be well over a minute a checkpoint: poker stops at 100.
+POKER_CALIBRATION_MATCHES = 100
 _NATURAL_PER_ELO = math.log(10.0) / 400.0
 
 
@@ -66,7 +74,7 @@ def checkpoint_calibrate(*, checkpoint_id: int, max_batches: int | None = None) 
     while True:
         record = _record(checkpoint)
         fit = _fit(record)
-        status = _status(record, fit)
+        status = _status(record, fit, budget=_budget(checkpoint))
         if status != Checkpoint.PENDING or (max_batches is not None and batches >= max_batches):
             _store(checkpoint, record, fit, status, expected_games=len(record["games"]))
             return status
@@ -101,10 +109,17 @@ def _fit(record: dict[str, Any]) -> tuple[float, float, float] | None:
     return fit.ratings[ME]
 
 
-def _status(record: dict[str, Any], fit: tuple[float, float, float] | None) -> str:
+def _budget(checkpoint: Checkpoint) -> int:
+    """The games a calibration may play: ARENA_CALIBRATION_GAMES, in poker POKER_CALIBRATION_MATCHES at
+    most (a game there is a whole match)."""
+    budget = settings.ARENA_CALIBRATION_GAMES
+    return min(budget, POKER_CALIBRATION_MATCHES) if poker_game_is(checkpoint.agent.game.name) else budget
+
+
+def _status(record: dict[str, Any], fit: tuple[float, float, float] | None, *, budget: int) -> str:
     if fit is not None and (fit[2] - fit[1]) / 2 <= settings.ARENA_CALIBRATION_HALF_WIDTH:
         return Checkpoint.RATED
-    if len(record["games"]) >= settings.ARENA_CALIBRATION_GAMES:
+    if len(record["games"]) >= budget:
         return Checkpoint.BUDGET_SPENT
     return Checkpoint.PENDING
 
@@ -159,8 +174,8 @@ def _label(player: Player) -> str:
 
 
 def _play_batch(checkpoint: Checkpoint, me: dict, opponent: Player, done: int) -> list[tuple[bool, float]]:
-    """ARENA_CALIBRATION_BATCH_PAIRS game pairs; (the entrant took the first seat, its score) per game.
-    Seeds follow from the checkpoint and the games so far: a resumed job plays new openings."""
+    """ARENA_CALIBRATION_BATCH_PAIRS game pairs (in poker, matches); (the entrant took the first seat,
+    its score) per game. Seeds follow from the checkpoint and the games so far: a resumed job plays new openings."""
     pairs = settings.ARENA_CALIBRATION_BATCH_PAIRS
     base = (checkpoint.pk * 1_000_003 + done * 7) % 2**31
     seeds = list(range(base, base + pairs))

@@ -7,6 +7,10 @@ the league) whose state is stored as JSON after the batch, so a restarted worker
 stored counts. The test accepts (the challenger becomes champion), rejects (it stays in the registry,
 rated like every checkpoint, but not champion), or gives up after the league's `gate_max_pairs` pairs
 (a reject). The LLR and its bounds go to the league's group after every batch.
+
+In poker a pair is one deal played twice with seats swapped (duplicate hands), not a whole match: the
+test only says whether the challenger is better, and a hand pair tells it far more cheaply than a
+match that is mostly a draw between close snapshots; ratings use matches (`players.entrants_play`).
 """
 
 from __future__ import annotations
@@ -100,7 +104,9 @@ def league_gate_run(*, gate_id: int, max_batches: int | None = None) -> str:
             return gate.status
         base = (gate.pk * 1_000_003 + state.pairs) % 2**31
         seeds = list(range(base, base + settings.ARENA_GATE_BATCH_PAIRS))
-        grown = state.add_pairs(pair_scores(entrants_play(game.name, challenger, champion, seeds)))
+        grown = state.add_pairs(
+            pair_scores(entrants_play(game.name, challenger, champion, seeds, hands=True))
+        )
         stored = LeagueGate.objects.filter(pk=gate.pk, pairs=state.pairs, status=LeagueGate.RUNNING).update(
             state=grown.to_json(), pairs=grown.pairs, llr=grown.llr()
         )

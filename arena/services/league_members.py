@@ -1,7 +1,11 @@
 """One league member's part of a tick: train (a learning seat against the PFSP-weighted pool, or every seat
 at once by pure self-play), put the new checkpoints into the pool, and evaluate them against the pool and
 the reference bots (rated, summarised). Bots train members only with `pool_bots` (or, for a one-seat
-learner, on the first tick while the pool is still empty); otherwise they are evaluation anchors alone."""
+learner, on the first tick while the pool is still empty); otherwise they are evaluation anchors alone.
+
+In poker an evaluation game is one poker match of the game's `hands_per_match` hands, scored as the
+pool scores matches (`players.entrants_play`); `eval_games` counts matches there, at most
+POKER_EVAL_MATCHES per opponent."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from arena.services.players import (
     player_for_bot,
     player_for_checkpoint,
 )
+from arena.services.poker_matches import poker_game_is
 from arena.services.ratings import RatedGame, rating_fit_get, ratings_record, score_of
 from arena.services.training import training_run_execute
 from arena.services.training_configs import training_pool_resolve
@@ -37,6 +42,9 @@ from marl.train_config import TrainConfig
 
 # What a league's training runs use unless its `train_overrides` say otherwise.
 DEFAULT_OVERRIDES = {"num_envs": 4, "eval_games": 0}
+# A poker evaluation game is a 200-hand match (about 0.4 s of CPU with a checkpoint in it, Leduc), not
+# one hand: 10 per opponent keeps a member's evaluation to seconds against a pool and its anchors.
+POKER_EVAL_MATCHES = 10
 
 
 def _pool(league: League, seat: str) -> list[tuple[Player, str]]:
@@ -225,7 +233,7 @@ def member_evaluate_pairs(
     games: list[RatedGame] = []
     for i, opponent in enumerate(_pair_opponents(league, snapshot)):
         seed0 = (tick.number * 1_000_003 + member.pk * 10_007 + i * 101) % 2**31
-        seeds = [seed0 + g for g in range(max(1, league.eval_games // 2))]
+        seeds = [seed0 + g for g in range(_eval_units(league, max(1, league.eval_games // 2)))]
         played = entrants_play(league.game.name, my_agents, player_agents(player=opponent, seed=seed0), seeds)
         for seat in snapshot:
             results = [g.result for g in played if g.a_seat == seat]
@@ -235,12 +243,19 @@ def member_evaluate_pairs(
     LeagueResult.objects.bulk_create([row for rows in summaries.values() for row in rows])
     provisional = ratings_record(pool=league.game.name, games=games)
     fit = rating_fit_get(pool=league.game.name)
-    return {
-        f"{member.pk}:{seat}": _tick_row(
-            member, checkpoint, summaries[seat], fit.interval(mine[seat].pk), provisional.get(mine[seat].pk)
+    rows = {}
+    for seat, checkpoint in snapshot.items():
+        # A duplicate poker match is the version's one game, credited to its first seat's checkpoint
+        # (the version's player, as in matches): the other seat's row shows that record.
+        by = (
+            seat
+            if summaries[seat] or not any(summaries.values())
+            else next(s for s in snapshot if summaries[s])
         )
-        for seat, checkpoint in snapshot.items()
-    }
+        rows[f"{member.pk}:{seat}"] = _tick_row(
+            member, checkpoint, summaries[by], fit.interval(mine[by].pk), provisional.get(mine[by].pk)
+        )
+    return rows
 
 
 def member_evaluate_search(
@@ -334,11 +349,22 @@ def _play_pairing(
     league: League, seat: str, me: marl.agents.Agent, opponent: marl.agents.Agent, seed0: int
 ) -> list[MatchResult]:
     """`eval_games` batched games with the learner in `seat` and the opponent everywhere else, each from
-    its own random opening (a checkpoint plays only the seat it learned, so seats are not swapped)."""
+    its own random opening (a checkpoint plays only the seat it learned, so seats are not swapped). In
+    poker, poker matches (each deal played once, the learner in its seat), POKER_EVAL_MATCHES at most."""
+    game = league.game.name
+    seeds = [seed0 + g for g in range(_eval_units(league, league.eval_games))]
+    if poker_game_is(game):
+        others = {s: opponent for s in league.game.seats if s != seat}
+        return [g.result for g in entrants_play(game, {seat: me}, others, seeds)]
     agents = {s: (me if s == seat else opponent) for s in league.game.seats}
-    seeds = [seed0 + g for g in range(league.eval_games)]
-    openings = [opening_for_seed(league.game.name, seed) for seed in seeds]
-    return play_matches(league.game.name, agents, seeds, openings=openings)
+    openings = [opening_for_seed(game, seed) for seed in seeds]
+    return play_matches(game, agents, seeds, openings=openings)
+
+
+def _eval_units(league: League, units: int) -> int:
+    """Evaluation units per opponent: `units`, in poker (a unit is a whole match) at most
+    POKER_EVAL_MATCHES."""
+    return min(units, POKER_EVAL_MATCHES) if poker_game_is(league.game.name) else units
 
 
 def _rated_games(

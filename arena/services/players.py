@@ -27,8 +27,9 @@ from marl.agents import Agent
 from marl.bots import make_bot
 from marl.errors import MarlError
 from marl.fastgames import fast_game
-from marl.games import get_game
+from marl.games import GameSpec, get_game
 from marl.match import MatchResult, opening_for_seed, play_matches
+from marl.poker_match import play_poker_match
 
 SEARCH_SUFFIX = re.compile(r"^(?P<base>.*?)\s*\+\s*mcts:(?P<n>\S*)$", re.IGNORECASE)
 
@@ -246,10 +247,21 @@ def entrants_play(
     seeds: Sequence[int],
     *,
     plies: int | None = None,
+    hands: bool = False,
 ) -> list[EntrantGame]:
-    """Each seed's opening played once per seat A can take against B in the other seat: a game pair
-    (seats swapped) when both have policies for both seats. Two-player games; batched per seat."""
+    """The games of the pool between two entrants, one unit per seed: each seed's opening played once
+    per seat A can take against B in the other seat, a game pair (seats swapped) when both have
+    policies for both seats. Two-player games; batched per seat.
+
+    In poker (a game whose match is many hands: `poker_matches.poker_game_is`) a unit is one poker
+    match of the game's `hands_per_match` hands from the seed, scored as one game by
+    `PokerMatch.match_result` (a win only when A's mbb/hand interval excludes 0): duplicate, A in the
+    first seat, when both entrants play both seats (duplicate already swaps the seats inside it, so one
+    match per seed, not two), else one match per seat A can take, each deal played once. With `hands`,
+    poker is played as board games are, one hand a game (the gates' SPRT counts duplicate deals)."""
     spec = get_game(game)
+    if spec.hands_per_match > 1 and not hands:
+        return _poker_matches_play(spec, a, b, seeds)
     one, two = spec.seats[:2]
     openings = [opening_for_seed(spec, seed, plies) for seed in seeds]
     played: list[EntrantGame] = []
@@ -260,6 +272,25 @@ def entrants_play(
         played += [EntrantGame(i, a_seat, r) for i, r in enumerate(results)]
     if not played:
         raise ValidationError("these two entrants have no seats to play each other in")
+    return played
+
+
+def _poker_matches_play(
+    spec: GameSpec, a: Mapping[str, Agent], b: Mapping[str, Agent], seeds: Sequence[int]
+) -> list[EntrantGame]:
+    """One poker match per seed (per seat A can take, unless both play both seats: one duplicate)."""
+    one, two = spec.seats[:2]
+    both = {one, two} <= set(a) and {one, two} <= set(b)
+    seats = [one] if both else [s for s, t in ((one, two), (two, one)) if s in a and t in b]
+    if not seats:
+        raise ValidationError("these two entrants have no seats to play each other in")
+    deals = spec.hands_per_match // 2 if both else spec.hands_per_match
+    played: list[EntrantGame] = []
+    for a_seat in seats:
+        first, second = (a, b) if a_seat == one else (b, a)
+        for i, seed in enumerate(seeds):
+            match = play_poker_match(spec, first, second, deals=deals, seed=seed, duplicate=both)
+            played.append(EntrantGame(i, a_seat, match.match_result()))
     return played
 
 

@@ -10,7 +10,9 @@ For the ratings the match is one game of the pool: a win for the player whose mb
 above 0, else a draw (`PokerMatch.match_result` says why). One game per match rather than one per
 duplicate pair: a pair's sign is as much the cards' luck as a single hand's, and the Elo fit would
 count a hundred near-coin tosses per match as a hundred pieces of evidence, with intervals to match;
-the match's own interval already weighs the chips. People still play one hand per match (`play.py`).
+the match's own interval already weighs the chips. Calibration, league evaluations and the anchors'
+measurement play poker in such matches too (`players.entrants_play`), so a poker pool holds one kind
+of game. People still play one hand per match (`play.py`): rated provisionally, outside the Elo fit.
 """
 
 from __future__ import annotations

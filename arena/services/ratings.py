@@ -5,6 +5,10 @@ and a seat advantage, intervals from the information in the games), with the ref
 at their measured values (random = 0). `rating_fit_get` serves the stored fit (`RatingFit`) and
 refits when rated games arrived since; each refit stores a history point per player that played.
 
+A poker pool's games are matches of many hands (`poker_matches`): calibration, league evaluations and
+the anchors play them too, and a person's one hand at the table, rated provisionally, stays out of the
+fit, so every game of the pool is on the one per-match scale.
+
 `ratings_record` keeps the online OpenSkill numbers, shown only as "provisional": it rates one game
 or many (a live match, a tournament batch, a league evaluation) in one transaction, anchors fixed.
 """
@@ -32,6 +36,7 @@ from arena.models import (
     RatingFitPoint,
 )
 from arena.services.anchors import PRIOR_DRAWS, anchor_elo
+from arena.services.poker_matches import poker_game_is
 from marl.elo_fit import elo_fit
 from marl.errors import MarlError
 from marl.ratings import Rating as Skill
@@ -159,17 +164,24 @@ def pool_games(pool: str) -> list[FitGame]:
 
 def pool_games_count(pool: str) -> int:
     """How many rated games the pool has (two cheap counts): a fit that saw another number is stale."""
-    matches = Match.objects.filter(game__name=pool, rated=True, status=Match.FINISHED).count()
+    matches = Match.objects.filter(_fitted_matches(pool)).count()
     league = LeagueResult.objects.filter(tick__league__game__name=pool).aggregate(
         n=Sum("wins") + Sum("draws") + Sum("losses")
     )["n"]
     return matches + (league or 0)
 
 
+def _fitted_matches(pool: str, prefix: str = "") -> Q:
+    """The pool's matches in its fit (`prefix` "match__" from a related row): finished rated ones, and
+    in poker only the matches of many hands."""
+    wanted = Q(**{f"{prefix}game__name": pool, f"{prefix}rated": True, f"{prefix}status": Match.FINISHED})
+    return wanted & Q(**{f"{prefix}hands__gt": 1}) if poker_game_is(pool) else wanted
+
+
 def _match_games(pool: str) -> list[FitGame]:
-    rows = MatchSeat.objects.filter(
-        match__game__name=pool, match__rated=True, match__status=Match.FINISHED
-    ).values_list("match_id", "seat", "player_id", "score", "match__game__seats")
+    rows = MatchSeat.objects.filter(_fitted_matches(pool, "match__")).values_list(
+        "match_id", "seat", "player_id", "score", "match__game__seats"
+    )
     seated: dict[int, dict[str, tuple[int, float | None]]] = defaultdict(dict)
     order: dict[int, list[str]] = {}
     for match_id, seat, player_id, score, seats in rows:

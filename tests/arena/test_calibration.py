@@ -175,3 +175,46 @@ def test_the_api_gives_a_checkpoints_calibration(client, small_batches, media_ro
     assert (
         calibration["status"] == "rated" and calibration["low"] <= calibration["elo"] <= calibration["high"]
     )
+
+
+@pytest.fixture
+def poker_matches_seen(monkeypatch):
+    """Every poker match played, with the result it scored (the real `match_result`, recorded)."""
+    from marl.poker_match import PokerMatch
+
+    seen: list[tuple[PokerMatch, object]] = []
+    scored = PokerMatch.match_result
+
+    def record(self):
+        result = scored(self)
+        seen.append((self, result))
+        return result
+
+    monkeypatch.setattr(PokerMatch, "match_result", record)
+    return seen
+
+
+def test_a_leduc_entrant_is_calibrated_in_whole_matches_one_game_each(
+    small_batches, media_root, poker_matches_seen
+):
+    small_batches.ARENA_CALIBRATION_HALF_WIDTH = 1.0  # never reached: the budget ends it
+    small_batches.ARENA_CALIBRATION_GAMES = 6
+    first, _ = _entrant(AgentFactory(game="leduc_holdem"))
+    assert checkpoint_calibrate(checkpoint_id=first.pk) == Checkpoint.BUDGET_SPENT
+    first.refresh_from_db()
+    games = first.calibration_record["games"]
+    # Two batches of 3 pairs: in poker a pair is one duplicate match of the game's 200 hands.
+    assert first.calibration_games == 6 and len(games) == len(poker_matches_seen) == 6
+    for (match, _), (a, b, score) in zip(poker_matches_seen, games, strict=True):
+        assert match.duplicate and len(match.hands) == 200 and (a, b[:4]) == ("me", "bot:")
+        low, high = match.interval
+        assert score == (1.0 if low > 0 else 0.0 if high < 0 else 0.5)
+
+
+def test_poker_calibration_spends_at_most_its_match_budget(settings):
+    from arena.services.calibration import POKER_CALIBRATION_MATCHES, _budget
+
+    settings.ARENA_CALIBRATION_GAMES = 200
+    leduc = Checkpoint(agent=AgentFactory(game="leduc_holdem"), seat="player_0")
+    board = Checkpoint(agent=AgentFactory(), seat="player_1")
+    assert _budget(leduc) == POKER_CALIBRATION_MATCHES < 200 and _budget(board) == 200

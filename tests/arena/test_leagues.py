@@ -276,3 +276,51 @@ def test_the_champions_strength_by_tick_is_on_the_page_and_in_the_api(user_clien
     settings_read = user_client.get(f"/api/leagues/{league.pk}").json()
     assert settings_read["pool_bots"] is False and settings_read["self_play"] is True
     assert settings_read["eval_search"] == 0 and settings_read["tick_count"] == 2
+
+
+def test_a_poker_league_evaluates_in_whole_matches_and_its_pool_holds_only_those(user):
+    from arena.models import Match
+    from arena.services.play import human_game_create, human_game_resign
+    from arena.services.ratings import pool_games, pool_games_count
+
+    league = LeagueFactory(
+        user=user,
+        game="leduc_holdem",
+        members=[AgentFactory(owner=user, game="leduc_holdem").pk],
+        eval_games=4,
+    )
+    assert leagues.league_tick(league_id=league.pk, worker="test", force=True) == 1
+    tick = LeagueTick.objects.get(league=league, number=1)
+    assert tick.status == LeagueTick.DONE, tick.error
+    rows = LeagueResult.objects.filter(tick=tick).select_related("opponent", "player__checkpoint")
+    # eval_games // 2 duplicate matches of 200 hands per anchor, each one game, credited to the
+    # version's first-seat checkpoint (one match plays both seats).
+    assert {(r.opponent.label, r.seat, r.games) for r in rows} == {
+        ("bot:random", "player_0", 2),
+        ("bot:cfr", "player_0", 2),
+    }
+    # A person's one hand at the table is rated provisionally but is not a game of the per-match fit.
+    hand = human_game_create(user=user, game="leduc_holdem", opponent="bot:call", seat="player_0")
+    human_game_resign(match_id=hand.pk, user=user)
+    hand.refresh_from_db()
+    assert hand.status == Match.FINISHED and hand.rated and hand.hands == 1
+    assert pool_games_count("leduc_holdem") == 4  # matches, not the 800 hands inside them
+    assert len(pool_games("leduc_holdem")) == 4
+    first = rows[0].player
+    assert Rating.objects.get(player=first, pool="leduc_holdem").games == 4
+    member = league.memberships.get()
+    seats = {seat: tick.results[f"{member.pk}:{seat}"] for seat in ("player_0", "player_1")}
+    assert seats["player_0"]["vs"] == seats["player_1"]["vs"] and sum(seats["player_1"]["vs"]["bot:cfr"]) == 2
+
+
+def test_a_one_seat_poker_learner_is_evaluated_in_matches_from_its_seat_at_most_the_poker_cap(user):
+    from arena.services.league_members import POKER_EVAL_MATCHES, _play_pairing
+    from marl.bots import make_bot
+
+    league = LeagueFactory(user=user, game="leduc_holdem", eval_games=40)
+    me, opponent = make_bot("leduc_holdem", "cfr", seed=0), make_bot("leduc_holdem", "random", seed=1)
+    played = _play_pairing(league, "player_1", me, opponent, 5)
+    assert len(played) == POKER_EVAL_MATCHES < 40
+    # Each deal once (a one-seat checkpoint cannot swap seats), 200 hands, scored as one game.
+    assert all(r.details["poker"]["hands"] == 200 and not r.details["poker"]["duplicate"] for r in played)
+    assert {r.reason for r in played} <= {"win", "draw"} and any(r.winner == "player_1" for r in played)

@@ -149,3 +149,26 @@ def test_a_tournament_refuses_an_entrant_that_learned_one_seat(media_root, user)
             format="round_robin",
             participants=["bot:random", f"checkpoint:{checkpoint.pk}"],
         )
+
+
+def test_entrants_play_poker_in_whole_matches_one_game_per_seed():
+    game = Game.objects.get(name="leduc_holdem")
+    cfr = player_agents(player=player_for_bot(game=game, bot="cfr"))
+    random = player_agents(player=player_for_bot(game=game, bot="random"), seed=1)
+    both = entrants_play("leduc_holdem", cfr, random, seeds=[1, 2])
+    # Duplicate swaps the seats inside the match: one match per seed, the CFR+ bot in the first seat.
+    assert [g.a_seat for g in both] == ["player_0", "player_0"]
+    assert all(
+        g.result.details["poker"]["hands"] == 200 and g.result.details["poker"]["duplicate"] for g in both
+    )
+    # An entrant with one seat plays one match per seed in it, each deal once.
+    one = entrants_play("leduc_holdem", {"player_1": cfr["player_1"]}, random, seeds=[1, 2])
+    assert [g.a_seat for g in one] == ["player_1", "player_1"]
+    assert all(g.result.details["poker"]["hands"] == 200 for g in one)
+    assert not any(g.result.details["poker"]["duplicate"] for g in one)
+    for g in both + one:  # a win only where the first seat's mbb/hand interval excludes 0
+        low, high = g.result.details["poker"]["low"], g.result.details["poker"]["high"]
+        first_scores = 1.0 if low > 0 else 0.0 if high < 0 else 0.5
+        assert g.score == (first_scores if g.a_seat == "player_0" else 1.0 - first_scores)
+    # The gates count duplicate hand pairs, as board games count game pairs.
+    assert len(pair_scores(entrants_play("leduc_holdem", cfr, random, seeds=[1, 2, 3], hands=True))) == 3

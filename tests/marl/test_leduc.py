@@ -112,3 +112,19 @@ def test_the_cfr_plus_bot_beats_random_over_many_hands() -> None:
         agents = {cfr_seat: LeducCfrAgent(1), other: RandomAgent(2)}
         total += sum(r.returns[cfr_seat] for r in play_matches("leduc_holdem", agents, range(300)))
     assert total / 600 > 0.3
+
+
+def test_the_cfr_ladder_bots_mix_the_anchor_with_random_moves() -> None:
+    from marl.bots import make_bot
+    from marl.errors import MarlError
+
+    def exploitability(name: str) -> float:
+        return leduc.exploitability(leduc.seat_policy(make_bot("leduc_holdem", name, seed=0)))
+
+    assert exploitability("cfr:0") == pytest.approx(UNIFORM_EXPLOITABILITY)  # all random moves
+    assert exploitability("cfr:100") == pytest.approx(exploitability("cfr"))
+    assert (
+        UNIFORM_EXPLOITABILITY > exploitability("cfr:30") > exploitability("cfr:60") > exploitability("cfr")
+    )
+    with pytest.raises(MarlError, match="0..100%"):
+        make_bot("leduc_holdem", "cfr:101")

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         measure = sub.add_parser("measure", help="play anchor-vs-anchor game pairs, fit them, store the pins")
         measure.add_argument("--game", action="append", help="a game (repeatable); all by default")
-        measure.add_argument("--pairs", type=int, default=200, help="game pairs per two anchors")
+        measure.add_argument(
+            "--pairs", type=int, default=200, help="game pairs per two anchors (poker: duplicate matches)"
+        )
         measure.add_argument("--seed", type=int, default=0)
         sub.add_parser("show", help="the pins in force")
 
