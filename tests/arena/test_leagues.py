@@ -280,7 +280,8 @@ def test_the_champions_strength_by_tick_is_on_the_page_and_in_the_api(user_clien
 
 def test_a_poker_league_evaluates_in_whole_matches_and_its_pool_holds_only_those(user):
     from arena.models import Match
-    from arena.services.play import human_game_create, human_game_resign
+    from arena.services.play import human_game_create
+    from arena.services.play_forfeits import human_game_resign
     from arena.services.ratings import pool_games, pool_games_count
 
     league = LeagueFactory(
