@@ -9,7 +9,13 @@ from django.conf import settings as django_settings
 
 from arena.models import Checkpoint
 from arena.services.anchors import anchor_elo
-from arena.services.calibration import checkpoint_calibrate, expected_information, next_opponent
+from arena.services.calibration import (
+    calibration_json,
+    calibration_text,
+    checkpoint_calibrate,
+    expected_information,
+    next_opponent,
+)
 from arena.services.checkpoints import checkpoint_record
 from tests.arena.conftest import wait_until
 from tests.factories import AgentFactory, CheckpointFactory, TrainingRunFactory
@@ -160,7 +166,8 @@ def test_the_agent_page_shows_rating_pending_then_the_rating_with_its_interval(
     assert page.count(">rating pending</td>") == 2
     checkpoint_calibrate(checkpoint_id=first.pk)
     first.refresh_from_db()
-    shown = f"{first.calibration_elo:.0f} ±{first.calibration_half_width:.0f}"
+    shown = calibration_text(calibration_json(first))  # the page's own rounding (to 0.1, then whole)
+    assert shown.startswith(f"{first.calibration_elo:.0f} ±")
     page = client.get(f"/agents/{first.agent_id}/").content.decode()
     assert page.count(f">{shown}</td>") == 2 and "rating pending" not in page
     assert f'"Elo": [[1, {round(first.calibration_elo, 1)}]]' in page  # the curve over versions

@@ -165,8 +165,8 @@ def test_the_lineage_marks_league_snapshots(user, source):
 def test_the_card_counts_its_calibration_games_against_each_anchor(source):
     record = {
         "games": [["me", "bot:random", 1.0], ["bot:random", "me", 0.5], ["me", "bot:minimax", 0.0]]
-        + [["checkpoint:7", "me", 1.0]],  # a rival, not an anchor
-        "opponents": {"bot:random": 0.0, "bot:minimax": 563.9, "checkpoint:7": 100.0},
+        + [["checkpoint:987654", "me", 1.0]],  # a rival, not an anchor
+        "opponents": {"bot:random": 0.0, "bot:minimax": 563.9, "checkpoint:987654": 100.0},
     }
     Checkpoint.objects.filter(pk=source.pk).update(calibration_record=record)
     source.refresh_from_db()
@@ -175,7 +175,7 @@ def test_the_card_counts_its_calibration_games_against_each_anchor(source):
         {"anchor": "bot:random", "elo": 0.0, "games": 2, "wins": 1, "draws": 1, "losses": 0, "score": 0.75},
     ]
     html = Client().get(f"/checkpoints/{source.pk}/").content.decode()
-    assert "bot:minimax" in html and "1 / 1 / 0" in html and "checkpoint:7" not in html
+    assert "bot:minimax" in html and "1 / 1 / 0" in html and "checkpoint:987654" not in html
     assert json.loads(_members(_export_bytes(source))[SPEC])["provenance"]["anchors"][1]["score"] == 0.75
 
 
