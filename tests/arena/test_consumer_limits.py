@@ -75,6 +75,9 @@ async def test_an_unknown_socket_path_is_closed_with_4404(path):
     assert connected
     closed = await communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close" and closed["code"] == 4404
+    # End the application task here: one left for the loop's shutdown to cancel once hung that
+    # shutdown (a cancelled channel-layer receive that never finished) until the 300 s timeout.
+    await communicator.disconnect()
 
 
 async def test_resyncs_past_the_burst_are_paced_not_refused(match, monkeypatch):

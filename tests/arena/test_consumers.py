@@ -119,6 +119,7 @@ async def test_unknown_ids_are_closed_with_4404(path):
     assert connected  # accepted first, so the browser sees the close code and stops reconnecting
     closed = await communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close" and closed["code"] == 4404
+    await communicator.disconnect()  # end the application task (see test_consumer_limits)
 
 
 @database_sync_to_async

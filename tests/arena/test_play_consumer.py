@@ -178,6 +178,7 @@ async def test_anonymous_sockets_are_closed_with_4401(game):
     assert connected  # accepted, then closed with our code: the browser stops reconnecting
     closed = await communicator.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4401}
+    await communicator.disconnect()  # end the application task (see test_consumer_limits)
 
 
 async def test_unknown_game_is_closed_with_4404(user):
@@ -186,6 +187,7 @@ async def test_unknown_game_is_closed_with_4404(user):
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     assert (await communicator.receive_output(timeout=5))["code"] == 4404
+    await communicator.disconnect()
 
 
 async def test_rate_limited_moves_change_nothing(user, game, settings):
