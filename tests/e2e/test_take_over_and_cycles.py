@@ -53,6 +53,32 @@ def test_a_finished_match_is_taken_over_from_move_3_against_the_same_bot(
     page.locator("[data-board] rect.target.legal").first.click()
     page.wait_for_function("() => document.querySelectorAll('[data-board] [data-piece]').length >= 5")
     page.screenshot(path=str(ARTIFACTS / "take-over-playing.png"), full_page=True)
+    assert "none yet" in page.locator("[data-my-rating]").inner_text()
+
+    # Played to the end (the first legal cell each time): the line that won is marked, and the rating
+    # the game earned shows without a reload.
+    while page.locator("[data-turn]").inner_text() == "Your move.":
+        before = board_pieces(page)
+        page.locator("[data-board] rect.target.legal").first.click()
+        page.wait_for_function(
+            f"""() => document.querySelectorAll('[data-board] [data-piece]').length > {before}
+                      && document.querySelector("[data-turn]").textContent !== "Sending your move…" """
+        )
+    page.locator("[data-rematch]").wait_for(state="visible")
+    result = page.locator("[data-result]").inner_text()
+    line = page.locator("[data-board] [data-win-line]")
+    if result.startswith("Draw"):
+        assert line.count() == 0
+    else:
+        assert line.count() == 1 and len(line.get_attribute("data-win-line").split()) == 3
+    page.wait_for_function(
+        "() => !document.querySelector('[data-my-rating]').textContent.includes('none yet')"
+    )
+    assert (
+        "provisional" in page.locator("[data-my-rating]").inner_text()
+        or "Elo" in page.locator("[data-my-rating]").inner_text()
+    )
+    page.screenshot(path=str(ARTIFACTS / "take-over-end.png"), full_page=True)
     assert errors == []
 
 

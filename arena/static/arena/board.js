@@ -26,6 +26,36 @@ export function lastMoveCell(hint, board, moves) {
   return null;
 }
 
+// The cells of the first line of `k` same pieces (rows, columns, both diagonals), or null: the line
+// that won the game, marked on the board once it is over.
+export function winningLine(board, k) {
+  const rows = board.length;
+  const cols = rows ? board[0].length : 0;
+  for (const [dr, dc] of [[0, 1], [1, 0], [1, 1], [1, -1]]) {
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const piece = board[r][c];
+        if (!piece) continue;
+        const cells = [];
+        for (let i = 0; i < k; i++) {
+          const [rr, cc] = [r + dr * i, c + dc * i];
+          if (rr < 0 || rr >= rows || cc < 0 || cc >= cols || board[rr][cc] !== piece) break;
+          cells.push([rr, cc]);
+        }
+        if (cells.length === k) return cells;
+      }
+    }
+  }
+  return null;
+}
+
+function markLine(svg, cells, size) {
+  if (!cells) return;
+  const [[r0, c0], [r1, c1]] = [cells[0], cells[cells.length - 1]];
+  const at = (v) => v * size + size / 2;
+  el("line", { x1: at(c0), y1: at(r0), x2: at(c1), y2: at(r1), class: "win-line", "data-win-line": cells.map((c) => c.join(",")).join(" ") }, svg);
+}
+
 function drawTicTacToe(svg, board, last) {
   const size = 100;
   el("rect", { x: 0, y: 0, width: 300, height: 300, class: "bg" }, svg);
@@ -48,6 +78,7 @@ function drawTicTacToe(svg, board, last) {
       }
     }),
   );
+  markLine(svg, winningLine(board, 3), size);
 }
 
 function drawConnectFour(svg, board, last) {
@@ -64,6 +95,7 @@ function drawConnectFour(svg, board, last) {
       if (last && last[0] === row && last[1] === col) disc.classList.add("last-disc");
     }),
   );
+  markLine(svg, winningLine(board, 4), size);
 }
 
 // Replaces `container`'s content with the board of `state` ({board, moves, ...}). With `play`

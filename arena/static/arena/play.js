@@ -69,6 +69,7 @@ const live = new LiveSocket(root.dataset.socket, {
     show();
     // A poker hand's events never carry the agent's evaluation (it saw its own cards); once the hand
     // is over the snapshot does: fetch it, and the snapshot closes the socket.
+    if (msg.event === "finished") refreshRating();
     if (hint === "poker" && msg.event === "finished") live.resync();
     else if (!isRunning()) live.close();
   },
@@ -191,6 +192,22 @@ function showThinking() {
     ? `A draw counts half; ${WIN_SOURCES[source] || source}.`
     : "This agent gives no calibrated value of the position (a heuristic score or move probabilities " +
       "only), so there is no line.";
+}
+
+// The finished game is rated when it ends: read the rating line from the page as the server now
+// renders it, so it shows without a reload.
+async function refreshRating() {
+  const line = root.querySelector("[data-my-rating]");
+  if (!line) return;
+  try {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.querySelector("[data-my-rating]");
+    if (fresh) line.replaceChildren(...fresh.childNodes);
+  } catch {
+    // A failed refresh leaves the line as it was: the next visit shows the rating.
+  }
 }
 
 function show() {
