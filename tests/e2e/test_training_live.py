@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, board_pieces, chart_points
+from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, chart_points
 from tests.factories import AgentFactory, UserFactory
 
 pytestmark = BROWSER_TEST
@@ -73,7 +73,13 @@ def test_a_live_training_game_on_a_run_page(server: str, queued_run, browser_pag
     seen: list[tuple[str, int]] = []  # (game number, pieces on the board) each time the board changes
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        key = (watch.get_attribute("data-number") or "", board_pieces(page))
+        # The game number and the pieces in one read: two reads could straddle the next game's start.
+        key = tuple(
+            page.evaluate(
+                """() => [document.querySelector("[data-training-game]").dataset.number || "",
+                          document.querySelectorAll("[data-training-game] [data-board] [data-piece]").length]"""
+            )
+        )
         if key[0] and key != (seen[-1] if seen else None):
             seen.append(key)
         games = {number for number, _ in seen}
