@@ -242,10 +242,11 @@ def _solve(
     n = len(players)
     # Without anchors the first player is held at 0 during the fit, then the ratings are centred.
     pinned = {players.index(p) for p in anchors} if anchors else {0}
-    free = [i for i in range(n) if i not in pinned] + [n] + ([n + 1] if table.draws.sum() > 0 else [])
+    model = _Model(table)
+    free = [i for i in range(n) if i not in pinned] + [n] + ([n + 1] if model.has_draws else [])
     free_idx = np.array(free, dtype=np.int64)
     try:
-        params, block = _newton(_Model(table), _start(table, anchors), free_idx)
+        params, block = _newton(model, _start(table, anchors), free_idx)
     except MarlError:
         if not _unidentified_parameters(table):
             raise
