@@ -65,8 +65,10 @@ def check_masks(masks: np.ndarray) -> np.ndarray:
     return legal
 
 
-class RandomAgent:
-    """Uniform over the legal moves, from a numpy ``Generator``."""
+class UniformChoice:
+    """A seeded uniform choice among each position's candidate moves: the legal ones here, fewer in a
+    subclass (``candidates``). One uniform draw per action a row, so ``act_batch`` equals calling
+    ``act`` row by row with the same generator."""
 
     def __init__(self, seed: int | None = None) -> None:
         self.rng = np.random.default_rng(seed)
@@ -77,21 +79,28 @@ class RandomAgent:
             self.rng = np.random.default_rng(seed)
 
     def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
-        """A uniformly random legal action."""
-        return int(self.act_batch(observation[None], np.asarray(action_mask)[None])[0])
+        """A uniformly random candidate move."""
+        return int(self.act_batch(np.asarray(observation)[None], np.asarray(action_mask)[None])[0])
 
     def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        """One uniformly random legal action per row."""
-        legal = check_masks(masks)
-        # argmax of i.i.d. uniform keys over the legal set is a uniform pick; one draw per cell keeps
-        # act_batch identical to calling act row by row with the same generator.
-        keys = self.rng.random(legal.shape)
-        keys[~legal] = -1.0
+        """One uniformly random candidate move per row."""
+        candidates = self.candidates(observations, check_masks(masks))
+        # argmax of i.i.d. uniform keys over the set is a uniform pick.
+        keys = self.rng.random(candidates.shape)
+        keys[~candidates] = -1.0
         return keys.argmax(axis=1)
 
+    def candidates(self, observations: np.ndarray, legal: np.ndarray) -> np.ndarray:
+        """The moves each row chooses among (a bool array like ``legal``, none empty)."""
+        return legal
+
     def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray | None:
-        """A random agent has no opinion."""
+        """A random player has no opinion."""
         return None
+
+
+class RandomAgent(UniformChoice):
+    """Uniform over the legal moves, from a numpy ``Generator``."""
 
 
 class PolicyAgent:

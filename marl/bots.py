@@ -13,7 +13,7 @@ from functools import cache
 
 import numpy as np
 
-from marl.agents import Agent, RandomAgent, check_masks
+from marl.agents import Agent, RandomAgent, UniformChoice
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
 from marl.games_go import PASS
@@ -247,40 +247,21 @@ def go_own_eyes(observations: np.ndarray) -> np.ndarray:
     return eyes.reshape(len(obs), PASS)
 
 
-class EyesAgent:
+class EyesAgent(UniformChoice):
     """Go's light-playout policy: a uniformly random legal move that does not fill one of its own
     single-point eyes; it passes only when no such move is left. A ladder bot between random and
     GNU Go: it beats random (random fills its eyes and lets its groups die), GNU Go beats it."""
 
-    def __init__(self, seed: int | None = None) -> None:
-        self.rng = np.random.default_rng(seed)
-
-    def reset(self, seed: int | None = None) -> None:
-        """Re-seed when a seed is given; otherwise keep the current stream."""
-        if seed is not None:
-            self.rng = np.random.default_rng(seed)
-
-    def act(self, observation: np.ndarray, action_mask: np.ndarray) -> int:
-        """One move (see the class)."""
-        return int(self.act_batch(np.asarray(observation)[None], np.asarray(action_mask)[None])[0])
-
-    def act_batch(self, observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        """One move per row; one uniform draw per action a row, as ``RandomAgent`` draws."""
-        legal = check_masks(masks)
+    def candidates(self, observations: np.ndarray, legal: np.ndarray) -> np.ndarray:
+        """The legal moves that keep its eyes; the pass only when none is left (an eye if it must)."""
         candidates = legal.copy()
         candidates[:, :PASS] &= ~go_own_eyes(observations)
         candidates[:, PASS] = False
-        stuck = ~candidates.any(axis=1)  # nothing but eyes left: pass (or an eye, if pass is not legal)
+        stuck = ~candidates.any(axis=1)
         candidates[stuck & legal[:, PASS], PASS] = True
         no_pass = stuck & ~legal[:, PASS]
         candidates[no_pass] = legal[no_pass]
-        keys = self.rng.random(legal.shape)
-        keys[~candidates] = -1.0
-        return keys.argmax(axis=1)
-
-    def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray | None:
-        """A random player has no opinion."""
-        return None
+        return candidates
 
 
 # ---------------------------------------------------------------------------------------------
