@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
@@ -202,6 +203,18 @@ def owner_name(request: HttpRequest, owner: str | None) -> str | None:
         if user is None:
             raise AuthenticationError(401, "owner=me needs a signed-in session or an API token")
     return request.user.username
+
+
+def owned_page(request: HttpRequest, rows: QuerySet, filters: Schema, *, owner_field: str) -> QuerySet:
+    """One page of a list of owned things: `filters`' game, status and owner (the username of
+    `owner_field`; `me`: the caller), then its offset and limit."""
+    if filters.game:
+        rows = rows.filter(game__name=filters.game)
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    if filters.owner:
+        rows = rows.filter(**{f"{owner_field}__username": owner_name(request, filters.owner)})
+    return rows[filters.offset : filters.offset + filters.limit]
 
 
 # ------------------------------------------------------------------------------------------- errors

@@ -21,7 +21,7 @@ from arena.api.core import (
     Limit,
     Offset,
     Owner,
-    owner_name,
+    owned_page,
     text,
 )
 from arena.api.games import GameName
@@ -85,14 +85,8 @@ def _settings(payload: LeagueSettingsIn) -> dict[str, Any]:
 @router.get("/leagues", response={200: list[dict[str, Any]], **ERRORS}, summary="List leagues")
 def league_list(request: HttpRequest, filters: Query[LeagueFilter]) -> list[dict[str, Any]]:
     rows = League.objects.select_related("game", "owner").prefetch_related("memberships")
-    rows = rows.order_by("-created_at", "-pk")
-    if filters.game:
-        rows = rows.filter(game__name=filters.game)
-    if filters.status:
-        rows = rows.filter(status=filters.status)
-    if filters.owner:
-        rows = rows.filter(owner__username=owner_name(request, filters.owner))
-    return [league_json(league) for league in rows[filters.offset : filters.offset + filters.limit]]
+    rows = owned_page(request, rows.order_by("-created_at", "-pk"), filters, owner_field="owner")
+    return [league_json(league) for league in rows]
 
 
 @router.post(

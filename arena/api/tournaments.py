@@ -21,7 +21,7 @@ from arena.api.core import (
     Limit,
     Offset,
     Owner,
-    owner_name,
+    owned_page,
     text,
 )
 from arena.api.games import GameName
@@ -88,14 +88,10 @@ def _tournaments() -> QuerySet[Tournament]:
 
 @router.get("/tournaments", response={200: list[dict[str, Any]], **ERRORS}, summary="List tournaments")
 def tournament_list(request: HttpRequest, filters: Query[TournamentFilter]) -> list[dict[str, Any]]:
-    rows = _tournaments().order_by("-created_at", "-pk")
-    if filters.game:
-        rows = rows.filter(game__name=filters.game)
-    if filters.status:
-        rows = rows.filter(status=filters.status)
-    if filters.owner:
-        rows = rows.filter(created_by__username=owner_name(request, filters.owner))
-    return [tournament_json(t) for t in rows[filters.offset : filters.offset + filters.limit]]
+    rows = owned_page(
+        request, _tournaments().order_by("-created_at", "-pk"), filters, owner_field="created_by"
+    )
+    return [tournament_json(t) for t in rows]
 
 
 @router.post(
