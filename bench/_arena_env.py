@@ -111,9 +111,18 @@ def setup(name: str, redis_db: int, database_url: str = "") -> Path:
     return work
 
 
-def random_checkpoints(user, game: str, count: int, hidden: list[int] | None = None, seat: str | None = None):
+def random_checkpoints(
+    user,
+    game: str,
+    count: int,
+    hidden: list[int] | None = None,
+    seat: str | None = None,
+    every_seat: bool = False,
+):
     """`count` checkpoints of randomly initialised networks (distinct seeds) of one agent, learned for
-    `seat` (default the first): a checkpoint only plays the seat it learned."""
+    `seat` (default the first): a checkpoint only plays the seat it learned. With `every_seat`, each
+    version also gets a checkpoint for every other seat (the same weights), as a tournament entrant
+    needs; the first seat's rows are returned."""
     import torch
     from django.conf import settings
 
@@ -131,29 +140,30 @@ def random_checkpoints(user, game: str, count: int, hidden: list[int] | None = N
     for version in range(1, count + 1):
         torch.manual_seed(version)
         net = build_network(network, spec.obs_shape, spec.n_actions)
-        path = save_checkpoint(
-            Path(settings.MEDIA_ROOT) / "bench",
-            f"v{version}",
-            weights=net.state_dict(),
-            state=None,
-            meta={
-                "game": game,
-                "env_id": spec.env_id,
-                "algorithm": "dqn",
-                "network": network,
-                "agent_id": seat,
-                "env_steps": 0,
-            },
-        )
-        out.append(
-            Checkpoint.objects.create(
+        for i, row_seat in enumerate([seat] + [s for s in spec.seats if s != seat] if every_seat else [seat]):
+            path = save_checkpoint(
+                Path(settings.MEDIA_ROOT) / "bench",
+                f"v{version}" if i == 0 else f"v{version}-{row_seat}",
+                weights=net.state_dict(),
+                state=None,
+                meta={
+                    "game": game,
+                    "env_id": spec.env_id,
+                    "algorithm": "dqn",
+                    "network": network,
+                    "agent_id": row_seat,
+                    "env_steps": 0,
+                },
+            )
+            row = Checkpoint.objects.create(
                 agent=agent,
-                seat=seat,
+                seat=row_seat,
                 version=version,
                 sha256="",
                 path=str(path.relative_to(settings.MEDIA_ROOT)),
             )
-        )
+            if i == 0:
+                out.append(row)
     return out
 
 

@@ -29,7 +29,7 @@ from marl.games import get_game
 from marl.nets import build_critic, build_network, select_device
 from marl.selfplay import POSITION_FIELDS, CachedNetworkEvaluator, Positions, SelfPlay
 from marl.train_config import TrainConfig, TrainResult
-from marl.train_eval import evaluate_seat, mean_rates
+from marl.train_eval import evaluate_seat
 from marl.train_watch import GameSampler
 
 CRITIC_PREFIX = "critic.net."  # where marl.search looks for a value network in the training state
@@ -98,17 +98,21 @@ class AzLearner:
         return policy_loss, value_loss
 
 
-def _resume(cfg: TrainConfig, resume_from: Mapping[str, str | Path] | None) -> Checkpoint | None:
-    """The checkpoint to continue from; every seat's entry names the same shared network."""
+def resume_shared(cfg: TrainConfig, resume_from: Mapping[str, str | Path] | None) -> Checkpoint | None:
+    """The checkpoint a self-play run of one policy (az, mccfr) continues from: every seat's entry
+    names the same file, of the same algorithm and network as this run."""
     paths = {str(p) for p in (resume_from or {}).values()}
     if not paths:
         return None
     if len(paths) != 1:
-        raise ConfigError(f"an az run has one network for every seat; got {len(paths)} checkpoints to resume")
-    ckpt = load_checkpoint(paths.pop(), game=cfg.game)
-    if ckpt.meta["algorithm"] != "az" or ckpt.meta["network"] != cfg.network:
         raise ConfigError(
-            f"{ckpt.path.name} is {ckpt.meta['algorithm']} {ckpt.meta['network']}; this run is az {cfg.network}"
+            f"an {cfg.algorithm} run has one policy for every seat; got {len(paths)} checkpoints to resume"
+        )
+    ckpt = load_checkpoint(paths.pop(), game=cfg.game)
+    if ckpt.meta["algorithm"] != cfg.algorithm or ckpt.meta["network"] != cfg.network:
+        raise ConfigError(
+            f"{ckpt.path.name} is {ckpt.meta['algorithm']} {ckpt.meta['network']}; "
+            f"this run is {cfg.algorithm} {cfg.network}"
         )
     return ckpt
 
@@ -220,7 +224,7 @@ def train_az(
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ckpt = _resume(cfg, resume_from)
+    ckpt = resume_shared(cfg, resume_from)
     start = ckpt.meta["env_steps"] if ckpt is not None else 0
     result = TrainResult(config=cfg, env_steps=start, epochs=0, stopped=False)
     if start >= cfg.env_steps:
@@ -240,23 +244,19 @@ def train_az(
         path, meta = run.save(env_steps, {"losses": losses, "seats": per_seat})
         for seat in run.spec.seats:
             per_seat[seat]["losses"] = {f"{seat}/{k}": v for k, v in losses.items()}
-            result.checkpoints[seat] = path
-            if on_checkpoint is not None:
-                on_checkpoint(seat, path, meta)
-        elapsed = time.perf_counter() - t_epoch
-        progress = {
-            "epoch": epoch,
-            "epochs": epochs,
-            "env_steps": env_steps,
-            "total_env_steps": cfg.env_steps,
-            "episodes": run.games,
-            **mean_rates(per_seat),
-            "mean_return": 0.0,  # self-play: one network on both sides, so its returns sum to zero
-            "losses": {k: v for m in per_seat.values() for k, v in m["losses"].items()},
-            "steps_per_second": moves / elapsed if elapsed > 0 else 0.0,
-            "seats": per_seat,
-            "checkpoints": {s: str(p) for s, p in result.checkpoints.items()},
-        }
+        progress = result.shared_epoch(
+            path,
+            meta,
+            on_checkpoint,
+            epoch=epoch,
+            epochs=epochs,
+            env_steps=env_steps,
+            episodes=run.games,
+            losses={k: v for m in per_seat.values() for k, v in m["losses"].items()},
+            seats=per_seat,
+            moves=moves,
+            elapsed=time.perf_counter() - t_epoch,
+        )
         if result.epoch_end(progress, on_progress, should_stop):
             break
     result.wall_time_s = time.perf_counter() - t_start

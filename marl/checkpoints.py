@@ -217,6 +217,10 @@ def _expected_shapes(meta: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], t
         raise CheckpointError(
             f"checkpoint was trained on {meta['env_id']}, but {meta['game']} is now {spec.env_id}"
         )
+    if meta["algorithm"] == "mccfr":
+        from marl.regret import expected_shapes  # a table over information states, not a network
+
+        return expected_shapes(meta)
     try:
         net = build_network(meta["network"], spec.obs_shape, spec.n_actions)
     except ConfigError as exc:
@@ -292,6 +296,10 @@ def load_agent(
     """A greedy, masked PolicyAgent from a checkpoint (Q-values for DQN, logits for a PPO actor); with
     ``value``, also its value network when the training state holds one (read only then: it is larger)."""
     ckpt = load_checkpoint(path)
+    if ckpt.meta["algorithm"] == "mccfr":
+        from marl.regret import load_table_agent
+
+        return load_table_agent(ckpt.weights, ckpt.meta)  # type: ignore[return-value]
     kind = AGENT_KINDS.get(ckpt.meta["algorithm"])
     if kind is None:
         raise CheckpointError(f"checkpoint algorithm {ckpt.meta['algorithm']!r} has no playable agent")

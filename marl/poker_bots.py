@@ -24,7 +24,7 @@ CFR_TABLE = Path(__file__).with_name("data") / "leduc_cfr_plus.json"
 CFR_ITERATIONS = 600
 
 
-class _PokerBot:
+class PokerBot:
     """Shared plumbing: a seeded generator, batched acting, sampling from ``action_probabilities``."""
 
     def __init__(self, seed: int | None = None) -> None:
@@ -64,14 +64,14 @@ def _passive(mask: np.ndarray) -> int:
     return 3 if mask[3] else 0
 
 
-class AlwaysCallAgent(_PokerBot):
+class AlwaysCallAgent(PokerBot):
     """Checks when it can, calls otherwise; never raises, never folds."""
 
     def action_probabilities(self, observation: np.ndarray, mask: np.ndarray, moves: list[int]) -> np.ndarray:
         return _one_hot(len(mask), _passive(mask))
 
 
-class LeducCfrAgent(_PokerBot):
+class LeducCfrAgent(PokerBot):
     """Leduc's CFR+ average strategy: samples each move from the table by information state.
 
     It reads the betting from the moves (engine-style, ``act_moves``): a Nash policy needs the
@@ -176,7 +176,7 @@ def _strength(cards: list[tuple[int, int]]) -> int:
     return 2 if category >= 2 else 1 if category == 1 else 0
 
 
-class HandStrengthAgent(_PokerBot):
+class HandStrengthAgent(PokerBot):
     """Raises strong cards, calls middling ones, checks or folds the rest (limit and no-limit)."""
 
     def action_probabilities(self, observation: np.ndarray, mask: np.ndarray, moves: list[int]) -> np.ndarray:
@@ -194,7 +194,7 @@ class HandStrengthAgent(_PokerBot):
         return _one_hot(len(mask), action)
 
 
-POKER_BOTS: dict[str, type[_PokerBot]] = {
+POKER_BOTS: dict[str, type[PokerBot]] = {
     "call": AlwaysCallAgent,
     "cfr": LeducCfrAgent,
     "rule": HandStrengthAgent,

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from marl.checkpoints import AGENT_KINDS, read_meta
+from marl.checkpoints import read_meta
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
-from marl.train_config import TrainConfig, TrainResult
+from marl.train_config import ALGORITHMS, TrainConfig, TrainResult
 from marl.train_eval import mean_rates
 from marl.train_session import CheckpointFn, TrainSession, load_resume
 from marl.train_watch import SAMPLE_EVERY_S, GameSampler, SampleFn
@@ -103,6 +103,11 @@ def train(
 
         hooks = {"on_progress": on_progress, "should_stop": should_stop, "on_checkpoint": on_checkpoint}
         return train_az(cfg, out_dir=out_dir, resume_from=resume_from, sampler=sampler, **hooks)
+    if cfg.algorithm == "mccfr":
+        from marl.regret_train import train_mccfr  # lazy: only mccfr runs walk the poker tree
+
+        hooks = {"on_progress": on_progress, "should_stop": should_stop, "on_checkpoint": on_checkpoint}
+        return train_mccfr(cfg, out_dir=out_dir, resume_from=resume_from, **hooks)
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -136,7 +141,7 @@ def train(
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m marl.train", description="Train Arena agents with Tianshou.")
     p.add_argument("--game", required=True, help="tictactoe | connect_four")
-    p.add_argument("--algo", default="dqn", choices=sorted(AGENT_KINDS), help="learning algorithm")
+    p.add_argument("--algo", default="dqn", choices=ALGORITHMS, help="learning algorithm")
     p.add_argument("--steps", type=int, required=True, help="total env steps (including resumed ones)")
     p.add_argument("--out", required=True, help="directory for checkpoints")
     p.add_argument(

@@ -15,7 +15,8 @@ from typing import Any
 from marl.errors import ConfigError, MarlError
 from marl.nets import DEFAULT_NETWORK, validate_network_spec
 
-ALGORITHMS = ("dqn", "ppo", "az")
+ALGORITHMS = ("dqn", "ppo", "az", "mccfr")
+SELF_PLAY_ONLY = ("az", "mccfr")  # algorithms whose one policy learns every seat against itself
 SELF = "self"  # the opponent of pure self-play: the learner itself, never a bot
 
 
@@ -29,7 +30,9 @@ class TrainConfig:
     before every collect step. When every seat learns, ``opponent`` is only the evaluation opponent.
     ``opponent: "self"`` is pure self-play: every seat learns and no bot plays in training (the
     greedy policy is evaluated against ``random``). Algorithm ``"az"`` (expert iteration with PUCT
-    search, ``marl.az``) is always self-play, with one network serving every seat.
+    search, ``marl.az``) is always self-play, with one network serving every seat; so is ``"mccfr"``
+    (Monte Carlo CFR, ``marl.regret``: a table over the information states of a poker game, network
+    ``{"kind": "table"}``, filled in when left out).
     """
 
     game: str = "tictactoe"
@@ -133,7 +136,12 @@ class TrainConfig:
             raise ConfigError(str(exc)) from None
         if self.algorithm not in ALGORITHMS:
             raise ConfigError(f"algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}")
-        self.network = validate_network_spec(self.network)
+        if self.algorithm == "mccfr":
+            from marl.regret import check_table_spec
+
+            self.network = check_table_spec(self.game, self.network)
+        else:
+            self.network = validate_network_spec(self.network)
         self._validate_bounds()
         if self.device is not None and not (
             isinstance(self.device, str)
@@ -210,8 +218,8 @@ class TrainConfig:
     def _learning_seats(self, seats: list[str]) -> list[str]:
         """``learn_seats`` normalized to a list in turn order; self-play (and az) means every seat."""
         learn = self.learn_seats
-        if self.algorithm == "az" and self.opponent != SELF:
-            raise ConfigError(f"algorithm 'az' learns by self-play only: set opponent {SELF!r}")
+        if self.algorithm in SELF_PLAY_ONLY and self.opponent != SELF:
+            raise ConfigError(f"algorithm {self.algorithm!r} learns by self-play only: set opponent {SELF!r}")
         if self.opponent == SELF:
             listed = [learn] if isinstance(learn, str) else learn
             if learn not in (None, "both", "all") and sorted(listed) != sorted(seats):
@@ -306,6 +314,33 @@ class TrainResult:
     @property
     def final(self) -> dict[str, Any] | None:
         return self.history[-1] if self.history else None
+
+    def shared_epoch(
+        self,
+        path: Path,
+        meta: dict[str, Any],
+        on_checkpoint: Callable[[str, Path, dict[str, Any]], None] | None,
+        **progress: Any,
+    ) -> dict[str, Any]:
+        """Record an epoch's one checkpoint for every seat (a self-play policy: az's network, mccfr's
+        table), reported once per seat, and return the epoch's progress: ``progress`` gives epoch,
+        epochs, env_steps, episodes, seats (per-seat evaluation), losses, moves and elapsed seconds."""
+        per_seat = progress["seats"]
+        for seat in per_seat:
+            self.checkpoints[seat] = path
+            if on_checkpoint is not None:
+                on_checkpoint(seat, path, meta)
+        from marl.train_eval import mean_rates  # lazy: the web process validates configs without torch
+
+        moves, elapsed = progress.pop("moves"), progress.pop("elapsed")
+        return {
+            **progress,
+            "total_env_steps": self.config.env_steps,
+            **mean_rates(per_seat),
+            "mean_return": 0.0,  # self-play: one policy on both sides, so its returns sum to zero
+            "steps_per_second": moves / elapsed if elapsed > 0 else 0.0,
+            "checkpoints": {s: str(p) for s, p in self.checkpoints.items()},
+        }
 
     def epoch_end(
         self,

@@ -39,7 +39,13 @@ class Agent(models.Model):
     leaves every list and takes no new game or run, and the games it played keep their history.
     """
 
-    ALGORITHMS = [("dqn", "DQN"), ("ppo", "PPO"), ("az", "AZ (expert iteration, self-play)")]
+    ALGORITHMS = [
+        ("dqn", "DQN"),
+        ("ppo", "PPO"),
+        ("az", "AZ (expert iteration, self-play)"),
+        ("mccfr", "MCCFR (regret matching by self-play, Leduc)"),
+    ]
+    SELF_PLAY_ONLY = ("az", "mccfr")  # one policy for every seat, learned against itself
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agents")
     game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="agents")

@@ -39,8 +39,11 @@ def agent_create(
         raise ValidationError(f"seat {seat!r} is not a seat of {game} (seats: {', '.join(game_row.seats)})")
     if algorithm == "az":
         _check_az(game, seat)
-    network = network or dict(DEFAULT_NETWORK)
-    _check_network(game, network)
+    if algorithm == "mccfr":
+        network = _mccfr_table(game, seat, network)
+    else:
+        network = network or dict(DEFAULT_NETWORK)
+        _check_network(game, network)
     if Agent.objects.filter(owner=owner, name=name).exists():
         raise ValidationError(f"you already have an agent called {name!r}")
     return Agent.objects.create(
@@ -62,6 +65,18 @@ def _check_az(game: str, seat: str) -> None:
         fast_game(game)
     except MarlError:
         raise ValidationError(f"az needs a fast game core, and {game} has none") from None
+
+
+def _mccfr_table(game: str, seat: str, network: dict | None) -> dict:
+    """mccfr learns a table over a poker game's information states by self-play, for every seat."""
+    from marl.regret import check_table_spec  # lazy: OpenSpiel
+
+    if seat:
+        raise ValidationError("an mccfr agent learns every seat by self-play: leave its seat empty")
+    try:
+        return check_table_spec(game, network)
+    except MarlError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def _check_network(game: str, network: dict) -> None:

@@ -23,7 +23,7 @@ from arena.models import (
     Rating,
     TrainingRun,
 )
-from arena.models.agents import newest_per_seat
+from arena.models.agents import Agent, newest_per_seat
 from arena.services.anchors import anchor_bots, display_elo, display_sigma
 from arena.services.players import (
     entrants_play,
@@ -92,7 +92,7 @@ def member_self_plays(league: League, member: LeagueMember) -> bool:
     """Whether the member trains every seat at once by pure self-play (`opponent: "self"`): always for az
     (one network for every seat), for DQN and PPO when the league says so and the agent learns every seat."""
     agent = member.agent
-    return agent.algorithm == "az" or (
+    return agent.algorithm in Agent.SELF_PLAY_ONLY or (
         league.self_play and set(agent.learning_seats) == set(league.game.seats)
     )
 

@@ -30,6 +30,8 @@ def training_config_build(*, agent: Agent, config: dict[str, Any]) -> dict[str, 
     from marl.train_config import TrainConfig  # lazy: torch
 
     _check_user_config(config)
+    if agent.algorithm in Agent.SELF_PLAY_ONLY:
+        config = {"opponent": "self", **config}  # the only opponent such an agent learns against
     full = {
         **config,
         "game": agent.game.name,
