@@ -14,7 +14,7 @@ Actions use PettingZoo's indices: 0 call, 1 raise, 2 fold, 3 check.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyspiel
@@ -81,6 +81,18 @@ class Betting:
     passes: int = 0
     folded: int | None = None
     history: list[int] = field(default_factory=list)
+
+    @classmethod
+    def after_blinds(cls, small_blind: int) -> Betting:
+        """A hand's betting once the blinds are in: the small blind's seat acts first."""
+        betting, big = cls(), 1 - small_blind
+        betting.chips[small_blind] = betting.raised[small_blind] = _SMALL
+        betting.chips[big] = betting.raised[big] = _BIG
+        betting.pointer = small_blind
+        return betting
+
+    def copy(self) -> Betting:
+        return replace(self, chips=self.chips[:], raised=self.raised[:], history=self.history[:])
 
     def legal(self) -> list[int]:
         actions = [CALL, RAISE, FOLD, CHECK]
@@ -164,10 +176,7 @@ class ArenaLeducState(pyspiel.State):
             self.hands.append(outcome)
         elif self.small_blind is None:
             self.small_blind = outcome
-            big = 1 - outcome
-            self.betting.chips[outcome] = self.betting.raised[outcome] = _SMALL
-            self.betting.chips[big] = self.betting.raised[big] = _BIG
-            self.betting.pointer = outcome
+            self.betting = Betting.after_blinds(outcome)
         else:
             self.public = outcome
 

@@ -116,8 +116,8 @@ class TableAgent(PokerBot):
 class Mccfr:
     """Regrets and strategy sums of external-sampling MCCFR, one row per information state.
 
-    Regrets are floored at zero after each update (regret matching+, as CFR+ does), which in
-    practice converges faster than plain regret matching and never changes what the average tends to.
+    Regrets are floored at zero after each update (regret matching+, as in CFR+), which in practice
+    converges faster than plain regret matching.
     """
 
     def __init__(self, game: str = "leduc_holdem") -> None:
@@ -138,12 +138,7 @@ class Mccfr:
         public = int(rng.choice(3, p=np.asarray(deck) / sum(deck)))
         small_blind = int(rng.integers(2))
         for traverser in (0, 1):
-            betting = leduc.Betting(chips=[0, 0], raised=[0, 0])
-            big = 1 - small_blind
-            betting.chips[small_blind] = betting.raised[small_blind] = leduc._SMALL
-            betting.chips[big] = betting.raised[big] = leduc._BIG
-            betting.pointer = small_blind
-            self._walk(hands, public, small_blind, betting, traverser, rng)
+            self._walk(hands, public, small_blind, leduc.Betting.after_blinds(small_blind), traverser, rng)
 
     def _walk(
         self,
@@ -181,16 +176,7 @@ class Mccfr:
         rng: np.random.Generator,
     ) -> float:
         """The traverser's value after ``action``: the payoff where the hand ends, else the walk on."""
-        child = leduc.Betting(
-            chips=betting.chips[:],
-            raised=betting.raised[:],
-            pointer=betting.pointer,
-            round=betting.round,
-            raises=betting.raises,
-            passes=betting.passes,
-            folded=betting.folded,
-            history=betting.history[:],
-        )
+        child = betting.copy()
         self.moves += 1
         round_over = child.apply(action)
         if child.folded is not None or (round_over and child.round == 1):
