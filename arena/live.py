@@ -15,11 +15,16 @@ import asyncio
 import logging
 import os
 import threading
+import time
+from collections import defaultdict
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 
 from arena.selectors import match_state_json
+from marl.match import MatchState
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +90,15 @@ def match_event(*, match_id: int, seq: int, kind: str, **data: Any) -> dict[str,
     return {"type": "event", "seq": seq, "match_id": match_id, "event": kind, **data}
 
 
+def match_finished_event(match) -> dict[str, Any]:
+    """The `finished` event of a match whose result is stored: the result and the last position (of a
+    poker match, its last hand), per viewer where cards are hidden. A rebuild replays every move."""
+    seed, moves, _ = match.hand()
+    with MatchState(match.game.name, seed=seed, moves=moves, opening_plies=match.opening_plies) as final:
+        views = state_views(final)
+    return match_event(match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **views)
+
+
 def training_stats_message(
     *, run_id: int, agent_id: int, status: str, stats: dict[str, Any]
 ) -> dict[str, Any]:
@@ -128,16 +142,19 @@ class _Sender:
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, name="arena-live-publisher", daemon=True).start()
 
-    def send(self, group: str, messages: list[dict[str, Any]]) -> None:
+    def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=PUBLISH_TIMEOUT)
+
+    def send(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
 
         async def send_all() -> None:
-            for message in messages:
+            for group, message in messages:
                 await layer.group_send(group, {"type": "relay", "message": message})
 
-        asyncio.run_coroutine_threadsafe(send_all(), self.loop).result(timeout=PUBLISH_TIMEOUT)
+        self.run(send_all())
 
 
 _sender: _Sender | None = None
@@ -161,9 +178,59 @@ def publish(group: str, message: dict[str, Any]) -> None:
 
 def publish_many(group: str, messages: list[dict[str, Any]]) -> None:
     """Several messages to one group, in order, in one hop to the publishing loop (a move and its reply)."""
+    publish_each([(group, message) for message in messages])
+
+
+def publish_each(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """`(group, message)` pairs, in order, in one hop to the publishing loop (the ends of a batch's
+    matches). Never raises, as `publish`."""
     if not messages:
         return
     try:
-        _get_sender().send(group, messages)
+        _get_sender().send(messages)
     except Exception:  # the stream is best effort; the DB row is the truth and resync recovers
-        logger.warning("could not publish to %s", group, exc_info=True)
+        logger.warning("could not publish to %s", ", ".join(sorted({g for g, _ in messages})), exc_info=True)
+
+
+def groups_watched(groups: Sequence[str]) -> set[str]:
+    """Those of `groups` that someone has joined, so that a caller builds only messages someone gets.
+
+    On channels-redis one pipelined count per Redis shard answers for all of them. Another layer, or a
+    failed count, answers all of them: a message to an empty group is lost harmlessly, a watcher left
+    without one is not."""
+    if not groups:
+        return set()
+    layer = get_channel_layer()
+    if layer is None:
+        return set()
+    if not isinstance(layer, RedisChannelLayer):
+        return set(groups)
+    try:
+        return _get_sender().run(_members_on_redis(layer, list(groups)))
+    except Exception:
+        logger.warning("could not count the members of %s groups", len(groups), exc_info=True)
+        return set(groups)
+
+
+# Every group's member count in one command: for 500 groups a pipeline of ZCOUNTs took 45-55 ms of
+# client time on a busy machine, this script 5-9 ms.
+_COUNT_MEMBERS = """
+local counts = {}
+for i = 1, #KEYS do counts[i] = redis.call('ZCOUNT', KEYS[i], ARGV[1], '+inf') end
+return counts
+"""
+
+
+async def _members_on_redis(layer: RedisChannelLayer, groups: list[str]) -> set[str]:
+    # channels-redis keeps a group as a sorted set of its channels scored by when they joined, and
+    # `group_send` skips those older than `group_expiry`: count the rest, as it would send to them.
+    since = f"({int(time.time()) - layer.group_expiry}"
+    by_shard: dict[int, list[str]] = defaultdict(list)
+    for group in groups:
+        by_shard[layer.consistent_hash(group)].append(group)
+    watched: set[str] = set()
+    for shard, names in by_shard.items():
+        keys = [layer._group_key(name) for name in names]
+        counts = await layer.connection(shard).eval(_COUNT_MEMBERS, len(keys), *keys, since)
+        watched.update(name for name, count in zip(names, counts, strict=True) if count)
+    return watched

@@ -388,6 +388,18 @@ def agent_rating_chart(agent: Agent) -> dict[str, list[list[float]]]:
     }
 
 
-def player_elo(player: Player, pool: str) -> dict[str, float] | None:
-    """A player's Elo with its 95% interval in `pool`'s fit, or None before it is in the fit."""
-    return _interval(rating_fit_get(pool=pool).ratings.get(str(player.pk)))
+def player_rating(player: Player, pool: str) -> dict[str, Any]:
+    """A player's rating in `pool` as the play page says it, in whole Elo: `fit`, its Elo with the 95%
+    interval in the pool's fit (None before it is in the fit), and `provisional`, the online number
+    with ± two sigma after `games` games (None before its first). The page renders it, and the
+    `finished` event of a person's game carries it, so the page shows the new one without a reload."""
+    fit = _interval(rating_fit_get(pool=pool).ratings.get(str(player.pk)))
+    rating = Rating.objects.filter(player=player, pool=pool).first()
+    provisional = None
+    if rating is not None:
+        spread = 2 * display_sigma(rating.sigma)
+        provisional = {"elo": round(display_elo(rating.mu)), "spread": round(spread), "games": rating.games}
+    return {
+        "fit": {key: round(value) for key, value in fit.items()} if fit else None,
+        "provisional": provisional,
+    }

@@ -4,7 +4,8 @@ A match as its own task costs a message, a claim, a DB write and a publish per m
 people watch, too slow for a tournament of thousands. A batch claims its pending matches at once,
 loads each player once, plays every seating's games in one batched loop (one forward pass per step
 for all of them), and records results and ratings with bulk queries. No per-move events: batched
-matches are not watched live (the tournament page updates per batch instead).
+matches are rarely watched (the tournament page updates per batch); a page open on one gets its end,
+the `finished` or `failed` event a match played on its own sends.
 """
 
 from __future__ import annotations
@@ -131,8 +132,8 @@ def _record(
     results: dict[int, MatchResult],
     errors: dict[int, str],
 ) -> None:
-    """Write every match's result or error, the seats' scores and the ratings, with bulk queries; then
-    tell an open page of each failed match, as `match_fail` does for a match played on its own."""
+    """Write every match's result or error, the seats' scores and the ratings, with bulk queries; then,
+    once that commits, tell a page open on a match how it ended (`_announce`)."""
     now = timezone.now()
     for match in matches:
         if match.pk in errors:
@@ -148,16 +149,38 @@ def _record(
         _update_rows(MatchSeat, [seat for m in finished for seat in seat_rows[m.pk].values()], ["score"])
         if any(games):
             ratings_record(pool=matches[0].game.name, games=[g for g in games if g is not None])
-    for match in matches:  # after the commit: the row an event points to is there to resync from
-        if match.pk in errors:
-            event = live.match_event(
-                match_id=match.pk,
-                seq=match.seq,
-                kind="failed",
-                error=match.error,
-                failure=match.failure or None,
-            )
-            live.publish(live.match_group(match.pk), event)
+    # After the commit: the row an event points to is there to resync from.
+    transaction.on_commit(lambda: _announce(matches, errors))
+
+
+def _announce(matches: list[Match], errors: dict[int, str]) -> None:
+    """Each match's `failed` or `finished` event, numbered and shaped as for a match played on its own,
+    to the pages open on it, in one hop. A finished event replays the game for its last position, and
+    a batch of hundreds is mostly unwatched: one count of the groups' members first, and events only
+    for the watched. The results committed before that count, so a page that joins after it reads the
+    ended match in its snapshot: no end is missed."""
+    groups = {match.pk: live.match_group(match.pk) for match in matches}
+    watched = live.groups_watched(list(groups.values()))
+    events = []
+    for match in matches:
+        if groups[match.pk] not in watched:
+            continue
+        try:
+            if match.pk in errors:
+                event = live.match_event(
+                    match_id=match.pk,
+                    seq=match.seq,
+                    kind="failed",
+                    error=match.error,
+                    failure=match.failure or None,
+                )
+            else:
+                event = live.match_finished_event(match)
+        except Exception:  # the result is stored; a page without this event still finds it on a resync
+            logger.exception("match %s: could not build its end event", match.pk)
+            continue
+        events.append((groups[match.pk], event))
+    live.publish_each(events)
 
 
 def _update_rows(model, rows: list, fields: list[str]) -> None:

@@ -212,13 +212,7 @@ def match_finish(*, match: Match, result: MatchResult) -> str:
         game = rated_game(match, {seat.seat: seat for seat in seats})
         if game is not None:
             ratings_record(pool=match.game.name, games=[game])
-    seed, moves, _ = match.hand()  # a poker match's last hand
-    with MatchState(match.game.name, seed=seed, moves=moves, opening_plies=match.opening_plies) as final:
-        views = live.state_views(final)  # per viewer where cards are hidden
-    live.publish(
-        live.match_group(match.pk),
-        live.match_event(match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **views),
-    )
+    live.publish(live.match_group(match.pk), live.match_finished_event(match))
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     tournament_match_recorded(match_id=match.pk)
     return match.status

@@ -3,14 +3,17 @@ is whose, and the events a move or the end of a game publishes once its transact
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
 
-from arena import live
+from arena import live, selectors
 from arena.models import Match, MatchSeat, Player
 from arena.services.ratings import ratings_record_match
 from marl.match import MatchState
+
+logger = logging.getLogger(__name__)
 
 # What a move changes on the row (updated_at too: it is when the game last moved, for abandonment).
 SAVED_FIELDS = [
@@ -69,7 +72,29 @@ def play_finish(match: Match, state: MatchState, seats: list[MatchSeat]) -> dict
 
 
 def play_publish(match: Match, events: list[dict[str, Any]]) -> None:
+    """Send `events` to the match's group once the move commits. The end of the game goes last, with
+    the person's rating the game earned (rated by `play_finish` at the commit), so the page shows it
+    without a reload; reading it may refit the pool's Elo, so the moves go out before it."""
     group = live.match_group(match.pk)
-    transaction.on_commit(lambda: live.publish_many(group, events))
-    if any(e.get("event") == "finished" for e in events):
-        transaction.on_commit(lambda: live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"}))
+    moves = [e for e in events if e.get("event") != "finished"]
+    ended = [e for e in events if e.get("event") == "finished"]
+
+    def publish() -> None:
+        live.publish_many(group, moves)
+        if ended:
+            rating = _person_rating(match)
+            live.publish_many(group, [{**e, "rating": rating} if rating else e for e in ended])
+            live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+
+    transaction.on_commit(publish)
+
+
+def _person_rating(match: Match) -> dict[str, Any] | None:
+    """The rating of the person in `match` in its game's pool, as the play page renders it; None when
+    it cannot be read (the page then keeps the line it has: the next visit shows the new one)."""
+    try:
+        seat = match.seats.filter(player__kind=Player.HUMAN).select_related("player").first()
+        return None if seat is None else selectors.player_rating(seat.player, match.game.name)
+    except Exception:
+        logger.warning("match %s: could not read the person's rating", match.pk, exc_info=True)
+        return None

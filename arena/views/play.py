@@ -12,8 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from arena import live, selectors
 from arena.forms import PlayForm
-from arena.models import Game, Match, Player, Rating
-from arena.services.anchors import display_elo, display_sigma
+from arena.models import Game, Match, Player
 from arena.services.play import human_game_create, human_game_rematch
 from arena.services.play_events import PlayError, human_seat
 
@@ -56,16 +55,12 @@ def play_detail(request: HttpRequest, pk: int) -> HttpResponse:
     seats = list(match.seats.select_related("player__checkpoint__agent", "player__user"))
     opponent = next(s for s in seats if s.seat != seat)
     me = next(s for s in seats if s.seat == seat)
-    rating = Rating.objects.filter(player=me.player, pool=match.game.name).first()
     context = {
         "match": match,
         "seat": seat,
         "seats": seats,
         "opponent": opponent,
-        "rating": rating,
-        "fit": selectors.player_elo(me.player, match.game.name),
-        "elo": display_elo(rating.mu) if rating else None,
-        "elo_spread": 2 * display_sigma(rating.sigma) if rating else None,
+        "my_rating": selectors.player_rating(me.player, match.game.name),
         "snapshot": {**live.match_snapshot(match, seat), "seat": seat},
         "opponent_is_checkpoint": opponent.player.kind == Player.CHECKPOINT,
     }

@@ -172,6 +172,7 @@ async def test_matches_that_fail_in_a_batch_each_send_their_failed_event_to_an_o
         await communicator.send_json_to({"type": "resync"})
         again = await communicator.receive_json_from(timeout=5)
         assert again["seq"] == event["seq"] and again["match"]["error"] == stored.error
-    assert await pages[-1][0].receive_nothing(timeout=0.5)  # the finished one sends no failure
+    ended = await pages[-1][0].receive_json_from(timeout=5)  # the one that finished says so, no failure
+    assert ended["event"] == "finished" and ended["match_id"] == fine.pk
     for communicator, _ in pages:
         await communicator.disconnect()

@@ -9,13 +9,14 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.exceptions import ValidationError
 
-from arena import selectors
+from arena import live, selectors
 from arena.asgi import application
 from arena.models import Checkpoint, Match, Rating, RatingEvent
 from arena.selectors import match_state_json
+from arena.services.match_batches import matches_play_batch
 from arena.services.matches import match_create, match_play
 from marl.match import opening_for_seed
-from tests.arena.conftest import SAME_ORIGIN
+from tests.arena.conftest import SAME_ORIGIN, refreshed, socket_open
 from tests.factories import MatchFactory, checkpoint_specs, match_finished
 
 
@@ -88,6 +89,48 @@ async def test_snapshot_after_reconnect_equals_the_stored_state(celery_worker, u
     following = await second.receive_json_from(timeout=30)
     assert following["seq"] == snapshot["seq"] + 1
     await second.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("private_channel_layer")
+async def test_a_match_played_in_a_batch_sends_an_open_page_the_finished_event_of_one_played_alone(user):
+    create = database_sync_to_async(match_create)
+    batched = [
+        await create(user=user, game="tictactoe", seats=_bots(), seed=s, dispatch=False) for s in (1, 2, 3)
+    ]
+    alone = await create(user=user, game="tictactoe", seats=_bots(), seed=4, dispatch=False)
+    pages = {m.pk: await socket_open(f"/ws/matches/{m.pk}/") for m in [*batched[:2], alone]}
+    # Nobody watches the third: the batch asks the layer, and builds no event for it.
+    groups = [live.match_group(m.pk) for m in batched]
+    assert await database_sync_to_async(live.groups_watched)(groups) == set(groups[:2])
+
+    played = await database_sync_to_async(matches_play_batch)(
+        match_ids=[m.pk for m in batched], dispatch=False
+    )
+    assert played == {"finished": 3, "failed": 0}
+    assert await database_sync_to_async(match_play)(match_id=alone.pk) == Match.FINISHED
+    communicator = pages[alone.pk][0]
+    while (on_its_own := await communicator.receive_json_from(timeout=10))["event"] != "finished":
+        pass
+    for match in batched[:2]:
+        communicator, snapshot = pages[match.pk]
+        event = await communicator.receive_json_from(timeout=5)
+        stored = await database_sync_to_async(refreshed)(match)
+        # Numbered next after the page's snapshot, as the row stores it, with the result and last position.
+        assert event["event"] == "finished" and event["seq"] == snapshot["seq"] + 1 == stored.seq
+        assert event["match_id"] == match.pk and event["result"] == stored.result
+        assert event["state"]["moves"] == stored.moves and event["state"]["result"]["winner"] == (
+            stored.winner or None
+        )
+        assert set(event) == set(on_its_own) and set(event["state"]) == set(on_its_own["state"])
+        await communicator.send_json_to({"type": "resync"})
+        again = await communicator.receive_json_from(timeout=5)
+        assert again["seq"] == event["seq"] and again["match"]["state"] == event["state"]
+    for communicator, _ in pages.values():
+        assert await communicator.receive_nothing(timeout=0.2)  # one end each, nothing after it
+        await communicator.disconnect()
+    await asyncio.sleep(0.1)
+    assert await database_sync_to_async(live.groups_watched)(groups) == set()  # the pages left
 
 
 def test_a_finished_rated_match_moves_the_agent_rating_but_not_the_anchor(user, transactional_db):

@@ -142,6 +142,44 @@ async def test_a_move_after_the_end_is_refused(user, game):
     await _refused(user, game.pk, json.dumps({"type": "resign"}), "game_over")
 
 
+def _rating_line(client, user, match_id: int) -> str:
+    """The rating line of the play page as a reload renders it."""
+    client.force_login(user)
+    page = client.get(f"/play/{match_id}/").content.decode()
+    return page.split("data-my-rating-value>")[1].split(" · ")[0]
+
+
+@pytest.mark.parametrize(
+    "opponent, in_fit",
+    [
+        ("bot:minimax", False),  # alone it never met random, the scale's zero: no Elo fit yet
+        ("bot:random", True),
+    ],
+)
+async def test_the_end_of_a_game_carries_the_rating_it_earned_as_a_reload_shows_it(
+    user, client, opponent, in_fit
+):
+    create = database_sync_to_async(human_game_create)
+    game = await create(user=user, game="tictactoe", opponent=opponent, seat="player_1", seed=1)
+    assert "none yet" in await database_sync_to_async(_rating_line)(client, user, game.pk)
+    player, _ = await socket_open(f"/ws/play/{game.pk}/", user)
+    await player.send_json_to({"type": "resign"})
+    ended = await player.receive_json_from(timeout=10)
+    await player.disconnect()
+    assert ended["event"] == "finished" and ended["result"]["reason"] == "resigned"
+    fit, provisional = ended["rating"]["fit"], ended["rating"]["provisional"]
+    line = await database_sync_to_async(_rating_line)(client, user, game.pk)
+    assert provisional["games"] == 1
+    if in_fit:
+        assert f"<strong>{fit['elo']}</strong> Elo" in line and f"(95%: {fit['low']} … {fit['high']})" in line
+        assert fit["low"] < fit["elo"] < 0 < fit["high"]  # one loss to random: below it, and unsure
+    else:
+        assert fit is None
+        assert (
+            line.strip() == f"{provisional['elo']} ±{provisional['spread']} provisional after 1 game</span>"
+        )
+
+
 @pytest.mark.parametrize(
     "frame",
     [

@@ -45,6 +45,10 @@ def test_a_finished_match_is_taken_over_from_move_3_against_the_same_bot(
     page.locator('[data-take-over-seat="player_2"]').click()
     page.wait_for_url(re.compile(r"/play/\d+/$"))
     page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
+    play_url = page.url
+    # What the page asks the server for from here (the moves go over the socket).
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
     assert board_pieces(page) == 3 and page.locator("[data-turn]").inner_text() == "Your move."
     source = page.locator("[data-taken-over-from]").inner_text()
     assert f"match #{finished_match.pk}" in source and "at move 3" in source
@@ -56,7 +60,7 @@ def test_a_finished_match_is_taken_over_from_move_3_against_the_same_bot(
     assert "none yet" in page.locator("[data-my-rating]").inner_text()
 
     # Played to the end (the first legal cell each time): the line that won is marked, and the rating
-    # the game earned shows without a reload.
+    # the game earned shows without a reload: the finished event carries it, no page is fetched again.
     while page.locator("[data-turn]").inner_text() == "Your move.":
         before = board_pieces(page)
         page.locator("[data-board] rect.target.legal").first.click()
@@ -78,6 +82,7 @@ def test_a_finished_match_is_taken_over_from_move_3_against_the_same_bot(
         "provisional" in page.locator("[data-my-rating]").inner_text()
         or "Elo" in page.locator("[data-my-rating]").inner_text()
     )
+    assert play_url not in requests, requests
     page.screenshot(path=str(ARTIFACTS / "take-over-end.png"), full_page=True)
     assert errors == []
 

@@ -67,9 +67,9 @@ const live = new LiveSocket(root.dataset.socket, {
     }
     showError("");
     show();
+    if (msg.event === "finished" && msg.rating) showRating(msg.rating);
     // A poker hand's events never carry the agent's evaluation (it saw its own cards); once the hand
     // is over the snapshot does: fetch it, and the snapshot closes the socket.
-    if (msg.event === "finished") refreshRating();
     if (hint === "poker" && msg.event === "finished") live.resync();
     else if (!isRunning()) live.close();
   },
@@ -194,19 +194,21 @@ function showThinking() {
       "only), so there is no line.";
 }
 
-// The finished game is rated when it ends: read the rating line from the page as the server now
-// renders it, so it shows without a reload.
-async function refreshRating() {
-  const line = root.querySelector("[data-my-rating]");
-  if (!line) return;
-  try {
-    const response = await fetch(window.location.href, { credentials: "same-origin" });
-    if (!response.ok) return;
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    const fresh = page.querySelector("[data-my-rating]");
-    if (fresh) line.replaceChildren(...fresh.childNodes);
-  } catch {
-    // A failed refresh leaves the line as it was: the next visit shows the rating.
+// The finished game is rated when it ends, and its event carries the rating it earned: the line the
+// server renders (templates/arena/play/detail.html), redrawn from the event's numbers without a reload.
+function showRating({ fit, provisional }) {
+  const value = root.querySelector("[data-my-rating-value]");
+  if (!value) return;
+  if (fit) {
+    const elo = document.createElement("strong");
+    elo.textContent = String(fit.elo);
+    const interval = document.createElement("span");
+    interval.className = "muted";
+    interval.textContent = `(95%: ${fit.low} … ${fit.high})`;
+    value.replaceChildren(elo, " Elo ", interval);
+  } else if (provisional) {
+    const games = `${provisional.games} game${provisional.games === 1 ? "" : "s"}`;
+    value.textContent = `${provisional.elo} ±${provisional.spread} provisional after ${games}`;
   }
 }
 
