@@ -36,7 +36,7 @@ from tianshou.algorithm.algorithm_base import OffPolicyAlgorithm, TrainingStats,
 from tianshou.algorithm.modelfree.reinforce import SimpleLossTrainingStats
 from tianshou.algorithm.multiagent.marl import MapTrainingStats, MultiAgentPolicy
 from tianshou.algorithm.optim import AdamOptimizerFactory
-from tianshou.data import Batch, ReplayBuffer
+from tianshou.data import Batch, ReplayBuffer, to_numpy
 from tianshou.utils.logger.logger_base import LazyLogger
 from tianshou.utils.torch_utils import torch_train_mode
 from torch import nn
@@ -129,8 +129,8 @@ class LeanDispatchPolicy(MultiAgentPolicy):
             out = policy(batch=rows, state=None if state is None else state[agent_id], **kwargs)
             outs[agent_id] = out
             states[agent_id] = out.state if (hasattr(out, "state") and out.state is not None) else Batch()
-            acts.append((index, out.act))
-        act = np.concatenate([a for _, a in acts])  # Batch.cat's array and dtype
+            acts.append((index, to_numpy(out.act)))  # PPO samples tensors; the collector wants numpy
+        act = np.concatenate([a for _, a in acts])
         for index, a in acts:
             act[index] = a
         self.__dict__["_slices"] = (batch, slices)

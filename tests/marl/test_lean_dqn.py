@@ -1,4 +1,4 @@
-"""The lean multi-agent DQN step (marl._tianshou_speed) against Tianshou's own update, bit for bit."""
+"""The lean training paths (marl._tianshou_speed) against Tianshou's own, bit for bit."""
 
 from __future__ import annotations
 
@@ -173,3 +173,31 @@ def test_a_resumed_learner_keeps_its_fused_adam_whatever_the_checkpoint_was_save
     fresh = _algorithm("tictactoe", ["player_1"], cfg)
     ts.load_agent_state(fresh, "player_1", state)
     assert [g["fused"] for g in fresh.get_algorithm("player_1").optim._optim.param_groups] == [True]
+
+
+def test_a_ppo_run_collects_through_the_lean_dispatch_what_tianshous_dispatch_collects(tmp_path, monkeypatch):
+    cfg = {
+        "game": "tictactoe",
+        "algorithm": "ppo",
+        "network": {"kind": "mlp", "hidden": [16]},
+        "env_steps": 256,
+        "steps_per_epoch": 128,
+        "num_envs": 4,
+        "batch_size": 32,
+        "episode_per_collect": 8,
+        "eval_games": 10,
+        "seed": 3,
+        "device": "cpu",
+        "fast_env": True,
+    }
+    lean = train(cfg, out_dir=tmp_path / "lean")
+    monkeypatch.setattr(ts.TrainingFlagPolicy, "forward", MultiAgentPolicy.forward)
+    monkeypatch.setattr(
+        ts.TrainingFlagPolicy, "add_exploration_noise", MultiAgentPolicy.add_exploration_noise
+    )
+    ref = train(cfg, out_dir=tmp_path / "ref")
+    assert [h["episodes"] for h in lean.history] == [h["episodes"] for h in ref.history]
+    mine = load_checkpoint(lean.checkpoints["player_1"], game="tictactoe")
+    theirs = load_checkpoint(ref.checkpoints["player_1"], game="tictactoe")
+    for name, tensor in mine.weights.items():
+        assert torch.equal(tensor, theirs.weights[name]), name
