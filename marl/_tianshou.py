@@ -28,7 +28,6 @@ from tianshou.algorithm.modelfree.reinforce import ProbabilisticActorPolicy
 from tianshou.algorithm.multiagent.marl import (
     MultiAgentOffPolicyAlgorithm,
     MultiAgentOnPolicyAlgorithm,
-    MultiAgentPolicy,
 )
 from tianshou.algorithm.optim import AdamOptimizerFactory
 from tianshou.data import Batch, Collector, ReplayBuffer, VectorReplayBuffer
@@ -38,6 +37,15 @@ from torch import nn
 
 # The training envs live beside this module; train.py and the tests reach them through it.
 from marl._fast_env import FastPettingZooEnv, FastVectorEnv, make_env, make_vector_env  # noqa: F401
+from marl._tianshou_speed import (
+    FlatTrainMode,
+    FusedAdamFactory,
+    LeanDispatchPolicy,
+    LeanDQN,
+    LeanSampleIndices,
+    UnloggedUpdateStats,
+    lean_update,
+)
 from marl.agents import Agent
 
 
@@ -173,7 +181,7 @@ class FrozenOnPolicy(OnPolicyAlgorithm):
 
 
 # ------------------------------------------------------------------------------------ defect workarounds
-class TrainingFlagPolicy(MultiAgentPolicy):
+class TrainingFlagPolicy(LeanDispatchPolicy):
     """DEFECT 1: the trainer sets ``is_within_training_step`` on the top-level policy only, so DQN
     collected with ``eps_inference`` and PPO with argmax. Setting the flag here sets it on every
     sub-policy too."""
@@ -193,7 +201,7 @@ def _no_bar(*args: Any, **kwargs: Any) -> tqdm.tqdm:
     return tqdm.tqdm(*args, **{**kwargs, "disable": True})
 
 
-class QuietOffPolicyTrainer(OffPolicyTrainer):
+class QuietOffPolicyTrainer(UnloggedUpdateStats, OffPolicyTrainer):
     """The off-policy trainer shows a gradient-step bar whenever a step has >= 20 gradient steps, even
     with ``show_progress=False`` (its explicit ``disable=`` overrides the setting); progress is ours."""
 
@@ -202,32 +210,20 @@ class QuietOffPolicyTrainer(OffPolicyTrainer):
         return _no_bar
 
 
-class FlatTrainMode(nn.Module):
-    """Tianshou switches the whole multi-agent algorithm into train mode and back around every
-    gradient step (``torch_train_mode``), and ``nn.Module.train`` walks its ~25 modules recursively
-    each time: about a tenth of a tic-tac-toe DQN run. Here the walk runs once per mode, records the
-    flag it leaves on every module (a target network's wrapper keeps it in eval mode), and later
-    switches set those flags from the record: the same modes, without the walk."""
-
-    def train(self, mode: bool = True) -> FlatTrainMode:
-        records = self.__dict__.setdefault("_train_mode_flags", {})
-        flags = records.get(mode)
-        if flags is None:
-            super().train(mode)
-            records[mode] = [(module, module.training) for module in self.modules()]
-            return self
-        for module, flag in flags:
-            module.training = flag
-        return self
-
-
 class MarlOffPolicy(FlatTrainMode, MultiAgentOffPolicyAlgorithm):
-    """MultiAgentOffPolicyAlgorithm with the training flag delegated (DEFECT 1), a quiet trainer and
-    a flat train-mode switch."""
+    """MultiAgentOffPolicyAlgorithm with the training flag delegated (DEFECT 1), a quiet trainer, a
+    flat train-mode switch and, for ``LeanDQN`` learners beside frozen seats, the lean update."""
 
     def __init__(self, *, algorithms: list[OffPolicyAlgorithm], env: PettingZooEnv) -> None:
         super().__init__(algorithms=algorithms, env=env)
         self.policy = TrainingFlagPolicy({aid: a.policy for aid, a in self._dispatcher.algorithms.items()})
+        self._lean = all(isinstance(a, LeanDQN | FrozenOffPolicy) for a in algorithms)
+
+    def update(self, buffer: ReplayBuffer, sample_size: int | None) -> TrainingStats:
+        if self._lean and buffer.stack_num == 1 and buffer._save_obs_next:
+            d = self._dispatcher
+            return lean_update(self, d.algorithms, d.agent_idx, buffer, sample_size)
+        return super().update(buffer, sample_size)
 
     def create_trainer(self, params: OffPolicyTrainerParams) -> OffPolicyTrainer:
         return QuietOffPolicyTrainer(self, params)
@@ -288,9 +284,10 @@ def fold_turns(buffer: ReplayBuffer, agent_idx: dict[str, int]) -> None:
     buffer._meta.obs_next[rows] = buffer._meta.obs_next[src]
 
 
-class NoNanCheckBuffer(VectorReplayBuffer):
+class NoNanCheckBuffer(LeanSampleIndices, VectorReplayBuffer):
     """DEFECT 3: the online trainer calls ``buffer.hasnull()`` after every collect, which deep-copies
-    the whole buffer (~80% of training time at 18k transitions). Our envs never produce NaN."""
+    the whole buffer (~80% of training time at 18k transitions). Our envs never produce NaN. Its
+    minibatch indices are Tianshou's, drawn leaner (``LeanSampleIndices``)."""
 
     def __init__(self, total_size: int, buffer_num: int, seed: int = 42) -> None:
         super().__init__(total_size, buffer_num)
@@ -315,7 +312,8 @@ def load_agent_state(
 
 class StatsCollector(Collector):
     """A Collector that also keeps the learning seats' mean return of every finished training episode
-    (the trainer's epoch stats drop the collect stats)."""
+    (the trainer's epoch stats drop the collect stats), and collects without autograd (Tianshou's
+    collector records a graph for every forward pass, which nothing reads)."""
 
     def __init__(self, *args: Any, seat_columns: Sequence[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -323,7 +321,8 @@ class StatsCollector(Collector):
         self.returns: list[float] = []
 
     def collect(self, *args: Any, **kwargs: Any) -> Any:
-        stats = super().collect(*args, **kwargs)
+        with torch.no_grad():
+            stats = super().collect(*args, **kwargs)
         if stats.n_collected_episodes:
             r = np.asarray(stats.returns, dtype=float).reshape(stats.n_collected_episodes, -1)
             self.returns.extend(r[:, self.seat_columns].mean(axis=1).tolist())
@@ -331,8 +330,8 @@ class StatsCollector(Collector):
 
 
 # ------------------------------------------------------------------------------------------- builders
-def build_dqn(net: nn.Module, env: PettingZooEnv, cfg: Any) -> DQN:
-    """A masked double DQN learner around the plain Q-network ``net``."""
+def build_dqn(net: nn.Module, env: PettingZooEnv, cfg: Any) -> LeanDQN:
+    """A masked double DQN learner around the plain Q-network ``net`` (Tianshou's DQN, lean step)."""
     policy = DiscreteQLearningPolicy(
         model=QNetAdapter(net),
         action_space=env.action_space,
@@ -340,9 +339,9 @@ def build_dqn(net: nn.Module, env: PettingZooEnv, cfg: Any) -> DQN:
         eps_training=cfg.eps_train,
         eps_inference=cfg.eps_test,
     )
-    return DQN(
+    return LeanDQN(
         policy=policy,
-        optim=AdamOptimizerFactory(lr=cfg.lr),
+        optim=FusedAdamFactory(lr=cfg.lr),
         gamma=cfg.gamma,
         # DEFECT 2 (off-policy): n_step is a multiple of the seat count (TrainConfig enforces it), so
         # the return sums the opponents' replies (the loser's -1 included) and bootstraps from the
