@@ -193,8 +193,10 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     viewer: str | None = None
 
     async def relay(self, event: dict[str, Any]) -> None:
-        """A message published with `live.publish` to this consumer's group, as its viewer may see it."""
-        await self.send_json(live.for_viewer(event["message"], self.viewer))
+        """A message published with `live.publish` to this consumer's group (or, from
+        `live.publish_many`, several in order), as its viewer may see it."""
+        for message in event.get("messages") or [event["message"]]:
+            await self.send_json(live.for_viewer(message, self.viewer))
 
 
 @database_sync_to_async
@@ -276,12 +278,13 @@ CLOSE_UNAUTHENTICATED = 4401
 
 @database_sync_to_async
 def _play_snapshot(match_id: int, user: Any) -> dict[str, Any] | None:
-    from arena.services.play_events import human_seat
+    from arena.services.play_cache import match_seats
+    from arena.services.play_events import human_seat_of
 
     match = Match.objects.select_related("game").filter(pk=match_id).first()
     if match is None:
         return None
-    seat = human_seat(match, user)
+    seat = human_seat_of(match_seats(match), user)  # read once per process: the moves use them too
     return {**_snapshots.get(match, seat), "seat": seat}
 
 

@@ -12,6 +12,7 @@ Training stats go to `run-<id>` and `agent-<id>`, and the positions of a sampled
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import threading
@@ -151,8 +152,13 @@ class _Sender:
             return
 
         async def send_all() -> None:
-            for group, message in messages:
-                await layer.group_send(group, {"type": "relay", "message": message})
+            # Consecutive messages to one group go as one group message (a move and the agent's
+            # reply): each group_send is four Redis round trips through the channel layer, a cost the
+            # publisher paid per event before. Consumers relay them one by one, in order.
+            for group, pairs in itertools.groupby(messages, key=lambda pair: pair[0]):
+                batch = [message for _, message in pairs]
+                body = {"message": batch[0]} if len(batch) == 1 else {"messages": batch}
+                await layer.group_send(group, {"type": "relay", **body})
 
         self.run(send_all())
 
@@ -177,7 +183,8 @@ def publish(group: str, message: dict[str, Any]) -> None:
 
 
 def publish_many(group: str, messages: list[dict[str, Any]]) -> None:
-    """Several messages to one group, in order, in one hop to the publishing loop (a move and its reply)."""
+    """Several messages to one group, in order, as one group message (a move and its reply); each
+    consumer relays them one by one (`consumers.RelayConsumer.relay`)."""
     publish_each([(group, message) for message in messages])
 
 

@@ -1,7 +1,8 @@
 """Fixed-window rate limits kept in the Redis cache, shared by every web and worker process.
 
 A limit is `count` events per `window` seconds for one key (a user, or an IP plus a username). The
-window counter is created with its expiry on the first event, so a key never outlives its window.
+key names its window and each event sets its expiry a window ahead, so no key outlives the window
+after its own by more than a second.
 If the cache is unreachable the limit fails open: refusing every login because Redis blinked would
 turn a cache outage into a site outage, and the other defences (CSRF, auth, per-user run caps) stand.
 """
@@ -10,12 +11,53 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
 import time
 
-from django.core.cache import cache
+import redis
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 
 logger = logging.getLogger(__name__)
+
+_shared: tuple[tuple[int, int], BaseCache, redis.Redis | None] | None = None
+_shared_lock = threading.Lock()
+
+
+def _clients() -> tuple[BaseCache, redis.Redis | None]:
+    """The default cache and, when it is Redis, a client on its server: one of each per process.
+
+    `django.core.cache.cache` is one per async context, so each socket of a web process opened a Redis
+    connection of its own for its first move (redis-py's set-up reads package metadata: it measured
+    more than the rest of the move), and every call builds a new client object besides."""
+    global _shared
+    key = (os.getpid(), id(settings.CACHES))  # a fork, or settings overridden in a test: new ones
+    with _shared_lock:
+        if _shared is None or _shared[0] != key:
+            cache = caches.create_connection(DEFAULT_CACHE_ALIAS)
+            location = settings.CACHES[DEFAULT_CACHE_ALIAS].get("LOCATION")
+            if isinstance(location, list | tuple):
+                location = location[0]
+            client = redis.Redis.from_url(location) if isinstance(cache, RedisCache) else None
+            _shared = (key, cache, client)
+        return _shared[1], _shared[2]
+
+
+def _incr(key: str, timeout: int) -> int:
+    """Count one event under `key`: INCR and EXPIRE in one round trip on Redis (the key names its
+    window, so pushing its expiry on with each event still drops it a moment after the window)."""
+    cache, client = _clients()
+    if client is None:  # another cache backend: its own add-then-incr
+        return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
+    name = cache.make_key(key)  # the cache's own key, so `cache.get` reads the count (a plain integer)
+    pipe = client.pipeline(transaction=False)
+    pipe.incr(name)
+    pipe.expire(name, timeout)
+    count, _ = pipe.execute()
+    return int(count)
 
 
 class RateLimited(ValidationError):
@@ -37,7 +79,7 @@ def rate_count(*, scope: str, ident: str, window: int = 60) -> int:
     """How many events `ident` had in the current window of `scope` (0 when the cache is down)."""
     key, _ = _key(scope, ident, window)
     try:
-        return int(cache.get(key) or 0)
+        return int(_clients()[0].get(key) or 0)
     except Exception:
         logger.warning("rate limit %s: cache unreachable; not limiting", scope, exc_info=True)
         return 0
@@ -47,9 +89,9 @@ def rate_hit(*, scope: str, ident: str, limit: int, window: int = 60, what: str 
     """Count one event; raise RateLimited if it goes over `limit` in this window."""
     key, retry_after = _key(scope, ident, window)
     try:
-        count = 1 if cache.add(key, 1, timeout=window + 1) else cache.incr(key)
-    except ValueError:  # expired between add and incr: this is the window's first event again
-        cache.set(key, 1, timeout=window + 1)
+        count = _incr(key, window + 1)
+    except ValueError:  # another backend's key expired between add and incr: the window's first event
+        _clients()[0].set(key, 1, timeout=window + 1)
         count = 1
     except Exception:
         logger.warning("rate limit %s: cache unreachable; not limiting", scope, exc_info=True)

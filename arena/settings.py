@@ -136,10 +136,12 @@ _DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'arena.s
 DATABASES = {
     "default": dj_database_url.parse(
         _DATABASE_URL,
-        # A PostgreSQL connection costs a server process and a handshake: reuse it for a minute (every
-        # socket message is a short DB call; opening one each time made a resync flood slow a player's
-        # replies 5x). Checked before reuse, so a restarted server costs one error-free reconnect.
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if _DATABASE_URL.startswith("sqlite") else 60),
+        # Reuse a connection for a minute: every socket message is a short DB call (Channels closes
+        # an expired connection after each), and opening one each time costs a PostgreSQL server
+        # process and a handshake (a resync flood slowed a player's replies 5x) or, on SQLite, a fresh
+        # connection's setup and an empty page cache (about a tenth of a human move's CPU). Checked
+        # before reuse, so a restarted server costs one error-free reconnect.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }

@@ -16,7 +16,9 @@ service validates under the row lock, the agent replies, both are stored, and th
 through the channel layer). Phases: `--think-ms 0` is a closed loop (every person moves the instant the
 reply lands: saturation, reported as human moves/s); 1,000 ms (0.5 to 1.5 s) is the issue's person.
 The server runs with ARENA_MOVES_PER_SECOND raised so the closed loop measures the server, not the
-per-user rate limit.
+per-user rate limit. Each phase also prints the web processes' CPU time per human move (connects,
+snapshots and the game ends included): on a shared machine latency and throughput wait for the
+neighbours' share of the cores, while that figure barely moves.
 
 The WebSocket client is a minimal RFC 6455 one on asyncio streams (neither `websockets` nor `aiohttp` is
 in the venv): text frames, masking, ping/pong and close, which is all the protocol here needs.
@@ -156,6 +158,7 @@ def report(label: str, row: dict) -> None:
     print(
         f"  {label:<34} replies {row['replies']:>6}  p50 {row['p50']:6.1f} ms  p99 {row['p99']:7.1f} ms  "
         f"max {row['max']:7.1f} ms  human moves/s {row['human_per_s']:6.1f}  games {row['games']}  "
+        f"web CPU {row['cpu_ms']:5.1f} ms/human move  "
         f"[{row['load']}]"
         + (f"  ({row['ran_out']} people ran out of games: raise --games-each)" if row["ran_out"] else "")
         + (f"  ({row['stalled']} replies stalled over {STALL_S:g} s)" if row["stalled"] else "")
@@ -175,6 +178,16 @@ def warm_up(port: int, people, server) -> None:
     asyncio.run(phase(port, crowd, 2.0, 0.0))
 
 
+def web_cpu_seconds(server) -> float:
+    """CPU seconds the web processes have used so far: per human move, the one figure a shared
+    machine's load does not change much (latency and throughput wait for the neighbours' share)."""
+    total = 0.0
+    for proc in _arena_env.web_workers(server):
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def serve_and_play(args: argparse.Namespace, workers: int, people, work: Path) -> dict[float, dict]:
     """A fresh server in `workers` processes, warmed up; every think phase on it."""
     port = free_port()
@@ -185,7 +198,10 @@ def serve_and_play(args: argparse.Namespace, workers: int, people, work: Path) -
         warm_up(port, people, server)
         rows = {}
         for think in args.think_ms:
-            rows[think] = summary(asyncio.run(phase(port, people, args.seconds, think / 1000)))
+            before = web_cpu_seconds(server)
+            stats = asyncio.run(phase(port, people, args.seconds, think / 1000))
+            rows[think] = summary(stats)
+            rows[think]["cpu_ms"] = 1000 * (web_cpu_seconds(server) - before) / max(1, stats["human_moves"])
             rows[think]["load"] = _arena_env.load_note()
             report(f"{workers} web process(es), think {think:.0f} ms", rows[think])
         return rows
@@ -204,6 +220,8 @@ def side_by_side(args: argparse.Namespace, results: dict[int, dict[float, dict]]
                 rows[-1]["human_per_s"] / rows[0]["human_per_s"] if rows[0]["human_per_s"] else float("nan")
             )
             print(f"  saturation (think 0), human moves/s: {cells}   ratio last/first {ratio:.2f}x")
+            cpu = "  ".join(f"{row['cpu_ms']:7.1f}" for row in rows)
+            print(f"  saturation, web CPU ms per human move: {cpu}")
         else:
             cells = "  ".join(f"{row['p99']:7.1f}" for row in rows)
             verdict = ", ".join(f"{n}: {'yes' if results[n][think]['p99'] < 50 else 'NO'}" for n in counts)

@@ -170,9 +170,17 @@ class PolicyAgent:
 
     def scores(self, observation: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
         """Q-values (NaN for illegal actions) or, for ``"logits"``, probabilities over legal actions."""
+        return self._scores_of(self._masked(np.asarray(observation)[None], np.asarray(action_mask)[None])[0])
+
+    def scores_and_act(self, observation: np.ndarray, action_mask: np.ndarray) -> tuple[np.ndarray, int]:
+        """``scores`` and ``act`` from one forward pass (a human game shows what the agent thought of
+        the position it moves in)."""
+        masked = self._masked(np.asarray(observation)[None], np.asarray(action_mask)[None])[0]
+        return self._scores_of(masked), int(masked.argmax())
+
+    def _scores_of(self, masked: torch.Tensor) -> np.ndarray:
         import torch
 
-        masked = self._masked(np.asarray(observation)[None], np.asarray(action_mask)[None])[0]
         if self.kind == "logits":
             return torch.softmax(masked, dim=0).cpu().numpy().astype(np.float64)
         values = masked.cpu().numpy().astype(np.float64)

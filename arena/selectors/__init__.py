@@ -171,7 +171,8 @@ def match_state_json(match: Match, viewer: str | None = None, hand: int | None =
         board = state.state_json(viewer)
         hidden = state.spec.hidden_information and not state.done
     labels = {
-        seat.seat: seat.player.label for seat in match.seats.select_related("player__checkpoint__agent")
+        seat.seat: seat.player.label
+        for seat in match.seats.select_related("player__checkpoint__agent", "player__user")
     }
     if swapped:  # the match's two players sat the other way round in this hand
         one, two = match.game.seats[:2]

@@ -28,6 +28,7 @@ from arena.models import Game, Match, MatchSeat, Player
 from arena.ratelimit import RateLimited, rate_hit
 from arena.services.games import game_get
 from arena.services.openings import opening_check
+from arena.services.play_cache import match_seats, match_state_keep, match_state_take
 from arena.services.play_events import (
     SAVED_FIELDS,
     PlayError,
@@ -116,8 +117,10 @@ def human_game_start(
         seats = MatchSeat.objects.bulk_create(
             [MatchSeat(match=match, seat=s, player=p) for s, p in players.items()]
         )
-        events = agents_reply(match, seats)
+        state = MatchState(game.name, seed=match.seed, moves=start, opening_plies=len(start))
+        events = agents_reply(match, seats, state)
         match.save(update_fields=SAVED_FIELDS)
+    match_state_keep(match, state)  # the first move starts from it
     play_publish(match, events)
     live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
     return match
@@ -164,13 +167,14 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
     if not isinstance(ply, int) or isinstance(ply, bool):
         raise PlayError("bad_request", "ply must be an integer")
     _check_rate(user)
-    # Five queries with BEGIN and COMMIT (one more when the game ends): the locked row, its seats and
-    # players, the UPDATE. The agent comes warm from this process, the events go out after the commit.
-    with transaction.atomic():
-        match, seats, seat = _locked_for_move(match_id, user, ply)
-        with MatchState(
-            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
-        ) as state:  # env reused after
+    # Four queries with BEGIN and COMMIT (one more when the game ends): the locked row and the UPDATE.
+    # This process's caches give the seats and the position (`play_cache`), the agent comes warm, and
+    # the events go out after the commit.
+    state: MatchState | None = None
+    try:
+        with transaction.atomic():
+            match, seats, seat = _locked_for_move(match_id, user, ply)
+            state = match_state_take(match)
             action = _apply_human_move(state, seat, move)
             match.moves = list(state.moves)
             match.seq += 1
@@ -179,7 +183,12 @@ def human_move(*, match_id: int, user, ply: Any, move: Any) -> list[dict[str, An
                 events.append(play_finish(match, state, seats))
             else:
                 events += agents_reply(match, seats, state)
-        match.save(update_fields=SAVED_FIELDS)
+            match.save(update_fields=SAVED_FIELDS)
+    except BaseException:
+        if state is not None:  # it may hold moves the row does not
+            state.close()
+        raise
+    match_state_keep(match, state)
     play_publish(match, events)
     return events
 
@@ -191,7 +200,7 @@ def _locked_for_move(match_id: int, user, ply: int) -> tuple[Match, list[MatchSe
     match = Match.objects.select_for_update(of=("self",)).select_related("game").filter(pk=match_id).first()
     if match is None:
         raise PlayError("not_found", "no such game")
-    seats = list(match.seats.select_related("player__checkpoint__agent__game"))
+    seats = match_seats(match)
     seat = human_seat_of(seats, user)
     if seat is None:
         raise PlayError("forbidden", "you are not playing in this game")

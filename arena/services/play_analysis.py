@@ -11,13 +11,15 @@ from marl.match import MatchState
 from marl.search import SearchResult
 
 
-def move_analysis(agent, state) -> dict[str, Any] | None:
-    """What the agent thought of each legal move (its scores) and its chance (`marl.winprob`): exact
-    where the game is solved, else from its value network, or a proven result of its search."""
+def move_analysis(agent, state, values: Any = None) -> dict[str, Any] | None:
+    """What the agent thought of each legal move (its scores, or `values` when the caller has them) and
+    its chance (`marl.winprob`): exact where the game is solved, else from its value network, or a
+    proven result of its search."""
     exact = winprob.exact(state.spec.name, state.moves)
     scores = getattr(agent, "scores", None)
     obs, mask = state.observation()
-    values = scores(obs, mask) if scores is not None else None
+    if values is None and scores is not None:
+        values = scores(obs, mask)
     if values is None:
         return None if exact is None else {"kind": None, "scores": None, **exact.as_json()}
     cleaned = _cleaned(values)

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from arena import live, selectors
 from arena.models import Match, MatchSeat, Player
-from arena.services.ratings import ratings_record_match
+from arena.services.ratings import rated_game, ratings_record
 from marl.match import MatchState
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,10 @@ def play_finish(match: Match, state: MatchState, seats: list[MatchSeat]) -> dict
     """Record the ended game on `match` (the caller saves the row) and rate it once the move commits."""
     match.apply_result(state.result(), seats)
     MatchSeat.objects.bulk_update(seats, ["score"])
-    transaction.on_commit(lambda: ratings_record_match(match_id=match.pk))
+    # Rated from the rows in hand, as they commit (`ratings_record_match` would read them again).
+    rated = rated_game(match, {seat.seat: seat for seat in seats})
+    if rated is not None:
+        transaction.on_commit(lambda: ratings_record(pool=match.game.name, games=[rated]))
     return live.match_event(
         match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **live.state_views(state)
     )

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from arena import live
 from arena.models import Match, Player
+from arena.services.play_cache import match_state_take
 from arena.services.play_events import SAVED_FIELDS, PlayError, human_seat, play_finish, play_publish
 from marl.match import MatchState
 
@@ -32,11 +33,9 @@ def _forfeit(*, match_id: int, seat_of=None, seat: str | None = None, reason: st
                 raise PlayError("forbidden", "you are not playing in this game")
         if match.status != Match.RUNNING:
             raise PlayError("game_over", f"the game is {match.status}")
-        state = MatchState(
-            match.game.name, seed=match.seed, moves=match.moves, opening_plies=match.opening_plies
-        )
-        state.forfeit(seat, reason=reason)
-        events = [play_finish(match, state, list(match.seats.all()))]
+        with match_state_take(match) as state:  # this process's cached position goes with the game
+            state.forfeit(seat, reason=reason)
+            events = [play_finish(match, state, list(match.seats.all()))]
         match.save(update_fields=SAVED_FIELDS)
     play_publish(match, events)
     return events

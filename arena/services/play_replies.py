@@ -89,6 +89,11 @@ class _Thinking:
             result = self.agent.search(observation, mask)
             self.notes["analysis"] = search_analysis(result, self.state)
             return result.action
+        both = getattr(self.agent, "scores_and_act", None)
+        if both is not None:  # a policy network: one forward pass gives the scores and the move
+            values, action = both(observation, mask)
+            self.notes["analysis"] = move_analysis(self.agent, self.state, values)
+            return action
         self.notes["analysis"] = move_analysis(self.agent, self.state)
         return self.agent.act(observation, mask)
 

@@ -11,16 +11,19 @@ from django.test.utils import CaptureQueriesContext
 
 from arena.models import Checkpoint, Match, Rating
 from arena.services.play import human_game_create, human_move
+from arena.services.play_cache import match_state_keep, match_state_take
 from arena.services.play_events import PlayError
 from arena.services.play_forfeits import human_games_expire
 from arena.services.play_replies import warm_agents
+from marl.match import MatchState
 from tests.factories import checkpoint_specs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-# BEGIN, the match row under its lock, its seats with their players, the UPDATE, COMMIT.
-HUMAN_MOVE_QUERIES = 5
+# BEGIN, the match row under its lock, the UPDATE, COMMIT: the seats and the position come from this
+# process's caches after the game's first move here.
+HUMAN_MOVE_QUERIES = 4
 
 
 def _stored(match: Match) -> tuple:
@@ -88,8 +91,6 @@ def test_another_user_cannot_move(user, other_user):
 
 
 def test_a_full_game_against_minimax_never_ends_in_a_human_win_and_rates_the_human(user):
-    from marl.match import MatchState
-
     match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=5)
     while True:
         match.refresh_from_db()
@@ -154,6 +155,26 @@ def test_one_human_move_and_the_agents_reply_cost_a_bounded_number_of_queries(us
     assert len(queries.captured_queries) <= HUMAN_MOVE_QUERIES, [
         q["sql"][:60] for q in queries.captured_queries
     ]
+
+
+def test_a_move_is_played_from_the_row_when_the_cached_position_is_not_the_rows(user):
+    match = human_game_create(user=user, game="connect_four", opponent="bot:random", seat="player_0", seed=1)
+    human_move(match_id=match.pk, user=user, ply=0, move=0)
+    stale = match_state_take(Match.objects.get(pk=match.pk))  # what this process kept after ply 2
+    # Another process plays the next move (this one's cache holds nothing for the game meanwhile).
+    human_move(match_id=match.pk, user=user, ply=2, move=6)
+    match_state_keep(Match.objects.get(pk=match.pk), stale)  # the old position back in the cache
+    events = human_move(match_id=match.pk, user=user, ply=4, move=0)
+    match.refresh_from_db()
+    assert len(match.moves) == 6 and events[-1]["state"]["moves"] == match.moves
+    with MatchState("connect_four", seed=match.seed, moves=match.moves) as replay:
+        assert events[-1]["state"]["board"] == replay.state_json()["board"]
+    # A refused move leaves nothing behind: the next one is played from the row as well.
+    with pytest.raises(PlayError):
+        human_move(match_id=match.pk, user=user, ply=6, move=9)
+    events = human_move(match_id=match.pk, user=user, ply=6, move=6)
+    match.refresh_from_db()
+    assert match.moves[6] == 6 and events[-1]["state"]["moves"] == match.moves
 
 
 def test_an_agent_is_loaded_once_per_process_and_its_replies_load_nothing_from_disk(user):

@@ -48,6 +48,15 @@ def test_policy_agent_scores_are_masked_values_or_probabilities() -> None:
     assert np.nanargmax(q) == np.argmax(p)
 
 
+def test_policy_agent_scores_and_act_from_one_pass_equal_scores_and_act() -> None:
+    for kind in ("q", "logits"):
+        agent = PolicyAgent(_tiny_net(5), kind=kind, device="cpu")
+        for observation, mask in zip(*_batch(64, seed=5), strict=True):
+            scores, action = agent.scores_and_act(observation, mask)
+            np.testing.assert_array_equal(scores, agent.scores(observation, mask))
+            assert action == agent.act(observation, mask)
+
+
 def test_policy_agent_plays_whole_games_and_batches_them() -> None:
     agents = {
         "player_1": PolicyAgent(_tiny_net(3), device="cpu"),
