@@ -303,11 +303,10 @@ def connect_four_evaluate(path: Path, quick: bool) -> None:
     agent = load_agent(path, device="cpu")
     for seat, said in ((first, "first"), (second, "second")):
         rate = win_rate("connect_four", seat, agent, make_bot("connect_four", "alphabeta:2", seed=3), games)
-        # The greedy network and alpha-beta play nearly the same game every time, so a seat is won or
-        # lost almost whole, and which one flips from one iteration's network to the next.
-        miss = (
-            "" if rate >= 0.5 else "  (missed: a steadier final network, weight averaging, longer self-play)"
-        )
+        # From the empty board the greedy network and alpha-beta play nearly the same game every time:
+        # a seat is won or lost almost whole, and which one flips from one iteration to the next.
+        hint = "more self-play per CPU-second (batched leaf evaluation), longer self-play, a steadier final network"
+        miss = "" if rate >= 0.5 else f"  (missed: {hint})"
         print(
             f"  greedy network as {seat} ({said} player) vs alphabeta:2: win {rate:.2f} over {games} games "
             f"(target >= 0.50){miss}",
