@@ -26,7 +26,7 @@ from marl.agents import RandomAgent
 from marl.checkpoints import Checkpoint, load_checkpoint, read_meta, save_checkpoint
 from marl.errors import CheckpointError, ConfigError
 from marl.games import get_game
-from marl.nets import build_critic, build_network, select_device
+from marl.nets import TwoHeads, build_critic, build_network, select_device
 from marl.selfplay import POSITION_FIELDS, CachedNetworkEvaluator, Positions, SelfPlay
 from marl.train_config import TrainConfig, TrainResult
 from marl.train_eval import evaluate_seat
@@ -38,19 +38,30 @@ EVAL_OPPONENT = "random"  # evaluation only: no bot plays in training
 
 
 class AzLearner:
-    """The policy and value networks of one self-play run and their optimizer."""
+    """The policy and value networks of one self-play run and their optimizer.
+
+    A shared network spec (``"shared": true``) makes them one ``TwoHeads`` network: ``value`` is None,
+    and the value is its second head, trained on the same body.
+    """
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         spec = get_game(cfg.game)
         self.policy = build_network(cfg.network, spec.obs_shape, spec.n_actions).to(device)
-        self.value = build_critic(cfg.network, spec.obs_shape).to(device)
-        params = [*self.policy.parameters(), *self.value.parameters()]
+        self.value: torch.nn.Module | None = None
+        params = list(self.policy.parameters())
+        if not isinstance(self.policy, TwoHeads):
+            self.value = build_critic(cfg.network, spec.obs_shape).to(device)
+            params += self.value.parameters()
         self.optim = torch.optim.Adam(params, lr=cfg.lr, weight_decay=WEIGHT_DECAY)
         self.device = device
 
+    def _value_net(self) -> torch.nn.Module:
+        return self.policy if self.value is None else self.value
+
     def state(self) -> dict[str, Any]:
-        """The training state: value network weights (``critic.net.*``) and the optimizer."""
-        critic = {CRITIC_PREFIX + k: v for k, v in self.value.state_dict().items()}
+        """The training state: value network weights (``critic.net.*``; a shared network's whole
+        weights again, where ``marl.checkpoints`` finds its critic) and the optimizer."""
+        critic = {CRITIC_PREFIX + k: v for k, v in self._value_net().state_dict().items()}
         return {**critic, "optim": self.optim.state_dict()}
 
     def load(self, ckpt: Checkpoint) -> None:
@@ -60,19 +71,21 @@ class AzLearner:
         if not critic or "optim" not in state:
             raise CheckpointError(f"{ckpt.path.name} lacks the value network or optimizer state of an az run")
         self.policy.load_state_dict(ckpt.weights)
-        self.value.load_state_dict(critic)
+        if self.value is not None:
+            self.value.load_state_dict(critic)
         self.optim.load_state_dict(state["optim"])
 
     def evaluator(self) -> CachedNetworkEvaluator:
         """Frozen CPU copies for self-play: one position per forward is faster on CPU than on a GPU."""
-        return CachedNetworkEvaluator(copy.deepcopy(self.policy).cpu(), copy.deepcopy(self.value).cpu())
+        value = copy.deepcopy(self.value).cpu() if self.value is not None else None
+        return CachedNetworkEvaluator(copy.deepcopy(self.policy).cpu(), value)
 
     def update(
         self, window: Positions, steps: int, batch_size: int, rng: np.random.Generator
     ) -> dict[str, float]:
         """``steps`` gradient steps on minibatches drawn from ``window``; the mean losses."""
         self.policy.train()
-        self.value.train()
+        self._value_net().train()
         sums = {"policy_loss": 0.0, "value_loss": 0.0}
         for _ in range(steps):
             idx = rng.integers(0, len(window), size=min(batch_size, len(window)))
@@ -83,7 +96,7 @@ class AzLearner:
             sums["policy_loss"] += float(policy_loss.detach())
             sums["value_loss"] += float(value_loss.detach())
         self.policy.eval()
-        self.value.eval()
+        self._value_net().eval()
         return {k: v / max(steps, 1) for k, v in sums.items()}
 
     def _losses(self, window: Positions, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,10 +104,14 @@ class AzLearner:
             return torch.as_tensor(a[idx], device=self.device)
 
         obs = tensor(window.obs).float()
+        if self.value is None:
+            logits, values = self.policy.heads(obs)
+        else:
+            logits, values = self.policy(obs), self.value(obs)
         # A large negative, not -inf: 0 * -inf would be NaN where the target is zero.
-        logits = self.policy(obs).masked_fill(~tensor(window.masks), -1e9)
+        logits = logits.masked_fill(~tensor(window.masks), -1e9)
         policy_loss = -(tensor(window.policy) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
-        value_loss = torch.nn.functional.mse_loss(self.value(obs)[:, 0], tensor(window.outcome))
+        value_loss = torch.nn.functional.mse_loss(values[:, 0], tensor(window.outcome))
         return policy_loss, value_loss
 
 

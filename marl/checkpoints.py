@@ -283,7 +283,8 @@ def critic_from_checkpoint(
         return None
     from marl.nets import build_critic
 
-    critic = build_critic(ckpt.meta["network"], get_game(ckpt.meta["game"]).obs_shape)
+    game = get_game(ckpt.meta["game"])
+    critic = build_critic(ckpt.meta["network"], game.obs_shape, game.n_actions)
     critic.load_state_dict(weights)
     if device is not None:
         critic.to(device)

@@ -2,6 +2,8 @@
 
 A spec is ``{"kind": "mlp", "hidden": [128, 128]}`` or, for board games,
 ``{"kind": "cnn", "channels": [32, 32], "hidden": [128]}`` (optionally ``"activation": "relu" | "tanh"``).
+``"shared": true`` gives either kind one body with two heads, action scores and a state value
+(``TwoHeads``): az then trains one network instead of a policy and a value network of the same size.
 The same spec rebuilds the same module everywhere: training, checkpoint loading and web play.
 """
 
@@ -24,7 +26,10 @@ MAX_CONV_LAYERS = 6
 MAX_CHANNELS = 256
 DEFAULT_NETWORK: dict[str, Any] = {"kind": "mlp", "hidden": [128, 128]}
 DEFAULT_CNN: dict[str, Any] = {"kind": "cnn", "channels": [32, 32], "hidden": [128]}
-_KEYS = {"mlp": ("kind", "hidden", "activation"), "cnn": ("kind", "channels", "hidden", "activation")}
+_KEYS = {
+    "mlp": ("kind", "hidden", "activation", "shared"),
+    "cnn": ("kind", "channels", "hidden", "activation", "shared"),
+}
 
 
 def _widths(
@@ -48,7 +53,7 @@ def validate_network_spec(spec: Any) -> dict[str, Any]:
 
     ``{"kind": "mlp", "hidden": [...]}`` or ``{"kind": "cnn", "channels": [...], "hidden": [...]}``
     (3x3 convolutions over the board planes, then fully connected layers), each optionally with
-    ``"activation"``.
+    ``"activation"`` and ``"shared"`` (one body, a policy head and a value head).
     """
     if not isinstance(spec, Mapping):
         raise ConfigError(f"network spec must be a dict like {DEFAULT_NETWORK}, got {type(spec).__name__}")
@@ -70,6 +75,11 @@ def validate_network_spec(spec: Any) -> dict[str, Any]:
         raise ConfigError(f"network activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if "activation" in spec:
         out["activation"] = activation
+    shared = spec.get("shared", False)
+    if not isinstance(shared, bool):
+        raise ConfigError(f"network shared must be true or false, got {shared!r}")
+    if shared:  # absent when false, so specs written before the option compare equal
+        out["shared"] = True
     return out
 
 
@@ -125,6 +135,32 @@ class CNN(nn.Module):
         return self.head(self.convs(obs.reshape(-1, *self.obs_shape).permute(0, 3, 1, 2)))
 
 
+class TwoHeads(nn.Module):
+    """One body and two linear heads on its last hidden layer: ``n_actions`` scores and one value.
+
+    ``forward`` returns the head named by ``output`` (``"policy"`` as the inference network, ``"value"``
+    as the critic: the same weights under the same names either way); ``heads`` returns both from one
+    pass through the body.
+    """
+
+    def __init__(self, body: nn.Module, width: int, n_actions: int, output: str = "policy") -> None:
+        super().__init__()
+        self.body = body
+        self.policy_head = nn.Linear(width, n_actions)
+        self.value_head = nn.Linear(width, 1)
+        self.output = output
+        self.n_out = n_actions if output == "policy" else 1
+
+    def heads(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Action scores ``(batch, n_actions)`` and values ``(batch, 1)``."""
+        hidden = self.body(obs)
+        return self.policy_head(hidden), self.value_head(hidden)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        hidden = self.body(obs)
+        return self.policy_head(hidden) if self.output == "policy" else self.value_head(hidden)
+
+
 def _check_shape(obs_shape: Sequence[int], n_out: int) -> int:
     dims = tuple(int(d) for d in obs_shape)
     if not dims or any(d < 1 for d in dims):
@@ -150,29 +186,56 @@ def network_parameters(spec: Mapping[str, Any], obs_shape: Sequence[int], n_acti
             total += planes * width * 9 + width
             planes = width
         in_features = planes * rows * cols
-    for width in [*spec["hidden"], int(n_actions)]:
+    for width in spec["hidden"]:
         total += in_features * width + width
         in_features = width
-    return total
+    heads = int(n_actions) + (1 if spec.get("shared") else 0)
+    return total + in_features * heads + heads
 
 
 def build_network(spec: Mapping[str, Any], obs_shape: Sequence[int], n_actions: int) -> nn.Module:
-    """Build the scoring network (Q-values or logits, one per action) described by ``spec``."""
+    """Build the scoring network (Q-values or logits, one per action) described by ``spec``; for a
+    shared spec, the ``TwoHeads`` network answering with its policy head."""
+    return _build(spec, obs_shape, n_actions, "policy")
+
+
+def build_critic(
+    spec: Mapping[str, Any], obs_shape: Sequence[int], n_actions: int | None = None
+) -> nn.Module:
+    """Build a state-value network (one output) with the same body as the policy network; for a
+    shared spec, the whole ``TwoHeads`` network answering with its value head (the policy's weights
+    load into it unchanged), which needs the game's ``n_actions``."""
     spec = validate_network_spec(spec)
-    in_features = _check_shape(obs_shape, n_actions)
+    if not spec.get("shared"):
+        return _build(spec, obs_shape, 1, "policy")
+    if n_actions is None:
+        raise ConfigError("a shared network's critic needs the game's number of actions")
+    return _build(spec, obs_shape, 1, "value", n_actions=n_actions)
+
+
+def _build(
+    spec: Mapping[str, Any], obs_shape: Sequence[int], n_out: int, output: str, n_actions: int | None = None
+) -> nn.Module:
+    spec = validate_network_spec(spec)
+    in_features = _check_shape(obs_shape, n_out)
     activation = spec.get("activation", "relu")
+    if spec["kind"] == "cnn" and len(obs_shape) != 3:
+        raise ConfigError(
+            f"a cnn needs board observations (rows, cols, planes), got shape {tuple(obs_shape)}"
+        )
+    hidden = spec["hidden"]
+    if spec.get("shared"):
+        # The body ends at the last hidden layer, activated; the heads are the last linear layers.
+        *inner, width = hidden
+        if spec["kind"] == "cnn":
+            body: nn.Module = CNN(obs_shape, spec["channels"], inner, width, activation)
+        else:
+            body = MLP(in_features, inner, width, activation)
+        body = nn.Sequential(body, ACTIVATIONS[activation]())
+        return TwoHeads(body, width, int(n_actions if n_actions is not None else n_out), output)
     if spec["kind"] == "cnn":
-        if len(obs_shape) != 3:
-            raise ConfigError(
-                f"a cnn needs board observations (rows, cols, planes), got shape {tuple(obs_shape)}"
-            )
-        return CNN(obs_shape, spec["channels"], spec["hidden"], int(n_actions), activation)
-    return MLP(in_features, spec["hidden"], int(n_actions), activation)
-
-
-def build_critic(spec: Mapping[str, Any], obs_shape: Sequence[int]) -> nn.Module:
-    """Build a state-value network (one output) with the same body as the policy network."""
-    return build_network(spec, obs_shape, 1)
+        return CNN(obs_shape, spec["channels"], hidden, int(n_out), activation)
+    return MLP(in_features, hidden, int(n_out), activation)
 
 
 def select_device(device: str | torch.device | None = None) -> torch.device:

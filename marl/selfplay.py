@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from marl.fastgames import FastGame, fast_game
-from marl.nets import MLP
+from marl.nets import CNN, MLP, TwoHeads
 from marl.search import MCTS
 
 if TYPE_CHECKING:
@@ -32,31 +32,106 @@ MIRROR_ACTIONS: dict[str, tuple[int, ...]] = {
 Forward = Callable[[np.ndarray], np.ndarray]
 
 
-def numpy_forward(network: torch.nn.Module) -> Forward | None:
-    """The forward pass of an ``MLP`` in plain numpy, for one flat observation; None for other networks.
+Step = Callable[[np.ndarray], np.ndarray]
 
-    Search evaluates one position at a time, where torch's per-call overhead costs several times the
-    arithmetic of a small MLP.
-    """
-    if not isinstance(network, MLP):
+
+def _linear(layer: nn.Linear) -> Step:
+    weight, bias = layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy()
+    return lambda x: x @ weight + bias
+
+
+def _conv(layer: nn.Conv2d, rows: int, cols: int) -> Step:
+    """A 3x3 same-padded convolution on one channels-last board ``(rows, cols, planes)``, as one gather
+    of the board's 3x3 patches (precomputed indices into the zero-padded board) and one matmul."""
+    out, planes = layer.weight.shape[:2]
+    weight = layer.weight.detach().cpu().numpy().reshape(out, -1).T.copy()  # (planes * 9, out)
+    bias = layer.bias.detach().cpu().numpy().copy()
+    # Patch element (plane, dr, dc) of cell (r, c) sits at padded (r + dr, c + dc, plane): torch's order.
+    r, c, p, dr, dc = np.ix_(range(rows), range(cols), range(planes), range(3), range(3))
+    index = (((r + dr) * (cols + 2) + (c + dc)) * planes + p).reshape(rows * cols, -1)
+    padded = np.zeros((rows + 2, cols + 2, planes), dtype=np.float32)
+
+    def conv(x: np.ndarray) -> np.ndarray:
+        padded[1:-1, 1:-1] = x
+        return (padded.reshape(-1)[index] @ weight + bias).reshape(rows, cols, out)
+
+    return conv
+
+
+def _steps(module: nn.Module, board: tuple[int, int] | None = None) -> list[Step] | None:
+    """``module``'s forward on one flat observation as numpy steps; None for a layer it does not know."""
+    if isinstance(module, MLP):
+        layers = list(module.layers)
+    elif isinstance(module, CNN):
+        shape = module.obs_shape
+        convs = _steps(module.convs, board=shape[:2])
+        head = _steps(module.head)
+        if convs is None or head is None:
+            return None
+        # Torch flattens (planes, rows, cols): channels-last maps transpose before the head.
+        return [lambda x: x.reshape(shape), *convs, lambda x: x.transpose(2, 0, 1).reshape(-1), *head]
+    elif isinstance(module, nn.Sequential):
+        layers = list(module)
+    else:
         return None
-    steps: list[tuple[np.ndarray, np.ndarray] | Callable[[np.ndarray], np.ndarray]] = []
-    for layer in network.layers:
+    steps: list[Step] = []
+    for layer in layers:
         if isinstance(layer, nn.Linear):
-            steps.append(
-                (layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy())
-            )
+            steps.append(_linear(layer))
+        elif (
+            isinstance(layer, nn.Conv2d) and board and layer.kernel_size == (3, 3) and layer.padding == (1, 1)
+        ):
+            steps.append(_conv(layer, *board))
         elif isinstance(layer, nn.ReLU | nn.Tanh):
             steps.append(_relu if isinstance(layer, nn.ReLU) else np.tanh)
+        elif isinstance(layer, MLP | CNN):
+            inner = _steps(layer)
+            if inner is None:
+                return None
+            steps += inner
         else:
             return None
+    return steps
 
+
+def _chain(steps: list[Step]) -> Forward:
     def forward(x: np.ndarray) -> np.ndarray:
         for step in steps:
-            x = x @ step[0] + step[1] if isinstance(step, tuple) else step(x)
+            x = step(x)
         return x
 
     return forward
+
+
+def numpy_forward(network: torch.nn.Module) -> Forward | None:
+    """The forward pass of an ``MLP``, a ``CNN`` or a ``TwoHeads`` of them in plain numpy, for one flat
+    observation; None for other networks.
+
+    Search evaluates one position at a time, where torch's per-call overhead costs several times the
+    arithmetic of a small network.
+    """
+    if isinstance(network, TwoHeads):
+        heads = numpy_heads(network)
+        if heads is None:
+            return None
+        index = 0 if network.output == "policy" else 1
+        return lambda x: heads(x)[index]
+    steps = _steps(network)
+    return None if steps is None else _chain(steps)
+
+
+def numpy_heads(network: TwoHeads) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+    """Both heads of a ``TwoHeads`` network from one numpy pass through its body."""
+    body = _steps(network.body)
+    if body is None:
+        return None
+    trunk, policy, value = _chain(body), _linear(network.policy_head), _linear(network.value_head)
+
+    def heads(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        hidden = trunk(x)
+        return policy(hidden), value(hidden)
+
+    return heads
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -71,19 +146,36 @@ def _torch_forward(network: torch.nn.Module) -> Forward:
     return forward
 
 
+def _torch_heads(network: TwoHeads) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    def heads(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            logits, value = network.heads(torch.as_tensor(x[None], dtype=torch.float32))
+        return logits[0].numpy(), value[0].numpy()
+
+    return heads
+
+
 class CachedNetworkEvaluator:
     """A policy network's prior and a value network's value, cached per position.
 
     The networks are frozen while a batch of self-play games is generated, so a position seen again
     (transpositions, the same opening in the next game) costs a dict lookup instead of two forwards.
-    MLPs run in numpy (``numpy_forward``), other networks in torch.
+    MLPs and CNNs run in numpy (``numpy_forward``), other networks in torch. Without ``value`` the
+    policy is a ``TwoHeads`` network: one pass gives the prior and the value.
     """
 
-    def __init__(self, policy: torch.nn.Module, value: torch.nn.Module) -> None:
+    def __init__(self, policy: torch.nn.Module, value: torch.nn.Module | None = None) -> None:
         self.policy = policy.eval()
-        self.value = value.eval()
-        self._policy = numpy_forward(self.policy) or _torch_forward(self.policy)
-        self._value = numpy_forward(self.value) or _torch_forward(self.value)
+        self.value = value.eval() if value is not None else None
+        self._heads: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+        if value is None:
+            if not isinstance(policy, TwoHeads):
+                raise TypeError("an evaluator without a value network needs a TwoHeads policy")
+            self._heads = numpy_heads(policy) or _torch_heads(policy)
+        else:
+            forward_policy = numpy_forward(self.policy) or _torch_forward(self.policy)
+            forward_value = numpy_forward(value) or _torch_forward(value)
+            self._heads = lambda x: (forward_policy(x), forward_value(x))
         self.cache: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
 
     def reset(self, seed: int | None) -> None:
@@ -95,8 +187,8 @@ class CachedNetworkEvaluator:
         hit = self.cache.get(key)
         if hit is None:
             obs = game.observation().astype(np.float32).reshape(-1)  # both network kinds take it flat
-            logits = self._policy(obs)
-            value = float(self._value(obs)[0])
+            logits, values = self._heads(obs)
+            value = float(values[0])
             hit = self.cache[key] = (logits.astype(np.float64), min(1.0, max(-1.0, value)))
         logits, value = hit
         scores = logits[actions]

@@ -91,7 +91,7 @@ class TrainSession:
             net = self.nets[seat] = build_network(cfg.network, spec.obs_shape, spec.n_actions)
             if cfg.algorithm == "dqn":
                 return ts.build_dqn(net, self.env, cfg)
-            return ts.build_ppo(net, build_critic(cfg.network, spec.obs_shape), self.env, cfg)
+            return ts.build_ppo(net, build_critic(cfg.network, spec.obs_shape, spec.n_actions), self.env, cfg)
         agents = opponent_agents(cfg, self.opponents, seed + 7919 * (i + 1))
         policy = ts.FrozenAgentPolicy(
             self.env.action_space, agents, cfg.pool_weights, np.random.default_rng(seed + i)

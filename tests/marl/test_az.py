@@ -152,3 +152,24 @@ def test_a_stored_window_that_does_not_fit_the_game_is_refused(az_run):
     stand_in = SimpleNamespace(state={**parent.state, "window": wrong}, meta=parent.meta, path=parent.path)
     with pytest.raises(CheckpointError, match="does not fit tictactoe"):
         window_from(stand_in, buffer_size=100)
+
+
+def test_az_trains_one_shared_network_whose_value_head_guides_search_and_resumes(tmp_path):
+    shared = {"kind": "cnn", "channels": [4], "hidden": [16], "shared": True}
+    cfg = tiny_az(game="connect_four", network=shared, simulations=4, env_steps=30, steps_per_epoch=30)
+    result = train(cfg, out_dir=tmp_path / "a")
+    path = result.checkpoints["player_0"]
+    ckpt = load_checkpoint(path)
+    assert ckpt.meta["network"] == shared
+    # The value head is the critic search finds: the same weights as the policy, answering with values.
+    evaluator = network_evaluator(path)
+    assert evaluator.critic is not None
+    assert all(torch.equal(v, ckpt.state["critic.net." + k]) for k, v in ckpt.weights.items())
+    results = play_matches(
+        get_game("connect_four"),
+        {"player_0": checkpoint_search_agent("connect_four", path, 8), "player_1": RandomAgent(0)},
+        [0, 1],
+    )
+    assert len(results) == 2
+    resumed = train({**cfg, "env_steps": 60}, out_dir=tmp_path / "b", resume_from={"player_0": path})
+    assert resumed.env_steps >= 60 and load_checkpoint(resumed.checkpoints["player_0"]).meta["parent"]

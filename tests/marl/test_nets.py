@@ -12,7 +12,7 @@ from marl.checkpoints import load_agent, load_checkpoint, read_meta
 from marl.errors import CheckpointError, ConfigError
 from marl.fastgames import ConnectFour, TicTacToe
 from marl.match import play_matches
-from marl.nets import CNN, build_critic, build_network, validate_network_spec
+from marl.nets import CNN, TwoHeads, build_critic, build_network, network_parameters, validate_network_spec
 from marl.search import SearchAgent, network_evaluator
 from marl.train import train
 
@@ -106,3 +106,29 @@ def test_a_checkpoint_whose_spec_does_not_fit_its_weights_is_rejected(tmp_path) 
     sidecar.write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="convs.0.weight"):
         load_checkpoint(sidecar)
+
+
+SHARED_CNN = {**CNN_SPEC, "shared": True}
+
+
+def test_a_shared_spec_keeps_shared_and_drops_it_when_false() -> None:
+    assert validate_network_spec(SHARED_CNN)["shared"] is True
+    assert "shared" not in validate_network_spec({**CNN_SPEC, "shared": False})
+    with pytest.raises(ConfigError, match="shared"):
+        validate_network_spec({**CNN_SPEC, "shared": "yes"})
+
+
+@pytest.mark.parametrize("spec", [SHARED_CNN, {"kind": "mlp", "hidden": [16, 8], "shared": True}])
+def test_a_shared_network_is_one_body_whose_critic_is_its_value_head(spec: dict) -> None:
+    torch.manual_seed(0)
+    net = build_network(spec, (6, 7, 2), 7)
+    assert isinstance(net, TwoHeads)
+    assert network_parameters(spec, (6, 7, 2), 7) == sum(p.numel() for p in net.parameters())
+    critic = build_critic(spec, (6, 7, 2), 7)
+    critic.load_state_dict(net.state_dict())  # the policy's weights, under the same names
+    boards = torch.as_tensor(np.stack([ConnectFour().observation()] * 3))
+    logits, values = net.heads(boards)
+    assert torch.allclose(net(boards), logits) and torch.allclose(critic(boards), values)
+    assert values.shape == (3, 1)
+    with pytest.raises(ConfigError, match="number of actions"):
+        build_critic(spec, (6, 7, 2))

@@ -13,9 +13,9 @@ from marl.errors import ConfigError
 from marl.fastgames import fast_game
 from marl.games import get_game
 from marl.match import play_match
-from marl.nets import build_critic, build_network
+from marl.nets import TwoHeads, build_critic, build_network
 from marl.search import MCTS, NetworkEvaluator
-from marl.selfplay import CachedNetworkEvaluator, Positions, SelfPlay
+from marl.selfplay import CachedNetworkEvaluator, Positions, SelfPlay, numpy_forward, numpy_heads
 from marl.train import TrainConfig, main, train
 
 
@@ -197,3 +197,45 @@ def test_random_moves_in_self_play_vary_games_that_greedy_search_repeats():
     assert len(_games(0.5)) > 6
     with pytest.raises(ConfigError, match="random_move_frac"):
         TrainConfig.from_dict(az_config(random_move_frac=1.5))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "cnn", "channels": [4, 3], "hidden": [8, 6]},
+        {"kind": "cnn", "channels": [4], "hidden": [8], "shared": True},
+        {"kind": "mlp", "hidden": [8], "shared": True, "activation": "tanh"},
+    ],
+)
+def test_the_numpy_forward_of_cnns_and_shared_networks_matches_torch(spec):
+    torch.manual_seed(1)
+    net = build_network(spec, (6, 7, 2), 7)
+    game = fast_game("connect_four")()
+    for move in (3, 3, 2, 0, 6):  # pieces off the centre line: a flipped axis would change the output
+        game.play(move)
+    obs = game.observation().astype(np.float32)
+    with torch.inference_mode():
+        expected = net(torch.as_tensor(obs[None]))[0].numpy()
+    assert np.allclose(numpy_forward(net)(obs.reshape(-1)), expected, atol=1e-5)
+    if isinstance(net, TwoHeads):
+        with torch.inference_mode():
+            value = net.heads(torch.as_tensor(obs[None]))[1][0].numpy()
+        logits, got = numpy_heads(net)(obs.reshape(-1))
+        assert np.allclose(logits, expected, atol=1e-5) and np.allclose(got, value, atol=1e-5)
+
+
+def test_a_cached_evaluator_of_a_shared_network_reads_prior_and_value_from_its_two_heads():
+    spec = {"kind": "cnn", "channels": [4], "hidden": [8], "shared": True}
+    torch.manual_seed(2)
+    net = build_network(spec, (6, 7, 2), 7)
+    critic = build_critic(spec, (6, 7, 2), 7)
+    critic.load_state_dict(net.state_dict())
+    cached, plain = CachedNetworkEvaluator(net), NetworkEvaluator(net, "logits", critic)
+    game = fast_game("connect_four")()
+    game.play(1)
+    actions = game.legal_actions()
+    prior, value = cached.evaluate(game, actions)
+    expected_prior, expected_value = plain.evaluate(game, actions)
+    assert np.allclose(prior, expected_prior) and value == pytest.approx(expected_value, abs=1e-5)
+    with pytest.raises(TypeError, match="TwoHeads"):
+        CachedNetworkEvaluator(build_network({"kind": "mlp", "hidden": [8]}, (6, 7, 2), 7))
