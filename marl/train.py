@@ -30,8 +30,7 @@ import torch
 from marl.checkpoints import read_meta
 from marl.errors import ConfigError, MarlError
 from marl.games import get_game
-from marl.train_config import ALGORITHMS, TrainConfig, TrainResult
-from marl.train_eval import mean_rates
+from marl.train_config import ALGORITHMS, TrainConfig, TrainResult, mean_rates
 from marl.train_session import CheckpointFn, TrainSession, load_resume
 from marl.train_watch import SAMPLE_EVERY_S, GameSampler, SampleFn
 

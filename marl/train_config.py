@@ -7,6 +7,7 @@ for Tianshou.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -330,8 +331,6 @@ class TrainResult:
             self.checkpoints[seat] = path
             if on_checkpoint is not None:
                 on_checkpoint(seat, path, meta)
-        from marl.train_eval import mean_rates  # lazy: the web process validates configs without torch
-
         moves, elapsed = progress.pop("moves"), progress.pop("elapsed")
         return {
             **progress,
@@ -383,3 +382,10 @@ def _int(cfg: TrainConfig, name: str, lo: int, hi: int) -> None:
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be in [{lo}, {hi}], got {value}")
     setattr(cfg, name, value)
+
+
+def mean_rates(per_seat: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """The rates averaged over the learning seats that were evaluated (None when none was)."""
+    keys = ("win_rate", "draw_rate", "loss_rate")
+    rows = [m for m in per_seat.values() if "win_rate" in m]
+    return {k: (float(statistics.fmean([m[k] for m in rows])) if rows else None) for k in keys}

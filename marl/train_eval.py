@@ -61,10 +61,3 @@ def evaluate_seat(
         agents = {s: (me if s == seat else opp) for s in spec.seats}
         results += play_matches(spec, agents, [seed + i * 100_003 + g for g in range(n)])
     return rates(results, seat)
-
-
-def mean_rates(per_seat: dict[str, dict[str, Any]]) -> dict[str, float | None]:
-    """The rates averaged over the learning seats that were evaluated (None when none was)."""
-    keys = ("win_rate", "draw_rate", "loss_rate")
-    rows = [m for m in per_seat.values() if "win_rate" in m]
-    return {k: (float(np.mean([m[k] for m in rows])) if rows else None) for k in keys}
