@@ -134,6 +134,18 @@ def resume_shared(cfg: TrainConfig, resume_from: Mapping[str, str | Path] | None
     return ckpt
 
 
+def start_shared(
+    cfg: TrainConfig, out_dir: str | Path, resume_from: Mapping[str, str | Path] | None
+) -> tuple[Path, Checkpoint | None, TrainResult]:
+    """A one-policy self-play run's output folder (made), the checkpoint it resumes (or None) and its
+    result so far, which starts at the resumed checkpoint's env steps."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = resume_shared(cfg, resume_from)
+    start = ckpt.meta["env_steps"] if ckpt is not None else 0
+    return out, ckpt, TrainResult(config=cfg, env_steps=start, epochs=0, stopped=False)
+
+
 def window_from(ckpt: Checkpoint, buffer_size: int) -> Positions | None:
     """The replay window a checkpoint's training state carries (None for one written without it)."""
     stored = (ckpt.state or {}).get("window")
@@ -239,11 +251,8 @@ def train_az(
 ) -> TrainResult:
     """Expert iteration by self-play; one checkpoint per iteration, reported once per seat it serves."""
     t_start = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = resume_shared(cfg, resume_from)
-    start = ckpt.meta["env_steps"] if ckpt is not None else 0
-    result = TrainResult(config=cfg, env_steps=start, epochs=0, stopped=False)
+    out, ckpt, result = start_shared(cfg, out_dir, resume_from)
+    start = result.env_steps
     if start >= cfg.env_steps:
         return result
     seed = cfg.seed + start  # a resumed run does not replay the random stream of its parent

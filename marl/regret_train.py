@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from marl.agents import RandomAgent
-from marl.az import resume_shared
+from marl.az import start_shared
 from marl.checkpoints import read_meta, save_checkpoint
 from marl.games import get_game
 from marl.match import play_matches
@@ -83,11 +83,8 @@ def train_mccfr(
 ) -> TrainResult:
     """MCCFR by self-play; one checkpoint per epoch, reported once per seat it serves."""
     t_start = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = resume_shared(cfg, resume_from)
-    start = ckpt.meta["env_steps"] if ckpt is not None else 0
-    result = TrainResult(config=cfg, env_steps=start, epochs=0, stopped=False)
+    out, ckpt, result = start_shared(cfg, out_dir, resume_from)
+    start = result.env_steps
     if start >= cfg.env_steps:
         return result
     rng = np.random.default_rng(cfg.seed + start)  # a resumed run does not replay its parent's stream
