@@ -202,7 +202,7 @@ def publish_each(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
 def groups_watched(groups: Sequence[str]) -> set[str]:
     """Those of `groups` that someone has joined, so that a caller builds only messages someone gets.
 
-    On channels-redis one pipelined count per Redis shard answers for all of them. Another layer, or a
+    On channels-redis one script per Redis shard counts the members of all of them. Another layer, or a
     failed count, answers all of them: a message to an empty group is lost harmlessly, a watcher left
     without one is not."""
     if not groups:

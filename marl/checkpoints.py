@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import save as st_save
 
 from marl.agents import PolicyAgent
+
+if TYPE_CHECKING:  # marl.regret imports this module's neighbours; only the name is needed here
+    from marl.regret import TableAgent
 from marl.errors import CheckpointError, ConfigError, MarlError
 from marl.games import get_game
 from marl.nets import build_network
@@ -293,14 +296,15 @@ def critic_from_checkpoint(
 
 def load_agent(
     path: str | os.PathLike[str], device: str | torch.device | None = None, *, value: bool = False
-) -> PolicyAgent:
-    """A greedy, masked PolicyAgent from a checkpoint (Q-values for DQN, logits for a PPO actor); with
+) -> PolicyAgent | TableAgent:
+    """A greedy, masked PolicyAgent from a checkpoint (Q-values for DQN, logits for a PPO actor; an mccfr
+    checkpoint gives its TableAgent instead); with
     ``value``, also its value network when the training state holds one (read only then: it is larger)."""
     ckpt = load_checkpoint(path)
     if ckpt.meta["algorithm"] == "mccfr":
         from marl.regret import load_table_agent
 
-        return load_table_agent(ckpt.weights, ckpt.meta)  # type: ignore[return-value]
+        return load_table_agent(ckpt.weights, ckpt.meta)
     kind = AGENT_KINDS.get(ckpt.meta["algorithm"])
     if kind is None:
         raise CheckpointError(f"checkpoint algorithm {ckpt.meta['algorithm']!r} has no playable agent")
