@@ -17,6 +17,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from arena.bodylimit import BodyLimitMiddleware, route_limit  # noqa: E402
+from arena.heap import heap_freeze  # noqa: E402
 from arena.routing import websocket_urlpatterns  # noqa: E402
 
 # Checkpoint imports carry a weights file and a training-state file (plus a small sidecar).
@@ -37,3 +38,6 @@ routed = ProtocolTypeRouter(
     }
 )
 application = BodyLimitMiddleware(routed, limit_for=_limit_for)
+
+# The app's modules live as long as the process: out of the collector's full passes (`arena.heap`).
+heap_freeze()

@@ -296,7 +296,9 @@ class PlayConsumer(RelayConsumer):
     "ping"}`. Moves go to the play service, which publishes its events to the match group after the
     commit: the mover gets them like any spectator, so every socket sees one numbered stream. A refused
     frame gets `{"type": "error", "code": ..., "error": ...}` (a `PlayError` code, or `bad_request` for
-    a frame that is not a valid message) and changes nothing.
+    a frame that is not a valid message) and changes nothing. A rated game's `finished` event says
+    `"rating_pending": true`: a worker rates the game and then sends the unnumbered `{"type": "rating",
+    "match_id": id, "rating": {"fit": ..., "provisional": ...}}`.
     """
 
     @property

@@ -258,6 +258,7 @@ CELERY_TASK_ROUTES = {
     "arena.tasks.play_match": {"queue": "games"},
     "arena.tasks.tournament_play_batch": {"queue": "games"},
     "arena.tasks.tournament_advance": {"queue": "games"},
+    "arena.tasks.human_game_rate": {"queue": "games"},
     "arena.tasks.checkpoint_calibrate": {"queue": "evaluation"},
     "arena.tasks.checkpoint_strength": {"queue": "evaluation"},
     "arena.tasks.checkpoint_exploitability": {"queue": "evaluation"},

@@ -15,6 +15,7 @@ from arena.services import (
     leagues,
     match_batches,
     matches,
+    play_events,
     play_forfeits,
     ratings,
     strength,
@@ -81,6 +82,11 @@ def tournament_advance(tournament_id: int) -> int | None:
 )
 def league_tick(self, league_id: int, force: bool = False) -> int | None:
     return leagues.league_tick(league_id=league_id, worker=_worker(self.request), force=force)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def human_game_rate(match_id: int) -> None:
+    play_events.human_game_rate(match_id=match_id)
 
 
 @shared_task

@@ -15,6 +15,8 @@ for `--seconds` per phase. Latency is a person's move sent -> the agent's reply 
 service validates under the row lock, the agent replies, both are stored, and the events come back
 through the channel layer). Phases: `--think-ms 0` is a closed loop (every person moves the instant the
 reply lands: saturation, reported as human moves/s); 1,000 ms (0.5 to 1.5 s) is the issue's person.
+A games worker (one process, the `games` queue) runs beside the server, as in `make run`: it rates each
+finished game, and its CPU per rated game is printed with the web processes' per move.
 The server runs with ARENA_MOVES_PER_SECOND raised so the closed loop measures the server, not the
 per-user rate limit. Each phase also prints the web processes' CPU time per human move (connects,
 snapshots and the game ends included): on a shared machine latency and throughput wait for the
@@ -159,6 +161,7 @@ def report(label: str, row: dict) -> None:
         f"  {label:<34} replies {row['replies']:>6}  p50 {row['p50']:6.1f} ms  p99 {row['p99']:7.1f} ms  "
         f"max {row['max']:7.1f} ms  human moves/s {row['human_per_s']:6.1f}  games {row['games']}  "
         f"web CPU {row['cpu_ms']:5.1f} ms/human move  "
+        f"games worker: {row['rated']} games rated, {row['worker_ms']:.0f} ms CPU each  "
         f"[{row['load']}]"
         + (f"  ({row['ran_out']} people ran out of games: raise --games-each)" if row["ran_out"] else "")
         + (f"  ({row['stalled']} replies stalled over {STALL_S:g} s)" if row["stalled"] else "")
@@ -188,25 +191,61 @@ def web_cpu_seconds(server) -> float:
     return total
 
 
+def worker_cpu_seconds(worker) -> float:
+    """CPU seconds the games worker (its main process and pool children) has used so far."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(worker.pid)
+        for proc in [root, *root.children(recursive=True)]:
+            times = proc.cpu_times()
+            total += times.user + times.system
+    except psutil.NoSuchProcess:
+        pass
+    return total
+
+
+def rated_games() -> int:
+    """Finished games the games worker has rated so far (each rated match has its rating events)."""
+    from arena.models import RatingEvent
+
+    return RatingEvent.objects.values("match_id").distinct().count()
+
+
 def serve_and_play(args: argparse.Namespace, workers: int, people, work: Path) -> dict[float, dict]:
-    """A fresh server in `workers` processes, warmed up; every think phase on it."""
+    """A fresh server in `workers` processes and a games worker (it rates the finished games, as in
+    `make run`), warmed up; every think phase on them."""
     port = free_port()
     log = work / f"web-{workers}.log"
     server = _arena_env.start_web(port, workers, log)
+    games_worker = _arena_env.start_worker(
+        name=f"bench-play-{workers}", concurrency=1, queues="games", log=work / f"worker-{workers}.log"
+    )
     try:
         _arena_env.wait_for_web(port, server, log)
         warm_up(port, people, server)
         rows = {}
         for think in args.think_ms:
-            before = web_cpu_seconds(server)
+            before, worker_before, rated_before = (
+                web_cpu_seconds(server),
+                worker_cpu_seconds(games_worker),
+                rated_games(),
+            )
             stats = asyncio.run(phase(port, people, args.seconds, think / 1000))
             rows[think] = summary(stats)
             rows[think]["cpu_ms"] = 1000 * (web_cpu_seconds(server) - before) / max(1, stats["human_moves"])
+            time.sleep(2)  # the last games' ratings
+            rows[think]["rated"] = rated_games() - rated_before
+            rows[think]["worker_ms"] = (
+                1000 * (worker_cpu_seconds(games_worker) - worker_before) / max(1, rows[think]["rated"])
+            )
             rows[think]["load"] = _arena_env.load_note()
             report(f"{workers} web process(es), think {think:.0f} ms", rows[think])
         return rows
     finally:
         _arena_env.stop_web(server)
+        _arena_env.stop_worker(games_worker)
 
 
 def side_by_side(args: argparse.Namespace, results: dict[int, dict[float, dict]]) -> None:

@@ -36,3 +36,25 @@ def redis_url() -> Iterator[str]:
     client.flushdb()  # this database only: the test DB number is reserved for tests
     client.close()
     yield url
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object]:
+    """A real Celery worker in a thread of this process, consuming from the real Redis broker (the
+    browser tests' server sends it tasks too: it rates a person's finished games)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from arena.celery import app
+
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["games", "celery", "training"],
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
+    app.control.purge()

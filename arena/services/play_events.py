@@ -9,8 +9,9 @@ from typing import Any
 from django.db import transaction
 
 from arena import live, selectors
+from arena.dispatch import task_send
 from arena.models import Match, MatchSeat, Player
-from arena.services.ratings import rated_game, ratings_record
+from arena.services.ratings import ratings_record_match
 from marl.match import MatchState
 
 logger = logging.getLogger(__name__)
@@ -62,34 +63,49 @@ def play_move_event(
 
 
 def play_finish(match: Match, state: MatchState, seats: list[MatchSeat]) -> dict[str, Any]:
-    """Record the ended game on `match` (the caller saves the row) and rate it once the move commits."""
+    """Record the ended game on `match` (the caller saves the row); `play_publish` has it rated."""
     match.apply_result(state.result(), seats)
     MatchSeat.objects.bulk_update(seats, ["score"])
-    # Rated from the rows in hand, as they commit (`ratings_record_match` would read them again).
-    rated = rated_game(match, {seat.seat: seat for seat in seats})
-    if rated is not None:
-        transaction.on_commit(lambda: ratings_record(pool=match.game.name, games=[rated]))
-    return live.match_event(
+    event = live.match_event(
         match_id=match.pk, seq=match.seq, kind="finished", result=match.result, **live.state_views(state)
     )
+    # A rated game's `rating` message follows: the page keeps its socket open for it.
+    return {**event, "rating_pending": True} if match.rated else event
 
 
 def play_publish(match: Match, events: list[dict[str, Any]]) -> None:
-    """Send `events` to the match's group once the move commits. The end of the game goes last, with
-    the person's rating the game earned (rated by `play_finish` at the commit), so the page shows it
-    without a reload; reading it may refit the pool's Elo, so the moves go out before it."""
+    """Send `events` to the match's group once the move commits; after the end of a rated game, have a
+    worker rate it (`human_game_rate`, which sends the page the person's new rating).
+
+    Rating is a worker's job because it is the costliest part of a move by far: the online update,
+    and a refit of the pool's Elo that grows with the pool (a game's last move cost 6x an ordinary
+    one, and every other move of the web process queued behind it). With the broker unreachable the
+    game is rated here, as the last thing after its events."""
     group = live.match_group(match.pk)
-    moves = [e for e in events if e.get("event") != "finished"]
-    ended = [e for e in events if e.get("event") == "finished"]
+    ended = any(e.get("event") == "finished" for e in events)
 
     def publish() -> None:
-        live.publish_many(group, moves)
+        live.publish_many(group, events)
         if ended:
-            rating = _person_rating(match)
-            live.publish_many(group, [{**e, "rating": rating} if rating else e for e in ended])
             live.publish(live.DASHBOARD_GROUP, {"type": "matches_changed"})
+            if match.rated and not task_send(RATE_TASK, match.pk):
+                human_game_rate(match_id=match.pk)
 
     transaction.on_commit(publish)
+
+
+RATE_TASK = "arena.tasks.human_game_rate"
+
+
+def human_game_rate(*, match_id: int) -> dict[str, Any] | None:
+    """Rate a finished human game in its pool (once: a second call finds it rated) and send its page
+    `{"type": "rating", "match_id": id, "rating": ...}`, the person's rating as the page renders it
+    (None when it cannot be read). Returns that rating."""
+    match = Match.objects.select_related("game").get(pk=match_id)
+    ratings_record_match(match_id=match_id)
+    rating = _person_rating(match)
+    live.publish(live.match_group(match_id), {"type": "rating", "match_id": match_id, "rating": rating})
+    return rating
 
 
 def _person_rating(match: Match) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from typing import Any
 
 import marl.agents
+from arena.heap import heap_freeze
 from arena.models import Match, MatchSeat, Player
 from arena.services.play_analysis import move_analysis, search_analysis
 from arena.services.play_events import PlayError, play_finish, play_move_event
@@ -43,6 +44,7 @@ class WarmAgents:
             self._agents[key] = agent
             while len(self._agents) > self.size:
                 self._agents.popitem(last=False)
+        heap_freeze()  # the agent (and torch, on the first load) lives on: out of the full passes
         return agent
 
     def clear(self) -> None:

@@ -169,27 +169,6 @@ def seat_points(matches) -> Counter[str]:
     return points
 
 
-@pytest.fixture
-def celery_worker(transactional_db) -> Iterator[object]:
-    """A real Celery worker in a thread of this process, consuming from the real Redis broker."""
-    from celery.contrib.testing.worker import start_worker
-
-    from arena.celery import app
-
-    app.control.purge()
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=2,
-        perform_ping_check=False,
-        loglevel="WARNING",
-        queues=["games", "celery", "training"],
-        shutdown_timeout=30,
-    ) as worker:
-        yield worker
-    app.control.purge()
-
-
 class WorkerProcess:
     """`celery worker` as a child process sharing the test database (SQLite or PostgreSQL), so a test can
     SIGKILL it."""

@@ -156,8 +156,8 @@ def _rating_line(client, user, match_id: int) -> str:
         ("bot:random", True),
     ],
 )
-async def test_the_end_of_a_game_carries_the_rating_it_earned_as_a_reload_shows_it(
-    user, client, opponent, in_fit
+async def test_the_end_of_a_game_is_followed_by_the_rating_it_earned_as_a_reload_shows_it(
+    user, client, opponent, in_fit, celery_worker
 ):
     create = database_sync_to_async(human_game_create)
     game = await create(user=user, game="tictactoe", opponent=opponent, seat="player_1", seed=1)
@@ -165,9 +165,12 @@ async def test_the_end_of_a_game_carries_the_rating_it_earned_as_a_reload_shows_
     player, _ = await socket_open(f"/ws/play/{game.pk}/", user)
     await player.send_json_to({"type": "resign"})
     ended = await player.receive_json_from(timeout=10)
-    await player.disconnect()
     assert ended["event"] == "finished" and ended["result"]["reason"] == "resigned"
-    fit, provisional = ended["rating"]["fit"], ended["rating"]["provisional"]
+    assert ended["rating_pending"] is True  # a worker rates the game, then tells the page
+    rated = await player.receive_json_from(timeout=30)
+    await player.disconnect()
+    assert rated["type"] == "rating" and rated["match_id"] == game.pk
+    fit, provisional = rated["rating"]["fit"], rated["rating"]["provisional"]
     line = await database_sync_to_async(_rating_line)(client, user, game.pk)
     assert provisional["games"] == 1
     if in_fit:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,12 +13,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from arena.models import Checkpoint, Match, Rating
+from arena.services import play_events
 from arena.services.play import human_game_create, human_move
 from arena.services.play_cache import match_state_keep, match_state_take
 from arena.services.play_events import PlayError
-from arena.services.play_forfeits import human_games_expire
+from arena.services.play_forfeits import human_game_resign, human_games_expire
 from arena.services.play_replies import warm_agents
 from marl.match import MatchState
+from tests.arena.conftest import wait_until
 from tests.factories import checkpoint_specs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -90,7 +95,9 @@ def test_another_user_cannot_move(user, other_user):
     assert _stored(match) == before
 
 
-def test_a_full_game_against_minimax_never_ends_in_a_human_win_and_rates_the_human(user):
+def test_a_full_game_against_minimax_never_ends_in_a_human_win_and_a_worker_rates_the_human(
+    user, celery_worker
+):
     match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=5)
     while True:
         match.refresh_from_db()
@@ -104,9 +111,34 @@ def test_a_full_game_against_minimax_never_ends_in_a_human_win_and_rates_the_hum
     with pytest.raises(PlayError) as refused:
         human_move(match_id=match.pk, user=user, ply=len(match.moves), move=0)
     assert refused.value.code == "game_over"
-    assert Rating.objects.filter(player__user=user, pool="tictactoe", games=1).exists()
+    wait_until(
+        lambda: Rating.objects.filter(player__user=user, pool="tictactoe", games=1).exists(),
+        timeout=30,
+        message="the worker's rating",
+    )
     replay = MatchState("tictactoe", seed=match.seed, moves=match.moves)
     assert replay.result().to_json() == match.result
+
+
+def test_with_the_broker_unreachable_the_web_process_rates_the_finished_game_itself(user, monkeypatch):
+    sent = []
+    monkeypatch.setattr(play_events, "task_send", lambda *args: sent.append(args) and False)
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=5)
+    events = human_move(match_id=match.pk, user=user, ply=0, move=0)
+    assert not sent and not Rating.objects.filter(player__user=user).exists()  # no end, nothing to rate
+    human_game_resign(match_id=match.pk, user=user)
+    assert sent == [(play_events.RATE_TASK, match.pk)]
+    assert Rating.objects.get(player__user=user, pool="tictactoe").games == 1
+    assert events[-1]["event"] == "move"
+
+
+def test_rating_a_finished_game_twice_counts_it_once(user):
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=5)
+    human_game_resign(match_id=match.pk, user=user)  # the broker is up: the task waits in its queue
+    first = play_events.human_game_rate(match_id=match.pk)
+    second = play_events.human_game_rate(match_id=match.pk)  # a redelivered task
+    assert first == second and first["provisional"]["games"] == 1
+    assert Rating.objects.get(player__user=user, pool="tictactoe").games == 1
 
 
 def test_open_games_are_limited_per_user(user, settings):
@@ -188,6 +220,26 @@ def test_an_agent_is_loaded_once_per_process_and_its_replies_load_nothing_from_d
         events = human_move(match_id=match.pk, user=user, ply=ply, move=_free_cell(match))
         assert [e["seat"] for e in events] == ["player_1", "player_2"]
     assert warm_agents.loads == loads + 1
+
+
+def test_a_loaded_agent_is_kept_out_of_the_collectors_full_passes(user):
+    warm_agents.clear()
+    gc.unfreeze()
+    _game_against_an_agent(user)  # loads its network
+    assert gc.get_freeze_count() > 0
+    frozen = gc.get_freeze_count()
+    gc.collect()
+    assert len(gc.get_objects(generation=2)) < frozen / 10  # a full pass walks a tenth of it at most
+    gc.unfreeze()
+
+
+def test_a_web_process_starts_with_the_app_out_of_the_collectors_full_passes():
+    # A fresh interpreter: this one's freeze count is every earlier test's.
+    code = "import gc, arena.asgi; print(gc.get_freeze_count())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert int(out.stdout.split()[-1]) > 10_000  # Django, Channels and the app's modules
 
 
 def _idle(match: Match, settings) -> None:

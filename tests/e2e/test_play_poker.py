@@ -77,7 +77,7 @@ def _before_the_end(frames: list[str]) -> list[str]:
 
 
 def test_a_leduc_hand_to_the_showdown_by_taps_with_the_agents_card_hidden_until_then(
-    server: str, phone
+    server: str, phone, celery_worker
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
@@ -122,10 +122,11 @@ def test_a_leduc_hand_to_the_showdown_by_taps_with_the_agents_card_hidden_until_
     assert pages_before and not any(f'data-card="{card}"' in html for html in pages_before)
     running = _before_the_end(frames)
     assert running and not any(f'"{card}"' in frame for frame in running)
-    # After the hand the page fetches the snapshot (which may carry the agent's evaluation now), then
-    # lets the socket go.
-    page.locator('[data-live-status][data-state="closed"]').wait_for(timeout=10_000)
-    assert json.loads(frames[-1])["type"] == "snapshot"
+    # After the hand the page fetches the snapshot (which may carry the agent's evaluation now) and
+    # the hand's rating (a worker's message), then lets the socket go.
+    page.locator('[data-live-status][data-state="closed"]').wait_for(timeout=30_000)
+    kinds = [json.loads(frame)["type"] for frame in frames]
+    assert "rating" in kinds and [k for k in kinds if k != "rating"][-1] == "snapshot"
     assert page.locator("[data-heat-caption]").inner_text() == "No evaluation of its moves to show."
     # A checkpoint's evaluation, when there is one, is listed by the actions' names.
     rows = page.evaluate(
@@ -230,7 +231,9 @@ def test_a_no_limit_hand_with_a_typed_raise_by_keys_after_an_illegal_amount_is_r
     assert errors == []
 
 
-def test_a_leduc_fold_by_key_keeps_the_agents_card_hidden_and_costs_the_blind(server: str, player) -> None:
+def test_a_leduc_fold_by_key_keeps_the_agents_card_hidden_and_costs_the_blind(
+    server: str, player, celery_worker
+) -> None:
     errors: list[str] = []
     frames: list[str] = []
     page = _start(player, server, "leduc_holdem", errors, frames)
@@ -248,7 +251,7 @@ def test_a_leduc_fold_by_key_keeps_the_agents_card_hidden_and_costs_the_blind(se
     )
     # A folded hand is never shown: the agent's card stays face down, in the page and in the replay.
     assert _cards(page, '[data-hand="player_1"]') == ["hidden"]
-    page.locator('[data-live-status][data-state="closed"]').wait_for(timeout=10_000)
+    page.locator('[data-live-status][data-state="closed"]').wait_for(timeout=30_000)
     stored = stored_states(server, _match_id(page))
     assert stored["states"][-1]["poker"]["hands"]["player_1"] is None
     assert errors == []

@@ -32,7 +32,7 @@ def cyclic_pool(server: str) -> dict[str, str]:
 
 
 def test_a_finished_match_is_taken_over_from_move_3_against_the_same_bot(
-    server: str, finished_match, player
+    server: str, finished_match, player, celery_worker
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
@@ -60,7 +60,8 @@ def test_a_finished_match_is_taken_over_from_move_3_against_the_same_bot(
     assert "none yet" in page.locator("[data-my-rating]").inner_text()
 
     # Played to the end (the first legal cell each time): the line that won is marked, and the rating
-    # the game earned shows without a reload: the finished event carries it, no page is fetched again.
+    # the game earned shows without a reload: a worker rates the game and its `rating` message
+    # carries the new line: no page is fetched again.
     while page.locator("[data-turn]").inner_text() == "Your move.":
         before = board_pieces(page)
         page.locator("[data-board] rect.target.legal").first.click()

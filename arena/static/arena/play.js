@@ -39,6 +39,23 @@ const WIN_SOURCES = {
   proven: "its search proved a forced win or loss",
 };
 
+// A rated game's end is followed by a `rating` message (a worker rates the game): the socket stays
+// open for it, for a while at most.
+const RATING_WAIT_MS = 30000;
+let ratingTimer;
+
+function awaitRating() {
+  clearTimeout(ratingTimer);
+  ratingTimer = setTimeout(() => {
+    ratingTimer = undefined;
+    closeWhenDone();
+  }, RATING_WAIT_MS);
+}
+
+function closeWhenDone() {
+  if (!isRunning() && ratingTimer === undefined) live.close();
+}
+
 const live = new LiveSocket(root.dataset.socket, {
   onStatus: (state) => {
     statusDot(state);
@@ -48,7 +65,7 @@ const live = new LiveSocket(root.dataset.socket, {
     match = msg.match;
     pending = false;
     show();
-    if (!isRunning()) live.close();
+    closeWhenDone();
   },
   onEvent: (msg) => {
     pending = false;
@@ -67,13 +84,20 @@ const live = new LiveSocket(root.dataset.socket, {
     }
     showError("");
     show();
-    if (msg.event === "finished" && msg.rating) showRating(msg.rating);
+    if (msg.event === "finished" && msg.rating_pending) awaitRating();
     // A poker hand's events never carry the agent's evaluation (it saw its own cards); once the hand
     // is over the snapshot does: fetch it, and the snapshot closes the socket.
     if (hint === "poker" && msg.event === "finished") live.resync();
-    else if (!isRunning()) live.close();
+    else closeWhenDone();
   },
   onMessage: (msg) => {
+    if (msg.type === "rating") {
+      if (msg.rating) showRating(msg.rating);
+      clearTimeout(ratingTimer);
+      ratingTimer = undefined;
+      closeWhenDone();
+      return;
+    }
     if (msg.type !== "error") return;
     pending = false;
     showError(msg.error);
@@ -194,8 +218,8 @@ function showThinking() {
       "only), so there is no line.";
 }
 
-// The finished game is rated when it ends, and its event carries the rating it earned: the line the
-// server renders (templates/arena/play/detail.html), redrawn from the event's numbers without a reload.
+// The finished game is rated by a worker, whose `rating` message carries the rating it earned: the line
+// the server renders (templates/arena/play/detail.html), redrawn from its numbers without a reload.
 function showRating({ fit, provisional }) {
   const value = root.querySelector("[data-my-rating-value]");
   if (!value) return;
