@@ -8,6 +8,7 @@ plugin (``-p no:tests.redis_plugin -p no:django``). Django database fixtures liv
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
@@ -38,10 +39,10 @@ def redis_url() -> Iterator[str]:
     yield url
 
 
-@pytest.fixture
-def celery_worker(transactional_db) -> Iterator[object]:
-    """A real Celery worker in a thread of this process, consuming from the real Redis broker (the
-    browser tests' server sends it tasks too: it rates a person's finished games)."""
+@contextlib.contextmanager
+def thread_worker(queues: list[str], concurrency: int) -> Iterator[object]:
+    """A real Celery worker in a thread of this process, consuming `queues` from the real Redis broker;
+    the queues are purged before and after."""
     from celery.contrib.testing.worker import start_worker
 
     from arena.celery import app
@@ -50,11 +51,19 @@ def celery_worker(transactional_db) -> Iterator[object]:
     with start_worker(
         app,
         pool="threads",
-        concurrency=2,
+        concurrency=concurrency,
         perform_ping_check=False,
         loglevel="WARNING",
-        queues=["games", "celery", "training"],
+        queues=queues,
         shutdown_timeout=30,
     ) as worker:
         yield worker
     app.control.purge()
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object]:
+    """A worker for games, training and the periodic tasks (the browser tests' server sends it tasks
+    too: it rates a person's finished games)."""
+    with thread_worker(["games", "celery", "training"], concurrency=2) as worker:
+        yield worker

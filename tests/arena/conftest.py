@@ -20,6 +20,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.arena._faults import PrivateRedis
+from tests.conftest import thread_worker
 from tests.factories import AgentFactory, UserFactory
 from tests.servers import subprocess_database_url
 
@@ -259,18 +260,5 @@ def _broker_empty(app) -> None:
 @pytest.fixture
 def evaluation_worker(transactional_db):
     """A real Celery worker in a thread of this process that consumes the evaluation queue only."""
-    from celery.contrib.testing.worker import start_worker
-
-    from arena.celery import app
-
-    app.control.purge()
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=1,
-        perform_ping_check=False,
-        loglevel="WARNING",
-        queues=["evaluation"],
-    ) as worker:
+    with thread_worker(["evaluation"], concurrency=1) as worker:
         yield worker
-    app.control.purge()
