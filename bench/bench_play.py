@@ -94,16 +94,21 @@ async def person(
             stats["stalled"] = stats.get("stalled", 0) + 1
             continue
         try:
-            await play_game(ws, rng, deadline, think, stats)
+            rating_pending = await play_game(ws, rng, deadline, think, stats)
         except TimeoutError:
             stats["stalled"] = stats.get("stalled", 0) + 1
-        await ws.close()
+            rating_pending = False
+        if rating_pending:  # as the play page does: the socket waits for the rating, the person does not
+            closing.add(asyncio.create_task(_rating_then_close(ws, stats)))
+        else:
+            await ws.close()
     if not games and time.monotonic() < deadline:
         stats["ran_out"] = stats.get("ran_out", 0) + 1  # stopped early: the throughput is a floor
 
 
-async def play_game(ws: WebSocket, rng: random.Random, deadline: float, think: float, stats: dict) -> None:
-    """Random legal moves until the game ends or the deadline passes; each reply timed."""
+async def play_game(ws: WebSocket, rng: random.Random, deadline: float, think: float, stats: dict) -> bool:
+    """Random legal moves until the game ends or the deadline passes; each reply timed. True when the
+    game ended rated: its `rating` message is still to come."""
     snapshot = await asyncio.wait_for(ws.recv_json(), STALL_S)
     seat, state = snapshot["seat"], snapshot["match"]["state"]
     while state["to_move"] == seat and time.monotonic() < deadline:
@@ -121,21 +126,41 @@ async def play_game(ws: WebSocket, rng: random.Random, deadline: float, think: f
             if message.get("event") == "finished":
                 state = message["state"]
                 stats["games"] += 1
-                break
+                return bool(message.get("rating_pending"))
             if message.get("event") == "move":
                 state = message["state"]
                 stats["moves"] += 1
                 if message["seat"] != seat:  # the agent's reply
                     stats["latency"].append(time.perf_counter() - sent)
                     break
+    return False
+
+
+async def _rating_then_close(ws: WebSocket, stats: dict) -> None:
+    """Wait (a while at most) for the `rating` message the games worker sends after a rated game, then
+    close the socket; counts the ratings that came and how long after the game's end."""
+    ended = time.perf_counter()
+    try:
+        while (await asyncio.wait_for(ws.recv_json(), RATING_WAIT_S)).get("type") != "rating":
+            pass
+        stats["rating_s"].append(time.perf_counter() - ended)
+    except (TimeoutError, ConnectionError):
+        stats["ratings_missed"] = stats.get("ratings_missed", 0) + 1
+    await ws.close()
+
+
+RATING_WAIT_S = 30.0
+closing: set[asyncio.Task] = set()  # sockets waiting for their game's rating
 
 
 async def phase(port: int, people, seconds: float, think: float) -> dict:
-    stats = {"latency": [], "moves": 0, "human_moves": 0, "games": 0}
+    stats = {"latency": [], "moves": 0, "human_moves": 0, "games": 0, "rating_s": []}
     deadline = time.monotonic() + seconds
     started = time.perf_counter()
     await asyncio.gather(*(person(port, cookie, games, deadline, think, stats) for cookie, games in people))
     stats["wall"] = time.perf_counter() - started
+    await asyncio.gather(*closing)  # the ratings still on their way
+    closing.clear()
     return stats
 
 
@@ -153,6 +178,9 @@ def summary(stats: dict) -> dict:
         "games": stats["games"],
         "ran_out": stats.get("ran_out", 0),
         "stalled": stats.get("stalled", 0),
+        "ratings": len(stats["rating_s"]),
+        "rating_p50": statistics.median(stats["rating_s"]) * 1000 if stats["rating_s"] else float("nan"),
+        "ratings_missed": stats.get("ratings_missed", 0),
     }
 
 
@@ -161,7 +189,8 @@ def report(label: str, row: dict) -> None:
         f"  {label:<34} replies {row['replies']:>6}  p50 {row['p50']:6.1f} ms  p99 {row['p99']:7.1f} ms  "
         f"max {row['max']:7.1f} ms  human moves/s {row['human_per_s']:6.1f}  games {row['games']}  "
         f"web CPU {row['cpu_ms']:5.1f} ms/human move  "
-        f"games worker: {row['rated']} games rated, {row['worker_ms']:.0f} ms CPU each  "
+        f"ratings {row['ratings']} (p50 {row['rating_p50']:.0f} ms after the end, {row['ratings_missed']} missed; "
+        f"games worker {row['worker_ms']:.0f} ms CPU each)  "
         f"[{row['load']}]"
         + (f"  ({row['ran_out']} people ran out of games: raise --games-each)" if row["ran_out"] else "")
         + (f"  ({row['stalled']} replies stalled over {STALL_S:g} s)" if row["stalled"] else "")
@@ -206,13 +235,6 @@ def worker_cpu_seconds(worker) -> float:
     return total
 
 
-def rated_games() -> int:
-    """Finished games the games worker has rated so far (each rated match has its rating events)."""
-    from arena.models import RatingEvent
-
-    return RatingEvent.objects.values("match_id").distinct().count()
-
-
 def serve_and_play(args: argparse.Namespace, workers: int, people, work: Path) -> dict[float, dict]:
     """A fresh server in `workers` processes and a games worker (it rates the finished games, as in
     `make run`), warmed up; every think phase on them."""
@@ -227,18 +249,12 @@ def serve_and_play(args: argparse.Namespace, workers: int, people, work: Path) -
         warm_up(port, people, server)
         rows = {}
         for think in args.think_ms:
-            before, worker_before, rated_before = (
-                web_cpu_seconds(server),
-                worker_cpu_seconds(games_worker),
-                rated_games(),
-            )
+            before, worker_before = web_cpu_seconds(server), worker_cpu_seconds(games_worker)
             stats = asyncio.run(phase(port, people, args.seconds, think / 1000))
             rows[think] = summary(stats)
             rows[think]["cpu_ms"] = 1000 * (web_cpu_seconds(server) - before) / max(1, stats["human_moves"])
-            time.sleep(2)  # the last games' ratings
-            rows[think]["rated"] = rated_games() - rated_before
             rows[think]["worker_ms"] = (
-                1000 * (worker_cpu_seconds(games_worker) - worker_before) / max(1, rows[think]["rated"])
+                1000 * (worker_cpu_seconds(games_worker) - worker_before) / max(1, rows[think]["ratings"])
             )
             rows[think]["load"] = _arena_env.load_note()
             report(f"{workers} web process(es), think {think:.0f} ms", rows[think])
