@@ -78,6 +78,7 @@ def prepare(humans: int, games_each: int):
 
 
 STALL_S = 30.0  # a reply this late is counted as stalled, and the person goes on to the next game
+REPLY_WAIT_S = 5.0  # the play page's wait for an answer before it fetches the game (a lost message)
 
 
 async def person(
@@ -119,8 +120,26 @@ async def play_game(ws: WebSocket, rng: random.Random, deadline: float, think: f
         await ws.send_json(
             {"type": "move", "ply": len(state["moves"]), "move": rng.choice(state["legal_moves"])}
         )
+        waited = 0.0
         while True:
-            message = await asyncio.wait_for(ws.recv_json(), STALL_S)
+            try:
+                message = await asyncio.wait_for(ws.recv_json(), REPLY_WAIT_S)
+            except TimeoutError:  # as the play page does: no answer for a while, fetch the game
+                waited += REPLY_WAIT_S
+                if waited >= STALL_S:
+                    raise
+                stats["resyncs"] = stats.get("resyncs", 0) + 1
+                await ws.send_json({"type": "resync"})
+                continue
+            if message["type"] == "snapshot":  # the resync's answer: the game as it stands
+                state = message["match"]["state"]
+                if message["match"]["status"] != "running":
+                    stats["games"] += 1
+                    return False
+                if state["to_move"] == seat:
+                    stats["latency"].append(time.perf_counter() - sent)
+                    break
+                continue
             if message["type"] == "error":
                 raise RuntimeError(f"move refused: {message}")
             if message.get("event") == "finished":
@@ -178,6 +197,7 @@ def summary(stats: dict) -> dict:
         "games": stats["games"],
         "ran_out": stats.get("ran_out", 0),
         "stalled": stats.get("stalled", 0),
+        "resyncs": stats.get("resyncs", 0),
         "ratings": len(stats["rating_s"]),
         "rating_p50": statistics.median(stats["rating_s"]) * 1000 if stats["rating_s"] else float("nan"),
         "ratings_missed": stats.get("ratings_missed", 0),
@@ -194,6 +214,11 @@ def report(label: str, row: dict) -> None:
         f"[{row['load']}]"
         + (f"  ({row['ran_out']} people ran out of games: raise --games-each)" if row["ran_out"] else "")
         + (f"  ({row['stalled']} replies stalled over {STALL_S:g} s)" if row["stalled"] else "")
+        + (
+            f"  ({row['resyncs']} resyncs after {REPLY_WAIT_S:g} s without an answer)"
+            if row["resyncs"]
+            else ""
+        )
     )
 
 

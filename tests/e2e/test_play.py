@@ -4,6 +4,7 @@ and a reload that resumes the game. Screenshots go to artifacts/ (gitignored).""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -15,8 +16,8 @@ from tests.e2e.browser import ARTIFACTS, BROWSER_TEST, board_pieces, chart_point
 pytestmark = BROWSER_TEST
 
 
-def _start(context, server: str, game: str, opponent: str, seat: str, errors: list[str]):
-    page = context.new_page()
+def _start(context, server: str, game: str, opponent: str, seat: str, errors: list[str], page=None):
+    page = page or context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{server}/play/?game={game}")
     page.select_option("select[name=opponent]", opponent)
@@ -79,6 +80,44 @@ def test_tictactoe_against_minimax_by_clicks_and_keys(server: str, player) -> No
     page.wait_for_url(re.compile(r"/play/\d+/$"))
     page.locator('[data-live-status][data-state="live"]').wait_for(timeout=15_000)
     assert board_pieces(page) == 1 and page.locator("[data-turn]").inner_text() == "Your move."
+    assert errors == []
+
+
+def test_a_reply_lost_on_its_way_is_fetched_and_the_game_goes_on(server: str, player) -> None:
+    # Between the real server and the page, the agent's first reply is dropped, as the channel layer
+    # can drop a message: the page, with no answer to its move, fetches the game as it stands.
+    errors: list[str] = []
+    sent: list[dict] = []
+    dropped: list[dict] = []
+    page = player.new_page()
+
+    def route(ws) -> None:
+        server_ws = ws.connect_to_server()
+
+        def from_server(message) -> None:
+            frame = json.loads(message)
+            if not dropped and frame.get("event") == "move" and frame.get("seat") == "player_2":
+                dropped.append(frame)
+                return
+            ws.send(message)
+
+        def from_page(message) -> None:
+            sent.append(json.loads(message))
+            server_ws.send(message)
+
+        server_ws.on_message(from_server)
+        ws.on_message(from_page)
+
+    page.route_web_socket(re.compile(r"/ws/play/"), route)
+    page = _start(player, server, "tictactoe", "bot:minimax", "player_1", errors, page=page)
+    page.locator("[data-board] rect.target.legal").first.click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-board] [data-piece]').length === 2", timeout=15_000
+    )
+    assert dropped and [m["type"] for m in sent] == ["move", "resync"]
+    assert _my_turn_or_over(page) == "turn" and page.locator("[data-error]").inner_text() == ""
+    page.locator("[data-board] rect.target.legal").first.click()  # and the game goes on
+    page.wait_for_function("() => document.querySelectorAll('[data-board] [data-piece]').length === 4")
     assert errors == []
 
 

@@ -52,6 +52,25 @@ function awaitRating() {
   }, RATING_WAIT_MS);
 }
 
+// The channel layer can lose a message (channels_redis 4.3: a cancelled receive's BZPOPMIN pops one
+// when another socket of the same server process closes), and a lost reply would leave the page waiting
+// for ever: when a move has had no answer for a while, the page fetches the game as it stands.
+const REPLY_WAIT_MS = 5000;
+let replyTimer;
+
+function awaitReply() {
+  clearTimeout(replyTimer);
+  replyTimer = setTimeout(() => {
+    if (pending || (isRunning() && match.state.to_move !== seat)) live.resync();
+  }, REPLY_WAIT_MS);
+}
+
+function replied() {
+  if (isRunning() && match.state.to_move !== seat) return awaitReply(); // a long search: keep watching
+  clearTimeout(replyTimer);
+  replyTimer = undefined;
+}
+
 function closeWhenDone() {
   if (!isRunning() && ratingTimer === undefined) live.close();
 }
@@ -64,6 +83,7 @@ const live = new LiveSocket(root.dataset.socket, {
   onSnapshot: (msg) => {
     match = msg.match;
     pending = false;
+    if (replyTimer !== undefined) replied();
     show();
     closeWhenDone();
   },
@@ -84,6 +104,7 @@ const live = new LiveSocket(root.dataset.socket, {
     }
     showError("");
     show();
+    if (replyTimer !== undefined) replied();
     if (msg.event === "finished" && msg.rating_pending) awaitRating();
     // A poker hand's events never carry the agent's evaluation (it saw its own cards); once the hand
     // is over the snapshot does: fetch it, and the snapshot closes the socket.
@@ -162,6 +183,7 @@ function send(move) {
   pending = true;
   showError("");
   live.send({ type: "move", ply: match.state.moves.length, move });
+  awaitReply();
   show();
 }
 
