@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.arena.conftest import celery_worker, refreshed, wait_until  # noqa: F401 - a fixture
+from tests.arena.conftest import refreshed, wait_until
 from tests.e2e.browser import ARTIFACTS, BROWSER_TEST
 from tests.factories import AgentFactory, UserFactory
 
