@@ -2,8 +2,8 @@
 through `arena.live`; a consumer joins the group, sends a snapshot read from the DB, and forwards.
 
 Client frames are JSON objects of at most 4 KB: `{"type": "resync"}` (a fresh snapshot) and
-`{"type": "ping"}` (answered `{"type": "pong"}`). Anything else gets `{"type": "error", "error": ...}`
-and changes nothing. Spectators are read-only: moves go through the play service, never a socket.
+`{"type": "ping"}` (answered `{"type": "pong"}`, on a match's stream with `"seq"`, its latest event's
+number). Anything else gets `{"type": "error", "error": ...}` and changes nothing. Spectators are read-only: moves go through the play service, never a socket.
 An unknown id is accepted and then closed with code 4404, so the browser can tell it from a network
 failure and stop reconnecting.
 
@@ -180,7 +180,8 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
                 return
             await self.send_json(message)
         elif kind == "ping":
-            await self.send_json({"type": "pong"})
+            seq = await self.stream_seq()
+            await self.send_json({"type": "pong"} if seq is None else {"type": "pong", "seq": seq})
         elif kind == "move":
             await self.send_error("this socket is read-only; moves are made through the play page")
         else:
@@ -188,6 +189,11 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_error(self, error: str) -> None:
         await self.send_json({"type": "error", "error": error})
+
+    async def stream_seq(self) -> int | None:
+        """The number of the stream's latest event, for a numbered stream (None otherwise): a pong
+        carries it, so a client whose last event was lost on its way sees it is behind and resyncs."""
+        return None
 
     # Who is looking (a seat, or None for a spectator): events with per-viewer states are cut to it.
     viewer: str | None = None
@@ -197,6 +203,11 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
         `live.publish_many`, several in order), as its viewer may see it."""
         for message in event.get("messages") or [event["message"]]:
             await self.send_json(live.for_viewer(message, self.viewer))
+
+
+@database_sync_to_async
+def _match_seq(match_id: int) -> int | None:
+    return Match.objects.filter(pk=match_id).values_list("seq", flat=True).first()
 
 
 @database_sync_to_async
@@ -214,6 +225,9 @@ class MatchConsumer(RelayConsumer):
 
     async def snapshot(self) -> dict[str, Any] | None:
         return await _match_snapshot(self.scope["url_route"]["kwargs"]["match_id"])
+
+    async def stream_seq(self) -> int | None:
+        return await _match_seq(self.scope["url_route"]["kwargs"]["match_id"])
 
 
 class TrainingConsumer(RelayConsumer):
@@ -317,6 +331,9 @@ class PlayConsumer(RelayConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await super().connect()
+
+    async def stream_seq(self) -> int | None:
+        return await _match_seq(self.match_id)
 
     async def snapshot(self) -> dict[str, Any] | None:
         message = await _play_snapshot(self.match_id, self.scope["user"])

@@ -100,8 +100,10 @@ RATE_TASK = "arena.tasks.human_game_rate"
 def human_game_rate(*, match_id: int) -> dict[str, Any] | None:
     """Rate a finished human game in its pool (once: a second call finds it rated) and send its page
     `{"type": "rating", "match_id": id, "rating": ...}`, the person's rating as the page renders it
-    (None when it cannot be read). Returns that rating."""
-    match = Match.objects.select_related("game").get(pk=match_id)
+    (None when it cannot be read). Returns that rating; a match deleted meanwhile has none to rate."""
+    match = Match.objects.select_related("game").filter(pk=match_id).first()
+    if match is None:
+        return None
     ratings_record_match(match_id=match_id)
     rating = _person_rating(match)
     live.publish(live.match_group(match_id), {"type": "rating", "match_id": match_id, "rating": rating})

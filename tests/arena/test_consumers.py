@@ -84,16 +84,32 @@ async def test_published_events_arrive_in_order_and_resync_matches_the_db(match)
     ],
 )
 async def test_bad_frames_get_an_error_and_the_socket_stays_usable(match, frame, fragment):
-    communicator, _ = await socket_open(f"/ws/matches/{match.pk}/")
+    communicator, snapshot = await socket_open(f"/ws/matches/{match.pk}/")
     await communicator.send_to(text_data=frame)
     error = await communicator.receive_json_from(timeout=5)
     assert error["type"] == "error" and fragment in error["error"]
 
     await communicator.send_json_to({"type": "ping"})
-    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "seq": snapshot["seq"]}
     await communicator.send_json_to({"type": "resync"})
     assert await communicator.receive_json_from(timeout=5) == await _db_snapshot(match.pk)
     assert await database_sync_to_async(lambda: Match.objects.get(pk=match.pk).moves)() == []
+    await communicator.disconnect()
+
+
+async def test_a_pong_carries_the_latest_event_number_so_a_lost_last_event_shows(match):
+    communicator, snapshot = await socket_open(f"/ws/matches/{match.pk}/")
+    # The row moved on and its event never came, as when the channel layer drops one on its way.
+    await database_sync_to_async(Match.objects.filter(pk=match.pk).update)(seq=snapshot["seq"] + 1)
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "seq": snapshot["seq"] + 1}
+    await communicator.disconnect()
+
+
+async def test_a_pong_on_a_stream_without_numbers_carries_none(user):
+    communicator, _ = await socket_open("/ws/dashboard/", user)
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
     await communicator.disconnect()
 
 

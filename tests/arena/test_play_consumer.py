@@ -87,7 +87,7 @@ async def _refused(user, match_id: int, frame: str | bytes, code: str | None, pa
     assert error["type"] == "error" and error.get("code") == code, error
     assert error["error"]
     await communicator.send_json_to({"type": "ping"})
-    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "seq": before[1]}
     assert await communicator.receive_nothing(timeout=0.3)  # no event was published
     assert await database_sync_to_async(_stored)(match_id) == before
     await communicator.disconnect()

@@ -141,6 +141,14 @@ def test_rating_a_finished_game_twice_counts_it_once(user):
     assert Rating.objects.get(player__user=user, pool="tictactoe").games == 1
 
 
+def test_rating_a_game_deleted_meanwhile_does_nothing(user):
+    match = human_game_create(user=user, game="tictactoe", opponent="bot:minimax", seat="player_1", seed=5)
+    human_game_resign(match_id=match.pk, user=user)
+    Match.objects.filter(pk=match.pk).delete()
+    assert play_events.human_game_rate(match_id=match.pk) is None
+    assert not Rating.objects.filter(player__user=user).exists()
+
+
 def test_open_games_are_limited_per_user(user, settings):
     settings.ARENA_MAX_OPEN_GAMES = 1
     human_game_create(user=user, game="tictactoe", opponent="bot:random")

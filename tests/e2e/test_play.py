@@ -121,6 +121,32 @@ def test_a_reply_lost_on_its_way_is_fetched_and_the_game_goes_on(server: str, pl
     assert errors == []
 
 
+def test_a_lost_last_event_shows_at_the_next_keep_alive_and_the_page_fetches_the_end(
+    server: str, player
+) -> None:
+    # The end of the game (a resignation) is dropped on its way: no later event shows a gap, but the
+    # keep-alive's answer carries the match's latest event number, and the page resyncs.
+    errors: list[str] = []
+    sent: list[str] = []
+    page = player.new_page()
+    page.clock.install()  # the keep-alive runs every 25 s: fast-forwarded below
+
+    def route(ws) -> None:
+        server_ws = ws.connect_to_server()
+        server_ws.on_message(lambda m: None if json.loads(m).get("event") == "finished" else ws.send(m))
+        ws.on_message(lambda m: (sent.append(json.loads(m)["type"]), server_ws.send(m)))
+
+    page.route_web_socket(re.compile(r"/ws/play/"), route)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page = _start(player, server, "tictactoe", "bot:minimax", "player_1", errors, page=page)
+    page.locator("[data-resign]").click()
+    page.wait_for_timeout(1000)
+    assert page.locator("[data-result]").inner_text().strip() == ""  # the page never heard of the end
+    page.clock.fast_forward("00:30")
+    page.locator("[data-result]").get_by_text("resigned", exact=False).wait_for(timeout=10_000)
+    assert sent[:3] == ["resign", "ping", "resync"] and errors == []
+
+
 def test_connect_four_to_the_end_on_a_phone(server: str, player) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []

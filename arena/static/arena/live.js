@@ -81,7 +81,9 @@ export class LiveSocket {
       this.seq = msg.seq;
       this.handlers.onEvent(msg);
     } else if (msg.type === "pong") {
-      // keep-alive only
+      // A keep-alive, and on a match's stream the latest event's number: a last event lost on its way
+      // (the channel layer can drop one) shows as being behind, and a resync fetches it.
+      if (typeof msg.seq === "number" && this.seq !== null && !this.resyncing && msg.seq > this.seq) this.resync();
     } else {
       this.handlers.onMessage(msg);
     }
