@@ -3,9 +3,9 @@ through `arena.live`; a consumer joins the group, sends a snapshot read from the
 
 Client frames are JSON objects of at most 4 KB: `{"type": "resync"}` (a fresh snapshot) and
 `{"type": "ping"}` (answered `{"type": "pong"}`, on a match's stream with `"seq"`, its latest event's
-number). Anything else gets `{"type": "error", "error": ...}` and changes nothing. Spectators are read-only: moves go through the play service, never a socket.
-An unknown id is accepted and then closed with code 4404, so the browser can tell it from a network
-failure and stop reconnecting.
+number). Anything else gets `{"type": "error", "error": ...}` and changes nothing. Spectators are
+read-only: moves go through the play service, never a socket. An unknown id is accepted and then
+closed with code 4404, so the browser can tell it from a network failure and stop reconnecting.
 
 Strangers cannot slow a player down: snapshots of a match are built once per seq per process (a
 rebuild replays every move), resyncs are throttled per socket (a token bucket: a burst of

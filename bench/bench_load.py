@@ -223,7 +223,7 @@ async def load(
         "up": None,
         "reconnected": [],
         "attempts": [],
-        "play": {"latency": [], "moves": 0, "human_moves": 0, "games": 0, "rating_s": []},
+        "play": bench_play.phase_stats(),
         "play_errors": [],
         "pages": {},
         "page_errors": [],
@@ -287,8 +287,7 @@ async def load(
     s["loadavg"] = _arena_env.load_note()
     await asyncio.wait_for(publisher.wait(), args.seconds + 60)
     await asyncio.gather(*humans, pages)
-    await asyncio.gather(*bench_play.closing)  # sockets waiting for their game's rating
-    bench_play.closing.clear()
+    await asyncio.gather(*s["play"]["closing"])  # sockets waiting for their game's rating
     while s["watching"] + s["failed_connects"] < len(watchers) and time.monotonic() < s["phase_end"]:
         await asyncio.sleep(0.05)
 

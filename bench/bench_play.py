@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _arena_env  # noqa: E402
@@ -100,7 +102,7 @@ async def person(
             stats["stalled"] = stats.get("stalled", 0) + 1
             rating_pending = False
         if rating_pending:  # as the play page does: the socket waits for the rating, the person does not
-            closing.add(asyncio.create_task(_rating_then_close(ws, stats)))
+            stats["closing"].append(asyncio.create_task(_rating_then_close(ws, stats)))
         else:
             await ws.close()
     if not games and time.monotonic() < deadline:
@@ -169,17 +171,20 @@ async def _rating_then_close(ws: WebSocket, stats: dict) -> None:
 
 
 RATING_WAIT_S = 30.0
-closing: set[asyncio.Task] = set()  # sockets waiting for their game's rating
+
+
+def phase_stats() -> dict:
+    """A phase's counters; `closing` holds the sockets still waiting for their game's rating."""
+    return {"latency": [], "moves": 0, "human_moves": 0, "games": 0, "rating_s": [], "closing": []}
 
 
 async def phase(port: int, people, seconds: float, think: float) -> dict:
-    stats = {"latency": [], "moves": 0, "human_moves": 0, "games": 0, "rating_s": []}
+    stats = phase_stats()
     deadline = time.monotonic() + seconds
     started = time.perf_counter()
     await asyncio.gather(*(person(port, cookie, games, deadline, think, stats) for cookie, games in people))
     stats["wall"] = time.perf_counter() - started
-    await asyncio.gather(*closing)  # the ratings still on their way
-    closing.clear()
+    await asyncio.gather(*stats["closing"])  # the ratings still on their way
     return stats
 
 
@@ -235,29 +240,31 @@ def warm_up(port: int, people, server) -> None:
     asyncio.run(phase(port, crowd, 2.0, 0.0))
 
 
-def web_cpu_seconds(server) -> float:
-    """CPU seconds the web processes have used so far: per human move, the one figure a shared
-    machine's load does not change much (latency and throughput wait for the neighbours' share)."""
+def cpu_seconds(procs) -> float:
+    """CPU seconds `procs` (psutil processes) have used so far; a process that has gone counts 0."""
     total = 0.0
-    for proc in _arena_env.web_workers(server):
-        times = proc.cpu_times()
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
         total += times.user + times.system
     return total
 
 
+def web_cpu_seconds(server) -> float:
+    """CPU seconds the web processes have used so far: per human move, the one figure a shared
+    machine's load does not change much (latency and throughput wait for the neighbours' share)."""
+    return cpu_seconds(_arena_env.web_workers(server))
+
+
 def worker_cpu_seconds(worker) -> float:
     """CPU seconds the games worker (its main process and pool children) has used so far."""
-    import psutil
-
-    total = 0.0
     try:
         root = psutil.Process(worker.pid)
-        for proc in [root, *root.children(recursive=True)]:
-            times = proc.cpu_times()
-            total += times.user + times.system
+        return cpu_seconds([root, *root.children(recursive=True)])
     except psutil.NoSuchProcess:
-        pass
-    return total
+        return 0.0
 
 
 def serve_and_play(args: argparse.Namespace, workers: int, people, work: Path) -> dict[float, dict]:

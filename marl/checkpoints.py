@@ -24,9 +24,6 @@ import torch
 from safetensors.torch import save as st_save
 
 from marl.agents import PolicyAgent
-
-if TYPE_CHECKING:  # marl.regret imports this module's neighbours; only the name is needed here
-    from marl.regret import TableAgent
 from marl.errors import CheckpointError, ConfigError, MarlError
 from marl.games import get_game
 from marl.nets import build_network
@@ -39,6 +36,9 @@ from marl.tensor_files import (
     sha256_hex,
     unflatten_state,
 )
+
+if TYPE_CHECKING:  # marl.regret imports this module's neighbours; only the name is needed here
+    from marl.regret import TableAgent
 
 FORMAT = 1
 MAX_SIDECAR_BYTES = 1024 * 1024
